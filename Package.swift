@@ -1,0 +1,44 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "runit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "runit", targets: ["runit"]),
+        .executable(name: "runit-supervise", targets: ["runit-supervise"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        .target(name: "CRunitSystem"),
+        .target(name: "RunitKit", dependencies: ["CRunitSystem"]),
+        .target(name: "RunitSupervisor", dependencies: ["RunitKit"]),
+        .executableTarget(name: "runit-supervise", dependencies: ["RunitSupervisor"]),
+        .target(name: "RunitCore", dependencies: ["RunitKit"]),
+        .target(
+            name: "RunitMCP",
+            dependencies: ["RunitCore", .product(name: "MCP", package: "swift-sdk")]
+        ),
+        .target(
+            name: "RunitCLI",
+            dependencies: [
+                "RunitCore", "RunitMCP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "runit", dependencies: ["RunitCLI"]),
+        .testTarget(
+            name: "RunitCoreTests",
+            dependencies: [
+                "RunitCore", "RunitKit", "RunitSupervisor",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "RunitCLITests", dependencies: ["RunitCore"]),
+        .testTarget(name: "RunitMCPTests", dependencies: ["RunitMCP", "RunitCore"]),
+    ]
+)

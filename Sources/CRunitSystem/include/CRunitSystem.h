@@ -1,0 +1,49 @@
+// Wrappers for the platform calls that Swift's Glibc module does not export.
+// The implementations live in shim.c, compiled with _GNU_SOURCE; this header
+// stays free of it so that its types match those of Swift's Glibc module.
+#ifndef CRUNIT_SYSTEM_H
+#define CRUNIT_SYSTEM_H
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/types.h>
+
+/// POSIX_SPAWN_SETSID where the platform has it, else 0.
+short crunit_spawn_setsid_flag(void);
+/// Makes the caller a child subreaper (Linux); -1 with ENOSYS elsewhere.
+int crunit_set_child_subreaper(void);
+/// pidfd_open(2); -1 with ENOSYS where it does not exist.
+int crunit_pidfd_open(pid_t pid);
+/// A non-blocking, close-on-exec signalfd for the given signals (Linux).
+int crunit_signalfd(const sigset_t *mask);
+/// Reads one signal number from a signalfd; 0 when none is pending.
+int crunit_signalfd_read(int fd);
+/// posix_spawn_file_actions_addchdir_np where available.
+int crunit_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+/// posix_spawn_file_actions_addclosefrom_np where available.
+int crunit_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int low);
+/// Decoders of a wait status, which Swift does not import.
+int crunit_wifexited(int status);
+int crunit_wexitstatus(int status);
+int crunit_wifsignaled(int status);
+int crunit_wtermsig(int status);
+/// errno.
+int crunit_errno(void);
+/// The pid holding a POSIX write lock on the whole file: 0 if none, -1 on error.
+pid_t crunit_lock_holder(int fd);
+/// Takes a POSIX write lock on the whole file without waiting: 0 on success, -1 if held.
+int crunit_lock_try(int fd);
+/// open(2) with O_CLOEXEC added.
+int crunit_open(const char *path, int flags, mode_t mode);
+/// fork(2); used only by the single-threaded supervisor.
+pid_t crunit_fork(void);
+/// A pipe with both ends close-on-exec.
+int crunit_pipe_cloexec(int fds[2]);
+/// Grows a pipe's buffer (Linux); ignored elsewhere.
+void crunit_pipe_grow(int fd, int size);
+/// Sets O_NONBLOCK.
+int crunit_set_nonblocking(int fd);
+/// Sets FD_CLOEXEC.
+int crunit_set_cloexec(int fd);
+
+#endif

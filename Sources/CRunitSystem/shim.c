@@ -1,0 +1,141 @@
+#ifdef __linux__
+#define _GNU_SOURCE
+#endif
+
+#include "CRunitSystem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifdef __linux__
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#endif
+
+short crunit_spawn_setsid_flag(void) {
+#ifdef POSIX_SPAWN_SETSID
+    return POSIX_SPAWN_SETSID;
+#else
+    return 0;
+#endif
+}
+
+int crunit_set_child_subreaper(void) {
+#ifdef __linux__
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int crunit_pidfd_open(pid_t pid) {
+#if defined(__linux__) && defined(SYS_pidfd_open)
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int crunit_signalfd(const sigset_t *mask) {
+#ifdef __linux__
+    return signalfd(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK);
+#else
+    (void)mask;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int crunit_signalfd_read(int fd) {
+#ifdef __linux__
+    struct signalfd_siginfo info;
+    ssize_t n = read(fd, &info, sizeof info);
+    if (n != (ssize_t)sizeof info) return 0;
+    return (int)info.ssi_signo;
+#else
+    (void)fd;
+    return 0;
+#endif
+}
+
+int crunit_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 29))
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+#elif defined(__APPLE__)
+    return posix_spawn_file_actions_addchdir_np(actions, path);
+#else
+    (void)actions;
+    (void)path;
+    return ENOSYS;
+#endif
+}
+
+int crunit_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int low) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    return posix_spawn_file_actions_addclosefrom_np(actions, low);
+#else
+    (void)actions;
+    (void)low;
+    return ENOSYS;
+#endif
+}
+
+int crunit_wifexited(int status) { return WIFEXITED(status); }
+int crunit_wexitstatus(int status) { return WEXITSTATUS(status); }
+int crunit_wifsignaled(int status) { return WIFSIGNALED(status); }
+int crunit_wtermsig(int status) { return WTERMSIG(status); }
+int crunit_errno(void) { return errno; }
+
+pid_t crunit_lock_holder(int fd) {
+    struct flock lk = {0};
+    lk.l_type = F_WRLCK;
+    lk.l_whence = SEEK_SET;
+    if (fcntl(fd, F_GETLK, &lk) == -1) return -1;
+    if (lk.l_type == F_UNLCK) return 0;
+    return lk.l_pid;
+}
+
+int crunit_lock_try(int fd) {
+    struct flock lk = {0};
+    lk.l_type = F_WRLCK;
+    lk.l_whence = SEEK_SET;
+    return fcntl(fd, F_SETLK, &lk);
+}
+
+int crunit_open(const char *path, int flags, mode_t mode) { return open(path, flags | O_CLOEXEC, mode); }
+
+pid_t crunit_fork(void) { return fork(); }
+
+int crunit_pipe_cloexec(int fds[2]) {
+#ifdef __linux__
+    return pipe2(fds, O_CLOEXEC);
+#else
+    if (pipe(fds) != 0) return -1;
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    return 0;
+#endif
+}
+
+void crunit_pipe_grow(int fd, int size) {
+#ifdef F_SETPIPE_SZ
+    (void)fcntl(fd, F_SETPIPE_SZ, size);
+#else
+    (void)fd;
+    (void)size;
+#endif
+}
+
+int crunit_set_nonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    return flags < 0 ? -1 : fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+int crunit_set_cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC); }

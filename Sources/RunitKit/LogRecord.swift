@@ -1,0 +1,69 @@
+/// Which stream a log record came from.
+public enum LogStream: String, Sendable, CaseIterable {
+    /// The process's standard output.
+    case out
+    /// The process's standard error.
+    case err
+    /// A line that runit itself wrote: a start, an exit, a stop.
+    case sys
+}
+
+/// One line of a log file: `<timestamp> <stream>[+] <text>`.
+///
+/// The text is the raw bytes of one output line without its newline. A `+` after
+/// the stream marks a piece that the next record of the same stream continues
+/// (a line over 64 KiB, or a partial line flushed after a pause).
+public struct LogRecord: Equatable, Sendable {
+    /// Microseconds since the epoch when the supervisor read the line.
+    public var micros: Int64
+    /// The stream.
+    public var stream: LogStream
+    /// Whether the next record of this stream continues this one.
+    public var continued: Bool
+    /// The line's bytes, without a newline.
+    public var text: [UInt8]
+
+    /// A record with every field given.
+    public init(micros: Int64, stream: LogStream, continued: Bool = false, text: [UInt8]) {
+        self.micros = micros
+        self.stream = stream
+        self.continued = continued
+        self.text = text
+    }
+
+    /// The text, with invalid UTF-8 shown as replacement characters.
+    public var textString: String { String(decoding: text, as: UTF8.self) }
+
+    /// Appends the record's line, newline included, to `out`.
+    public func append(to out: inout [UInt8]) {
+        Self.appendHeader(micros: micros, stream: stream, continued: continued, to: &out)
+        out.append(contentsOf: text)
+        out.append(0x0A)
+    }
+
+    /// Appends the header of a record (`<timestamp> <stream>[+] `) to `out`.
+    public static func appendHeader(micros: Int64, stream: LogStream, continued: Bool, to out: inout [UInt8]) {
+        Timestamp.append(micros: micros, to: &out)
+        out.append(0x20)
+        out.append(contentsOf: stream.rawValue.utf8)
+        if continued { out.append(UInt8(ascii: "+")) }
+        out.append(0x20)
+    }
+
+    /// Parses one line (without its newline); nil when it is not a record.
+    public init?<C: Collection>(line: C) where C.Element == UInt8, C.Index == Int {
+        let start = line.startIndex
+        guard line.count >= Timestamp.width + 5,
+            let micros = Timestamp.parse(line[start..<(start + Timestamp.width)]),
+            line[start + Timestamp.width] == 0x20
+        else { return nil }
+        var index = start + Timestamp.width + 1
+        guard let streamEnd = line[index...].firstIndex(of: 0x20) else { return nil }
+        var token = line[index..<streamEnd]
+        let continued = streamEnd > index && line[streamEnd - 1] == UInt8(ascii: "+")
+        if continued { token = token[token.startIndex..<(streamEnd - 1)] }
+        guard let stream = LogStream(rawValue: String(decoding: token, as: UTF8.self)) else { return nil }
+        index = streamEnd + 1
+        self.init(micros: micros, stream: stream, continued: continued, text: Array(line[index...]))
+    }
+}

@@ -1,0 +1,33 @@
+/// Where one process's files live under `$RUNIT_HOME/procs/<name>/`.
+public struct ProcessPaths: Sendable {
+    /// The process's directory.
+    public let directory: String
+
+    /// Paths for `name` under the runit home directory `home`.
+    public init(home: String, name: String) {
+        self.directory = home + "/procs/" + name
+    }
+
+    /// Paths inside an existing process directory.
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// The desired state, written by clients.
+    public var spec: String { directory + "/spec.json" }
+    /// The observed state, written by the supervisor.
+    public var status: String { directory + "/status.json" }
+    /// Held (as a POSIX record lock) by the live supervisor.
+    public var lock: String { directory + "/lock" }
+    /// A FIFO that carries control commands to the supervisor.
+    public var control: String { directory + "/control" }
+    /// A FIFO that is the process's stdin; writers reach the process through it.
+    public var input: String { directory + "/input" }
+    /// The log directory.
+    public var logs: String { directory + "/logs" }
+    /// The log file being written.
+    public var currentLog: String { logs + "/current.log" }
+
+    /// The rotated log file number `index` (1 is the newest).
+    public func rotatedLog(_ index: Int) -> String { logs + "/previous.\(index).log" }
+}

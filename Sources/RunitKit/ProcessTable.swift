@@ -1,0 +1,77 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A snapshot of the system's processes from `/proc` (Linux), used to find every descendant.
+public struct ProcessTable {
+    /// One process: its pid, parent and the fields runit reports.
+    public struct Entry: Sendable {
+        /// The pid.
+        public var pid: Int32
+        /// The parent's pid.
+        public var parent: Int32
+        /// User plus system CPU time, in clock ticks.
+        public var cpuTicks: Int64
+        /// Resident set size, in pages.
+        public var residentPages: Int64
+        /// Start time after boot, in clock ticks.
+        public var startTicks: Int64
+    }
+
+    /// Every process that could be read.
+    public private(set) var entries: [Entry] = []
+
+    /// Reads `/proc`; empty where there is no `/proc`.
+    public init() {
+        guard let dir = opendir("/proc") else { return }
+        defer { closedir(dir) }
+        while let item = readdir(dir) {
+            let name = withUnsafePointer(to: item.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            guard let pid = Int32(name), let entry = Self.read(pid: pid) else { continue }
+            entries.append(entry)
+        }
+    }
+
+    /// Reads one process's `/proc/PID/stat`.
+    public static func read(pid: Int32) -> Entry? {
+        let fd = Platform.open("/proc/\(pid)/stat", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 1024)
+        let count = buffer.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, $0.count) }
+        guard count > 0, let close = buffer[0..<count].lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // Fields after the command name, starting with field 3 (state).
+        let fields = buffer[(close + 2)..<count].split(separator: 0x20)
+        func field(_ number: Int) -> Int64 {
+            let index = number - 3
+            guard index < fields.count else { return 0 }
+            return Int64(String(decoding: fields[index], as: UTF8.self)) ?? 0
+        }
+        return Entry(
+            pid: pid, parent: Int32(field(4)), cpuTicks: field(14) + field(15),
+            residentPages: field(24), startTicks: field(22))
+    }
+
+    /// Every descendant of `root` (not `root` itself), parents before children.
+    public func descendants(of root: Int32) -> [Entry] {
+        var children: [Int32: [Entry]] = [:]
+        for entry in entries { children[entry.parent, default: []].append(entry) }
+        var result: [Entry] = []
+        var queue = [root]
+        while let next = queue.popLast() {
+            for child in children[next] ?? [] where child.pid != root {
+                result.append(child)
+                queue.append(child.pid)
+            }
+        }
+        return result
+    }
+}
+
+private func readBytes(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(fd, buffer, count)
+}

@@ -1,0 +1,107 @@
+/// The life-cycle state of a managed process, as its supervisor last recorded it.
+public enum ProcessState: String, Sendable, CaseIterable, Codable {
+    /// The supervisor is spawning the process.
+    case starting
+    /// The process is running.
+    case running
+    /// The process exited and the restart policy will start it again after a delay.
+    case backoff
+    /// A stop was asked for and the process tree is being terminated.
+    case stopping
+    /// Stopped on request.
+    case stopped
+    /// Exited by itself, and the restart policy did not start it again.
+    case exited
+    /// Could not be started at all (bad cwd, program not found) or the restart policy gave up.
+    case failed
+
+    /// Whether a supervisor is expected to be alive in this state.
+    public var isActive: Bool {
+        switch self {
+        case .starting, .running, .backoff, .stopping: return true
+        case .stopped, .exited, .failed: return false
+        }
+    }
+}
+
+/// The status file (`status.json`): a few fixed fields written by the supervisor.
+public struct StatusRecord: Equatable, Sendable {
+    /// The process name.
+    public var name: String
+    /// The state.
+    public var state: ProcessState
+    /// The process's pid (also its process group id); 0 when none runs.
+    public var pid: Int32
+    /// The supervisor's pid.
+    public var supervisorPID: Int32
+    /// When the current (or last) run started, in milliseconds since the epoch; 0 if never.
+    public var startedAtMilliseconds: Int64
+    /// How many times the process was started again after its first start.
+    public var restarts: Int
+    /// The exit code of the last run, if it exited normally.
+    public var exitCode: Int32?
+    /// The signal that ended the last run, if a signal did.
+    public var exitSignal: Int32?
+    /// A short explanation (a spawn error, why the policy gave up); empty when there is none.
+    public var message: String
+    /// When this record was written, in milliseconds since the epoch.
+    public var updatedAtMilliseconds: Int64
+
+    /// A record with every field given.
+    public init(
+        name: String, state: ProcessState, pid: Int32 = 0, supervisorPID: Int32 = 0,
+        startedAtMilliseconds: Int64 = 0, restarts: Int = 0, exitCode: Int32? = nil,
+        exitSignal: Int32? = nil, message: String = "", updatedAtMilliseconds: Int64 = 0
+    ) {
+        self.name = name
+        self.state = state
+        self.pid = pid
+        self.supervisorPID = supervisorPID
+        self.startedAtMilliseconds = startedAtMilliseconds
+        self.restarts = restarts
+        self.exitCode = exitCode
+        self.exitSignal = exitSignal
+        self.message = message
+        self.updatedAtMilliseconds = updatedAtMilliseconds
+    }
+
+    /// The JSON text of the record, one object on one line, ending with a newline.
+    public var json: String {
+        var out = "{\"name\":"
+        JSONText.appendString(name, to: &out)
+        out += ",\"state\":\"\(state.rawValue)\""
+        out += ",\"pid\":\(pid),\"supervisor_pid\":\(supervisorPID)"
+        out += ",\"started_at_ms\":\(startedAtMilliseconds),\"restarts\":\(restarts)"
+        out += ",\"exit_code\":" + (exitCode.map { String($0) } ?? "null")
+        out += ",\"exit_signal\":" + (exitSignal.map { String($0) } ?? "null")
+        out += ",\"message\":"
+        JSONText.appendString(message, to: &out)
+        out += ",\"updated_at_ms\":\(updatedAtMilliseconds)}\n"
+        return out
+    }
+}
+
+/// Minimal JSON text helpers for code that does not link Foundation.
+public enum JSONText {
+    /// Appends `text` as a quoted, escaped JSON string.
+    public static func appendString(_ text: String, to out: inout String) {
+        out.append("\"")
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out.append("\\\"")
+            case "\\": out.append("\\\\")
+            case "\n": out.append("\\n")
+            case "\r": out.append("\\r")
+            case "\t": out.append("\\t")
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out.append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out.append("\"")
+    }
+}

@@ -1,0 +1,124 @@
+/// When the supervisor starts a process again after it exits by itself.
+public enum RestartPolicy: String, Sendable, CaseIterable, Codable {
+    /// Never: an exit is final.
+    case never
+    /// After an exit with a non-zero code or by a signal.
+    case onFailure = "on-failure"
+    /// After every exit.
+    case always
+
+    /// What is accepted, as said to a user whose text was refused.
+    public static let rule = "the restart policy is one of: never, on-failure, always"
+}
+
+/// The supervisor's whole spec, carried on its command line so that it needs no JSON parser.
+///
+/// `runit-supervise --dir DIR --name NAME [--cwd DIR] [--env K=V]... [--restart POLICY]
+/// [--restarts N] [--log-max-size BYTES] [--log-keep N] [--notify-fd FD] -- PROGRAM ARG...`
+public struct SupervisorArguments: Equatable, Sendable {
+    /// The process's directory (`$RUNIT_HOME/procs/<name>`).
+    public var directory: String
+    /// The process name.
+    public var name: String
+    /// The working directory of the process; empty for the supervisor's own.
+    public var cwd: String = ""
+    /// Variables set for the process, on top of the supervisor's environment.
+    public var environment: [String] = []
+    /// The restart policy.
+    public var restart: RestartPolicy = .never
+    /// The restart count to continue from.
+    public var restarts: Int = 0
+    /// The size at which the current log is rotated.
+    public var logMaxSize: Int = 10 * 1024 * 1024
+    /// How many rotated log files are kept.
+    public var logKeep: Int = 5
+    /// A descriptor the supervisor reports its first start on, then closes; -1 for none.
+    public var notifyFD: Int32 = -1
+    /// The program and its arguments.
+    public var argv: [String] = []
+
+    /// Arguments with the required fields given.
+    public init(directory: String, name: String, argv: [String]) {
+        self.directory = directory
+        self.name = name
+        self.argv = argv
+    }
+
+    /// The command line, without the program name.
+    public var commandLine: [String] {
+        var out = ["--dir", directory, "--name", name]
+        if !cwd.isEmpty { out += ["--cwd", cwd] }
+        for entry in environment { out += ["--env", entry] }
+        out += ["--restart", restart.rawValue, "--restarts", String(restarts)]
+        out += ["--log-max-size", String(logMaxSize), "--log-keep", String(logKeep)]
+        if notifyFD >= 0 { out += ["--notify-fd", String(notifyFD)] }
+        out.append("--")
+        out += argv
+        return out
+    }
+
+    /// Parses a command line (without the program name).
+    public init(parsing arguments: [String]) throws(SupervisorArgumentError) {
+        var directory: String?
+        var name: String?
+        var parsed = SupervisorArguments(directory: "", name: "", argv: [])
+        var index = 0
+        func value(_ flag: String) throws(SupervisorArgumentError) -> String {
+            index += 1
+            guard index < arguments.count else { throw SupervisorArgumentError("\(flag) needs a value") }
+            return arguments[index]
+        }
+        func integer(_ flag: String, minimum: Int) throws(SupervisorArgumentError) -> Int {
+            let text = try value(flag)
+            guard let number = Int(text), number >= minimum else {
+                throw SupervisorArgumentError("\(flag) needs a whole number of at least \(minimum), not '\(text)'")
+            }
+            return number
+        }
+        while index < arguments.count {
+            let flag = arguments[index]
+            switch flag {
+            case "--dir": directory = try value(flag)
+            case "--name": name = try value(flag)
+            case "--cwd": parsed.cwd = try value(flag)
+            case "--env":
+                let entry = try value(flag)
+                guard entry.contains("="), entry.first != "=" else {
+                    throw SupervisorArgumentError("--env needs KEY=VALUE, not '\(entry)'")
+                }
+                parsed.environment.append(entry)
+            case "--restart":
+                let text = try value(flag)
+                guard let policy = RestartPolicy(rawValue: text) else {
+                    throw SupervisorArgumentError(RestartPolicy.rule + ", not '\(text)'")
+                }
+                parsed.restart = policy
+            case "--restarts": parsed.restarts = try integer(flag, minimum: 0)
+            case "--log-max-size": parsed.logMaxSize = try integer(flag, minimum: 1)
+            case "--log-keep": parsed.logKeep = try integer(flag, minimum: 0)
+            case "--notify-fd": parsed.notifyFD = Int32(try integer(flag, minimum: 0))
+            case "--":
+                parsed.argv = Array(arguments[(index + 1)...])
+                index = arguments.count
+                continue
+            default: throw SupervisorArgumentError("unknown option '\(flag)'")
+            }
+            index += 1
+        }
+        guard let directory, !directory.isEmpty else { throw SupervisorArgumentError("--dir is required") }
+        guard let name, ProcessName.isValid(name) else { throw SupervisorArgumentError("--name needs a valid name") }
+        guard !parsed.argv.isEmpty else { throw SupervisorArgumentError("a program is required after --") }
+        parsed.directory = directory
+        parsed.name = name
+        self = parsed
+    }
+}
+
+/// Why a supervisor command line was refused.
+public struct SupervisorArgumentError: Error, Equatable, CustomStringConvertible {
+    /// What was wrong.
+    public let message: String
+    /// An error saying `message`.
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}

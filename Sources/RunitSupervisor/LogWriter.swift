@@ -1,0 +1,155 @@
+import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Turns the bytes read from the process's pipes into log records, and writes and rotates the log.
+///
+/// All buffers are allocated once; the steady state allocates nothing.
+struct LogWriter: ~Copyable {
+    /// The longest record text; a longer line is split into continued pieces.
+    static let maxLine = 64 * 1024
+    /// How long a line without a newline waits before it is written as a partial record.
+    static let partialDelayMillis: Int64 = 100
+
+    private let paths: ProcessPaths
+    private let maxSize: Int
+    private let keep: Int
+    private var fd: Int32 = -1
+    private var size = 0
+    private var output: [UInt8] = []
+    private var header: [UInt8] = []
+    private var pending: [[UInt8]] = [[], []]
+    private var pendingSince: [Int64] = [0, 0]
+
+    init(paths: ProcessPaths, maxSize: Int, keep: Int) {
+        self.paths = paths
+        self.maxSize = maxSize
+        self.keep = keep
+        output.reserveCapacity(4 * Self.maxLine)
+        header.reserveCapacity(40)
+        pending[0].reserveCapacity(Self.maxLine)
+        pending[1].reserveCapacity(Self.maxLine)
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Opens (or creates) the current log for appending; false if it cannot be opened.
+    mutating func open() -> Bool {
+        Platform.makeDirectory(paths.logs)
+        fd = Platform.open(paths.currentLog, O_WRONLY | O_CREAT | O_APPEND)
+        guard fd >= 0 else { return false }
+        var info = stat()
+        size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+        return true
+    }
+
+    /// The earliest moment a partial line must be written, or nil when none waits.
+    var partialDeadline: Int64? {
+        var deadline: Int64?
+        for index in 0..<2 where !pending[index].isEmpty {
+            let due = pendingSince[index] + Self.partialDelayMillis
+            deadline = min(deadline ?? due, due)
+        }
+        return deadline
+    }
+
+    /// Splits `bytes`, read from `stream`, into records; keeps an unfinished line pending.
+    mutating func take(_ bytes: UnsafeRawBufferPointer, stream: LogStream) {
+        let index = stream == .err ? 1 : 0
+        let micros = Platform.nowMicros()
+        header.removeAll(keepingCapacity: true)
+        LogRecord.appendHeader(micros: micros, stream: stream, continued: false, to: &header)
+        var start = 0
+        let count = bytes.count
+        while start < count {
+            guard let newline = memchr(bytes.baseAddress! + start, 0x0A, count - start) else {
+                appendPending(UnsafeRawBufferPointer(rebasing: bytes[start..<count]), index: index, stream: stream, micros: micros)
+                break
+            }
+            let end = bytes.baseAddress!.distance(to: UnsafeRawPointer(newline))
+            let piece = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            if pending[index].isEmpty && piece.count <= Self.maxLine {
+                output.append(contentsOf: header)
+                output.append(contentsOf: piece)
+                output.append(0x0A)
+            } else {
+                appendPending(piece, index: index, stream: stream, micros: micros)
+                emitPending(index: index, stream: stream, continued: false, micros: micros)
+            }
+            start = end + 1
+            if output.count >= 2 * Self.maxLine { flush() }
+        }
+    }
+
+    /// Writes any partial line that has waited long enough (or all of them, when `force`).
+    mutating func flushPartials(now: Int64, force: Bool) {
+        for index in 0..<2 where !pending[index].isEmpty {
+            if force || now >= pendingSince[index] + Self.partialDelayMillis {
+                emitPending(index: index, stream: index == 0 ? .out : .err, continued: true, micros: Platform.nowMicros())
+            }
+        }
+        flush()
+    }
+
+    /// Writes a line of runit's own (a start, an exit) after any pending output.
+    mutating func system(_ text: String) {
+        flushPartials(now: 0, force: true)
+        LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &output)
+        flush()
+    }
+
+    /// Writes the composed records to the file, rotating it when it passes the size limit.
+    mutating func flush() {
+        guard !output.isEmpty else { return }
+        if fd >= 0 {
+            output.withUnsafeBytes { _ = Platform.writeAll(fd, $0) }
+            size += output.count
+        }
+        output.removeAll(keepingCapacity: true)
+        if size >= maxSize { rotate() }
+    }
+
+    private mutating func appendPending(_ bytes: UnsafeRawBufferPointer, index: Int, stream: LogStream, micros: Int64) {
+        var rest = bytes
+        while !rest.isEmpty {
+            if pending[index].isEmpty { pendingSince[index] = Platform.monotonicMillis() }
+            let room = Self.maxLine - pending[index].count
+            let take = min(room, rest.count)
+            pending[index].append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[0..<take]))
+            rest = UnsafeRawBufferPointer(rebasing: rest[take...])
+            if pending[index].count == Self.maxLine && !rest.isEmpty {
+                emitPending(index: index, stream: stream, continued: true, micros: micros)
+            }
+        }
+    }
+
+    private mutating func emitPending(index: Int, stream: LogStream, continued: Bool, micros: Int64) {
+        LogRecord.appendHeader(micros: micros, stream: stream, continued: continued, to: &output)
+        output.append(contentsOf: pending[index])
+        output.append(0x0A)
+        pending[index].removeAll(keepingCapacity: true)
+    }
+
+    /// Renames current → previous.1 → previous.2 …, dropping the oldest beyond `keep`.
+    private mutating func rotate() {
+        if fd >= 0 { close(fd) }
+        fd = -1
+        if keep == 0 {
+            unlink(paths.currentLog)
+        } else {
+            unlink(paths.rotatedLog(keep))
+            var index = keep - 1
+            while index >= 1 {
+                rename(paths.rotatedLog(index), paths.rotatedLog(index + 1))
+                index -= 1
+            }
+            rename(paths.currentLog, paths.rotatedLog(1))
+        }
+        size = 0
+        _ = open()
+    }
+}

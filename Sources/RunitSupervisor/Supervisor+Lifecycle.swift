@@ -1,0 +1,168 @@
+import CRunitSystem
+import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension Supervisor {
+    /// Spawns the process and records the start; on failure records why and finishes.
+    mutating func startProcess() {
+        let spawner = ChildSpawner(
+            argv: arguments.argv, cwd: arguments.cwd, stdinFD: descriptors.input,
+            stdoutFD: descriptors.outWrite, stderrFD: descriptors.errWrite)
+        switch spawner.spawn() {
+        case .success(let pid):
+            childPID = pid
+            noChildrenLeft = false
+            childStartedAt = Platform.monotonicMillis()
+            phase = .running
+            status.state = .running
+            status.pid = pid
+            status.startedAtMilliseconds = Platform.nowMicros() / 1000
+            status.exitCode = nil
+            status.exitSignal = nil
+            status.message = ""
+            log.system("started pid \(pid)")
+            writeStatus()
+            notify("running \(pid)\n")
+        case .failure(let error):
+            status.state = .failed
+            status.pid = 0
+            status.message = error.message
+            log.system(error.message)
+            writeStatus()
+            notify("failed \(error.message)\n")
+            phase = .done(1)
+        }
+    }
+
+    /// Records the exit of the main process and decides what follows.
+    mutating func mainProcessExited(_ waitStatus: Int32) {
+        drainPipes()
+        log.flushPartials(now: 0, force: true)
+        childPID = 0
+        status.pid = 0
+        if crunit_wifsignaled(waitStatus) != 0 {
+            status.exitCode = nil
+            status.exitSignal = crunit_wtermsig(waitStatus)
+            log.system("killed by signal \(crunit_wtermsig(waitStatus))")
+        } else {
+            status.exitCode = crunit_wexitstatus(waitStatus)
+            status.exitSignal = nil
+            log.system("exited with code \(crunit_wexitstatus(waitStatus))")
+        }
+        notify("exited \(status.exitCode.map { String($0) } ?? "-") \(status.exitSignal.map { String($0) } ?? "-")\n")
+        descriptors.closeNotify()
+        if case .running = phase {
+            // The process ended by itself: end whatever it left behind, then apply the policy.
+            phase = .cleaning(killAt: Platform.monotonicMillis() + Self.leftoverGraceMillis, killed: false)
+            signalTree(SIGTERM)
+        }
+    }
+
+    /// Starts terminating the tree: SIGTERM now, SIGKILL after the grace period.
+    mutating func beginStop(graceMillis: Int64, then: AfterStop) {
+        switch phase {
+        case .stopping, .done: return
+        case .backoff:
+            phase = .stopping(killAt: 0, killed: true, then: then)
+            finishIfTreeIsGone()
+            return
+        case .running, .cleaning: break
+        }
+        log.system(then == .exit ? "stopping" : "restarting")
+        status.state = .stopping
+        writeStatus()
+        phase = .stopping(killAt: Platform.monotonicMillis() + graceMillis, killed: false, then: then)
+        signalTree(SIGTERM)
+        reap()
+    }
+
+    /// Sends `signal` to the process group and to every descendant, including ones that left the group.
+    func signalTree(_ signal: Int32) {
+        if childPID > 0 { kill(-childPID, signal) }
+        for entry in ProcessTable().descendants(of: getpid()) { kill(entry.pid, signal) }
+    }
+
+    /// Handles the deadlines: partial log lines, SIGKILL after the grace period, the end of a backoff.
+    mutating func handleDeadlines() {
+        let now = Platform.monotonicMillis()
+        log.flushPartials(now: now, force: false)
+        switch phase {
+        case .stopping(let killAt, let killed, let then):
+            if killed || now >= killAt {
+                if !killed { log.system("grace period over: killing the process tree") }
+                signalTree(SIGKILL)
+                phase = .stopping(killAt: killAt, killed: true, then: then)
+            }
+        case .cleaning(let killAt, let killed):
+            if killed || now >= killAt {
+                signalTree(SIGKILL)
+                phase = .cleaning(killAt: killAt, killed: true)
+            }
+        case .backoff(let until):
+            if now >= until {
+                status.restarts += 1
+                startProcess()
+            }
+        case .running, .done: break
+        }
+        reap()
+    }
+
+    /// Moves on once the main process and every descendant are gone.
+    mutating func finishIfTreeIsGone() {
+        guard childPID == 0, noChildrenLeft else { return }
+        switch phase {
+        case .stopping(_, _, .exit):
+            status.state = .stopped
+            log.system("stopped")
+            writeStatus()
+            phase = .done(0)
+        case .stopping(_, _, .respawn):
+            status.restarts += 1
+            quickFailures = 0
+            startProcess()
+        case .cleaning:
+            applyRestartPolicy()
+        case .running, .backoff, .done, .stopping:
+            break
+        }
+    }
+
+    /// After an exit by itself: finish, or wait and start again, as the policy says.
+    mutating func applyRestartPolicy() {
+        let failed = status.exitCode != 0
+        let wanted =
+            switch arguments.restart {
+            case .never: false
+            case .onFailure: failed
+            case .always: true
+            }
+        guard wanted else {
+            status.state = .exited
+            writeStatus()
+            phase = .done(0)
+            return
+        }
+        let ran = Platform.monotonicMillis() - childStartedAt
+        quickFailures = ran >= Self.stableRunMillis ? 1 : quickFailures + 1
+        guard quickFailures <= Self.maxQuickFailures else {
+            status.state = .failed
+            status.message = "gave up after \(Self.maxQuickFailures) restarts in a row that each ran under 10s"
+            log.system(status.message)
+            writeStatus()
+            phase = .done(0)
+            return
+        }
+        let delay = min(30_000, Int64(500) << Int64(quickFailures - 1))
+        status.state = .backoff
+        status.message = "restarting in \(DurationText.format(milliseconds: delay))"
+        log.system(status.message)
+        writeStatus()
+        phase = .backoff(until: Platform.monotonicMillis() + delay)
+    }
+}

@@ -1,0 +1,186 @@
+import CRunitSystem
+import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One process's supervisor: spawns it, pumps its output into the log, records
+/// its starts and exits in `status.json`, restarts it by policy, and stops it
+/// with its whole tree. A single-threaded poll loop; idle, it sleeps in `poll`.
+public struct Supervisor: ~Copyable {
+    /// What the loop is doing about the process.
+    enum Phase {
+        /// The process runs (or is being started).
+        case running
+        /// Terminating the tree; `killAt` is when SIGKILL follows; `then` is what comes after.
+        case stopping(killAt: Int64, killed: Bool, then: AfterStop)
+        /// The main process exited by itself; what it left behind is being terminated.
+        case cleaning(killAt: Int64, killed: Bool)
+        /// Waiting to start the process again.
+        case backoff(until: Int64)
+        /// Finished; the loop ends with this exit code.
+        case done(Int32)
+    }
+
+    /// What follows a stop.
+    enum AfterStop { case exit, respawn }
+
+    /// How long a stop asked for by a signal (not the CLI) waits before SIGKILL.
+    static let defaultGraceMillis: Int64 = 10_000
+    /// How long leftovers of a process that exited by itself get before SIGKILL.
+    static let leftoverGraceMillis: Int64 = 2_000
+    /// A run at least this long resets the restart backoff.
+    static let stableRunMillis: Int64 = 10_000
+    /// Quick failures in a row after which the restart policy gives up.
+    static let maxQuickFailures = 10
+
+    let arguments: SupervisorArguments
+    let paths: ProcessPaths
+    var status: StatusRecord
+    var log: LogWriter
+    var descriptors = Descriptors()
+    var phase = Phase.running
+    var childPID: Int32 = 0
+    var childStartedAt: Int64 = 0
+    var noChildrenLeft = true
+    var quickFailures = 0
+    var readBuffer: UnsafeMutableRawBufferPointer
+
+    init(arguments: SupervisorArguments) {
+        self.arguments = arguments
+        self.paths = ProcessPaths(directory: arguments.directory)
+        self.status = StatusRecord(
+            name: arguments.name, state: .starting, supervisorPID: getpid(), restarts: arguments.restarts)
+        self.log = LogWriter(paths: paths, maxSize: arguments.logMaxSize, keep: arguments.logKeep)
+        self.readBuffer = .allocate(byteCount: LogWriter.maxLine, alignment: 16)
+        descriptors.notify = arguments.notifyFD
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    /// Runs the supervisor for a command line (without the program name); returns the exit code.
+    public static func main(_ commandLine: [String]) -> Int32 {
+        let arguments: SupervisorArguments
+        do {
+            arguments = try SupervisorArguments(parsing: commandLine)
+        } catch {
+            let text = Array("runit-supervise: \(error.message)\n".utf8)
+            text.withUnsafeBytes { _ = Platform.writeAll(2, $0) }
+            return 2
+        }
+        if arguments.notifyFD >= 0 { _ = crunit_set_cloexec(arguments.notifyFD) }
+        // Detach from the client that spawned us, so it never has to reap us.
+        let forked = crunit_fork()
+        if forked < 0 { return 1 }
+        if forked > 0 { _exit(0) }
+        var supervisor = Supervisor(arguments: arguments)
+        return supervisor.run()
+    }
+
+    /// Sets up, starts the process and runs the loop until it is done.
+    mutating func run() -> Int32 {
+        if let problem = setUp() {
+            notify("failed " + problem + "\n")
+            return 1
+        }
+        startProcess()
+        while true {
+            if case .done(let code) = phase {
+                descriptors.closeNotify()
+                return code
+            }
+            waitForEvents()
+        }
+    }
+
+    /// Polls until something happens or a deadline passes, and handles it.
+    mutating func waitForEvents() {
+        var fds = [
+            pollfd(fd: descriptors.signals, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: descriptors.control, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: descriptors.outRead, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: descriptors.errRead, events: Int16(POLLIN), revents: 0),
+        ]
+        let ready = poll(&fds, nfds_t(fds.count), timeoutMillis())
+        if ready < 0 && crunit_errno() != EINTR { phase = .done(1) }
+        if fds[2].revents != 0 { pump(descriptors.outRead, stream: .out) }
+        if fds[3].revents != 0 { pump(descriptors.errRead, stream: .err) }
+        if fds[0].revents != 0 { handleSignals() }
+        if fds[1].revents != 0 { handleControl() }
+        handleDeadlines()
+    }
+
+    /// Milliseconds until the nearest deadline, or -1 to sleep until an event.
+    func timeoutMillis() -> Int32 {
+        var deadline = log.partialDeadline
+        switch phase {
+        case .stopping(let killAt, let killed, _), .cleaning(let killAt, let killed):
+            let next = killed ? Platform.monotonicMillis() + 100 : killAt
+            deadline = min(deadline ?? next, next)
+        case .backoff(let until): deadline = min(deadline ?? until, until)
+        case .running, .done: break
+        }
+        guard let deadline else { return -1 }
+        return Int32(clamping: max(0, deadline - Platform.monotonicMillis()))
+    }
+
+    /// Reads what the process wrote to one of its pipes into the log.
+    mutating func pump(_ fd: Int32, stream: LogStream) {
+        for _ in 0..<16 {
+            let count = read(fd, readBuffer.baseAddress, readBuffer.count)
+            guard count > 0 else { break }
+            log.take(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]), stream: stream)
+            if count < readBuffer.count { break }
+        }
+        log.flush()
+    }
+
+    /// Reads both pipes until they are empty, so output comes before the exit is recorded.
+    mutating func drainPipes() {
+        pump(descriptors.outRead, stream: .out)
+        pump(descriptors.errRead, stream: .err)
+    }
+
+    mutating func handleSignals() {
+        while true {
+            let signal = crunit_signalfd_read(descriptors.signals)
+            if signal == 0 { break }
+            if signal == SIGCHLD {
+                reap()
+            } else {
+                beginStop(graceMillis: Self.defaultGraceMillis, then: .exit)
+            }
+        }
+    }
+
+    mutating func handleControl() {
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = buffer.withUnsafeMutableBytes { read(descriptors.control, $0.baseAddress, $0.count) }
+        guard count > 0 else { return }
+        for line in buffer[0..<count].split(separator: 0x0A) {
+            switch ControlCommand(line: Substring(String(decoding: line, as: UTF8.self))) {
+            case .stop(let grace): beginStop(graceMillis: Int64(grace), then: .exit)
+            case .restart(let grace): beginStop(graceMillis: Int64(grace), then: .respawn)
+            case nil: log.system("ignored an unknown control command")
+            }
+        }
+    }
+
+    /// Collects every exited child; notes when no descendant is left.
+    mutating func reap() {
+        while true {
+            var waitStatus: Int32 = 0
+            let pid = waitpid(-1, &waitStatus, WNOHANG)
+            if pid > 0 {
+                if pid == childPID { mainProcessExited(waitStatus) }
+                continue
+            }
+            noChildrenLeft = pid < 0 && crunit_errno() == ECHILD
+            break
+        }
+        finishIfTreeIsGone()
+    }
+}
