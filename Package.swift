@@ -21,12 +21,12 @@ let package = Package(
         .target(name: "RunitCore", dependencies: ["RunitKit"]),
         .target(
             name: "RunitMCP",
-            dependencies: ["RunitCore", .product(name: "MCP", package: "swift-sdk")]
+            dependencies: ["RunitCore", "RunitKit", .product(name: "MCP", package: "swift-sdk")]
         ),
         .target(
             name: "RunitCLI",
             dependencies: [
-                "RunitCore", "RunitMCP",
+                "RunitCore", "RunitKit", "RunitMCP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -38,7 +38,7 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "RunitCLITests", dependencies: ["RunitCore"]),
-        .testTarget(name: "RunitMCPTests", dependencies: ["RunitMCP", "RunitCore"]),
+        .testTarget(name: "RunitCLITests", dependencies: ["RunitCore", "RunitKit"]),
+        .testTarget(name: "RunitMCPTests", dependencies: ["RunitMCP", "RunitCore", "RunitKit"]),
     ]
 )

@@ -45,6 +45,11 @@ public enum Platform {
         crunit_open(path, flags, mode)
     }
 
+    /// Closes a descriptor.
+    public static func closeDescriptor(_ fd: Int32) {
+        _ = close(fd)
+    }
+
     /// Writes all of `bytes`, retrying after EINTR and short writes; false on failure.
     @discardableResult
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {

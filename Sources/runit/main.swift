@@ -1,1 +1,3 @@
-print("runit")
+import RunitCLI
+
+await Runit.run()

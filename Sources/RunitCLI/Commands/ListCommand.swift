@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import RunitCore
+import RunitKit
+
+/// `runit list [--json]`.
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List every process: name, state, pid, uptime, restarts, command.", aliases: ["ls"])
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let reports = Registry(context: .fromEnvironment()).reports()
+        if output.json {
+            try Terminal.printJSON(reports)
+            return
+        }
+        if reports.isEmpty {
+            Terminal.write("no processes; start one with: runit start NAME -- PROGRAM ARG...\n")
+            return
+        }
+        var table = Table(headers: ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "COMMAND"])
+        for report in reports {
+            table.add(
+                [
+                    report.name, report.state.rawValue, report.pid.map(String.init) ?? "-",
+                    report.uptimeSeconds.map { ProcessMetrics.formatDuration(TimeInterval($0)) } ?? "-",
+                    String(report.restarts), report.problem ?? report.command ?? "?",
+                ],
+                colors: [nil, Terminal.stateColor(report.state.rawValue), nil, nil, nil, nil])
+        }
+        Terminal.write(table.render(width: Terminal.width))
+    }
+}
+
+/// `runit status NAME [--json]`.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Show one process: state, pid, command, env, uptime, exits, memory and CPU.")
+
+    @Argument(help: "The process name.")
+    var name: String
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let report = try Registry(context: .fromEnvironment()).report(name)
+        if output.json {
+            try Terminal.printJSON(report)
+            return
+        }
+        var rows: [(String, String)] = [
+            ("name", report.name),
+            ("state", Terminal.paint(report.state.rawValue, Terminal.stateColor(report.state.rawValue))),
+            ("pid", report.pid.map(String.init) ?? "-"),
+            ("command", report.command ?? "?"),
+            ("cwd", report.cwd ?? "?"),
+        ]
+        for (key, value) in (report.env ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append(("env", "\(key)=\(value)")) }
+        rows.append(("restart", report.restartPolicy ?? "never"))
+        rows.append(("started at", report.startedAt ?? "-"))
+        rows.append(("uptime", report.uptimeSeconds.map { ProcessMetrics.formatDuration(TimeInterval($0)) } ?? "-"))
+        rows.append(("restarts", String(report.restarts)))
+        rows.append(("last exit", report.lastExit ?? "-"))
+        if let message = report.message { rows.append(("message", message)) }
+        if let memory = report.memoryBytes {
+            rows.append(("memory", ProcessMetrics.formatBytes(memory) + " RSS in \(report.processCount ?? 1) processes"))
+        }
+        if let cpu = report.cpuSeconds { rows.append(("cpu", String(format: "%.2fs", cpu))) }
+        rows.append(("log", report.logPath))
+        if let problem = report.problem { rows.append(("problem", problem)) }
+        Terminal.write(rows.map { "\(($0.0 + ":").padding(toLength: 12, withPad: " ", startingAt: 0))\($0.1)\n" }.joined())
+    }
+}

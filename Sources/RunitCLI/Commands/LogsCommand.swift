@@ -1,0 +1,129 @@
+import ArgumentParser
+import Foundation
+import RunitCore
+import RunitKit
+
+/// `runit logs [NAME] [--follow] [--lines N] [--since 10m] [--grep REGEX] [--stream out|err]`.
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logs",
+        abstract: "Show a process's output (or every process's, without a name); --follow streams new lines."
+    )
+
+    @Argument(help: "The process name; without one, the last lines of every process.")
+    var name: String?
+
+    @Option(name: [.customShort("n"), .long], help: "How many lines from the end (default 100).")
+    var lines: Int = 100
+
+    @Flag(name: [.customShort("f"), .long], help: "Keep printing new lines, across rotations and restarts, until interrupted.")
+    var follow = false
+
+    @Option(name: .long, help: "Only lines since a duration ago (10m, 2h) or an RFC 3339 time.")
+    var since: String?
+
+    @Option(name: .long, help: "Only lines before a duration ago or an RFC 3339 time.")
+    var until: String?
+
+    @Option(name: [.customShort("g"), .long], help: "Only lines matching this regular expression.")
+    var grep: String?
+
+    @Flag(name: .customShort("i"), help: "Match --grep ignoring case.")
+    var ignoreCase = false
+
+    @Option(name: .long, help: "Only one stream: out or err.")
+    var stream: String?
+
+    @Flag(name: [.customShort("t"), .long], help: "Show each line's time.")
+    var timestamps = false
+
+    @Flag(name: .long, help: "One JSON record per line: time, stream, text.")
+    var json = false
+
+    func validate() throws {
+        guard lines >= 0 else { throw RunitError(.invalidInput, "--lines must be 0 or more, not \(lines)") }
+    }
+
+    func run() async throws {
+        let registry = Registry(context: .fromEnvironment())
+        let query = try makeQuery()
+        guard let name else {
+            if follow { throw RunitError(.invalidInput, "--follow needs a process name: runit logs NAME --follow") }
+            try printAll(registry, query: query)
+            return
+        }
+        let reader = try registry.logReader(name)
+        let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil)
+        for record in reader.tail(query).records { printer.print(record) }
+        guard follow, let cursor = reader.endCursor() else { return }
+        var followQuery = query
+        followQuery.sinceMicros = nil
+        reader.follow(from: cursor, query: followQuery) { record in
+            printer.print(record)
+            return true
+        }
+    }
+
+    func makeQuery() throws -> LogQuery {
+        var query = LogQuery(lines: lines)
+        if let since { query.sinceMicros = try LogQuery.time(since) }
+        if let until { query.untilMicros = try LogQuery.time(until) }
+        if let grep { query.pattern = try LogPattern(grep, ignoreCase: ignoreCase) }
+        if let stream {
+            guard let value = LogStream(rawValue: stream), value != .sys else {
+                throw RunitError(.invalidInput, "--stream '\(stream)' is not a stream; use out or err")
+            }
+            query.stream = value
+        }
+        return query
+    }
+
+    /// The last lines of every process, merged by time, each prefixed with its name in its own color.
+    func printAll(_ registry: Registry, query: LogQuery) throws {
+        let names = registry.names()
+        let width = names.map(\.count).max() ?? 0
+        var merged: [(String, LogRecord)] = []
+        for name in names {
+            let records = try registry.logReader(name).tail(query).records
+            merged += records.map { (name, $0) }
+        }
+        merged.sort { $0.1.micros < $1.1.micros }
+        let palette = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
+        for (name, record) in merged.suffix(query.lines) {
+            let color = palette[(names.firstIndex(of: name) ?? 0) % palette.count]
+            let prefix = Terminal.paint(name.padding(toLength: width, withPad: " ", startingAt: 0) + " |", color) + " "
+            LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix).print(record)
+        }
+    }
+}
+
+/// Prints log records as text or JSON lines.
+struct LogPrinter {
+    let timestamps: Bool
+    let json: Bool
+    let prefix: String?
+
+    func print(_ record: LogRecord) {
+        if json {
+            var object: [String: Any] = [
+                "time": Timestamp.string(micros: record.micros), "stream": record.stream.rawValue,
+                "text": record.textString, "continued": record.continued,
+            ]
+            if let prefix { object["name"] = prefix }
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                Terminal.write(String(decoding: data, as: UTF8.self) + "\n")
+            }
+            return
+        }
+        var line = prefix ?? ""
+        if timestamps { line += Timestamp.string(micros: record.micros) + " " }
+        if record.stream == .sys {
+            var text = record.textString
+            if text.hasPrefix("started pid") { text += " at " + Timestamp.string(micros: record.micros) }
+            line += Terminal.paint("── \(text) ──", "90")
+        } else {
+            line += LogText.clean(record.textString)
+        }
+        Terminal.write(line + "\n")
+    }
+}

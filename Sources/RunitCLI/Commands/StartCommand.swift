@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import RunitCore
+import RunitKit
+
+/// `runit start`: a shell command with --command, or argv after `--`.
+struct StartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Start a process under its own supervisor.",
+        discussion: """
+            runit start --name web --command "npm run dev"     runs through /bin/sh -c
+            runit start web -- python3 -m http.server 8000     runs argv directly, no shell
+            runit start web                                    starts a stopped process again
+            """
+    )
+
+    @Argument(help: "The process name (or use --name).")
+    var positionalName: String?
+
+    @Option(name: .long, help: "The process name: letters, digits, '.', '_', '-'; at most 64.")
+    var name: String?
+
+    @Option(name: [.long, .customShort("c")], help: "A command to run with /bin/sh -c.")
+    var command: String?
+
+    @Option(name: .long, help: "The working directory (default: the current one).")
+    var cwd: String?
+
+    @Option(name: [.long, .customShort("e")], help: "An environment variable, KEY=VALUE; repeatable.")
+    var env: [String] = []
+
+    @Option(name: .long, help: "Restart policy: never, on-failure or always.")
+    var restart: String = "never"
+
+    @Option(name: .long, help: "Rotate the log when it passes this size, e.g. 10M, 512K (default 10M).")
+    var logMaxSize: String = "10M"
+
+    @Option(name: .long, help: "How many rotated log files to keep (default 5).")
+    var logKeep: Int = 5
+
+    @Flag(name: .long, help: "Stop a running process of the same name first.")
+    var replace = false
+
+    @Option(name: .long, help: "How long to watch for an exit right after the start (default 200ms).")
+    var settle: String = "200ms"
+
+    @OptionGroup var output: OutputOptions
+
+    @Argument(parsing: .postTerminator, help: "The program and its arguments, after --.")
+    var argv: [String] = []
+
+    func run() async throws {
+        let registry = Registry(context: .fromEnvironment())
+        let outcome = try registry.start(try request())
+        let report = ProcessReport(outcome.snapshot, paths: registry.context.paths(try Registry.name(outcome.snapshot.name)), withMetrics: false)
+        let needsOutput = output.json || outcome.failure != nil
+        let lines = needsOutput ? try registry.logReader(report.name).tail(LogQuery(lines: 10)).records.filter { $0.stream != .sys } : []
+        if output.json {
+            try Terminal.printJSON(StartJSON(process: report, failure: outcome.failure, output: lines.map { LogText.clean($0.textString) }))
+        } else if let failure = outcome.failure {
+            var message = failure
+            if !lines.isEmpty {
+                message += "; its last output:\n" + lines.map { "  " + LogText.clean($0.textString) }.joined(separator: "\n")
+            }
+            message += "\nFix the command, then run 'runit start \(report.name)' again; see 'runit logs \(report.name)'."
+            throw RunitError(.startFailed, message)
+        } else if outcome.finishedCleanly {
+            Terminal.write("\(report.name) ran and exited with code 0\n")
+        } else {
+            Terminal.write("started \(report.name) (pid \(report.pid.map(String.init) ?? "?"))\n")
+        }
+        if outcome.failure != nil { throw ExitCode(1) }
+    }
+
+    func request() throws -> StartRequest {
+        if let positionalName, let name, positionalName != name {
+            throw RunitError(.invalidInput, "two names given ('\(positionalName)' and --name '\(name)'); give one")
+        }
+        guard let chosen = name ?? positionalName else {
+            throw RunitError(.invalidInput, "no name given; use runit start NAME -- PROGRAM ... or --name NAME --command \"CMD\"")
+        }
+        if command != nil, !argv.isEmpty {
+            throw RunitError(.invalidInput, "give either --command or a program after --, not both")
+        }
+        guard let policy = RestartPolicy(rawValue: restart) else {
+            throw RunitError(.invalidInput, "--restart '\(restart)' is not a policy; \(RestartPolicy.rule)")
+        }
+        guard let maxSize = ByteSize.parse(logMaxSize) else {
+            throw RunitError(.invalidInput, "--log-max-size '\(logMaxSize)' is not a size; give bytes or a number with K, M or G (e.g. 10M)")
+        }
+        guard logKeep >= 0 else { throw RunitError(.invalidInput, "--log-keep must be 0 or more, not \(logKeep)") }
+        guard let settleMillis = DurationText.milliseconds(settle) else {
+            throw RunitError(.invalidInput, "--settle '\(settle)' is not a duration; \(DurationText.rule)")
+        }
+        var request = StartRequest(name: chosen, command: command, argv: argv.isEmpty ? nil : argv)
+        request.cwd = cwd
+        request.env = env
+        request.restart = policy
+        request.logMaxSize = maxSize
+        request.logKeep = logKeep
+        request.replace = replace
+        request.settleMillis = settleMillis
+        return request
+    }
+}
+
+/// `runit start --json` output.
+struct StartJSON: Encodable {
+    var process: ProcessReport
+    var failure: String?
+    var output: [String]
+}
+
+/// Sizes as people write them: `512`, `64K`, `10M`, `1G`.
+enum ByteSize {
+    /// Parses a size into bytes; nil when it is not one.
+    static func parse(_ text: String) -> Int? {
+        let upper = text.uppercased().replacingOccurrences(of: "IB", with: "").replacingOccurrences(of: "B", with: "")
+        let factors: [Character: Int] = ["K": 1024, "M": 1024 * 1024, "G": 1024 * 1024 * 1024]
+        var digits = upper
+        var factor = 1
+        if let last = upper.last, let unit = factors[last] {
+            digits = String(upper.dropLast())
+            factor = unit
+        }
+        guard let value = Int(digits), value > 0 else { return nil }
+        return value * factor
+    }
+}

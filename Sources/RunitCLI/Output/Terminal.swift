@@ -1,0 +1,58 @@
+import Foundation
+import RunitKit
+
+/// Where output goes, and whether it may have colors.
+struct Terminal {
+    /// Standard error, for messages.
+    static let standardError = FileHandle.standardError
+
+    /// Whether stdout is a terminal and `NO_COLOR` is unset.
+    static var colorsEnabled: Bool {
+        isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+
+    /// The terminal's width, or nil when stdout is not a terminal.
+    static var width: Int? {
+        guard isatty(1) == 1 else { return nil }
+        var size = winsize()
+        guard ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 else { return nil }
+        return Int(size.ws_col)
+    }
+
+    /// `text` in the ANSI color `code`, when colors are enabled.
+    static func paint(_ text: String, _ code: String) -> String {
+        colorsEnabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    }
+
+    /// The color of a state.
+    static func stateColor(_ state: String) -> String {
+        switch state {
+        case "running": return "32"
+        case "starting", "stopping", "backoff": return "33"
+        case "failed", "lost": return "31"
+        default: return "90"
+        }
+    }
+
+    /// Writes `text` to stdout without buffering surprises.
+    static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    /// Prints an encodable value as JSON, keys sorted.
+    static func printJSON<T: Encodable>(_ value: T, pretty: Bool = true) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        write(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
+    }
+}
+
+extension FileHandle {
+    /// Writes a string.
+    func write(_ text: String) {
+        write(Data(text.utf8))
+    }
+}
+
+
+

@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import RunitCore
+import RunitKit
+
+/// The `runit` command: its subcommands, one file each under `Commands/`.
+public struct Runit: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "runit",
+        abstract: "Start, watch and stop long-running processes; serve the same to AI assistants over MCP.",
+        version: "0.1.0",
+        subcommands: [
+            StartCommand.self, StopCommand.self, RestartCommand.self, ListCommand.self, StatusCommand.self,
+            LogsCommand.self, SendCommand.self, RemoveCommand.self, MCPCommand.self,
+        ]
+    )
+
+    public init() {}
+
+    /// Parses the command line, runs the command and exits: 0 on success, 1 when the
+    /// operation failed, 2 for a usage error.
+    public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+            Foundation.exit(0)
+        } catch let error as RunitError {
+            Terminal.standardError.write("runit: \(error.message)\n")
+            Foundation.exit(error.exitCode)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                print(message)
+                Foundation.exit(0)
+            }
+            Terminal.standardError.write(message + "\n")
+            Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+/// Options every command that prints data has.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+}
+
+/// Parses a `--timeout` value: seconds, or a duration with a unit.
+func graceMillis(_ text: String?) throws -> Int64 {
+    guard let text else { return Registry.defaultGraceMillis }
+    guard let millis = DurationText.milliseconds(text) else {
+        throw RunitError(.invalidInput, "--timeout '\(text)' is not a duration; \(DurationText.rule)")
+    }
+    return millis
+}

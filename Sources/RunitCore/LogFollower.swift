@@ -1,0 +1,143 @@
+import Foundation
+import RunitKit
+
+/// A place in a process's log that survives rotation: a file (by inode) and an offset in it.
+public struct LogCursor: Equatable, Sendable, CustomStringConvertible {
+    /// The inode of the file.
+    public var inode: UInt64
+    /// The byte offset just past the last record read.
+    public var offset: Int
+
+    /// A cursor at `offset` in the file with `inode`.
+    public init(inode: UInt64, offset: Int) {
+        self.inode = inode
+        self.offset = offset
+    }
+
+    /// Parses the text form, `INODE-OFFSET`.
+    public init?(_ text: String) {
+        let parts = text.split(separator: "-")
+        guard parts.count == 2, let inode = UInt64(parts[0]), let offset = Int(parts[1]), offset >= 0 else { return nil }
+        self.init(inode: inode, offset: offset)
+    }
+
+    public var description: String { "\(inode)-\(offset)" }
+}
+
+extension LogReader {
+    /// The cursor at the end of the log: reading from it returns only what is written later.
+    public func endCursor() -> LogCursor? {
+        guard let current = files().last else { return nil }
+        var info = stat()
+        guard stat(current.path, &info) == 0 else { return nil }
+        return LogCursor(inode: current.inode, offset: Int(info.st_size))
+    }
+
+    /// Reads forward from `cursor` (from the oldest record when its file has rotated away),
+    /// returning at most `limit` records that pass `query`, and the cursor after them.
+    public func read(from cursor: LogCursor, limit: Int, query: LogQuery = LogQuery()) -> (records: [LogRecord], next: LogCursor) {
+        let all = files()
+        var start = all.firstIndex { $0.inode == cursor.inode }
+        var offset = cursor.offset
+        if start == nil {
+            start = 0
+            offset = 0
+        }
+        var records: [LogRecord] = []
+        var next = cursor
+        guard let first = start else { return (records, next) }
+        for file in all[first...] {
+            let fileOffset = file.inode == cursor.inode ? offset : 0
+            next = LogCursor(inode: file.inode, offset: fileOffset)
+            let done = Self.readForward(file.path, from: fileOffset) { record, end in
+                next.offset = end
+                guard query.admits(record) else { return true }
+                if let pattern = query.pattern, !pattern.matches(record.textString) { return true }
+                records.append(record)
+                return records.count < limit
+            }
+            if done { break }
+        }
+        return (records, next)
+    }
+
+    /// Calls `visit` with each whole record from `offset` on, and the offset after it, until it
+    /// returns false (then returns true) or the file ends (then returns false).
+    static func readForward(_ path: String, from offset: Int, _ visit: (LogRecord, Int) -> Bool) -> Bool {
+        let fd = Platform.open(path, O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { Platform.closeDescriptor(fd) }
+        var position = offset
+        var pending: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: blockSize)
+        while true {
+            let count = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(position)) }
+            if count <= 0 { return false }
+            position += count
+            pending.append(contentsOf: block[0..<count])
+            var lineStart = 0
+            let base = position - pending.count
+            while let newline = pending[lineStart...].firstIndex(of: 0x0A) {
+                let record = LogRecord(line: pending[lineStart..<newline])
+                lineStart = newline + 1
+                if let record, !visit(record, base + lineStart) { return true }
+            }
+            pending.removeFirst(lineStart)
+        }
+    }
+
+    /// Calls `visit` with every record written after `cursor`, across rotations and restarts,
+    /// until `visit` returns false. Sleeps on inotify between writes.
+    public func follow(from cursor: LogCursor, query: LogQuery = LogQuery(), _ visit: (LogRecord) -> Bool) {
+        let watcher = DirectoryWatcher(path: paths.logs)
+        defer { watcher.close() }
+        var position = cursor
+        while true {
+            var keepGoing = true
+            let (records, next) = read(from: position, limit: Int.max, query: query)
+            for record in records where keepGoing { keepGoing = visit(record) }
+            if !keepGoing { return }
+            position = next
+            // When the current file is newer than the cursor's, move on once the old one is drained.
+            if let current = files().last, current.inode != position.inode, records.isEmpty {
+                position = LogCursor(inode: current.inode, offset: 0)
+                continue
+            }
+            watcher.wait(timeoutMillis: 1000)
+        }
+    }
+}
+
+/// Wakes a reader when a directory's files change: inotify on Linux, a short sleep elsewhere.
+struct DirectoryWatcher {
+    let fd: Int32
+
+    init(path: String) {
+        #if os(Linux)
+            let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+            if fd >= 0 {
+                _ = inotify_add_watch(fd, path, UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))
+            }
+            self.fd = fd
+        #else
+            self.fd = -1
+        #endif
+    }
+
+    /// Waits until something changes, or at most `timeoutMillis`.
+    func wait(timeoutMillis: Int32) {
+        guard fd >= 0 else {
+            usleep(100_000)
+            return
+        }
+        var pollFD = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        if poll(&pollFD, 1, timeoutMillis) > 0 {
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            _ = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+        }
+    }
+
+    func close() {
+        if fd >= 0 { Platform.closeDescriptor(fd) }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import RunitKit
+
+/// Which log records to show: a count from the end, a time window, a pattern, a stream.
+public struct LogQuery: Sendable {
+    /// How many matching records to return, counted from the end.
+    public var lines: Int = 100
+    /// Only records at or after this time (microseconds since the epoch).
+    public var sinceMicros: Int64?
+    /// Only records before this time (microseconds since the epoch).
+    public var untilMicros: Int64?
+    /// Only records whose text matches.
+    public var pattern: LogPattern?
+    /// Only records of this stream (runit's own lines are kept with either).
+    public var stream: LogStream?
+    /// Lines of context around each match, when a pattern is given.
+    public var context: Int = 0
+
+    /// A query for the last `lines` records.
+    public init(lines: Int = 100) {
+        self.lines = lines
+    }
+
+    /// Whether a record passes the time and stream filters (not the pattern).
+    func admits(_ record: LogRecord) -> Bool {
+        if let sinceMicros, record.micros < sinceMicros { return false }
+        if let untilMicros, record.micros >= untilMicros { return false }
+        if let stream, record.stream != stream, record.stream != .sys { return false }
+        return true
+    }
+
+    /// Parses `--since`/`--until` text: a duration back from `now` (`10m`) or an RFC 3339 time.
+    public static func time(_ text: String, now: Date = Date()) throws(RunitError) -> Int64 {
+        if let millis = DurationText.milliseconds(text) {
+            return Int64(now.timeIntervalSince1970 * 1_000_000) - millis * 1000
+        }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1_000_000) }
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1_000_000) }
+        throw RunitError(.invalidInput, "'\(text)' is not a time; give a duration back from now (10m, 2h) or an RFC 3339 time (2026-11-24T21:40:00Z)")
+    }
+}
+
+/// A regular expression over log text.
+public struct LogPattern: @unchecked Sendable {
+    // NSRegularExpression is immutable and documented as thread-safe.
+    let expression: NSRegularExpression
+    /// The pattern as given.
+    public let source: String
+
+    /// Compiles `source`; a usage error says what is wrong with it.
+    public init(_ source: String, ignoreCase: Bool = false) throws(RunitError) {
+        do {
+            expression = try NSRegularExpression(pattern: source, options: ignoreCase ? [.caseInsensitive] : [])
+        } catch {
+            throw RunitError(.invalidInput, "'\(source)' is not a valid regular expression; check its brackets and escapes")
+        }
+        self.source = source
+    }
+
+    /// Whether `text` contains a match.
+    public func matches(_ text: String) -> Bool {
+        expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    /// The first match in `text`, if any.
+    public func firstMatch(_ text: String) -> String? {
+        guard let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
+            let range = Range(match.range, in: text)
+        else { return nil }
+        return String(text[range])
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import RunitKit
+
+/// Reads a process's log files: the last records from the end, or on from a cursor.
+///
+/// Reads backward in blocks, so the tail of a 1 GiB log costs what the tail of a 1 MiB log does.
+public struct LogReader: Sendable {
+    /// The size of one backward read.
+    static let blockSize = 64 * 1024
+
+    let paths: ProcessPaths
+
+    /// A reader over the logs in `paths`.
+    public init(paths: ProcessPaths) {
+        self.paths = paths
+    }
+
+    /// The log files, oldest first, with their inode numbers.
+    func files() -> [(path: String, inode: UInt64)] {
+        var result: [(String, UInt64)] = []
+        var index = 1
+        var rotated: [String] = []
+        while FileManager.default.fileExists(atPath: paths.rotatedLog(index)) {
+            rotated.append(paths.rotatedLog(index))
+            index += 1
+        }
+        for path in rotated.reversed() + [paths.currentLog] {
+            var info = stat()
+            if stat(path, &info) == 0 { result.append((path, UInt64(info.st_ino))) }
+        }
+        return result
+    }
+
+    /// The last records that match `query`, oldest first, and how many bytes were read to find them.
+    public func tail(_ query: LogQuery) -> (records: [LogRecord], bytesRead: Int) {
+        var newestFirst: [LogRecord] = []
+        var matches = 0
+        var bytesRead = 0
+        var done = false
+        let wanted = max(0, query.lines)
+        for file in files().reversed() where !done {
+            bytesRead += Self.readBackward(file.path) { record in
+                if let since = query.sinceMicros, record.micros < since, record.stream != .sys {
+                    done = true
+                    return false
+                }
+                guard query.admits(record) else { return true }
+                let isMatch = query.pattern.map { $0.matches(record.textString) } ?? true
+                if isMatch { matches += 1 }
+                if isMatch || query.context > 0 { newestFirst.append(record) }
+                // Keep reading past the last wanted match only for its leading context.
+                if matches >= wanted {
+                    if query.context == 0 || matches > wanted { done = true }
+                    return !done
+                }
+                return true
+            }
+        }
+        var records = Array(newestFirst.reversed())
+        if let pattern = query.pattern, query.context > 0 {
+            records = Self.withContext(records, pattern: pattern, context: query.context, lines: wanted)
+        } else if records.count > wanted {
+            records = Array(records.suffix(wanted))
+        }
+        return (records, bytesRead)
+    }
+
+    /// Keeps the last `lines` matches and `context` records around each.
+    static func withContext(_ records: [LogRecord], pattern: LogPattern, context: Int, lines: Int) -> [LogRecord] {
+        let matchIndices = records.indices.filter { pattern.matches(records[$0].textString) }.suffix(lines)
+        var keep = IndexSet()
+        for index in matchIndices {
+            keep.insert(integersIn: max(0, index - context)...min(records.count - 1, index + context))
+        }
+        return keep.map { records[$0] }
+    }
+
+    /// Calls `visit` with each record of `path` from the last to the first, until it returns false.
+    /// Returns the number of bytes read.
+    static func readBackward(_ path: String, _ visit: (LogRecord) -> Bool) -> Int {
+        let fd = Platform.open(path, O_RDONLY)
+        guard fd >= 0 else { return 0 }
+        defer { Platform.closeDescriptor(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return 0 }
+        var position = Int(info.st_size)
+        var carry: [UInt8] = []
+        var bytesRead = 0
+        var block = [UInt8](repeating: 0, count: blockSize)
+        var isLast = true
+        while position > 0 {
+            let size = min(blockSize, position)
+            position -= size
+            let count = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, size, off_t(position)) }
+            guard count == size else { return bytesRead }
+            bytesRead += count
+            var chunk = Array(block[0..<count])
+            chunk.append(contentsOf: carry)
+            // Everything before the first newline may be the end of an earlier line: carry it.
+            var end = chunk.count
+            if chunk.last == 0x0A {
+                end -= 1
+            } else if isLast {
+                // A record still being appended: leave it for the next read.
+                end = chunk.lastIndex(of: 0x0A) ?? 0
+            }
+            isLast = false
+            var lineEnd = end
+            var index = end - 1
+            while index >= 0 {
+                if chunk[index] == 0x0A {
+                    if let record = LogRecord(line: chunk[(index + 1)..<lineEnd]), !visit(record) { return bytesRead }
+                    lineEnd = index
+                }
+                index -= 1
+            }
+            carry = Array(chunk[0..<lineEnd])
+            if position == 0, !carry.isEmpty, let record = LogRecord(line: carry[...]) { _ = visit(record) }
+        }
+        return bytesRead
+    }
+}

@@ -1,0 +1,136 @@
+import Foundation
+import RunitKit
+
+/// A process as both surfaces report it: `runit status --json`, `runit list --json` and the MCP tools.
+public struct ProcessReport: Codable, Equatable, Sendable {
+    public var name: String
+    public var state: DisplayState
+    public var pid: Int32?
+    public var supervisorPID: Int32?
+    public var command: String?
+    public var argv: [String]?
+    public var cwd: String?
+    /// Environment entries given at start, secrets masked.
+    public var env: [String: String]?
+    public var restartPolicy: String?
+    /// RFC 3339 time of the current (or last) start.
+    public var startedAt: String?
+    public var uptimeSeconds: Int?
+    public var restarts: Int
+    public var exitCode: Int32?
+    public var exitSignal: Int32?
+    public var message: String?
+    public var logPath: String
+    public var memoryBytes: Int64?
+    public var cpuSeconds: Double?
+    public var processCount: Int?
+    /// A problem with the process's files, if any.
+    public var problem: String?
+
+    enum CodingKeys: String, CodingKey {
+        case name, state, pid, command, argv, cwd, env, restarts, message, problem
+        case supervisorPID = "supervisor_pid"
+        case restartPolicy = "restart_policy"
+        case startedAt = "started_at"
+        case uptimeSeconds = "uptime_seconds"
+        case exitCode = "exit_code"
+        case exitSignal = "exit_signal"
+        case logPath = "log_path"
+        case memoryBytes = "memory_bytes"
+        case cpuSeconds = "cpu_seconds"
+        case processCount = "process_count"
+    }
+
+    /// The report for a snapshot; `withMetrics` reads memory and CPU from `/proc`.
+    public init(_ snapshot: ProcessSnapshot, paths: ProcessPaths, withMetrics: Bool, now: Date = Date()) {
+        name = snapshot.name
+        state = snapshot.state
+        pid = snapshot.pid
+        supervisorPID = snapshot.supervisorPID
+        command = snapshot.spec?.displayCommand
+        argv = snapshot.spec?.argv
+        cwd = snapshot.spec?.cwd
+        if let entries = snapshot.spec?.env {
+            env = Dictionary(entries.map { ($0.key, $0.displayValue) }, uniquingKeysWith: { _, last in last })
+        }
+        restartPolicy = snapshot.spec?.restart.rawValue
+        if let started = snapshot.status?.startedAtMilliseconds, started > 0 {
+            startedAt = Timestamp.string(micros: started * 1000)
+        }
+        uptimeSeconds = snapshot.uptime(now: now).map { Int($0) }
+        restarts = snapshot.status?.restarts ?? 0
+        exitCode = snapshot.status?.exitCode
+        exitSignal = snapshot.status?.exitSignal
+        message = snapshot.status?.message.isEmpty == false ? snapshot.status?.message : nil
+        logPath = paths.currentLog
+        problem = snapshot.problem
+        if withMetrics, let supervisor = snapshot.supervisorPID, snapshot.pid != nil,
+            let metrics = ProcessMetrics.tree(underSupervisor: supervisor)
+        {
+            memoryBytes = metrics.residentBytes
+            cpuSeconds = (metrics.cpuSeconds * 100).rounded() / 100
+            processCount = metrics.processCount
+        }
+    }
+
+    /// How the last run ended, in words, or nil if it has not ended.
+    public var lastExit: String? {
+        if let exitSignal { return "killed by signal \(exitSignal)" + (Self.signalNames[exitSignal].map { " (\($0))" } ?? "") }
+        if let exitCode { return "exited with code \(exitCode)" }
+        return nil
+    }
+
+    static let signalNames: [Int32: String] = [1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 15: "SIGTERM"]
+}
+
+extension Registry {
+    /// The report for one process.
+    public func report(_ name: String, withMetrics: Bool = true) throws(RunitError) -> ProcessReport {
+        let snapshot = try existing(name)
+        return ProcessReport(snapshot, paths: ProcessPaths(home: context.home, name: snapshot.name), withMetrics: withMetrics)
+    }
+
+    /// The reports for every process.
+    public func reports(withMetrics: Bool = false) -> [ProcessReport] {
+        list().map { ProcessReport($0, paths: ProcessPaths(home: context.home, name: $0.name), withMetrics: withMetrics) }
+    }
+
+    /// The log reader of an existing process.
+    public func logReader(_ name: String) throws(RunitError) -> LogReader {
+        let snapshot = try existing(name)
+        return LogReader(paths: ProcessPaths(home: context.home, name: snapshot.name))
+    }
+}
+
+/// Log text made fit for a reader: escape codes removed, carriage-return redraws collapsed.
+public enum LogText {
+    /// The text as a terminal would finally show it, without ANSI escape sequences.
+    public static func clean(_ text: String) -> String {
+        var result = stripANSI(text)
+        if result.contains("\r") {
+            let segments = result.split(separator: "\r", omittingEmptySubsequences: true)
+            result = segments.last.map(String.init) ?? ""
+        }
+        return result
+    }
+
+    /// Removes CSI and OSC escape sequences.
+    public static func stripANSI(_ text: String) -> String {
+        guard text.contains("\u{1B}") else { return text }
+        var out = ""
+        var iterator = text.unicodeScalars.makeIterator()
+        while let scalar = iterator.next() {
+            guard scalar == "\u{1B}" else {
+                out.unicodeScalars.append(scalar)
+                continue
+            }
+            guard let kind = iterator.next() else { break }
+            if kind == "[" {
+                while let next = iterator.next(), !(0x40...0x7E).contains(next.value) {}
+            } else if kind == "]" {
+                while let next = iterator.next(), next != "\u{07}", next != "\u{1B}" {}
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import RunitKit
+
+/// What a reader sees of one process: its spec, its last status and whether a supervisor holds it.
+public struct ProcessSnapshot: Sendable {
+    /// The name.
+    public var name: String
+    /// The spec, if it could be read.
+    public var spec: ProcessSpec?
+    /// The status, if the supervisor has written one.
+    public var status: StatusRecord?
+    /// The pid of the live supervisor holding the lock, or nil when none does.
+    public var supervisorPID: Int32?
+    /// A problem with the files (damaged or unreadable), said for the user.
+    public var problem: String?
+
+    /// The state to show: the recorded one, corrected when the supervisor is gone.
+    public var state: DisplayState {
+        guard let status else { return supervisorPID == nil ? .unknown : .starting }
+        if supervisorPID == nil && status.state.isActive { return .lost }
+        return DisplayState(rawValue: status.state.rawValue) ?? .unknown
+    }
+
+    /// Whether a supervisor is alive for this process.
+    public var isSupervised: Bool { supervisorPID != nil }
+
+    /// The pid of the running process, or nil.
+    public var pid: Int32? {
+        guard isSupervised, let status, status.pid > 0, status.state == .running || status.state == .stopping else {
+            return nil
+        }
+        return status.pid
+    }
+
+    /// Seconds since the current run started, while it runs.
+    public func uptime(now: Date = Date()) -> TimeInterval? {
+        guard pid != nil, let status, status.startedAtMilliseconds > 0 else { return nil }
+        return max(0, now.timeIntervalSince1970 - Double(status.startedAtMilliseconds) / 1000)
+    }
+}
+
+/// A process state as shown to users: the recorded states, plus what a reader can tell on its own.
+public enum DisplayState: String, Sendable, Codable, CaseIterable {
+    case starting, running, backoff, stopping, stopped, exited, failed
+    /// The status says active, but no supervisor holds the lock: it died without a word.
+    case lost
+    /// No status file yet.
+    case unknown
+}

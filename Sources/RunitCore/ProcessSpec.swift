@@ -1,0 +1,90 @@
+import Foundation
+import RunitKit
+
+/// The desired state of a process (`spec.json`), written by the client that starts it.
+public struct ProcessSpec: Codable, Equatable, Sendable {
+    /// The name.
+    public var name: String
+    /// The program and its arguments, as executed.
+    public var argv: [String]
+    /// The shell command when the process was started with `--command`; nil for the argv form.
+    public var command: String?
+    /// The absolute working directory.
+    public var cwd: String
+    /// Variables set on top of the environment the process inherits, in the order given.
+    public var env: [EnvironmentEntry]
+    /// The restart policy.
+    public var restart: RestartPolicy
+    /// The log size at which the log rotates, in bytes.
+    public var logMaxSize: Int
+    /// How many rotated log files are kept.
+    public var logKeep: Int
+
+    /// A spec with every field given.
+    public init(
+        name: String, argv: [String], command: String? = nil, cwd: String, env: [EnvironmentEntry] = [],
+        restart: RestartPolicy = .never, logMaxSize: Int = 10 * 1024 * 1024, logKeep: Int = 5
+    ) {
+        self.name = name
+        self.argv = argv
+        self.command = command
+        self.cwd = cwd
+        self.env = env
+        self.restart = restart
+        self.logMaxSize = logMaxSize
+        self.logKeep = logKeep
+    }
+
+    /// The command as a person would type it: the shell command, or the argv quoted where needed.
+    public var displayCommand: String {
+        if let command { return command }
+        return argv.map(Self.shellQuoted).joined(separator: " ")
+    }
+
+    /// `word` quoted for a POSIX shell when it needs quoting.
+    static func shellQuoted(_ word: String) -> String {
+        let safe = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_./=:@%+,"))
+        if !word.isEmpty, word.unicodeScalars.allSatisfy(safe.contains) { return word }
+        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, argv, command, cwd, env, restart
+        case logMaxSize = "log_max_size"
+        case logKeep = "log_keep"
+    }
+}
+
+/// One `KEY=VALUE` environment entry.
+public struct EnvironmentEntry: Codable, Equatable, Sendable {
+    /// The variable's name.
+    public var key: String
+    /// Its value.
+    public var value: String
+
+    /// An entry with the key and value given.
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
+
+    /// Parses `KEY=VALUE`; throws a usage error naming the entry when there is no `=` or no key.
+    public init(parsing text: String) throws(RunitError) {
+        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+            throw RunitError(.invalidInput, "the environment entry '\(text)' is not KEY=VALUE; write it as --env KEY=VALUE")
+        }
+        self.key = String(text[..<equals])
+        self.value = String(text[text.index(after: equals)...])
+    }
+
+    /// Whether the key looks like it holds a secret (a token, a password, a key).
+    public var looksSecret: Bool {
+        let upper = key.uppercased()
+        return ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH", "PRIVATE"].contains {
+            upper.contains($0)
+        }
+    }
+
+    /// The value as shown to people: masked when the key looks secret.
+    public var displayValue: String { looksSecret ? "****" : value }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import RunitKit
+
+/// What to start: a name and a command (shell or argv form) with its options.
+public struct StartRequest: Sendable {
+    /// The process name.
+    public var name: String
+    /// A command for `/bin/sh -c`; exclusive with `argv`.
+    public var command: String?
+    /// A program and its arguments, run without a shell; exclusive with `command`.
+    public var argv: [String]?
+    /// The working directory; relative paths are resolved against the context's.
+    public var cwd: String?
+    /// `KEY=VALUE` entries.
+    public var env: [String] = []
+    /// The restart policy.
+    public var restart: RestartPolicy = .never
+    /// Rotate the log at this size.
+    public var logMaxSize: Int = 10 * 1024 * 1024
+    /// Keep this many rotated files.
+    public var logKeep: Int = 5
+    /// Stop a running process of that name first, instead of refusing.
+    public var replace = false
+    /// How long to watch for an exit right after the start.
+    public var settleMillis: Int64 = 200
+
+    /// A request for `name`.
+    public init(name: String, command: String? = nil, argv: [String]? = nil) {
+        self.name = name
+        self.command = command
+        self.argv = argv
+    }
+}
+
+/// The result of a start: the process as it is now, and whether it already ended.
+public struct StartOutcome: Sendable {
+    /// The process after the start.
+    public var snapshot: ProcessSnapshot
+    /// Set when the process could not start or exited within the settle time: what happened.
+    public var failure: String?
+    /// Whether the process exited within the settle time with code 0 (a one-shot that succeeded).
+    public var finishedCleanly = false
+}
+
+extension Registry {
+    /// Starts a process: validates the request, records the spec and launches its supervisor.
+    ///
+    /// Returns once the process runs or has already ended. Bad input throws and changes nothing.
+    public func start(_ request: StartRequest) throws(RunitError) -> StartOutcome {
+        let name = try Self.name(request.name)
+        let paths = context.paths(name)
+        var spec = try makeSpec(request, name: name, previous: try? StateFiles.readSpec(paths))
+        guard Platform.makeDirectory(context.home), Platform.makeDirectory(context.processesDirectory),
+            Platform.makeDirectory(paths.directory)
+        else {
+            throw RunitError(.storage, "cannot create \(paths.directory): \(Platform.describe(errno: Platform.lastError))")
+        }
+        let guardLock = try StartLock(path: paths.lock)
+        defer { guardLock.release() }
+        if let holder = Platform.lockHolder(paths.lock), holder > 0 {
+            guard request.replace else {
+                throw RunitError(
+                    .alreadyRunning,
+                    "'\(name)' is already running (supervisor pid \(holder)); use 'runit restart \(name)' to restart it, or stop it first")
+            }
+            _ = try stopLocked(name, graceMillis: 10_000)
+        }
+        let previous = try? StateFiles.readStatus(paths)
+        spec.name = name.rawValue
+        try StateFiles.writeSpec(spec, paths)
+        var arguments = SupervisorArguments(directory: paths.directory, name: name.rawValue, argv: spec.argv)
+        arguments.cwd = spec.cwd
+        arguments.environment = spec.env.map { "\($0.key)=\($0.value)" }
+        arguments.restart = spec.restart
+        arguments.restarts = previous?.restarts ?? 0
+        arguments.logMaxSize = spec.logMaxSize
+        arguments.logKeep = spec.logKeep
+        let report = try SupervisorLauncher.launch(
+            supervisor: context.supervisorPath, arguments: arguments, settleMillis: request.settleMillis)
+        var outcome = StartOutcome(snapshot: snapshot(of: name))
+        switch report {
+        case .running: break
+        case .failed(let message):
+            outcome.failure = "'\(name)' could not be started: \(message)"
+        case .exited(_, let code, let signal):
+            if code == 0 {
+                outcome.finishedCleanly = true
+            } else {
+                let how = signal.map { "was killed by signal \($0)" } ?? "exited with code \(code ?? -1)"
+                outcome.failure = "'\(name)' \(how) right after it started"
+            }
+        }
+        return outcome
+    }
+
+    /// Builds and validates the spec for a request; reuses the previous spec when no command is given.
+    func makeSpec(_ request: StartRequest, name: ProcessName, previous: ProcessSpec?) throws(RunitError) -> ProcessSpec {
+        let argv: [String]
+        var command: String?
+        if let text = request.command, request.argv == nil {
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw RunitError(.invalidInput, "the command for '\(name)' is empty; give a command to run, e.g. --command \"npm run dev\"")
+            }
+            command = text
+            argv = ["/bin/sh", "-c", text]
+        } else if let given = request.argv, request.command == nil {
+            guard let program = given.first, !program.isEmpty else {
+                throw RunitError(.invalidInput, "the command for '\(name)' is empty; give a program after --, e.g. runit start \(name) -- npm run dev")
+            }
+            argv = given
+        } else if request.command != nil {
+            throw RunitError(.invalidInput, "give either a shell command or an argv for '\(name)', not both")
+        } else if let previous {
+            var spec = previous
+            if let cwd = request.cwd { spec.cwd = try validatedDirectory(cwd, name: name) }
+            if !request.env.isEmpty { spec.env = try request.env.map { text throws(RunitError) in try EnvironmentEntry(parsing: text) } }
+            return spec
+        } else {
+            throw RunitError(.invalidInput, "no command given for '\(name)'; use --command \"CMD\" or -- PROGRAM ARG...")
+        }
+        let cwd = try validatedDirectory(request.cwd ?? context.workingDirectory, name: name)
+        var env: [EnvironmentEntry] = []
+        for text in request.env { env.append(try EnvironmentEntry(parsing: text)) }
+        return ProcessSpec(
+            name: name.rawValue, argv: argv, command: command, cwd: cwd, env: env, restart: request.restart,
+            logMaxSize: request.logMaxSize, logKeep: request.logKeep)
+    }
+
+    private func validatedDirectory(_ path: String, name: ProcessName) throws(RunitError) -> String {
+        let absolute = RunitContext.absolute(path, from: context.workingDirectory)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw RunitError(.invalidInput, "the working directory '\(path)' for '\(name)' does not exist; give an existing directory with --cwd")
+        }
+        return absolute
+    }
+}
+
+/// A BSD lock on the process's lock file, held by a client while it starts, stops or removes
+/// the process, so that two clients never do so at once. It does not touch the supervisor's
+/// POSIX lock on the same file.
+struct StartLock {
+    let fd: Int32
+
+    init(path: String) throws(RunitError) {
+        fd = Platform.open(path, O_RDWR | O_CREAT)
+        guard fd >= 0 else {
+            throw RunitError(.storage, "cannot open \(path): \(Platform.describe(errno: Platform.lastError))")
+        }
+        while flock(fd, LOCK_EX) != 0 && Platform.lastError == EINTR {}
+    }
+
+    func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

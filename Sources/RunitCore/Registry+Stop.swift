@@ -1,0 +1,144 @@
+import CRunitSystem
+import Foundation
+import RunitKit
+
+/// The result of a stop.
+public struct StopOutcome: Sendable {
+    /// Whether the process was running when the stop was asked for.
+    public var wasRunning: Bool
+    /// The process after the stop.
+    public var snapshot: ProcessSnapshot
+}
+
+extension Registry {
+    /// The grace period a stop gives before SIGKILL, unless told otherwise.
+    public static let defaultGraceMillis: Int64 = 10_000
+
+    /// Stops a process: SIGTERM to its tree, SIGKILL after `graceMillis`; returns when all of it is gone.
+    public func stop(_ text: String, graceMillis: Int64 = defaultGraceMillis) throws(RunitError) -> StopOutcome {
+        let snapshot = try existing(text)
+        let name = try Self.name(snapshot.name)
+        let lock = try StartLock(path: context.paths(name).lock)
+        defer { lock.release() }
+        return try stopLocked(name, graceMillis: graceMillis)
+    }
+
+    /// Stops `name` while the caller holds its start lock.
+    func stopLocked(_ name: ProcessName, graceMillis: Int64) throws(RunitError) -> StopOutcome {
+        let paths = context.paths(name)
+        guard let holder = Platform.lockHolder(paths.lock), holder > 0 else {
+            return StopOutcome(wasRunning: false, snapshot: snapshot(of: name))
+        }
+        let waiter = ExitWaiter(pid: holder)
+        defer { waiter.close() }
+        try sendControl(.stop(graceMilliseconds: Int(clamping: graceMillis)), to: paths, name: name)
+        // The supervisor exits once the whole tree is gone; allow for the grace period and the kill.
+        guard waiter.wait(timeoutMillis: graceMillis + 10_000) else {
+            throw RunitError(.timeout, "'\(name)' did not stop within \(DurationText.format(milliseconds: graceMillis + 10_000)); its supervisor is pid \(holder)")
+        }
+        return StopOutcome(wasRunning: true, snapshot: snapshot(of: name))
+    }
+
+    /// Stops the process if it runs, then starts it again with the same spec; the restart count goes up.
+    public func restart(_ text: String, graceMillis: Int64 = defaultGraceMillis, settleMillis: Int64 = 200) throws(RunitError) -> StartOutcome {
+        let snapshot = try existing(text)
+        guard snapshot.spec != nil else { throw RunitError(.storage, snapshot.problem ?? "'\(text)' has no spec; start it with a command") }
+        let name = try Self.name(snapshot.name)
+        do {
+            let lock = try StartLock(path: context.paths(name).lock)
+            defer { lock.release() }
+            _ = try stopLocked(name, graceMillis: graceMillis)
+            try bumpRestartCount(name)
+        }
+        var request = StartRequest(name: name.rawValue)
+        request.settleMillis = settleMillis
+        return try start(request)
+    }
+
+    /// Stops the process if needed, then deletes its directory: spec, status and logs.
+    public func remove(_ text: String, graceMillis: Int64 = defaultGraceMillis) throws(RunitError) -> StopOutcome {
+        let snapshot = try existing(text)
+        let name = try Self.name(snapshot.name)
+        let paths = context.paths(name)
+        let lock = try StartLock(path: paths.lock)
+        defer { lock.release() }
+        let outcome = try stopLocked(name, graceMillis: graceMillis)
+        do {
+            try FileManager.default.removeItem(atPath: paths.directory)
+        } catch {
+            throw RunitError(.storage, "cannot remove \(paths.directory): \(error.localizedDescription)")
+        }
+        return outcome
+    }
+
+    /// Writes `text` to the process's stdin, through the input FIFO its supervisor holds open.
+    public func send(_ nameText: String, text: String, newline: Bool = true) throws(RunitError) -> Int {
+        let snapshot = try existing(nameText)
+        guard snapshot.pid != nil else {
+            throw RunitError(.failed, "'\(snapshot.name)' is not running (\(snapshot.state.rawValue)); start it first with 'runit start \(snapshot.name)'")
+        }
+        let bytes = Array((newline ? text + "\n" : text).utf8)
+        let fd = Platform.open(context.paths(try Self.name(snapshot.name)).input, O_WRONLY | O_NONBLOCK)
+        guard fd >= 0 else {
+            throw RunitError(.failed, "cannot open the input of '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError))")
+        }
+        defer { Platform.closeDescriptor(fd) }
+        let ok = bytes.withUnsafeBytes { Platform.writeAll(fd, $0) }
+        guard ok else {
+            throw RunitError(.failed, "cannot write to '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError)) (is it reading its input?)")
+        }
+        return bytes.count
+    }
+
+    /// Writes a control command into the supervisor's FIFO.
+    func sendControl(_ command: ControlCommand, to paths: ProcessPaths, name: ProcessName) throws(RunitError) {
+        let fd = Platform.open(paths.control, O_WRONLY | O_NONBLOCK)
+        guard fd >= 0 else {
+            throw RunitError(.failed, "cannot reach the supervisor of '\(name)': \(Platform.describe(errno: Platform.lastError))")
+        }
+        defer { Platform.closeDescriptor(fd) }
+        let ok = Array(command.line.utf8).withUnsafeBytes { Platform.writeAll(fd, $0) }
+        guard ok else {
+            throw RunitError(.failed, "cannot reach the supervisor of '\(name)': \(Platform.describe(errno: Platform.lastError))")
+        }
+    }
+
+    /// Adds one to the recorded restart count of a stopped process.
+    private func bumpRestartCount(_ name: ProcessName) throws(RunitError) {
+        let paths = context.paths(name)
+        guard var status = try StateFiles.readStatus(paths) else { return }
+        status.restarts += 1
+        Platform.writeAtomically(paths.status, Array(status.json.utf8))
+    }
+}
+
+/// Waits for a process that is not our child to exit: a pidfd where there is one, else kill(pid, 0).
+struct ExitWaiter {
+    let pid: Int32
+    let fd: Int32
+
+    init(pid: Int32) {
+        self.pid = pid
+        self.fd = crunit_pidfd_open(pid)
+    }
+
+    /// True when the process is gone within `timeoutMillis`.
+    func wait(timeoutMillis: Int64) -> Bool {
+        if fd >= 0 { return pollOnce(timeoutMillis) }
+        let deadline = Platform.monotonicMillis() + timeoutMillis
+        while Platform.processExists(pid) {
+            if Platform.monotonicMillis() >= deadline { return false }
+            usleep(5_000)
+        }
+        return true
+    }
+
+    private func pollOnce(_ millis: Int64) -> Bool {
+        var pollFD = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&pollFD, 1, Int32(clamping: millis)) > 0
+    }
+
+    func close() {
+        if fd >= 0 { Platform.closeDescriptor(fd) }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import RunitKit
+
+/// The processes on disk under `$RUNIT_HOME/procs`, and every operation on them.
+///
+/// The filesystem is the database: nothing is cached between calls, so any number of
+/// clients can work side by side and each sees the processes as they are.
+public struct Registry: Sendable {
+    /// The context the registry works in.
+    public let context: RunitContext
+
+    /// A registry over `context`.
+    public init(context: RunitContext) {
+        self.context = context
+    }
+
+    /// Validates a name given by a user.
+    public static func name(_ text: String) throws(RunitError) -> ProcessName {
+        guard let name = ProcessName(text) else {
+            throw RunitError(.invalidInput, ProcessName.problem(with: text) ?? ProcessName.rule)
+        }
+        return name
+    }
+
+    /// The names of every process on disk, sorted.
+    public func names() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: context.processesDirectory)) ?? []
+        return entries.filter { ProcessName.isValid($0) }.sorted()
+    }
+
+    /// A snapshot of every process, sorted by name; damaged files show as a problem, not a failure.
+    public func list() -> [ProcessSnapshot] {
+        names().compactMap { name in
+            guard let valid = ProcessName(name) else { return nil }
+            return snapshot(of: valid)
+        }
+    }
+
+    /// A snapshot of one process, whether or not it exists.
+    func snapshot(of name: ProcessName) -> ProcessSnapshot {
+        let paths = context.paths(name)
+        var snapshot = ProcessSnapshot(name: name.rawValue)
+        if let holder = Platform.lockHolder(paths.lock), holder > 0 { snapshot.supervisorPID = holder }
+        do {
+            snapshot.spec = try StateFiles.readSpec(paths)
+            snapshot.status = try StateFiles.readStatus(paths)
+        } catch {
+            snapshot.problem = error.message
+        }
+        return snapshot
+    }
+
+    /// The snapshot of an existing process; a not-found error (with the closest name) otherwise.
+    public func existing(_ text: String) throws(RunitError) -> ProcessSnapshot {
+        let name = try Self.name(text)
+        guard FileManager.default.fileExists(atPath: context.paths(name).directory) else {
+            throw notFound(text)
+        }
+        return snapshot(of: name)
+    }
+
+    /// The error for an unknown name, suggesting the closest existing one.
+    func notFound(_ text: String) -> RunitError {
+        var message = "no process named '\(text)'"
+        if let close = Suggestion.closest(to: text, among: names()) {
+            message += "; did you mean '\(close)'?"
+        } else {
+            message += "; run 'runit list' to see the processes"
+        }
+        return RunitError(.notFound, message)
+    }
+}
+
+/// The closest of a set of names, for "did you mean" hints.
+enum Suggestion {
+    /// The candidate with the smallest edit distance, if it is close enough to be a likely typo.
+    static func closest(to text: String, among candidates: [String]) -> String? {
+        let scored = candidates.map { ($0, distance(text.lowercased(), $0.lowercased())) }
+        guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+        let limit = max(2, text.count / 3)
+        return best.1 <= limit || best.0.lowercased().hasPrefix(text.lowercased()) ? best.0 : nil
+    }
+
+    /// Edit distance, counting a swap of two neighbours as one edit.
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a)
+        let b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var before = Array(repeating: 0, count: b.count + 1)
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    current[j] = min(current[j], before[j - 2] + 1)
+                }
+            }
+            before = previous
+            previous = current
+        }
+        return previous[b.count]
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import RunitKit
+
+/// Where runit keeps its state and finds its supervisor, and what a command runs against.
+///
+/// Commands take a context so that tests can give each run its own home.
+public struct RunitContext: Sendable {
+    /// The state directory (`$RUNIT_HOME`).
+    public var home: String
+    /// The `runit-supervise` executable.
+    public var supervisorPath: String
+    /// The directory relative paths are resolved against.
+    public var workingDirectory: String
+
+    /// A context with every field given.
+    public init(home: String, supervisorPath: String, workingDirectory: String) {
+        self.home = home
+        self.supervisorPath = supervisorPath
+        self.workingDirectory = workingDirectory
+    }
+
+    /// The context from the environment: `RUNIT_HOME`, else `$XDG_STATE_HOME/runit`,
+    /// else `~/.local/state/runit`; the supervisor beside this executable (or `RUNIT_SUPERVISE`).
+    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> RunitContext {
+        let home: String
+        if let value = environment["RUNIT_HOME"], !value.isEmpty {
+            home = value
+        } else if let state = environment["XDG_STATE_HOME"], !state.isEmpty {
+            home = state + "/runit"
+        } else {
+            home = (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/runit"
+        }
+        let supervisor: String
+        if let value = environment["RUNIT_SUPERVISE"], !value.isEmpty {
+            supervisor = value
+        } else {
+            let executable = Bundle.main.executableURL?.resolvingSymlinksInPath()
+                ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            supervisor = executable.deletingLastPathComponent().appendingPathComponent("runit-supervise").path
+        }
+        return RunitContext(
+            home: absolute(home, from: FileManager.default.currentDirectoryPath), supervisorPath: supervisor,
+            workingDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// The paths of process `name`.
+    public func paths(_ name: ProcessName) -> ProcessPaths { ProcessPaths(home: home, name: name.rawValue) }
+
+    /// The directory holding one directory per process.
+    public var processesDirectory: String { home + "/procs" }
+
+    /// `path` made absolute against `base`, with `.` and `..` resolved.
+    public static func absolute(_ path: String, from base: String) -> String {
+        let joined = path.hasPrefix("/") ? path : base + "/" + path
+        return URL(fileURLWithPath: joined).standardizedFileURL.path
+    }
+}

@@ -1,0 +1,115 @@
+import CRunitSystem
+import Foundation
+import RunitKit
+
+/// Spawns a `runit-supervise` in its own session and listens for its first report.
+enum SupervisorLauncher {
+    /// What the supervisor reported about its first start.
+    enum Report: Equatable {
+        /// The process runs, with this pid, and did not exit within the settle time.
+        case running(pid: Int32)
+        /// The process started and exited within the settle time.
+        case exited(pid: Int32, code: Int32?, signal: Int32?)
+        /// The process could not be started; the supervisor says why.
+        case failed(message: String)
+    }
+
+    /// How long to wait for the supervisor's first word before giving up.
+    static let reportTimeoutMillis: Int64 = 10_000
+
+    /// Spawns the supervisor for `arguments` and waits for its report, watching `settleMillis`
+    /// more for an early exit of the process.
+    static func launch(supervisor: String, arguments: SupervisorArguments, settleMillis: Int64) throws(RunitError) -> Report {
+        guard FileManager.default.isExecutableFile(atPath: supervisor) else {
+            throw RunitError(.failed, "the supervisor executable \(supervisor) is missing; install runit-supervise beside runit (or set RUNIT_SUPERVISE)")
+        }
+        var fds: [Int32] = [-1, -1]
+        guard crunit_pipe_cloexec(&fds) == 0 else {
+            throw RunitError(.failed, "cannot create a pipe: \(Platform.describe(errno: Platform.lastError))")
+        }
+        let (readEnd, writeEnd) = (fds[0], fds[1])
+        defer { close(readEnd) }
+        var withNotify = arguments
+        withNotify.notifyFD = 3
+        let pid = spawn(supervisor, arguments: withNotify.commandLine, notifyFD: writeEnd)
+        close(writeEnd)
+        guard pid > 0 else {
+            throw RunitError(.failed, "cannot start the supervisor \(supervisor): \(Platform.describe(errno: -pid))")
+        }
+        // The supervisor forks at once and its first process exits; collect that one.
+        var ignored: Int32 = 0
+        while waitpid(pid, &ignored, 0) < 0 && Platform.lastError == EINTR {}
+        return try readReport(readEnd, settleMillis: settleMillis, name: arguments.name)
+    }
+
+    /// posix_spawn with a new session, /dev/null for stdio and only the notify pipe as fd 3.
+    /// Returns the pid, or minus the errno.
+    private static func spawn(_ path: String, arguments: [String], notifyFD: Int32) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, notifyFD, 3)
+        _ = crunit_spawn_addclosefrom(&actions, 4)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(
+            &attributes, Int16(Int32(crunit_spawn_setsid_flag()) | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) }
+        argv.append(nil)
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, path, &actions, &attributes, argv, Platform.environment)
+        return result == 0 ? pid : -result
+    }
+
+    /// Reads `running PID`, `failed MESSAGE` and `exited CODE SIGNAL` lines from the supervisor.
+    private static func readReport(_ fd: Int32, settleMillis: Int64, name: String) throws(RunitError) -> Report {
+        var buffer = Data()
+        var running: Int32?
+        var deadline = Platform.monotonicMillis() + reportTimeoutMillis
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            while let newline = buffer.firstIndex(of: 0x0A) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                let words = line.split(separator: " ", maxSplits: 1).map(String.init)
+                switch words.first {
+                case "running":
+                    running = Int32(words.count > 1 ? words[1] : "") ?? 0
+                    if settleMillis <= 0 { return .running(pid: running!) }
+                    deadline = Platform.monotonicMillis() + settleMillis
+                case "failed":
+                    return .failed(message: words.count > 1 ? words[1] : "the supervisor failed")
+                case "exited":
+                    let parts = words.count > 1 ? words[1].split(separator: " ").map(String.init) : []
+                    return .exited(
+                        pid: running ?? 0, code: parts.first.flatMap { Int32($0) },
+                        signal: parts.count > 1 ? Int32(parts[1]) : nil)
+                default: break
+                }
+            }
+            let remaining = deadline - Platform.monotonicMillis()
+            if remaining <= 0 { break }
+            var pollFD = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pollFD, 1, Int32(clamping: remaining))
+            if ready < 0 && Platform.lastError == EINTR { continue }
+            if ready <= 0 { break }
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            buffer.append(contentsOf: chunk[0..<count])
+        }
+        if let running { return .running(pid: running) }
+        throw RunitError(.timeout, "the supervisor of '\(name)' did not report a start; see 'runit status \(name)'")
+    }
+}
