@@ -1,0 +1,162 @@
+import Foundation
+import Testing
+
+@Suite("Bad input gets a clear error and changes nothing")
+struct BadInputTests {
+    @Test(
+        "invalid names are refused with the rule, exit 2",
+        arguments: ["../x", "", "has space", "a/b", String(repeating: "n", count: 65), "-dash", ".hidden"])
+    func invalidName(_ name: String) throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let result = try fixture.run("start", "--name", name, "--command", "sleep 1")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("letters, digits"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.home + "/procs"), "nothing may be created")
+    }
+
+    @Test("a name that is already running is refused and the running one is untouched")
+    func alreadyRunning() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "dup", "--", "sleep", "300").status == 0)
+        let pid = try fixture.status("dup")["pid"] as? Int
+        let before = fixture.diskSnapshot()
+        let result = try fixture.run("start", "dup", "--", "sleep", "100")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("'dup' is already running"))
+        #expect(result.stderr.contains("runit restart dup"))
+        #expect(fixture.diskSnapshot() == before)
+        #expect(try fixture.status("dup")["pid"] as? Int == pid)
+    }
+
+    @Test("an empty command is refused")
+    func emptyCommand() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let result = try fixture.run("start", "--name", "e", "--command", "  ")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("the command for 'e' is empty"))
+        #expect(fixture.diskSnapshot().isEmpty)
+        let noCommand = try fixture.run("start", "e")
+        #expect(noCommand.status == 2)
+        #expect(noCommand.stderr.contains("no command given"))
+    }
+
+    @Test("a cwd that does not exist is refused")
+    func missingCwd() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let result = try fixture.run("start", "--name", "c", "--cwd", "/no/such/dir", "--command", "true")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("'/no/such/dir'"))
+        #expect(result.stderr.contains("does not exist"))
+        #expect(fixture.diskSnapshot().isEmpty)
+    }
+
+    @Test("an env entry without '=' is refused")
+    func badEnv() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let result = try fixture.run("start", "--name", "v", "--env", "NOVALUE", "--command", "true")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("'NOVALUE' is not KEY=VALUE"))
+        #expect(fixture.diskSnapshot().isEmpty)
+    }
+
+    @Test("an unknown name suggests the closest existing one")
+    func unknownName() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "web", "--", "sleep", "300").status == 0)
+        let before = fixture.diskSnapshot()
+        for command in ["stop", "status", "logs", "restart", "remove"] {
+            let result = try fixture.run(command, "wbe")
+            #expect(result.status == 1, "\(command)")
+            #expect(result.stderr.contains("no process named 'wbe'; did you mean 'web'?"), "\(command): \(result.stderr)")
+        }
+        #expect(fixture.diskSnapshot() == before)
+    }
+
+    @Test("a command that does not exist is reported at once, non-zero")
+    func commandNotFound() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let shell = try fixture.run("start", "--name", "typo", "--command", "no-such-program-xyz --flag")
+        #expect(shell.status == 1)
+        #expect(shell.stderr.contains("exited with code 127"))
+        #expect(shell.stderr.contains("not found"))
+        let argv = try fixture.run("start", "typo2", "--", "no-such-program-xyz")
+        #expect(argv.status == 1)
+        #expect(argv.stderr.contains("could not be started"))
+        #expect(argv.stderr.contains("No such file or directory"))
+        #expect(try fixture.status("typo2")["state"] as? String == "failed")
+    }
+
+    @Test("usage errors exit 2 and bad durations, policies and streams say what is allowed")
+    func usageErrors() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "--no-such-flag").status == 2)
+        let policy = try fixture.run("start", "p", "--restart", "sometimes", "--", "true")
+        #expect(policy.status == 2)
+        #expect(policy.stderr.contains("never, on-failure, always"))
+        #expect(try fixture.run("start", "t", "--", "sleep", "300").status == 0)
+        let timeout = try fixture.run("stop", "t", "--timeout", "soon")
+        #expect(timeout.status == 2)
+        #expect(timeout.stderr.contains("ms, s, m, h or d"))
+        let stream = try fixture.run("logs", "t", "--stream", "both")
+        #expect(stream.status == 2)
+        #expect(stream.stderr.contains("use out or err"))
+        let regex = try fixture.run("logs", "t", "--grep", "([")
+        #expect(regex.status == 2)
+        #expect(regex.stderr.contains("not a valid regular expression"))
+    }
+
+    @Test("a damaged status file is named in the error and does not break the others")
+    func damagedStatus() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "--name", "ok", "--command", "exit 0").status == 0)
+        #expect(try fixture.run("start", "--name", "bad", "--command", "exit 0").status == 0)
+        try Data("{not json".utf8).write(to: URL(fileURLWithPath: fixture.home + "/procs/bad/status.json"))
+        let list = try fixture.run("list", "--json")
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("\"ok\""))
+        #expect(list.stdout.contains("procs/bad/status.json is damaged"))
+        let status = try fixture.run("status", "bad")
+        #expect(status.stdout.contains("damaged"))
+    }
+
+    @Test("two starts of the same name at the same moment: exactly one wins")
+    func concurrentStarts() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let results = ConcurrentResults()
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            let result = try? fixture.run(["start", "race", "--", "sleep", "30\(index)"])
+            results.append(result)
+        }
+        let all = results.values.compactMap { $0 }
+        #expect(all.count == 2)
+        #expect(all.filter { $0.status == 0 }.count == 1)
+        let loser = try #require(all.first { $0.status != 0 })
+        #expect(loser.status == 1)
+        #expect(loser.stderr.contains("'race' is already running"))
+        let list = try fixture.run("list", "--json").stdout
+        #expect(list.components(separatedBy: "\"name\" : \"race\"").count == 2, "one process named race")
+    }
+}
+
+/// Results collected from concurrent runs.
+final class ConcurrentResults: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private(set) var values: [CommandResult?] = []
+
+    func append(_ value: CommandResult?) {
+        lock.lock()
+        values.append(value)
+        lock.unlock()
+    }
+}

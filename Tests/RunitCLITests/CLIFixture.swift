@@ -1,0 +1,121 @@
+import Foundation
+import RunitKit
+import Testing
+
+/// What a run of the built `runit` binary printed and returned.
+struct CommandResult {
+    var stdout: String
+    var stderr: String
+    var status: Int32
+}
+
+/// Runs the built `runit` binary as a user would, against a temporary RUNIT_HOME of its own.
+///
+/// `cleanUp()` stops every process the test started and deletes the home; call it in a `defer`.
+final class CLIFixture: @unchecked Sendable {
+    // Used from one test at a time; the class exists so `defer` can clean up.
+    let home: String
+    let scratch: String
+    static let buildDirectory: String = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        return ProcessInfo.processInfo.environment["RUNIT_BIN_DIR"] ?? root.appendingPathComponent(".build/debug").path
+    }()
+    static var binary: String { buildDirectory + "/runit" }
+
+    init() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("runit-test-\(UUID().uuidString.prefix(8))")
+        home = base.appendingPathComponent("home").path
+        scratch = base.appendingPathComponent("scratch").path
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+    }
+
+    /// Runs `runit ARGS...` and waits for it.
+    @discardableResult
+    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> CommandResult {
+        try run(arguments, environment: environment)
+    }
+
+    /// Runs `runit` with an argument array and waits for it.
+    func run(_ arguments: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["RUNIT_HOME"] = home
+        env["NO_COLOR"] = "1"
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        process.currentDirectoryURL = URL(fileURLWithPath: cwd ?? scratch)
+        let outPath = scratch + "/.out-\(UUID().uuidString)"
+        let errPath = scratch + "/.err-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: outPath)
+            try? FileManager.default.removeItem(atPath: errPath)
+        }
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try? out.close()
+        try? err.close()
+        return CommandResult(
+            stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "", status: process.terminationStatus)
+    }
+
+    /// The decoded `runit status NAME --json`.
+    func status(_ name: String) throws -> [String: Any] {
+        let result = try run(["status", name, "--json"])
+        #expect(result.status == 0, "status \(name): \(result.stderr)")
+        return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    /// Polls `condition` every 20 ms until it holds or `timeout` passes.
+    func eventually(timeout: Double = 10, _ condition: () throws -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if (try? condition()) == true { return true }
+            usleep(20_000)
+        }
+        return (try? condition()) == true
+    }
+
+    /// Every file under the home, with its contents, to prove an operation changed nothing.
+    func diskSnapshot() -> [String: Data] {
+        var result: [String: Data] = [:]
+        guard let walker = FileManager.default.enumerator(atPath: home) else { return result }
+        while let path = walker.nextObject() as? String {
+            let full = home + "/" + path
+            result[path] = FileManager.default.contents(atPath: full) ?? Data()
+        }
+        return result
+    }
+
+    /// Stops every supervisor under the home (SIGKILL to each tree if need be) and deletes it all.
+    func cleanUp() {
+        let procs = home + "/procs"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: procs)) ?? [] {
+            if let holder = Platform.lockHolder(procs + "/\(name)/lock"), holder > 0 {
+                _ = try? run(["stop", name, "--timeout", "1"])
+                if Platform.processExists(holder) { kill(holder, SIGKILL) }
+            }
+        }
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: home).deletingLastPathComponent().path)
+    }
+}
+
+/// Whether a process with `pid` is alive and not a zombie.
+func isAlive(_ pid: Int32) -> Bool {
+    guard pid > 0, kill(pid, 0) == 0 else { return false }
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
+}
