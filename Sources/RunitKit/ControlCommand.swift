@@ -4,14 +4,11 @@
 public enum ControlCommand: Equatable, Sendable {
     /// Stop the process (TERM, then KILL after the grace period) and exit.
     case stop(graceMilliseconds: Int)
-    /// Stop the process and start it again under the same supervisor.
-    case restart(graceMilliseconds: Int)
 
     /// The wire form, newline included.
     public var line: String {
         switch self {
         case .stop(let grace): return "stop \(grace)\n"
-        case .restart(let grace): return "restart \(grace)\n"
         }
     }
 
@@ -21,7 +18,6 @@ public enum ControlCommand: Equatable, Sendable {
         guard parts.count == 2, let grace = Int(parts[1]), grace >= 0 else { return nil }
         switch parts[0] {
         case "stop": self = .stop(graceMilliseconds: grace)
-        case "restart": self = .restart(graceMilliseconds: grace)
         default: return nil
         }
     }

@@ -64,19 +64,19 @@ extension Supervisor {
     }
 
     /// Starts terminating the tree: SIGTERM now, SIGKILL after the grace period.
-    mutating func beginStop(graceMillis: Int64, then: AfterStop) {
+    mutating func beginStop(graceMillis: Int64) {
         switch phase {
         case .stopping, .done: return
         case .backoff:
-            phase = .stopping(killAt: 0, killed: true, then: then)
+            phase = .stopping(killAt: 0, killed: true)
             finishIfTreeIsGone()
             return
         case .running, .cleaning: break
         }
-        log.system(then == .exit ? "stopping" : "restarting")
+        log.system("stopping")
         status.state = .stopping
         writeStatus()
-        phase = .stopping(killAt: Platform.monotonicMillis() + graceMillis, killed: false, then: then)
+        phase = .stopping(killAt: Platform.monotonicMillis() + graceMillis, killed: false)
         signalTree(SIGTERM)
         reap()
     }
@@ -92,11 +92,11 @@ extension Supervisor {
         let now = Platform.monotonicMillis()
         log.flushPartials(now: now, force: false)
         switch phase {
-        case .stopping(let killAt, let killed, let then):
+        case .stopping(let killAt, let killed):
             if killed || now >= killAt {
                 if !killed { log.system("grace period over: killing the process tree") }
                 signalTree(SIGKILL)
-                phase = .stopping(killAt: killAt, killed: true, then: then)
+                phase = .stopping(killAt: killAt, killed: true)
             }
         case .cleaning(let killAt, let killed):
             if killed || now >= killAt {
@@ -117,18 +117,14 @@ extension Supervisor {
     mutating func finishIfTreeIsGone() {
         guard childPID == 0, noChildrenLeft else { return }
         switch phase {
-        case .stopping(_, _, .exit):
+        case .stopping:
             status.state = .stopped
             log.system("stopped")
             writeStatus()
             phase = .done(0)
-        case .stopping(_, _, .respawn):
-            status.restarts += 1
-            quickFailures = 0
-            startProcess()
         case .cleaning:
             applyRestartPolicy()
-        case .running, .backoff, .done, .stopping:
+        case .running, .backoff, .done:
             break
         }
     }

@@ -15,8 +15,8 @@ public struct Supervisor: ~Copyable {
     enum Phase {
         /// The process runs (or is being started).
         case running
-        /// Terminating the tree; `killAt` is when SIGKILL follows; `then` is what comes after.
-        case stopping(killAt: Int64, killed: Bool, then: AfterStop)
+        /// Terminating the tree on request; `killAt` is when SIGKILL follows.
+        case stopping(killAt: Int64, killed: Bool)
         /// The main process exited by itself; what it left behind is being terminated.
         case cleaning(killAt: Int64, killed: Bool)
         /// Waiting to start the process again.
@@ -24,9 +24,6 @@ public struct Supervisor: ~Copyable {
         /// Finished; the loop ends with this exit code.
         case done(Int32)
     }
-
-    /// What follows a stop.
-    enum AfterStop { case exit, respawn }
 
     /// How long a stop asked for by a signal (not the CLI) waits before SIGKILL.
     static let defaultGraceMillis: Int64 = 10_000
@@ -117,7 +114,7 @@ public struct Supervisor: ~Copyable {
     func timeoutMillis() -> Int32 {
         var deadline = log.partialDeadline
         switch phase {
-        case .stopping(let killAt, let killed, _), .cleaning(let killAt, let killed):
+        case .stopping(let killAt, let killed), .cleaning(let killAt, let killed):
             let next = killed ? Platform.monotonicMillis() + 100 : killAt
             deadline = min(deadline ?? next, next)
         case .backoff(let until): deadline = min(deadline ?? until, until)
@@ -151,7 +148,7 @@ public struct Supervisor: ~Copyable {
             if signal == SIGCHLD {
                 reap()
             } else {
-                beginStop(graceMillis: Self.defaultGraceMillis, then: .exit)
+                beginStop(graceMillis: Self.defaultGraceMillis)
             }
         }
     }
@@ -162,8 +159,7 @@ public struct Supervisor: ~Copyable {
         guard count > 0 else { return }
         for line in buffer[0..<count].split(separator: 0x0A) {
             switch ControlCommand(line: Substring(String(decoding: line, as: UTF8.self))) {
-            case .stop(let grace): beginStop(graceMillis: Int64(grace), then: .exit)
-            case .restart(let grace): beginStop(graceMillis: Int64(grace), then: .respawn)
+            case .stop(let grace): beginStop(graceMillis: Int64(grace))
             case nil: log.system("ignored an unknown control command")
             }
         }

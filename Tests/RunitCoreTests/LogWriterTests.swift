@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+@testable import RunitKit
+@testable import RunitSupervisor
+
+/// A temporary process directory, removed at the end of the test.
+struct TemporaryProcessDirectory: ~Copyable {
+    let paths: ProcessPaths
+
+    init() {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("runit-logs-\(UUID().uuidString.prefix(8))").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        paths = ProcessPaths(directory: path)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: paths.directory) }
+
+    /// Every record of every log file, oldest first.
+    func records() -> [LogRecord] {
+        var files: [String] = []
+        var index = 1
+        while FileManager.default.fileExists(atPath: paths.rotatedLog(index)) {
+            files.insert(paths.rotatedLog(index), at: 0)
+            index += 1
+        }
+        files.append(paths.currentLog)
+        return files.flatMap { path -> [LogRecord] in
+            let data = FileManager.default.contents(atPath: path) ?? Data()
+            return Array(data).split(separator: 0x0A).compactMap { LogRecord(line: Array($0)[...]) }
+        }
+    }
+}
+
+@Suite("The supervisor's log writer")
+struct LogWriterTests {
+    func feed(_ writer: inout LogWriter, _ text: [UInt8], stream: LogStream = .out) {
+        text.withUnsafeBytes { writer.take($0, stream: stream) }
+    }
+
+    @Test("complete lines become one record each, in order, per stream")
+    func lines() {
+        let directory = TemporaryProcessDirectory()
+        var writer = LogWriter(paths: directory.paths, maxSize: 1 << 20, keep: 2)
+        let opened = writer.open()
+        #expect(opened)
+        feed(&writer, Array("one\ntwo\n".utf8))
+        feed(&writer, Array("oops\n".utf8), stream: .err)
+        writer.flush()
+        let records = directory.records()
+        #expect(records.map(\.textString) == ["one", "two", "oops"])
+        #expect(records.map(\.stream) == [.out, .out, .err])
+        #expect(records.allSatisfy { !$0.continued })
+    }
+
+    @Test("a line split across reads is joined; a partial line waits, then is written marked continued")
+    func partialLines() {
+        let directory = TemporaryProcessDirectory()
+        var writer = LogWriter(paths: directory.paths, maxSize: 1 << 20, keep: 2)
+        let opened = writer.open()
+        #expect(opened)
+        feed(&writer, Array("hel".utf8))
+        feed(&writer, Array("lo\nprogress 10%\r".utf8))
+        writer.flush()
+        #expect(directory.records().map(\.textString) == ["hello"])
+        #expect(writer.partialDeadline != nil, "the partial line has a deadline")
+        writer.flushPartials(now: Platform.monotonicMillis() + LogWriter.partialDelayMillis, force: false)
+        let records = directory.records()
+        #expect(records.count == 2)
+        #expect(records.last?.textString == "progress 10%\r")
+        #expect(records.last?.continued == true)
+        #expect(writer.partialDeadline == nil)
+    }
+
+    @Test("a 1 MiB line is split into 64 KiB pieces marked continued, losing no byte")
+    func longLine() {
+        let directory = TemporaryProcessDirectory()
+        var writer = LogWriter(paths: directory.paths, maxSize: 1 << 30, keep: 2)
+        let opened = writer.open()
+        #expect(opened)
+        let line = (0..<(1 << 20)).map { UInt8(0x61 + $0 % 26) }
+        for start in stride(from: 0, to: line.count, by: 10_000) {
+            feed(&writer, Array(line[start..<min(line.count, start + 10_000)]))
+        }
+        feed(&writer, [0x0A])
+        writer.flush()
+        let records = directory.records()
+        #expect(records.count == 16)
+        #expect(records.dropLast().allSatisfy { $0.continued && $0.text.count == LogWriter.maxLine })
+        #expect(records.last?.continued == false)
+        #expect(records.flatMap(\.text) == line)
+    }
+
+    @Test("binary data and invalid UTF-8 are stored byte for byte and shown with replacement characters")
+    func binary() {
+        let directory = TemporaryProcessDirectory()
+        var writer = LogWriter(paths: directory.paths, maxSize: 1 << 20, keep: 2)
+        let opened = writer.open()
+        #expect(opened)
+        let bytes: [UInt8] = [0x00, 0xFF, 0xFE, 0x41, 0xC3, 0x28, 0x0D, 0x1B]
+        feed(&writer, bytes + [0x0A])
+        writer.flush()
+        let record = directory.records().first
+        #expect(record?.text == bytes)
+        #expect(record?.textString.contains("\u{FFFD}") == true)
+    }
+
+    @Test("rotation keeps the configured number of files and loses no line")
+    func rotation() {
+        let directory = TemporaryProcessDirectory()
+        var writer = LogWriter(paths: directory.paths, maxSize: 4096, keep: 3)
+        let opened = writer.open()
+        #expect(opened)
+        for index in 0..<2000 {
+            feed(&writer, Array("line \(index)\n".utf8))
+            writer.flush()
+        }
+        writer.flush()
+        #expect(FileManager.default.fileExists(atPath: directory.paths.rotatedLog(3)))
+        #expect(!FileManager.default.fileExists(atPath: directory.paths.rotatedLog(4)))
+        let texts = directory.records().map(\.textString)
+        // The oldest files were dropped; what is kept is a contiguous run ending with the last line.
+        let first = Int(texts.first!.dropFirst(5))!
+        #expect(texts == (first..<2000).map { "line \($0)" })
+    }
+
+    @Test("runit's own lines come after any pending output")
+    func systemLines() {
+        let directory = TemporaryProcessDirectory()
+        var writer = LogWriter(paths: directory.paths, maxSize: 1 << 20, keep: 2)
+        let opened = writer.open()
+        #expect(opened)
+        feed(&writer, Array("no newline".utf8))
+        writer.system("exited with code 0")
+        #expect(directory.records().map(\.textString) == ["no newline", "exited with code 0"])
+        #expect(directory.records().map(\.stream) == [.out, .sys])
+    }
+}
