@@ -86,25 +86,89 @@ extension LogReader {
         }
     }
 
-    /// Calls `visit` with every record written after `cursor`, across rotations and restarts,
-    /// until `visit` returns false. Sleeps on inotify between writes.
-    public func follow(from cursor: LogCursor, query: LogQuery = LogQuery(), _ visit: (LogRecord) -> Bool) {
+    /// Calls `visit` with each batch of records written after `cursor`, across rotations and
+    /// restarts, until `visit` returns false. Sleeps on inotify between writes.
+    ///
+    /// The file being read stays open, so a rotation (even one that deletes it) loses nothing
+    /// that was written to it.
+    public func follow(from cursor: LogCursor, query: LogQuery = LogQuery(), _ visit: ([LogRecord]) -> Bool) {
         let watcher = DirectoryWatcher(path: paths.logs)
         defer { watcher.close() }
-        var position = cursor
+        var file = OpenLog(path: paths.currentLog, inode: cursor.inode, offset: cursor.offset)
+            ?? OpenLog(path: paths.currentLog, inode: nil, offset: 0)
+        defer { file?.close() }
         while true {
-            var keepGoing = true
-            let (records, next) = read(from: position, limit: Int.max, query: query)
-            for record in records where keepGoing { keepGoing = visit(record) }
-            if !keepGoing { return }
-            position = next
-            // When the current file is newer than the cursor's, move on once the old one is drained.
-            if let current = files().last, current.inode != position.inode, records.isEmpty {
-                position = LogCursor(inode: current.inode, offset: 0)
+            guard let open = file else {
+                watcher.wait(timeoutMillis: 1000)
+                file = OpenLog(path: paths.currentLog, inode: nil, offset: 0)
                 continue
             }
-            watcher.wait(timeoutMillis: 1000)
+            let records = open.readAvailable().filter { record in
+                query.admits(record) && (query.pattern.map { $0.matches(record.textString) } ?? true)
+            }
+            if !records.isEmpty {
+                guard visit(records) else { return }
+                continue
+            }
+            // Nothing new: if the file was rotated away, drain it and move to the file after it.
+            let all = files()
+            guard let current = all.last, current.inode != open.inode else {
+                watcher.wait(timeoutMillis: 1000)
+                continue
+            }
+            let remaining = open.readAvailable().filter(query.admits)
+            if !remaining.isEmpty, !visit(remaining) { return }
+            open.close()
+            let index = all.firstIndex { $0.inode == open.inode }
+            let next = index.map { all[min($0 + 1, all.count - 1)] } ?? current
+            file = OpenLog(path: next.path, inode: next.inode, offset: 0)
         }
+    }
+}
+
+/// A log file held open while it is followed, with the bytes of a record not yet complete.
+final class OpenLog {
+    let fd: Int32
+    let inode: UInt64
+    private var offset: Int
+    private var pending: [UInt8] = []
+
+    /// Opens `path` at `offset`; with an `inode`, only if the file is still that one.
+    init?(path: String, inode: UInt64?, offset: Int) {
+        fd = Platform.open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        fstat(fd, &info)
+        self.inode = UInt64(info.st_ino)
+        if let inode, inode != self.inode {
+            Platform.closeDescriptor(fd)
+            return nil
+        }
+        self.offset = offset
+    }
+
+    /// The whole records written since the last call.
+    func readAvailable() -> [LogRecord] {
+        var records: [LogRecord] = []
+        var block = [UInt8](repeating: 0, count: LogReader.blockSize)
+        while true {
+            let count = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+            if count <= 0 { break }
+            offset += count
+            pending.append(contentsOf: block[0..<count])
+            var lineStart = 0
+            while let newline = pending[lineStart...].firstIndex(of: 0x0A) {
+                if let record = LogRecord(line: pending[lineStart..<newline]) { records.append(record) }
+                lineStart = newline + 1
+            }
+            pending.removeFirst(lineStart)
+            if count < block.count { break }
+        }
+        return records
+    }
+
+    func close() {
+        Platform.closeDescriptor(fd)
     }
 }
 

@@ -32,14 +32,16 @@ public struct LogReader: Sendable {
     }
 
     /// The last records that match `query`, oldest first, and how many bytes were read to find them.
-    public func tail(_ query: LogQuery) -> (records: [LogRecord], bytesRead: Int) {
+    /// With `end`, only records before that cursor count, so that a follow from it misses nothing.
+    public func tail(_ query: LogQuery, end: LogCursor? = nil) -> (records: [LogRecord], bytesRead: Int) {
         var newestFirst: [LogRecord] = []
         var matches = 0
         var bytesRead = 0
         var done = false
         let wanted = max(0, query.lines)
         for file in files().reversed() where !done {
-            bytesRead += Self.readBackward(file.path) { record in
+            let size = file.inode == end?.inode ? end?.offset : nil
+            bytesRead += Self.readBackward(file.path, size: size) { record in
                 if let since = query.sinceMicros, record.micros < since, record.stream != .sys {
                     done = true
                     return false
@@ -77,13 +79,13 @@ public struct LogReader: Sendable {
 
     /// Calls `visit` with each record of `path` from the last to the first, until it returns false.
     /// Returns the number of bytes read.
-    static func readBackward(_ path: String, _ visit: (LogRecord) -> Bool) -> Int {
+    static func readBackward(_ path: String, size: Int? = nil, _ visit: (LogRecord) -> Bool) -> Int {
         let fd = Platform.open(path, O_RDONLY)
         guard fd >= 0 else { return 0 }
         defer { Platform.closeDescriptor(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { return 0 }
-        var position = Int(info.st_size)
+        var position = min(Int(info.st_size), size ?? Int.max)
         var carry: [UInt8] = []
         var bytesRead = 0
         var block = [UInt8](repeating: 0, count: blockSize)

@@ -81,7 +81,8 @@ struct LogWriter: ~Copyable {
                 emitPending(index: index, stream: stream, continued: false, micros: micros)
             }
             start = end + 1
-            if output.count >= 2 * Self.maxLine { flush() }
+            // Flush at the size limit too, so that a rotated file ends within a line of it.
+            if output.count >= 2 * Self.maxLine || size + output.count >= maxSize { flush() }
         }
     }
 

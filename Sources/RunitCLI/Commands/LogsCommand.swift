@@ -54,12 +54,13 @@ struct LogsCommand: AsyncParsableCommand {
         }
         let reader = try registry.logReader(name)
         let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil)
-        for record in reader.tail(query).records { printer.print(record) }
-        guard follow, let cursor = reader.endCursor() else { return }
+        let cursor = follow ? (reader.endCursor() ?? LogCursor(inode: 0, offset: 0)) : nil
+        printer.print(reader.tail(query, end: cursor).records)
+        guard let cursor else { return }
         var followQuery = query
         followQuery.sinceMicros = nil
-        reader.follow(from: cursor, query: followQuery) { record in
-            printer.print(record)
+        reader.follow(from: cursor, query: followQuery) { records in
+            printer.print(records)
             return true
         }
     }
@@ -92,7 +93,7 @@ struct LogsCommand: AsyncParsableCommand {
         for (name, record) in merged.suffix(query.lines) {
             let color = palette[(names.firstIndex(of: name) ?? 0) % palette.count]
             let prefix = Terminal.paint(name.padding(toLength: width, withPad: " ", startingAt: 0) + " |", color) + " "
-            LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix).print(record)
+            LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix).print([record])
         }
     }
 }
@@ -103,27 +104,32 @@ struct LogPrinter {
     let json: Bool
     let prefix: String?
 
-    func print(_ record: LogRecord) {
+    /// Prints a batch of records with one write.
+    func print(_ records: [LogRecord]) {
+        guard !records.isEmpty else { return }
+        Terminal.write(records.map(line).joined())
+    }
+
+    /// One record's line, newline included.
+    func line(_ record: LogRecord) -> String {
         if json {
             var object: [String: Any] = [
                 "time": Timestamp.string(micros: record.micros), "stream": record.stream.rawValue,
                 "text": record.textString, "continued": record.continued,
             ]
             if let prefix { object["name"] = prefix }
-            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
-                Terminal.write(String(decoding: data, as: UTF8.self) + "\n")
-            }
-            return
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            return String(decoding: data, as: UTF8.self) + "\n"
         }
-        var line = prefix ?? ""
-        if timestamps { line += Timestamp.string(micros: record.micros) + " " }
+        var out = prefix ?? ""
+        if timestamps { out += Timestamp.string(micros: record.micros) + " " }
         if record.stream == .sys {
             var text = record.textString
             if text.hasPrefix("started pid") { text += " at " + Timestamp.string(micros: record.micros) }
-            line += Terminal.paint("── \(text) ──", "90")
+            out += Terminal.paint("── \(text) ──", "90")
         } else {
-            line += LogText.clean(record.textString)
+            out += LogText.clean(record.textString)
         }
-        Terminal.write(line + "\n")
+        return out + "\n"
     }
 }

@@ -1,0 +1,145 @@
+import Foundation
+import Testing
+
+@Suite("runit logs through the real supervisor")
+struct LogsTests {
+    @Test("rotation under a fast writer loses no line and keeps the configured number of files")
+    func rotationUnderFastWriter() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let count = 200_000
+        let start = try fixture.run(
+            "start", "--name", "fast", "--log-max-size", "256K", "--log-keep", "100",
+            "--command", "seq 1 \(count); echo done")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(fixture.eventually(timeout: 60) { try fixture.status("fast")["state"] as? String == "exited" })
+        let logs = fixture.home + "/procs/fast/logs"
+        let files = try FileManager.default.contentsOfDirectory(atPath: logs)
+        #expect(files.count > 5, "the log rotated: \(files.count) files")
+        let all = try fixture.run("logs", "fast", "--lines", "1000000").stdout.split(separator: "\n")
+        let numbers = all.compactMap { Int($0) }
+        #expect(numbers == Array(1...count), "every line, once, in order")
+        #expect(all.contains("done"))
+
+        let keepFixture = try CLIFixture()
+        defer { keepFixture.cleanUp() }
+        #expect(try keepFixture.run("start", "--name", "kept", "--log-max-size", "64K", "--log-keep", "2", "--command", "seq 1 100000").status == 0)
+        #expect(keepFixture.eventually(timeout: 60) { try keepFixture.status("kept")["state"] as? String == "exited" })
+        let kept = try FileManager.default.contentsOfDirectory(atPath: keepFixture.home + "/procs/kept/logs").sorted()
+        #expect(kept == ["current.log", "previous.1.log", "previous.2.log"])
+        #expect(try keepFixture.run("logs", "kept", "--lines", "1").stdout.contains("exited with code 0"))
+    }
+
+    @Test("a progress bar drawn with \\r and a prompt without a newline are shown, not held")
+    func partialLines() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let command = "printf 'progress 10%%\\r'; sleep 0.3; printf 'progress 100%%\\r'; printf 'Continue? '; exec sleep 300"
+        #expect(try fixture.run("start", "--name", "bar", "--command", command).status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "bar").stdout.contains("Continue? ") })
+        let text = try fixture.run("logs", "bar").stdout
+        #expect(text.contains("progress 10%"))
+        // The raw record keeps every redraw; the text view shows what a terminal would.
+        let raw = try fixture.run("logs", "bar", "--json").stdout
+        #expect(raw.contains("progress 100%\\r"))
+        #expect(raw.contains("\"continued\":true"))
+    }
+
+    @Test("--since, --grep -i, --stream, --json and --timestamps filter and format")
+    func filters() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "--name", "mix", "--command", "echo Alpha; echo beta >&2; echo ALPHA again; exec sleep 300").status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "mix").stdout.contains("ALPHA again") })
+        #expect(try fixture.run("logs", "mix", "--grep", "alpha", "-i").stdout.split(separator: "\n") == ["Alpha", "ALPHA again"])
+        #expect(try fixture.run("logs", "mix", "--grep", "alpha").stdout.isEmpty)
+        let errors = try fixture.run("logs", "mix", "--stream", "err").stdout
+        #expect(errors.contains("beta"))
+        #expect(!errors.contains("Alpha"))
+        #expect(try fixture.run("logs", "mix", "--since", "2026-01-01T00:00:00Z", "--until", "2026-01-02T00:00:00Z").stdout.isEmpty)
+        #expect(try fixture.run("logs", "mix", "--since", "1h").stdout.contains("beta"))
+        let json = try fixture.run("logs", "mix", "--json", "--stream", "err").stdout.split(separator: "\n")
+        let objects = json.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(objects.contains { $0["text"] as? String == "beta" && $0["stream"] as? String == "err" })
+        let stamped = try fixture.run("logs", "mix", "--timestamps", "--grep", "beta").stdout
+        #expect(stamped.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z beta"#, options: .regularExpression) != nil)
+    }
+
+    @Test("logs without a name merges every process, each line prefixed with its name")
+    func allProcesses() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "--name", "one", "--command", "echo from-one; exec sleep 300").status == 0)
+        #expect(try fixture.run("start", "--name", "two", "--command", "echo from-two; exec sleep 300").status == 0)
+        #expect(fixture.eventually { try fixture.run("logs").stdout.contains("from-two") })
+        let lines = try fixture.run("logs").stdout.split(separator: "\n")
+        #expect(lines.contains("one | from-one"))
+        #expect(lines.contains("two | from-two"))
+    }
+
+    @Test("--follow streams new lines across a rotation and a restart")
+    func followAcrossRotationAndRestart() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let script = "while read line; do echo \"got $line\"; if [ \"$line\" = big ]; then seq 1 20000; fi; done"
+        #expect(try fixture.run("start", "--name", "chat", "--log-max-size", "64K", "--log-keep", "50", "--", "/bin/sh", "-c", script).status == 0)
+        let follower = Follower(fixture: fixture, name: "chat")
+        defer { follower.stop() }
+        #expect(try fixture.run("send", "chat", "first").status == 0)
+        #expect(follower.waitFor("got first"))
+        #expect(try fixture.run("send", "chat", "big").status == 0)
+        #expect(follower.waitFor("20000"))
+        #expect(FileManager.default.fileExists(atPath: fixture.home + "/procs/chat/logs/previous.1.log"))
+        #expect(try fixture.run("restart", "chat").status == 0)
+        #expect(try fixture.run("send", "chat", "after-restart").status == 0)
+        #expect(follower.waitFor("got after-restart"))
+        let seen = follower.output.split(separator: "\n").compactMap { Int($0) }
+        #expect(seen == Array(1...20000), "every line of the burst, across the rotation")
+    }
+}
+
+/// A `runit logs NAME --follow` running in the background, its output collected.
+final class Follower: @unchecked Sendable {
+    // `buffer` is guarded by `lock`; the process is only touched from the test.
+    private let process = Process()
+    private let lock = NSLock()
+    private var buffer = Data()
+
+    init(fixture: CLIFixture, name: String) {
+        process.executableURL = URL(fileURLWithPath: CLIFixture.binary)
+        process.arguments = ["logs", name, "--follow", "--lines", "1000"]
+        var env = ProcessInfo.processInfo.environment
+        env["RUNIT_HOME"] = fixture.home
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            self.lock.lock()
+            self.buffer.append(data)
+            self.lock.unlock()
+        }
+        try? process.run()
+    }
+
+    var output: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
+    func waitFor(_ text: String, timeout: Double = 15) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if output.contains(text) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    func stop() {
+        if process.isRunning { process.terminate() }
+        process.waitUntilExit()
+    }
+}
