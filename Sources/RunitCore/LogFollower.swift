@@ -35,7 +35,8 @@ extension LogReader {
 
     /// Reads forward from `cursor` (from the oldest record when its file has rotated away),
     /// returning at most `limit` records that pass `query`, and the cursor after them.
-    public func read(from cursor: LogCursor, limit: Int, query: LogQuery = LogQuery()) -> (records: [LogRecord], next: LogCursor) {
+    public func read(from cursor: LogCursor, limit: Int, query: LogQuery = LogQuery()) -> (records: [LogRecord], next: LogCursor)
+    {
         let all = files()
         var start = all.firstIndex { $0.inode == cursor.inode }
         var offset = cursor.offset
@@ -94,7 +95,8 @@ extension LogReader {
     public func follow(from cursor: LogCursor, query: LogQuery = LogQuery(), _ visit: ([LogRecord]) -> Bool) {
         let watcher = DirectoryWatcher(path: paths.logs)
         defer { watcher.close() }
-        var file = OpenLog(path: paths.currentLog, inode: cursor.inode, offset: cursor.offset)
+        var file =
+            OpenLog(path: paths.currentLog, inode: cursor.inode, offset: cursor.offset)
             ?? OpenLog(path: paths.currentLog, inode: nil, offset: 0)
         defer { file?.close() }
         while true {

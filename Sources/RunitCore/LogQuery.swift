@@ -39,7 +39,9 @@ public struct LogQuery: Sendable {
         if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1_000_000) }
         formatter.formatOptions = [.withInternetDateTime]
         if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1_000_000) }
-        throw RunitError(.invalidInput, "'\(text)' is not a time; give a duration back from now (10m, 2h) or an RFC 3339 time (2026-11-24T21:40:00Z)")
+        throw RunitError(
+            .invalidInput,
+            "'\(text)' is not a time; give a duration back from now (10m, 2h) or an RFC 3339 time (2026-11-24T21:40:00Z)")
     }
 }
 

@@ -61,7 +61,8 @@ extension Registry {
             guard request.replace else {
                 throw RunitError(
                     .alreadyRunning,
-                    "'\(name)' is already running (supervisor pid \(holder)); use 'runit restart \(name)' to restart it, or stop it first")
+                    "'\(name)' is already running (supervisor pid \(holder)); use 'runit restart \(name)' to restart it, or stop it first"
+                )
             }
             _ = try stopLocked(name, graceMillis: 10_000)
         }
@@ -99,13 +100,16 @@ extension Registry {
         var command: String?
         if let text = request.command, request.argv == nil {
             guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw RunitError(.invalidInput, "the command for '\(name)' is empty; give a command to run, e.g. --command \"npm run dev\"")
+                throw RunitError(
+                    .invalidInput, "the command for '\(name)' is empty; give a command to run, e.g. --command \"npm run dev\"")
             }
             command = text
             argv = ["/bin/sh", "-c", text]
         } else if let given = request.argv, request.command == nil {
             guard let program = given.first, !program.isEmpty else {
-                throw RunitError(.invalidInput, "the command for '\(name)' is empty; give a program after --, e.g. runit start \(name) -- npm run dev")
+                throw RunitError(
+                    .invalidInput,
+                    "the command for '\(name)' is empty; give a program after --, e.g. runit start \(name) -- npm run dev")
             }
             argv = given
         } else if request.command != nil {
@@ -113,7 +117,9 @@ extension Registry {
         } else if let previous {
             var spec = previous
             if let cwd = request.cwd { spec.cwd = try validatedDirectory(cwd, name: name) }
-            if !request.env.isEmpty { spec.env = try request.env.map { text throws(RunitError) in try EnvironmentEntry(parsing: text) } }
+            if !request.env.isEmpty {
+                spec.env = try request.env.map { text throws(RunitError) in try EnvironmentEntry(parsing: text) }
+            }
             return spec
         } else {
             throw RunitError(.invalidInput, "no command given for '\(name)'; use --command \"CMD\" or -- PROGRAM ARG...")
@@ -130,7 +136,9 @@ extension Registry {
         let absolute = RunitContext.absolute(path, from: context.workingDirectory)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw RunitError(.invalidInput, "the working directory '\(path)' for '\(name)' does not exist; give an existing directory with --cwd")
+            throw RunitError(
+                .invalidInput,
+                "the working directory '\(path)' for '\(name)' does not exist; give an existing directory with --cwd")
         }
         return absolute
     }

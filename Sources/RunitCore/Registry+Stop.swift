@@ -34,15 +34,22 @@ extension Registry {
         try sendControl(.stop(graceMilliseconds: Int(clamping: graceMillis)), to: paths, name: name)
         // The supervisor exits once the whole tree is gone; allow for the grace period and the kill.
         guard waiter.wait(timeoutMillis: graceMillis + 10_000) else {
-            throw RunitError(.timeout, "'\(name)' did not stop within \(DurationText.format(milliseconds: graceMillis + 10_000)); its supervisor is pid \(holder)")
+            throw RunitError(
+                .timeout,
+                "'\(name)' did not stop within \(DurationText.format(milliseconds: graceMillis + 10_000)); its supervisor is pid \(holder)"
+            )
         }
         return StopOutcome(wasRunning: true, snapshot: snapshot(of: name))
     }
 
     /// Stops the process if it runs, then starts it again with the same spec; the restart count goes up.
-    public func restart(_ text: String, graceMillis: Int64 = defaultGraceMillis, settleMillis: Int64 = 200) throws(RunitError) -> StartOutcome {
+    public func restart(_ text: String, graceMillis: Int64 = defaultGraceMillis, settleMillis: Int64 = 200) throws(RunitError)
+        -> StartOutcome
+    {
         let snapshot = try existing(text)
-        guard snapshot.spec != nil else { throw RunitError(.storage, snapshot.problem ?? "'\(text)' has no spec; start it with a command") }
+        guard snapshot.spec != nil else {
+            throw RunitError(.storage, snapshot.problem ?? "'\(text)' has no spec; start it with a command")
+        }
         let name = try Self.name(snapshot.name)
         do {
             let lock = try StartLock(path: context.paths(name).lock)
@@ -75,17 +82,23 @@ extension Registry {
     public func send(_ nameText: String, text: String, newline: Bool = true) throws(RunitError) -> Int {
         let snapshot = try existing(nameText)
         guard snapshot.pid != nil else {
-            throw RunitError(.failed, "'\(snapshot.name)' is not running (\(snapshot.state.rawValue)); start it first with 'runit start \(snapshot.name)'")
+            throw RunitError(
+                .failed,
+                "'\(snapshot.name)' is not running (\(snapshot.state.rawValue)); start it first with 'runit start \(snapshot.name)'"
+            )
         }
         let bytes = Array((newline ? text + "\n" : text).utf8)
         let fd = Platform.open(context.paths(try Self.name(snapshot.name)).input, O_WRONLY | O_NONBLOCK)
         guard fd >= 0 else {
-            throw RunitError(.failed, "cannot open the input of '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError))")
+            throw RunitError(
+                .failed, "cannot open the input of '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError))")
         }
         defer { Platform.closeDescriptor(fd) }
         let ok = bytes.withUnsafeBytes { Platform.writeAll(fd, $0) }
         guard ok else {
-            throw RunitError(.failed, "cannot write to '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError)) (is it reading its input?)")
+            throw RunitError(
+                .failed,
+                "cannot write to '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError)) (is it reading its input?)")
         }
         return bytes.count
     }

@@ -34,7 +34,8 @@ public struct RunitContext: Sendable {
         if let value = environment["RUNIT_SUPERVISE"], !value.isEmpty {
             supervisor = value
         } else {
-            let executable = Bundle.main.executableURL?.resolvingSymlinksInPath()
+            let executable =
+                Bundle.main.executableURL?.resolvingSymlinksInPath()
                 ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
             supervisor = executable.deletingLastPathComponent().appendingPathComponent("runit-supervise").path
         }

@@ -25,7 +25,9 @@ enum StateFiles {
                 startedAtMilliseconds: fields.started_at_ms, restarts: fields.restarts, exitCode: fields.exit_code,
                 exitSignal: fields.exit_signal, message: fields.message, updatedAtMilliseconds: fields.updated_at_ms)
         } catch {
-            throw RunitError(.storage, "the status file \(path) is damaged (\(error.localizedDescription)); remove the process and start it again")
+            throw RunitError(
+                .storage,
+                "the status file \(path) is damaged (\(error.localizedDescription)); remove the process and start it again")
         }
     }
 
@@ -41,7 +43,9 @@ enum StateFiles {
         do {
             return try JSONDecoder().decode(ProcessSpec.self, from: data)
         } catch {
-            throw RunitError(.storage, "the spec file \(paths.spec) is damaged (\(error.localizedDescription)); remove the process and start it again")
+            throw RunitError(
+                .storage,
+                "the spec file \(paths.spec) is damaged (\(error.localizedDescription)); remove the process and start it again")
         }
     }
 

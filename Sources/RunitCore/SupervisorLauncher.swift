@@ -21,7 +21,10 @@ enum SupervisorLauncher {
     /// more for an early exit of the process.
     static func launch(supervisor: String, arguments: SupervisorArguments, settleMillis: Int64) throws(RunitError) -> Report {
         guard FileManager.default.isExecutableFile(atPath: supervisor) else {
-            throw RunitError(.failed, "the supervisor executable \(supervisor) is missing; install runit-supervise beside runit (or set RUNIT_SUPERVISE)")
+            throw RunitError(
+                .failed,
+                "the supervisor executable \(supervisor) is missing; install runit-supervise beside runit (or set RUNIT_SUPERVISE)"
+            )
         }
         var fds: [Int32] = [-1, -1]
         guard crunit_pipe_cloexec(&fds) == 0 else {

@@ -1,7 +1,8 @@
 /// Durations as people write them: `500ms`, `10s`, `10m`, `2h`, `1d`, or a bare number of seconds.
 public enum DurationText {
     /// What is accepted, as said to a user whose text was refused.
-    public static let rule = "a duration is a number with a unit: ms, s, m, h or d (for example 500ms, 10s, 10m, 2h); a bare number means seconds"
+    public static let rule =
+        "a duration is a number with a unit: ms, s, m, h or d (for example 500ms, 10s, 10m, 2h); a bare number means seconds"
 
     /// Parses `text` into milliseconds; nil when it is not a duration.
     public static func milliseconds(_ text: String) -> Int64? {

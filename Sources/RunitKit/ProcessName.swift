@@ -21,8 +21,9 @@ public struct ProcessName: Hashable, Sendable, CustomStringConvertible {
         guard !bytes.isEmpty, bytes.count <= 64 else { return false }
         guard isAlnum(bytes[0]) else { return false }
         for byte in bytes.dropFirst() {
-            guard isAlnum(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
-                || byte == UInt8(ascii: "-")
+            guard
+                isAlnum(byte) || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+                    || byte == UInt8(ascii: "-")
             else { return false }
         }
         return true

@@ -67,7 +67,8 @@ struct LogWriter: ~Copyable {
         let count = bytes.count
         while start < count {
             guard let newline = memchr(bytes.baseAddress! + start, 0x0A, count - start) else {
-                appendPending(UnsafeRawBufferPointer(rebasing: bytes[start..<count]), index: index, stream: stream, micros: micros)
+                appendPending(
+                    UnsafeRawBufferPointer(rebasing: bytes[start..<count]), index: index, stream: stream, micros: micros)
                 break
             }
             let end = bytes.baseAddress!.distance(to: UnsafeRawPointer(newline))

@@ -55,7 +55,8 @@ struct LifecycleTests {
     func ignoresTerm() throws {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
-        let start = try fixture.run("start", "--name", "stubborn", "--command", "trap '' TERM; echo ready; while :; do sleep 0.1; done")
+        let start = try fixture.run(
+            "start", "--name", "stubborn", "--command", "trap '' TERM; echo ready; while :; do sleep 0.1; done")
         #expect(start.status == 0, "\(start.stderr)")
         #expect(fixture.eventually { try fixture.run("logs", "stubborn").stdout.contains("ready") })
         let pid = try #require(try fixture.status("stubborn")["pid"] as? Int)
@@ -77,10 +78,14 @@ struct LifecycleTests {
         #expect(try fixture.run("start", "--name", "tree", "--command", command).status == 0)
         #expect(fixture.eventually { FileManager.default.fileExists(atPath: pidFile) })
         var grandchild: Int32 = 0
-        #expect(fixture.eventually {
-            grandchild = Int32((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
-            return grandchild > 0
-        })
+        #expect(
+            fixture.eventually {
+                grandchild =
+                    Int32(
+                        (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                            ?? "") ?? 0
+                return grandchild > 0
+            })
         #expect(isAlive(grandchild))
         #expect(try fixture.run("stop", "tree").status == 0)
         #expect(!isAlive(grandchild), "the setsid grandchild \(grandchild) survived the stop")
@@ -94,10 +99,14 @@ struct LifecycleTests {
         let command = "(sh -c 'trap \"\" TERM; echo $$ > \(pidFile); while :; do sleep 0.1; done' &) ; exec sleep 300"
         #expect(try fixture.run("start", "--name", "orphan", "--command", command).status == 0)
         var orphan: Int32 = 0
-        #expect(fixture.eventually {
-            orphan = Int32((try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
-            return orphan > 0
-        })
+        #expect(
+            fixture.eventually {
+                orphan =
+                    Int32(
+                        (try? String(contentsOfFile: pidFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                            ?? "") ?? 0
+                return orphan > 0
+            })
         #expect(try fixture.run("stop", "orphan", "--timeout", "500ms").status == 0)
         #expect(!isAlive(orphan))
     }
@@ -136,7 +145,9 @@ struct LifecycleTests {
     func sendInput() throws {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
-        #expect(try fixture.run("start", "echoer", "--", "/bin/sh", "-c", "while read line; do echo \"got: $line\"; done; echo eof").status == 0)
+        #expect(
+            try fixture.run("start", "echoer", "--", "/bin/sh", "-c", "while read line; do echo \"got: $line\"; done; echo eof")
+                .status == 0)
         #expect(try fixture.run("send", "echoer", "first").status == 0)
         #expect(try fixture.run("send", "echoer", "second").status == 0)
         #expect(fixture.eventually { try fixture.run("logs", "echoer").stdout.contains("got: second") })
@@ -160,7 +171,9 @@ struct LifecycleTests {
         #expect(!text.contains("pw1"))
         let json = try fixture.run("status", "env", "--json").stdout
         #expect(!json.contains("hunter2"))
-        #expect(fixture.eventually { try fixture.run("logs", "env").stdout.contains("token=hunter2") }, "the process itself gets the real value")
+        #expect(
+            fixture.eventually { try fixture.run("logs", "env").stdout.contains("token=hunter2") },
+            "the process itself gets the real value")
     }
 
     @Test("status reports memory and CPU of the whole tree")
@@ -188,7 +201,8 @@ struct LifecycleTests {
     func restartPolicy() throws {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
-        #expect(try fixture.run("start", "--name", "crashy", "--restart", "on-failure", "--command", "sleep 0.3; exit 1").status == 0)
+        #expect(
+            try fixture.run("start", "--name", "crashy", "--restart", "on-failure", "--command", "sleep 0.3; exit 1").status == 0)
         #expect(fixture.eventually(timeout: 15) { (try fixture.status("crashy")["restarts"] as? Int ?? 0) >= 2 })
         #expect(try fixture.run("stop", "crashy").status == 0)
         #expect(try fixture.status("crashy")["state"] as? String == "stopped")

@@ -23,7 +23,10 @@ struct LogsTests {
 
         let keepFixture = try CLIFixture()
         defer { keepFixture.cleanUp() }
-        #expect(try keepFixture.run("start", "--name", "kept", "--log-max-size", "64K", "--log-keep", "2", "--command", "seq 1 100000").status == 0)
+        #expect(
+            try keepFixture.run(
+                "start", "--name", "kept", "--log-max-size", "64K", "--log-keep", "2", "--command", "seq 1 100000"
+            ).status == 0)
         #expect(keepFixture.eventually(timeout: 60) { try keepFixture.status("kept")["state"] as? String == "exited" })
         let kept = try FileManager.default.contentsOfDirectory(atPath: keepFixture.home + "/procs/kept/logs").sorted()
         #expect(kept == ["current.log", "previous.1.log", "previous.2.log"])
@@ -49,14 +52,18 @@ struct LogsTests {
     func filters() throws {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
-        #expect(try fixture.run("start", "--name", "mix", "--command", "echo Alpha; echo beta >&2; echo ALPHA again; exec sleep 300").status == 0)
+        #expect(
+            try fixture.run("start", "--name", "mix", "--command", "echo Alpha; echo beta >&2; echo ALPHA again; exec sleep 300")
+                .status == 0)
         #expect(fixture.eventually { try fixture.run("logs", "mix").stdout.contains("ALPHA again") })
-        #expect(try fixture.run("logs", "mix", "--grep", "alpha", "-i").stdout.split(separator: "\n") == ["Alpha", "ALPHA again"])
+        #expect(
+            try fixture.run("logs", "mix", "--grep", "alpha", "-i").stdout.split(separator: "\n") == ["Alpha", "ALPHA again"])
         #expect(try fixture.run("logs", "mix", "--grep", "alpha").stdout.isEmpty)
         let errors = try fixture.run("logs", "mix", "--stream", "err").stdout
         #expect(errors.contains("beta"))
         #expect(!errors.contains("Alpha"))
-        #expect(try fixture.run("logs", "mix", "--since", "2026-01-01T00:00:00Z", "--until", "2026-01-02T00:00:00Z").stdout.isEmpty)
+        #expect(
+            try fixture.run("logs", "mix", "--since", "2026-01-01T00:00:00Z", "--until", "2026-01-02T00:00:00Z").stdout.isEmpty)
         #expect(try fixture.run("logs", "mix", "--since", "1h").stdout.contains("beta"))
         let json = try fixture.run("logs", "mix", "--json", "--stream", "err").stdout.split(separator: "\n")
         let objects = json.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -82,7 +89,9 @@ struct LogsTests {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
         let script = "while read line; do echo \"got $line\"; if [ \"$line\" = big ]; then seq 1 20000; fi; done"
-        #expect(try fixture.run("start", "--name", "chat", "--log-max-size", "64K", "--log-keep", "50", "--", "/bin/sh", "-c", script).status == 0)
+        #expect(
+            try fixture.run("start", "--name", "chat", "--log-max-size", "64K", "--log-keep", "50", "--", "/bin/sh", "-c", script)
+                .status == 0)
         let follower = Follower(fixture: fixture, name: "chat")
         defer { follower.stop() }
         #expect(try fixture.run("send", "chat", "first").status == 0)

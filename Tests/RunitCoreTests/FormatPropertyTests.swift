@@ -88,7 +88,10 @@ struct FormatPropertyTests {
 
     @Test("lines that are not records are refused")
     func notRecords() {
-        for text in ["", "hello", "2026-11-24T21:40:37.123456Z", "2026-11-24T21:40:37.123456Z xyz text", "2026-13-24T21:40:37.123456Z out x"] {
+        for text in [
+            "", "hello", "2026-11-24T21:40:37.123456Z", "2026-11-24T21:40:37.123456Z xyz text",
+            "2026-13-24T21:40:37.123456Z out x",
+        ] {
             #expect(LogRecord(line: Array(text.utf8)[...]) == nil, "\(text)")
         }
     }
@@ -167,7 +170,8 @@ struct FormatPropertyTests {
 
     @Test("JSON string escaping produces text Foundation reads back")
     func jsonEscaping() async {
-        await propertyCheck(input: Self.anyCharacter.array(of: 0...50), Gen.uint8(in: 0...255).array(of: 0...20)) { characters, controls in
+        await propertyCheck(input: Self.anyCharacter.array(of: 0...50), Gen.uint8(in: 0...255).array(of: 0...20)) {
+            characters, controls in
             let text = String(characters.compactMap { $0 }) + String(decoding: controls.map { $0 & 0x1F }, as: UTF8.self)
             var json = ""
             JSONText.appendString(text, to: &json)

@@ -7,13 +7,17 @@ import Testing
 @Suite("Reading logs: tail, filters, cursors")
 struct LogReaderTests {
     /// Writes records with times 1 s apart, from `start` seconds; returns the file's path.
-    func writeLog(_ paths: ProcessPaths, count: Int, start: Int64 = 1_700_000_000, stream: (Int) -> LogStream = { $0 % 3 == 0 ? .err : .out }) {
+    func writeLog(
+        _ paths: ProcessPaths, count: Int, start: Int64 = 1_700_000_000,
+        stream: (Int) -> LogStream = { $0 % 3 == 0 ? .err : .out }
+    ) {
         try? FileManager.default.createDirectory(atPath: paths.logs, withIntermediateDirectories: true)
         var bytes: [UInt8] = []
         for index in 0..<count {
-            LogRecord(micros: (start + Int64(index)) * 1_000_000, stream: stream(index), text: Array("message \(index)".utf8)).append(to: &bytes)
+            LogRecord(micros: (start + Int64(index)) * 1_000_000, stream: stream(index), text: Array("message \(index)".utf8))
+                .append(to: &bytes)
         }
-        FileManager.default.createFile(atPath: paths.currentLog, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: paths.currentLog, contents: Data(bytes))
     }
 
     @Test("the last N lines come back in order")

@@ -118,7 +118,8 @@ struct LogPrinter {
                 "text": record.textString, "continued": record.continued,
             ]
             if let prefix { object["name"] = prefix }
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+            let data =
+                (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
             return String(decoding: data, as: UTF8.self) + "\n"
         }
         var out = prefix ?? ""

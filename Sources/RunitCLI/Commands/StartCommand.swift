@@ -53,11 +53,14 @@ struct StartCommand: AsyncParsableCommand {
     func run() async throws {
         let registry = Registry(context: .fromEnvironment())
         let outcome = try registry.start(try request())
-        let report = ProcessReport(outcome.snapshot, paths: registry.context.paths(try Registry.name(outcome.snapshot.name)), withMetrics: false)
+        let report = ProcessReport(
+            outcome.snapshot, paths: registry.context.paths(try Registry.name(outcome.snapshot.name)), withMetrics: false)
         let needsOutput = output.json || outcome.failure != nil
-        let lines = needsOutput ? try registry.logReader(report.name).tail(LogQuery(lines: 10)).records.filter { $0.stream != .sys } : []
+        let lines =
+            needsOutput ? try registry.logReader(report.name).tail(LogQuery(lines: 10)).records.filter { $0.stream != .sys } : []
         if output.json {
-            try Terminal.printJSON(StartJSON(process: report, failure: outcome.failure, output: lines.map { LogText.clean($0.textString) }))
+            try Terminal.printJSON(
+                StartJSON(process: report, failure: outcome.failure, output: lines.map { LogText.clean($0.textString) }))
         } else if let failure = outcome.failure {
             var message = failure
             if !lines.isEmpty {
@@ -87,7 +90,8 @@ struct StartCommand: AsyncParsableCommand {
             throw RunitError(.invalidInput, "--restart '\(restart)' is not a policy; \(RestartPolicy.rule)")
         }
         guard let maxSize = ByteSize.parse(logMaxSize) else {
-            throw RunitError(.invalidInput, "--log-max-size '\(logMaxSize)' is not a size; give bytes or a number with K, M or G (e.g. 10M)")
+            throw RunitError(
+                .invalidInput, "--log-max-size '\(logMaxSize)' is not a size; give bytes or a number with K, M or G (e.g. 10M)")
         }
         guard logKeep >= 0 else { throw RunitError(.invalidInput, "--log-keep must be 0 or more, not \(logKeep)") }
         guard let settleMillis = DurationText.milliseconds(settle) else {

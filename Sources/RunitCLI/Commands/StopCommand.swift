@@ -21,7 +21,8 @@ struct StopCommand: AsyncParsableCommand {
     func run() async throws {
         let registry = Registry(context: .fromEnvironment())
         let outcome = try registry.stop(name, graceMillis: try graceMillis(timeout))
-        let report = ProcessReport(outcome.snapshot, paths: ProcessPaths(home: registry.context.home, name: outcome.snapshot.name), withMetrics: false)
+        let report = ProcessReport(
+            outcome.snapshot, paths: ProcessPaths(home: registry.context.home, name: outcome.snapshot.name), withMetrics: false)
         if output.json {
             try Terminal.printJSON(StopJSON(wasRunning: outcome.wasRunning, process: report))
         } else if outcome.wasRunning {
@@ -61,7 +62,8 @@ struct RestartCommand: AsyncParsableCommand {
     func run() async throws {
         let registry = Registry(context: .fromEnvironment())
         let outcome = try registry.restart(name, graceMillis: try graceMillis(timeout))
-        let report = ProcessReport(outcome.snapshot, paths: ProcessPaths(home: registry.context.home, name: outcome.snapshot.name), withMetrics: false)
+        let report = ProcessReport(
+            outcome.snapshot, paths: ProcessPaths(home: registry.context.home, name: outcome.snapshot.name), withMetrics: false)
         if output.json {
             try Terminal.printJSON(StartJSON(process: report, failure: outcome.failure, output: []))
             if outcome.failure != nil { throw ExitCode(1) }
@@ -92,7 +94,9 @@ struct RemoveCommand: AsyncParsableCommand {
         let registry = Registry(context: .fromEnvironment())
         let outcome = try registry.remove(name, graceMillis: try graceMillis(timeout))
         if output.json {
-            let report = ProcessReport(outcome.snapshot, paths: ProcessPaths(home: registry.context.home, name: outcome.snapshot.name), withMetrics: false)
+            let report = ProcessReport(
+                outcome.snapshot, paths: ProcessPaths(home: registry.context.home, name: outcome.snapshot.name),
+                withMetrics: false)
             try Terminal.printJSON(StopJSON(wasRunning: outcome.wasRunning, process: report))
         } else {
             Terminal.write("removed \(outcome.snapshot.name)" + (outcome.wasRunning ? " (stopped it first)" : "") + "\n")

@@ -42,7 +42,8 @@ struct Terminal {
     /// Prints an encodable value as JSON, keys sorted.
     static func printJSON<T: Encodable>(_ value: T, pretty: Bool = true) throws {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         write(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
     }
 }
@@ -53,6 +54,3 @@ extension FileHandle {
         write(Data(text.utf8))
     }
 }
-
-
-
