@@ -45,6 +45,8 @@ public struct Supervisor: ~Copyable {
     var noChildrenLeft = true
     var quickFailures = 0
     var readBuffer: UnsafeMutableRawBufferPointer
+    /// The poll set, allocated once: the loop allocates nothing per event.
+    let pollSet: UnsafeMutableBufferPointer<pollfd>
 
     init(arguments: SupervisorArguments) {
         self.arguments = arguments
@@ -53,10 +55,14 @@ public struct Supervisor: ~Copyable {
             name: arguments.name, state: .starting, supervisorPID: getpid(), restarts: arguments.restarts)
         self.log = LogWriter(paths: paths, maxSize: arguments.logMaxSize, keep: arguments.logKeep)
         self.readBuffer = .allocate(byteCount: LogWriter.maxLine, alignment: 16)
+        self.pollSet = .allocate(capacity: 4)
         descriptors.notify = arguments.notifyFD
     }
 
-    deinit { readBuffer.deallocate() }
+    deinit {
+        readBuffer.deallocate()
+        pollSet.deallocate()
+    }
 
     /// Runs the supervisor for a command line (without the program name); returns the exit code.
     public static func main(_ commandLine: [String]) -> Int32 {
@@ -95,13 +101,12 @@ public struct Supervisor: ~Copyable {
 
     /// Polls until something happens or a deadline passes, and handles it.
     mutating func waitForEvents() {
-        var fds = [
-            pollfd(fd: descriptors.signals, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: descriptors.control, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: descriptors.outRead, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: descriptors.errRead, events: Int16(POLLIN), revents: 0),
-        ]
-        let ready = poll(&fds, nfds_t(fds.count), timeoutMillis())
+        let fds = pollSet
+        fds[0] = pollfd(fd: descriptors.signals, events: Int16(POLLIN), revents: 0)
+        fds[1] = pollfd(fd: descriptors.control, events: Int16(POLLIN), revents: 0)
+        fds[2] = pollfd(fd: descriptors.outRead, events: Int16(POLLIN), revents: 0)
+        fds[3] = pollfd(fd: descriptors.errRead, events: Int16(POLLIN), revents: 0)
+        let ready = poll(fds.baseAddress, 4, timeoutMillis())
         if ready < 0 && crunit_errno() != EINTR { phase = .done(1) }
         if fds[2].revents != 0 { pump(descriptors.outRead, stream: .out) }
         if fds[3].revents != 0 { pump(descriptors.errRead, stream: .err) }

@@ -119,6 +119,7 @@ struct BadInputTests {
         defer { fixture.cleanUp() }
         #expect(try fixture.run("start", "--name", "ok", "--command", "exit 0").status == 0)
         #expect(try fixture.run("start", "--name", "bad", "--command", "exit 0").status == 0)
+        #expect(fixture.eventually { try fixture.status("bad")["state"] as? String == "exited" })
         try Data("{not json".utf8).write(to: URL(fileURLWithPath: fixture.home + "/procs/bad/status.json"))
         let list = try fixture.run("list", "--json")
         #expect(list.status == 0)
