@@ -84,6 +84,19 @@ struct LogsTests {
         #expect(lines.contains("two | from-two"))
     }
 
+    @Test("logs --follow without a name streams every process, including one started later")
+    func followAll() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "one", "--", "/bin/sh", "-c", "while read l; do echo \"one:$l\"; done").status == 0)
+        let follower = Follower(fixture: fixture, name: nil)
+        defer { follower.stop() }
+        #expect(try fixture.run("send", "one", "hello").status == 0)
+        #expect(follower.waitFor("one | one:hello"))
+        #expect(try fixture.run("start", "--name", "two", "--command", "echo two-is-up; exec sleep 300").status == 0)
+        #expect(follower.waitFor("two | two-is-up"))
+    }
+
     @Test("--follow streams new lines across a rotation and a restart")
     func followAcrossRotationAndRestart() throws {
         let fixture = try CLIFixture()
@@ -114,11 +127,12 @@ final class Follower: @unchecked Sendable {
     private let lock = NSLock()
     private var buffer = Data()
 
-    init(fixture: CLIFixture, name: String) {
+    init(fixture: CLIFixture, name: String?) {
         process.executableURL = URL(fileURLWithPath: CLIFixture.binary)
-        process.arguments = ["logs", name, "--follow", "--lines", "1000"]
+        process.arguments = ["logs"] + (name.map { [$0] } ?? []) + ["--follow", "--lines", "1000"]
         var env = ProcessInfo.processInfo.environment
         env["RUNIT_HOME"] = fixture.home
+        env["NO_COLOR"] = "1"
         process.environment = env
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -48,7 +48,6 @@ struct LogsCommand: AsyncParsableCommand {
         let registry = Registry(context: .fromEnvironment())
         let query = try makeQuery()
         guard let name else {
-            if follow { throw RunitError(.invalidInput, "--follow needs a process name: runit logs NAME --follow") }
             try printAll(registry, query: query)
             return
         }
@@ -79,21 +78,29 @@ struct LogsCommand: AsyncParsableCommand {
         return query
     }
 
-    /// The last lines of every process, merged by time, each prefixed with its name in its own color.
+    /// The last lines of every process, merged by time, each prefixed with its name in its own
+    /// color, as `docker compose logs` shows them; with `--follow`, new lines as they come.
     func printAll(_ registry: Registry, query: LogQuery) throws {
-        let names = registry.names()
-        let width = names.map(\.count).max() ?? 0
-        var merged: [(String, LogRecord)] = []
-        for name in names {
-            let records = try registry.logReader(name).tail(query).records
-            merged += records.map { (name, $0) }
-        }
-        merged.sort { $0.1.micros < $1.1.micros }
         let palette = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
-        for (name, record) in merged.suffix(query.lines) {
-            let color = palette[(names.firstIndex(of: name) ?? 0) % palette.count]
-            let prefix = Terminal.paint(name.padding(toLength: width, withPad: " ", startingAt: 0) + " |", color) + " "
-            LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix).print([record])
+        var width = registry.names().map(\.count).max() ?? 0
+        func emit(_ batch: [(name: String, record: LogRecord)]) {
+            width = max(width, batch.map(\.name.count).max() ?? 0)
+            var text = ""
+            for (name, record) in batch {
+                let color = palette[name.utf8.reduce(0) { $0 + Int($1) } % palette.count]
+                let prefix = Terminal.paint(name.padding(toLength: width, withPad: " ", startingAt: 0) + " |", color) + " "
+                text += LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix).line(record)
+            }
+            Terminal.write(text)
+        }
+        let cursors = follow ? registry.endCursors() : [:]
+        emit(try registry.tailAll(query, ends: cursors))
+        guard follow else { return }
+        var followQuery = query
+        followQuery.sinceMicros = nil
+        registry.followAll(from: cursors, query: followQuery) { batch in
+            emit(batch)
+            return true
         }
     }
 }

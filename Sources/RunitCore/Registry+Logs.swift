@@ -1,0 +1,60 @@
+import Foundation
+import RunitKit
+
+extension Registry {
+    /// The cursor at the end of every process's log, for a follow that starts now.
+    public func endCursors() -> [String: LogCursor] {
+        var cursors: [String: LogCursor] = [:]
+        for name in names() {
+            if let cursor = try? logReader(name).endCursor() { cursors[name] = cursor }
+        }
+        return cursors
+    }
+
+    /// The last records of every process, merged by time, each with its process's name;
+    /// with `ends`, only records before those cursors.
+    public func tailAll(_ query: LogQuery, ends: [String: LogCursor] = [:]) throws(RunitError) -> [(
+        name: String, record: LogRecord
+    )] {
+        var merged: [(name: String, record: LogRecord)] = []
+        for name in names() {
+            merged += try logReader(name).tail(query, end: ends[name]).records.map { (name, $0) }
+        }
+        merged.sort { $0.record.micros < $1.record.micros }
+        return Array(merged.suffix(query.lines))
+    }
+
+    /// Calls `visit` with each batch of records any process writes after `start`, with its name,
+    /// until `visit` returns false. Processes started later are picked up too.
+    public func followAll(
+        from start: [String: LogCursor], query: LogQuery, _ visit: ([(name: String, record: LogRecord)]) -> Bool
+    ) {
+        var cursors = start
+        var watcher = DirectoryWatcher(paths: [context.processesDirectory] + names().map { context.home + "/procs/\($0)/logs" })
+        var watched = Set(names())
+        defer { watcher.close() }
+        while true {
+            let current = names()
+            if Set(current) != watched {
+                watcher.close()
+                watcher = DirectoryWatcher(
+                    paths: [context.processesDirectory] + current.map { context.home + "/procs/\($0)/logs" })
+                watched = Set(current)
+            }
+            var batch: [(name: String, record: LogRecord)] = []
+            for name in current {
+                guard let reader = try? logReader(name) else { continue }
+                let (records, next) = reader.read(
+                    from: cursors[name] ?? LogCursor(inode: 0, offset: 0), limit: Int.max, query: query)
+                cursors[name] = next
+                batch += records.map { (name, $0) }
+            }
+            if !batch.isEmpty {
+                batch.sort { $0.record.micros < $1.record.micros }
+                guard visit(batch) else { return }
+                continue
+            }
+            watcher.wait(timeoutMillis: 1000)
+        }
+    }
+}
