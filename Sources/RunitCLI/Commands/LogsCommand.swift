@@ -47,6 +47,7 @@ struct LogsCommand: AsyncParsableCommand {
     func run() async throws {
         let registry = Registry(context: .fromEnvironment())
         let query = try makeQuery()
+        if follow { Self.exitCleanlyOnSignals() }
         guard let name else {
             try printAll(registry, query: query)
             return
@@ -63,6 +64,21 @@ struct LogsCommand: AsyncParsableCommand {
             return true
         }
     }
+
+    /// A follow ends with Ctrl-C or SIGTERM: exit 0 then, as `tail -f` users expect.
+    static func exitCleanlyOnSignals() {
+        for number in [SIGINT, SIGTERM, SIGHUP] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { Foundation.exit(0) }
+            source.resume()
+            signalSources.append(source)
+        }
+    }
+
+    /// Keeps the signal sources alive for the life of the command. Written once, on the
+    /// command's task, before the follow starts; never read.
+    nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
 
     func makeQuery() throws -> LogQuery {
         var query = LogQuery(lines: lines)
