@@ -51,12 +51,3 @@ struct OutputOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 }
-
-/// Parses a `--timeout` value: seconds, or a duration with a unit.
-func graceMillis(_ text: String?) throws -> Int64 {
-    guard let text else { return Registry.defaultGraceMillis }
-    guard let millis = DurationText.milliseconds(text) else {
-        throw RunitError(.invalidInput, "--timeout '\(text)' is not a duration; \(DurationText.rule)")
-    }
-    return millis
-}

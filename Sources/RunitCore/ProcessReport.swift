@@ -88,13 +88,17 @@ public struct ProcessReport: Codable, Equatable, Sendable {
 extension Registry {
     /// The report for one process.
     public func report(_ name: String, withMetrics: Bool = true) throws(RunitError) -> ProcessReport {
-        let snapshot = try existing(name)
-        return ProcessReport(snapshot, paths: ProcessPaths(home: context.home, name: snapshot.name), withMetrics: withMetrics)
+        report(for: try existing(name), withMetrics: withMetrics)
     }
 
     /// The reports for every process.
     public func reports(withMetrics: Bool = false) -> [ProcessReport] {
-        list().map { ProcessReport($0, paths: ProcessPaths(home: context.home, name: $0.name), withMetrics: withMetrics) }
+        list().map { report(for: $0, withMetrics: withMetrics) }
+    }
+
+    /// The report for a snapshot this registry returned.
+    public func report(for snapshot: ProcessSnapshot, withMetrics: Bool = false) -> ProcessReport {
+        ProcessReport(snapshot, paths: ProcessPaths(home: context.home, name: snapshot.name), withMetrics: withMetrics)
     }
 
     /// The log reader of an existing process.

@@ -53,8 +53,7 @@ struct StartCommand: AsyncParsableCommand {
     func run() async throws {
         let registry = Registry(context: .fromEnvironment())
         let outcome = try registry.start(try request())
-        let report = ProcessReport(
-            outcome.snapshot, paths: registry.context.paths(try Registry.name(outcome.snapshot.name)), withMetrics: false)
+        let report = registry.report(for: outcome.snapshot)
         let needsOutput = output.json || outcome.failure != nil
         let lines =
             needsOutput ? try registry.logReader(report.name).tail(LogQuery(lines: 10)).records.filter { $0.stream != .sys } : []

@@ -1,0 +1,30 @@
+import ArgumentParser
+import Foundation
+import RunitCore
+import RunitKit
+
+/// `runit restart NAME`.
+struct RestartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restart",
+        abstract: "Stop a process if it runs, then start it again with the same spec."
+    )
+
+    @OptionGroup var target: StopTarget
+
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let registry = Registry(context: .fromEnvironment())
+        let outcome = try registry.restart(target.name, graceMillis: try target.graceMillis())
+        let report = registry.report(for: outcome.snapshot)
+        if output.json {
+            try Terminal.printJSON(StartJSON(process: report, failure: outcome.failure, output: []))
+            if outcome.failure != nil { throw ExitCode(1) }
+        } else if let failure = outcome.failure {
+            throw RunitError(.startFailed, failure + "; see 'runit logs \(report.name)'")
+        } else {
+            Terminal.write("restarted \(report.name) (pid \(report.pid.map(String.init) ?? "?"), restarts \(report.restarts))\n")
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import CRunitSystem
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `posix_spawn` with the signal state reset, shared by the client (spawning a supervisor)
+/// and the supervisor (spawning the managed process).
+public enum Spawn {
+    /// Where the new process goes.
+    public enum Detach {
+        /// A new session (the supervisor: no controlling terminal, outlives the client).
+        case newSession
+        /// A new process group whose id is its pid (the managed process, signalled as a group).
+        case newProcessGroup
+    }
+
+    /// Spawns `argv` (with `PATH` lookup when the program has no slash) and returns its pid,
+    /// or the errno of the failed spawn. The child starts with no blocked signals and the
+    /// default disposition for the signals a supervisor blocks or ignores.
+    public static func run(
+        _ argv: [String], detach: Detach, fileActions: (inout posix_spawn_file_actions_t) -> Void
+    ) -> Result<Int32, SpawnErrno> {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        fileActions(&actions)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        switch detach {
+        case .newSession:
+            flags |= Int32(crunit_spawn_setsid_flag())
+        case .newProcessGroup:
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArguments.append(nil)
+        defer { for pointer in cArguments { free(pointer) } }
+        var pid: pid_t = 0
+        let program = argv[0]
+        let result =
+            program.contains("/")
+            ? posix_spawn(&pid, program, &actions, &attributes, cArguments, Platform.environment)
+            : posix_spawnp(&pid, program, &actions, &attributes, cArguments, Platform.environment)
+        return result == 0 ? .success(pid) : .failure(SpawnErrno(code: result))
+    }
+}
+
+/// The errno of a failed spawn.
+public struct SpawnErrno: Error, Equatable {
+    /// The errno value.
+    public let code: Int32
+    /// Its message.
+    public var message: String { Platform.describe(errno: code) }
+}
