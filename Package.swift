@@ -12,6 +12,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(name: "CRunitSystem"),
@@ -29,7 +30,10 @@ let package = Package(
         .target(name: "RunitCore", dependencies: ["RunitKit"]),
         .target(
             name: "RunitMCP",
-            dependencies: ["RunitCore", "RunitKit", .product(name: "MCP", package: "swift-sdk")]
+            dependencies: [
+                "RunitCore", "RunitKit", .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .target(
             name: "RunitCLI",

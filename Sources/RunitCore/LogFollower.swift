@@ -35,8 +35,11 @@ extension LogReader {
 
     /// Reads forward from `cursor` (from the oldest record when its file has rotated away),
     /// returning at most `limit` records that pass `query`, and the cursor after them.
-    public func read(from cursor: LogCursor, limit: Int, query: LogQuery = LogQuery()) -> (records: [LogRecord], next: LogCursor)
-    {
+    /// `accept` may refuse a record (a size budget): reading stops before it, and the
+    /// returned cursor points at it, so the next read starts there.
+    public func read(
+        from cursor: LogCursor, limit: Int, query: LogQuery = LogQuery(), accept: (LogRecord) -> Bool = { _ in true }
+    ) -> (records: [LogRecord], next: LogCursor) {
         let all = files()
         var start = all.firstIndex { $0.inode == cursor.inode }
         var offset = cursor.offset
@@ -46,15 +49,15 @@ extension LogReader {
         }
         var records: [LogRecord] = []
         var next = cursor
-        guard let first = start else { return (records, next) }
+        guard let first = start, limit > 0 else { return (records, next) }
         for file in all[first...] {
             let fileOffset = file.inode == cursor.inode ? offset : 0
             next = LogCursor(inode: file.inode, offset: fileOffset)
             let done = Self.readForward(file.path, from: fileOffset) { record, end in
+                let wanted = query.admits(record) && (query.pattern.map { $0.matches(record.textString) } ?? true)
+                if wanted && !accept(record) { return false }
                 next.offset = end
-                guard query.admits(record) else { return true }
-                if let pattern = query.pattern, !pattern.matches(record.textString) { return true }
-                records.append(record)
+                if wanted { records.append(record) }
                 return records.count < limit
             }
             if done { break }

@@ -1,16 +1,72 @@
 import Foundation
+import Logging
 import MCP
 import RunitCore
 
-/// The MCP server over stdio (placeholder until the tools land).
+/// The MCP server: runit's tools over stdio, on the same registry as the CLI.
 public struct RunitMCPServer: Sendable {
-    let registry: Registry
+    let tools: RunitTools
 
     /// A server over `registry`.
     public init(registry: Registry) {
-        self.registry = registry
+        self.tools = RunitTools(registry: registry)
     }
 
-    /// Serves until the client closes stdin.
-    public func run() async throws {}
+    /// Serves on stdin and stdout until the client closes stdin; replies still being worked
+    /// on are finished and sent before it returns.
+    public func run() async throws {
+        signal(SIGPIPE, SIG_IGN)
+        let server = Server(
+            name: "runit", version: "0.1.0", title: "runit process manager",
+            instructions: """
+                runit runs long-lived processes (dev servers, watchers, workers) that outlive this session. \
+                Start one with start_process (use wait_for to wait until it is ready), read its output with \
+                get_process_logs, and stop or remove it when done. The user sees the same processes in `runit list`.
+                """,
+            capabilities: .init(tools: .init(listChanged: false)))
+        let inFlight = InFlightCalls()
+        let tools = self.tools
+        await server.withMethodHandler(ListTools.self) { _ in
+            ListTools.Result(tools: tools.definitions)
+        }
+        await server.withMethodHandler(CallTool.self) { [weak server] parameters in
+            await inFlight.begin()
+            defer { Task { await inFlight.end() } }
+            var sink: ProgressSink?
+            if let token = parameters._meta?.progressToken, let server {
+                sink = ProgressSink { progress, message in
+                    Task {
+                        try? await server.notify(
+                            ProgressNotification.message(.init(progressToken: token, progress: progress, message: message)))
+                    }
+                }
+            }
+            return await tools.call(parameters.name, arguments: parameters.arguments, progress: sink)
+        }
+        try await server.start(transport: LineTransport())
+        await server.waitUntilCompleted()
+        await inFlight.drain()
+    }
+}
+
+/// Counts tool calls still running, so the server can finish them after stdin closes.
+actor InFlightCalls {
+    private var count = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func begin() { count += 1 }
+
+    func end() {
+        count -= 1
+        if count == 0 {
+            for waiter in waiters { waiter.resume() }
+            waiters.removeAll()
+        }
+    }
+
+    /// Returns when no call is running.
+    func drain() async {
+        guard count > 0 else { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
 }

@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import MCP
+import RunitKit
+
+/// MCP over stdio, one JSON-RPC message per line, reading stdin with a blocking read on a
+/// thread of its own: idle, it uses no CPU (the SDK's `StdioTransport` polls every 10 ms).
+public actor LineTransport: Transport {
+    /// The transport's logger (diagnostics go to stderr, never to stdout).
+    public nonisolated let logger: Logger
+    private let input: Int32
+    private let output: Int32
+    private let messages: AsyncThrowingStream<Data, Swift.Error>
+    private let continuation: AsyncThrowingStream<Data, Swift.Error>.Continuation
+    private var started = false
+
+    /// A transport over the given descriptors (stdin and stdout by default).
+    public init(input: Int32 = 0, output: Int32 = 1, logger: Logger = Logger(label: "runit.mcp.stdio")) {
+        self.input = input
+        self.output = output
+        self.logger = logger
+        (messages, continuation) = AsyncThrowingStream.makeStream()
+    }
+
+    /// Starts the reader thread.
+    public func connect() async throws {
+        guard !started else { return }
+        started = true
+        let input = input
+        let continuation = continuation
+        let thread = Thread {
+            LineTransport.readLines(from: input) { continuation.yield($0) }
+            continuation.finish()
+        }
+        thread.stackSize = 256 * 1024
+        thread.start()
+    }
+
+    /// Ends the message stream.
+    public func disconnect() async {
+        continuation.finish()
+    }
+
+    /// Writes one message and a newline.
+    public func send(_ data: Data) async throws {
+        var bytes = [UInt8](data)
+        bytes.append(0x0A)
+        let ok = bytes.withUnsafeBytes { Platform.writeAll(output, $0) }
+        guard ok else { throw MCPError.transportError(POSIXError(.EPIPE)) }
+    }
+
+    /// The messages read from the input, until it closes.
+    public func receive() -> AsyncThrowingStream<Data, Swift.Error> {
+        messages
+    }
+
+    /// Reads `fd` until end-of-file, calling `deliver` with each non-empty line.
+    static func readLines(from fd: Int32, deliver: (Data) -> Void) {
+        var pending = Data()
+        var buffer = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && Platform.lastError == EINTR { continue }
+            if count <= 0 { break }
+            pending.append(contentsOf: buffer[0..<count])
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let line = pending[pending.startIndex..<newline]
+                pending.removeSubrange(pending.startIndex...newline)
+                let trimmed = line.last == 0x0D ? line.dropLast() : line
+                if !trimmed.isEmpty { deliver(Data(trimmed)) }
+            }
+        }
+        if !pending.isEmpty { deliver(pending) }
+    }
+}

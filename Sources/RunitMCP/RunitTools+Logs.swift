@@ -1,0 +1,147 @@
+import Foundation
+import MCP
+import RunitCore
+import RunitKit
+
+/// Where a long tool call reports its progress: the request's progress token and the server.
+public struct ProgressSink: Sendable {
+    let report: @Sendable (Double, String) -> Void
+
+    /// A sink that hands each progress value and message to `report`.
+    public init(report: @escaping @Sendable (Double, String) -> Void) {
+        self.report = report
+    }
+}
+
+extension RunitTools {
+    /// The most characters a logs answer carries.
+    static let maxCharacters = 20_000
+
+    func logs(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
+        let name = try arguments.requiredString("name")
+        let reader = try registry.logReader(name)
+        let lines = try arguments.int("lines") ?? 50
+        guard (1...1000).contains(lines) else {
+            throw RunitError(.invalidInput, "get_process_logs: 'lines' must be 1 to 1000, not \(lines)")
+        }
+        var query = LogQuery(lines: lines)
+        if let since = try arguments.string("since") { query.sinceMicros = try LogQuery.time(since) }
+        if let grep = try arguments.string("grep") { query.pattern = try LogPattern(grep) }
+        if let context = try arguments.int("context") {
+            guard (0...20).contains(context) else {
+                throw RunitError(.invalidInput, "get_process_logs: 'context' must be 0 to 20, not \(context)")
+            }
+            query.context = context
+        }
+        if let stream = try arguments.string("stream") {
+            guard let value = LogStream(rawValue: stream), value != .sys else {
+                throw RunitError(.invalidInput, "get_process_logs: 'stream' must be out or err, not '\(stream)'")
+            }
+            query.stream = value
+        }
+        var records: [LogRecord]
+        var next: LogCursor
+        var truncated = false
+        if let text = try arguments.string("cursor") {
+            guard let cursor = LogCursor(text) else {
+                throw RunitError(
+                    .invalidInput, "get_process_logs: '\(text)' is not a cursor; pass back the 'cursor' an earlier call returned")
+            }
+            var budget = Self.maxCharacters
+            (records, next) = reader.read(from: cursor, limit: lines, query: query) { record in
+                budget -= record.text.count + 40
+                if budget < 0 { truncated = true }
+                return budget >= 0
+            }
+            if records.count == lines { truncated = true }
+        } else {
+            next = reader.endCursor() ?? LogCursor(inode: 0, offset: 0)
+            records = reader.tail(query, end: next).records
+            var total = 0
+            var kept = 0
+            for record in records.reversed() {
+                total += record.text.count + 40
+                if total > Self.maxCharacters { break }
+                kept += 1
+            }
+            if kept < records.count {
+                truncated = true
+                records = Array(records.suffix(kept))
+            }
+        }
+        let entries: [Value] = records.map { record in
+            [
+                "time": .string(Timestamp.string(micros: record.micros)), "stream": .string(record.stream.rawValue),
+                "text": .string(LogText.clean(record.textString)),
+            ]
+        }
+        let state = (try? registry.existing(name))?.state.rawValue ?? "unknown"
+        var text = records.map { record in
+            record.stream == .sys ? "── \(record.textString) ──" : LogText.clean(record.textString)
+        }.joined(separator: "\n")
+        if records.isEmpty { text = "(no lines)" }
+        if truncated {
+            text +=
+                "\n(more lines were left out to keep this answer short; call again with the cursor, or narrow with grep or since)"
+        }
+        return ToolAnswer(
+            text: text,
+            structured: [
+                "name": .string(name), "lines": .array(entries), "cursor": .string(next.description),
+                "truncated": .bool(truncated), "state": .string(state),
+            ])
+    }
+
+    static func condition(_ arguments: ToolArguments, exit: Bool) throws(RunitError) -> WaitCondition {
+        var condition = WaitCondition(exit: exit)
+        if let regex = try arguments.string("log_regex") { condition.logPattern = try LogPattern(regex) }
+        if let port = try arguments.int("port") {
+            guard (1...65535).contains(port) else {
+                throw RunitError(.invalidInput, "\(arguments.tool): 'port' must be 1 to 65535, not \(port)")
+            }
+            condition.port = port
+        }
+        return condition
+    }
+
+    func wait(_ arguments: ToolArguments, progress: ProgressSink?, cancelled: CancellationFlag) throws(RunitError) -> ToolAnswer {
+        let name = try arguments.requiredString("name")
+        let condition = try Self.condition(arguments, exit: try arguments.bool("exit") ?? false)
+        guard condition.logPattern != nil || condition.port != nil || condition.exit else {
+            throw RunitError(.invalidInput, "wait_for_process needs 'log_regex', 'port' or 'exit: true'")
+        }
+        let timeout = try arguments.timeoutMillis()
+        let started = Date()
+        let outcome = try registry.wait(
+            for: name, until: condition, timeoutMillis: timeout,
+            tick: { waited in progress?.report(Double(waited) / 1000, "waiting for \(name)") },
+            isCancelled: cancelled.isSet)
+        let waited = (Date().timeIntervalSince(started) * 10).rounded() / 10
+        var structured: [String: Value] = ["waited_s": .double(waited)]
+        var text: String
+        switch outcome {
+        case .logMatched(let record):
+            structured["outcome"] = "log_match"
+            structured["line"] = .string(LogText.clean(record.textString))
+            text = "matched after \(waited)s: \(LogText.clean(record.textString))"
+        case .portOpen(let port):
+            structured["outcome"] = "port_open"
+            structured["port"] = .int(port)
+            text = "port \(port) accepts connections after \(waited)s"
+        case .exited(let state, let code, let signal):
+            structured["outcome"] = "exited"
+            structured["state"] = .string(state.rawValue)
+            structured["exit_code"] = code.map { .int(Int($0)) } ?? .null
+            structured["exit_signal"] = signal.map { .int(Int($0)) } ?? .null
+            let how =
+                signal.map { "was killed by signal \($0)" } ?? code.map { "exited with code \($0)" } ?? "is \(state.rawValue)"
+            text = "\(name) \(how)"
+        case .timedOut, .cancelled:
+            structured["outcome"] = outcome == .cancelled ? "cancelled" : "timeout"
+            let lines = firstLines(name, count: 10)
+            structured["last_lines"] = .array(lines.map { .string($0) })
+            text = "nothing matched within \(Double(timeout) / 1000)s; \(name) is still running" + Self.outputBlock(lines)
+        }
+        return ToolAnswer(text: text, structured: structured)
+    }
+}

@@ -1,0 +1,203 @@
+import MCP
+
+/// The tools runit serves: names, descriptions written for a model, schemas and annotations.
+enum ToolCatalog {
+    static let name: Value = ["type": "string", "description": "The process name: 1-64 letters, digits, '.', '_' or '-'."]
+    static let error: Value = [
+        "type": "object", "description": "Set when the call failed: a code and a message saying what to do.",
+        "properties": ["code": ["type": "string"], "message": ["type": "string"]],
+    ]
+    static let process: Value = [
+        "type": "object",
+        "description": "A managed process, as `runit status` shows it.",
+        "properties": [
+            "name": ["type": "string"], "state": ["type": "string"], "pid": ["type": ["integer", "null"]],
+            "command": ["type": ["string", "null"]], "cwd": ["type": ["string", "null"]],
+            "restarts": ["type": "integer"], "exit_code": ["type": ["integer", "null"]],
+            "exit_signal": ["type": ["integer", "null"]], "uptime_seconds": ["type": ["integer", "null"]],
+            "log_path": ["type": "string"],
+        ],
+    ]
+    static let lines: Value = ["type": "array", "items": ["type": "string"], "description": "Output lines, ANSI codes stripped."]
+    static let logLine: Value = [
+        "type": "object",
+        "properties": ["time": ["type": "string"], "stream": ["type": "string"], "text": ["type": "string"]],
+    ]
+
+    /// An object schema with `properties`, of which `required` must be given.
+    static func object(_ properties: [String: Value], required: [String] = []) -> Value {
+        ["type": "object", "properties": .object(properties), "required": .array(required.map { .string($0) })]
+    }
+
+    /// An output schema: the answer's properties, plus `error` on a failed call. Nothing is
+    /// required, so that a failed call's structured content (only `error`) is valid too.
+    static func output(_ properties: [String: Value]) -> Value {
+        var all = properties
+        all["error"] = error
+        return ["type": "object", "properties": .object(all)]
+    }
+
+    static let waitFor: Value = object([
+        "log_regex": ["type": "string", "description": "Ready when a new log line matches this regular expression."],
+        "port": ["type": "integer", "description": "Ready when this TCP port accepts connections on localhost."],
+        "timeout_s": ["type": "number", "description": "How long to wait, in seconds (default 30, at most 300)."],
+    ])
+
+    static let tools: [Tool] = [
+        Tool(
+            name: "start_process",
+            title: "Start a process",
+            description: """
+                Start a long-running process (dev server, watcher, worker) under runit's supervision; it keeps \
+                running after this call, with its output logged. Give `command` (run by /bin/sh -c) or `argv` \
+                (no shell). Returns once the process is running, ready (with `wait_for`), or has already exited, \
+                with its first output lines, so a typo is seen at once. Fails with isError if the name is \
+                already running (pass `replace: true` to stop it and start the new command), if the command \
+                exits at once, or if `cwd` does not exist. `cwd` defaults to the server's working directory.
+                """,
+            inputSchema: object(
+                [
+                    "name": name,
+                    "command": ["type": "string", "description": "A shell command, run with /bin/sh -c."],
+                    "argv": ["type": "array", "items": ["type": "string"], "description": "Program and arguments, no shell."],
+                    "cwd": ["type": "string", "description": "Working directory (default: the server's)."],
+                    "env": [
+                        "type": "object", "additionalProperties": ["type": "string"],
+                        "description": "Extra environment variables.",
+                    ],
+                    "replace": ["type": "boolean", "description": "Stop a running process of this name first."],
+                    "restart": ["type": "string", "enum": ["never", "on-failure", "always"], "description": "Restart policy."],
+                    "wait_for": waitFor,
+                ], required: ["name"]),
+            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
+            outputSchema: output([
+                "process": process, "output": lines, "ready": ["type": "boolean"],
+                "ready_line": ["type": "string"], "failure": ["type": "string"],
+            ])
+        ),
+        Tool(
+            name: "stop_process",
+            title: "Stop a process",
+            description: """
+                Stop a process and everything it started: SIGTERM, then SIGKILL after `timeout_s` (default 10). \
+                Returns when all of it is gone, with how it ended. Stopping a stopped process succeeds and says \
+                it was not running. Its logs stay readable until remove_process.
+                """,
+            inputSchema: object(
+                ["name": name, "timeout_s": ["type": "number", "description": "Grace period before SIGKILL."]], required: ["name"]
+            ),
+            annotations: .init(readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false),
+            outputSchema: output(["was_running": ["type": "boolean"], "process": process])
+        ),
+        Tool(
+            name: "restart_process",
+            title: "Restart a process",
+            description: """
+                Stop a process if it runs, then start it again with the same command, cwd and env; the restart \
+                count goes up. Use it after changing code a server does not reload by itself. Returns the new \
+                pid and first output lines, or isError if it exits at once.
+                """,
+            inputSchema: object(["name": name], required: ["name"]),
+            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
+            outputSchema: output(["process": process, "output": lines, "failure": ["type": "string"]])
+        ),
+        Tool(
+            name: "remove_process",
+            title: "Remove a process",
+            description: "Stop a process if needed, then delete its spec, status and logs. Use when it is no longer wanted.",
+            inputSchema: object(["name": name], required: ["name"]),
+            annotations: .init(readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false),
+            outputSchema: output(["name": ["type": "string"], "was_running": ["type": "boolean"], "removed": ["type": "boolean"]])
+        ),
+        Tool(
+            name: "list_processes",
+            title: "List processes",
+            description: """
+                List every process runit manages (started from here or from the `runit` CLI): name, state \
+                (running, exited, stopped, failed, backoff, lost), pid, uptime, restarts and command.
+                """,
+            inputSchema: object([:]),
+            annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
+            outputSchema: output(["processes": ["type": "array", "items": process]])
+        ),
+        Tool(
+            name: "get_process_status",
+            title: "Process status",
+            description: """
+                Everything about one process: state, pid, command, cwd, env (secrets masked), start time, \
+                uptime, restarts, last exit code or signal, log path, and memory and CPU of its whole tree.
+                """,
+            inputSchema: object(["name": name], required: ["name"]),
+            annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
+            outputSchema: output(["process": process])
+        ),
+        Tool(
+            name: "get_process_logs",
+            title: "Read process logs",
+            description: """
+                Read a process's output (stdout and stderr, in arrival order, ANSI codes stripped). Without \
+                `cursor`: the last `lines` lines (default 50, at most 1000). With the `cursor` a previous call \
+                returned: only what was written since, so polling never repeats a line. Filter with `grep` (a \
+                regular expression; `context` lines around each match), `since` (10m, 2h or an RFC 3339 time) \
+                and `stream` (out or err). At most about 20000 characters come back; `truncated` says when \
+                lines were left out.
+                """,
+            inputSchema: object(
+                [
+                    "name": name,
+                    "lines": ["type": "integer", "minimum": 1, "maximum": 1000, "description": "How many lines (default 50)."],
+                    "since": ["type": "string", "description": "Only lines since: 10m, 2h, or an RFC 3339 time."],
+                    "grep": ["type": "string", "description": "Only lines matching this regular expression."],
+                    "context": ["type": "integer", "minimum": 0, "maximum": 20, "description": "Lines around each grep match."],
+                    "stream": ["type": "string", "enum": ["out", "err"], "description": "Only one stream."],
+                    "cursor": ["type": "string", "description": "Read on from where an earlier call stopped."],
+                ], required: ["name"]),
+            annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
+            outputSchema: output([
+                "name": ["type": "string"], "lines": ["type": "array", "items": logLine], "cursor": ["type": "string"],
+                "truncated": ["type": "boolean"], "state": ["type": "string"],
+            ])
+        ),
+        Tool(
+            name: "wait_for_process",
+            title: "Wait for a process",
+            description: """
+                Wait until a new log line matches `log_regex`, `port` accepts connections, or (with `exit: true`) \
+                the process exits, whichever comes first, for at most `timeout_s` seconds (default 30, at most \
+                300). Says what happened: the matching line, the open port, the exit code, or a timeout with the \
+                last lines. A process that ends while waiting is reported at once. Sends progress notifications \
+                when the request has a progress token.
+                """,
+            inputSchema: object(
+                [
+                    "name": name,
+                    "log_regex": ["type": "string", "description": "A regular expression a new log line should match."],
+                    "port": ["type": "integer", "description": "A TCP port on localhost that should accept connections."],
+                    "exit": ["type": "boolean", "description": "Wait for the process to exit."],
+                    "timeout_s": ["type": "number", "description": "At most this many seconds (default 30, at most 300)."],
+                ], required: ["name"]),
+            annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
+            outputSchema: output([
+                "outcome": ["type": "string", "enum": ["log_match", "port_open", "exited", "timeout", "cancelled"]],
+                "line": ["type": "string"], "port": ["type": "integer"], "state": ["type": "string"],
+                "exit_code": ["type": ["integer", "null"]], "exit_signal": ["type": ["integer", "null"]],
+                "waited_s": ["type": "number"], "last_lines": lines,
+            ])
+        ),
+        Tool(
+            name: "send_process_input",
+            title: "Send input to a process",
+            description: """
+                Write text to a running process's stdin (a REPL, a CLI that asks a question). A newline is added \
+                unless `newline` is false. Read the answer with get_process_logs or wait_for_process.
+                """,
+            inputSchema: object(
+                [
+                    "name": name, "text": ["type": "string", "description": "The text to write."],
+                    "newline": ["type": "boolean", "description": "Add a newline (default true)."],
+                ], required: ["name", "text"]),
+            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
+            outputSchema: output(["name": ["type": "string"], "bytes": ["type": "integer"]])
+        ),
+    ]
+}
