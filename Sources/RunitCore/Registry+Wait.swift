@@ -35,7 +35,8 @@ public enum WaitOutcome: Sendable, Equatable {
 extension Registry {
     /// Waits until `condition` holds, the process ends, or `timeoutMillis` passes.
     ///
-    /// Log lines are looked for from `cursor` on (the end of the log when nil). Sleeps on
+    /// Log lines are looked for from `cursor` on; without one, in everything the current run
+    /// has printed (a server that is already ready is found at once) and what follows. Sleeps on
     /// inotify between writes; only a port is checked by polling (every 100 ms), since no
     /// event tells that a port started listening. `tick` is called about once a second
     /// with the milliseconds waited; `isCancelled` is checked at least as often.
@@ -47,6 +48,13 @@ extension Registry {
         let paths = ProcessPaths(home: context.home, name: snapshot.name)
         let reader = LogReader(paths: paths)
         var position = cursor ?? reader.endCursor() ?? LogCursor(inode: 0, offset: 0)
+        if cursor == nil, let pattern = condition.logPattern, let started = snapshot.status?.startedAtMilliseconds {
+            // A line the current run already printed counts: look back to its start first.
+            var earlier = LogQuery(lines: 1)
+            earlier.pattern = pattern
+            earlier.sinceMicros = started * 1000
+            if let match = reader.tail(earlier, end: position).records.last { return .logMatched(match) }
+        }
         let watcher = DirectoryWatcher(paths: [paths.directory, paths.logs])
         defer { watcher.close() }
         let start = Platform.monotonicMillis()

@@ -111,9 +111,18 @@ extension RunitTools {
             throw RunitError(.invalidInput, "wait_for_process needs 'log_regex', 'port' or 'exit: true'")
         }
         let timeout = try arguments.timeoutMillis()
+        var cursor: LogCursor?
+        if let text = try arguments.string("cursor") {
+            guard let value = LogCursor(text) else {
+                throw RunitError(
+                    .invalidInput, "wait_for_process: '\(text)' is not a cursor; pass back the 'cursor' get_process_logs returned"
+                )
+            }
+            cursor = value
+        }
         let started = Date()
         let outcome = try registry.wait(
-            for: name, until: condition, timeoutMillis: timeout,
+            for: name, until: condition, timeoutMillis: timeout, from: cursor,
             tick: { waited in progress?.report(Double(waited) / 1000, "waiting for \(name)") },
             isCancelled: cancelled.isSet)
         let waited = (Date().timeIntervalSince(started) * 10).rounded() / 10

@@ -162,8 +162,9 @@ enum ToolCatalog {
             name: "wait_for_process",
             title: "Wait for a process",
             description: """
-                Wait until a new log line matches `log_regex`, `port` accepts connections, or (with `exit: true`) \
-                the process exits, whichever comes first, for at most `timeout_s` seconds (default 30, at most \
+                Wait until a log line of the current run matches `log_regex` (with `cursor`, from a \
+                get_process_logs cursor on: use it after send_process_input to wait for the answer to that \
+                input), `port` accepts connections, or (with `exit: true`) the process exits, whichever comes first, for at most `timeout_s` seconds (default 30, at most \
                 300). Says what happened: the matching line, the open port, the exit code, or a timeout with the \
                 last lines. A process that ends while waiting is reported at once. Sends progress notifications \
                 when the request has a progress token.
@@ -171,7 +172,8 @@ enum ToolCatalog {
             inputSchema: object(
                 [
                     "name": name,
-                    "log_regex": ["type": "string", "description": "A regular expression a new log line should match."],
+                    "log_regex": ["type": "string", "description": "A regular expression a log line should match."],
+                    "cursor": ["type": "string", "description": "Only lines after this get_process_logs cursor."],
                     "port": ["type": "integer", "description": "A TCP port on localhost that should accept connections."],
                     "exit": ["type": "boolean", "description": "Wait for the process to exit."],
                     "timeout_s": ["type": "number", "description": "At most this many seconds (default 30, at most 300)."],

@@ -1,0 +1,71 @@
+"""Fixtures for the end-to-end MCP tests: a built runit, a temporary RUNIT_HOME, and a real
+MCP client session (the `mcp` package from PyPI) talking to `runit mcp` over stdio."""
+
+import contextlib
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import tempfile
+
+import anyio
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+RUNIT = os.environ.get("RUNIT_BIN", str(ROOT / ".build" / "debug" / "runit"))
+
+
+class Runit:
+    """A temporary RUNIT_HOME, the CLI run against it, and cleanup of every process."""
+
+    def __init__(self):
+        self.base = pathlib.Path(tempfile.mkdtemp(prefix="runit-e2e-"))
+        self.home = self.base / "home"
+        self.work = self.base / "work"
+        self.work.mkdir()
+        self.env = dict(os.environ, RUNIT_HOME=str(self.home), NO_COLOR="1")
+
+    def cli(self, *args):
+        return subprocess.run([RUNIT, *args], env=self.env, cwd=self.work, capture_output=True, text=True, timeout=60)
+
+    def cli_json(self, *args):
+        result = self.cli(*args, "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    @contextlib.asynccontextmanager
+    async def session(self):
+        params = StdioServerParameters(command=RUNIT, args=["mcp"], env=self.env, cwd=str(self.work))
+        async with stdio_client(params) as (read, write):
+            async with ClientSession(read, write) as session:
+                await session.initialize()
+                yield session
+
+    def cleanup(self):
+        procs = self.home / "procs"
+        if procs.exists():
+            for name in os.listdir(procs):
+                self.cli("stop", name, "--timeout", "1")
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture
+def runit():
+    instance = Runit()
+    try:
+        yield instance
+    finally:
+        instance.cleanup()
+
+
+def run(coroutine_function, *args):
+    """Runs an async test body with anyio, with a generous overall timeout."""
+
+    async def body():
+        with anyio.fail_after(120):
+            await coroutine_function(*args)
+
+    anyio.run(body)

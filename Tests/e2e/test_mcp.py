@@ -1,0 +1,212 @@
+"""End to end: `runit mcp` driven by the Python MCP client over stdio, as an assistant would."""
+
+import jsonschema
+
+from conftest import run
+
+TOOLS = {
+    "start_process": dict(read_only=False, destructive=False),
+    "stop_process": dict(read_only=False, destructive=True, idempotent=True),
+    "restart_process": dict(read_only=False, destructive=False),
+    "remove_process": dict(read_only=False, destructive=True),
+    "list_processes": dict(read_only=True, idempotent=True),
+    "get_process_status": dict(read_only=True, idempotent=True),
+    "get_process_logs": dict(read_only=True, idempotent=True),
+    "wait_for_process": dict(read_only=True, idempotent=True),
+    "send_process_input": dict(read_only=False, destructive=False),
+}
+
+
+def check_against_schema(tool, result):
+    """Every answer, errors included, carries structured content valid for the output schema."""
+    assert result.structured_content is not None, f"{tool.name} returned no structured content"
+    jsonschema.validate(result.structured_content, tool.output_schema)
+    assert result.content and result.content[0].text.strip()
+
+
+def test_tools_are_listed_with_schemas_and_annotations(runit):
+    async def body():
+        async with runit.session() as session:
+            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+            assert set(tools) == set(TOOLS)
+            for name, hints in TOOLS.items():
+                tool = tools[name]
+                assert len(tool.description) > 80, f"{name} needs a description a model can use"
+                jsonschema.Draft202012Validator.check_schema(tool.input_schema)
+                jsonschema.Draft202012Validator.check_schema(tool.output_schema)
+                assert tool.input_schema["type"] == "object"
+                if name != "list_processes":
+                    assert "name" in tool.input_schema["required"]
+                assert tool.annotations.read_only_hint is hints["read_only"]
+                if "destructive" in hints:
+                    assert tool.annotations.destructive_hint is hints["destructive"]
+                if "idempotent" in hints:
+                    assert tool.annotations.idempotent_hint is hints["idempotent"]
+
+    run(body)
+
+
+def test_a_dev_server_session(runit):
+    """Start a server that becomes ready after a delay, wait for it, read its logs with and
+    without a cursor, restart it, stop it; the CLI sees what MCP started."""
+
+    async def body():
+        async with runit.session() as session:
+            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+
+            async def call(name, arguments):
+                result = await session.call_tool(name, arguments)
+                check_against_schema(tools[name], result)
+                return result
+
+            script = "echo booting; sleep 1; echo 'listening on 8080'; while read l; do echo \"got $l\"; done"
+            started = await call("start_process", {"name": "web", "command": script})
+            assert not started.is_error, started.content[0].text
+            assert started.structured_content["process"]["state"] == "running"
+            assert started.structured_content["process"]["cwd"] == str(runit.work)
+
+            waited = await call("wait_for_process", {"name": "web", "log_regex": "listening on \\d+", "timeout_s": 20})
+            assert not waited.is_error
+            assert waited.structured_content["outcome"] == "log_match"
+            assert waited.structured_content["line"] == "listening on 8080"
+
+            logs = await call("get_process_logs", {"name": "web"})
+            texts = [line["text"] for line in logs.structured_content["lines"]]
+            assert "booting" in texts and "listening on 8080" in texts
+            cursor = logs.structured_content["cursor"]
+
+            sent = await call("send_process_input", {"name": "web", "text": "hello"})
+            assert sent.structured_content["bytes"] == 6
+            await call("wait_for_process", {"name": "web", "log_regex": "got hello", "timeout_s": 10})
+            newer = await call("get_process_logs", {"name": "web", "cursor": cursor})
+            assert [line["text"] for line in newer.structured_content["lines"]] == ["got hello"]
+            again = await call("get_process_logs", {"name": "web", "cursor": newer.structured_content["cursor"]})
+            assert again.structured_content["lines"] == []
+
+            # After input, wait for its answer from a cursor: an earlier answer does not count.
+            mark = newer.structured_content["cursor"]
+            await call("send_process_input", {"name": "web", "text": "second"})
+            answer = await call("wait_for_process", {"name": "web", "log_regex": "^got", "cursor": mark, "timeout_s": 10})
+            assert answer.structured_content["line"] == "got second"
+
+            grep = await call("get_process_logs", {"name": "web", "grep": "^got hello", "stream": "out"})
+            assert [line["text"] for line in grep.structured_content["lines"]] == ["got hello"]
+
+            listed = runit.cli_json("list")
+            assert [(p["name"], p["state"]) for p in listed] == [("web", "running")]
+
+            restarted = await call("restart_process", {"name": "web"})
+            assert not restarted.is_error
+            assert restarted.structured_content["process"]["restarts"] == 1
+
+            status = await call("get_process_status", {"name": "web"})
+            assert status.structured_content["process"]["restarts"] == 1
+            assert status.structured_content["process"]["memory_bytes"] > 0
+
+            stopped = await call("stop_process", {"name": "web"})
+            assert stopped.structured_content["was_running"] is True
+            assert stopped.structured_content["process"]["state"] == "stopped"
+            assert runit.cli_json("status", "web")["state"] == "stopped"
+            kept = await call("get_process_logs", {"name": "web"})
+            assert any(line["text"] == "got hello" for line in kept.structured_content["lines"]), "logs outlive a stop"
+
+            removed = await call("remove_process", {"name": "web"})
+            assert removed.structured_content["removed"] is True
+            assert runit.cli_json("list") == []
+
+    run(body)
+
+
+def test_start_waits_for_a_port_and_reports_early_failures(runit):
+    async def body():
+        async with runit.session() as session:
+            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+
+            async def call(name, arguments):
+                result = await session.call_tool(name, arguments)
+                check_against_schema(tools[name], result)
+                return result
+
+            server = "import socket,time; time.sleep(0.5); s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1], flush=True); s.listen(); time.sleep(300)"
+            started = await call("start_process", {"name": "srv", "argv": ["python3", "-c", server], "wait_for": {"log_regex": "^\\d+$", "timeout_s": 20}})
+            assert started.structured_content["ready"] is True
+            port = int(started.structured_content["ready_line"])
+            opened = await call("wait_for_process", {"name": "srv", "port": port, "timeout_s": 10})
+            assert opened.structured_content["outcome"] == "port_open"
+
+            typo = await call("start_process", {"name": "typo", "command": "no-such-program-xyz --serve"})
+            assert typo.is_error
+            assert "exited with code 127" in typo.content[0].text
+            assert any("not found" in line for line in typo.structured_content["output"])
+
+            crash = await call("start_process", {"name": "crash", "command": "sleep 0.5; echo fatal: bad config >&2; exit 3", "wait_for": {"log_regex": "ready", "timeout_s": 20}})
+            assert crash.is_error
+            assert "exited with code 3" in crash.content[0].text
+
+            exited = await call("wait_for_process", {"name": "crash", "exit": True, "timeout_s": 5})
+            assert exited.structured_content["outcome"] == "exited"
+            assert exited.structured_content["exit_code"] == 3
+
+            timeout = await call("wait_for_process", {"name": "srv", "log_regex": "never printed", "timeout_s": 1})
+            assert timeout.structured_content["outcome"] == "timeout"
+            assert timeout.structured_content["last_lines"] == [str(port)]
+
+    run(body)
+
+
+def test_errors_come_back_as_is_error_with_the_cli_message(runit):
+    async def body():
+        async with runit.session() as session:
+            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+
+            async def error(name, arguments, expected):
+                result = await session.call_tool(name, arguments)
+                check_against_schema(tools[name], result)
+                assert result.is_error, f"{name} {arguments} should fail"
+                assert expected in result.content[0].text, result.content[0].text
+                assert expected in result.structured_content["error"]["message"]
+                return result
+
+            await error("get_process_status", {"name": "ghost"}, "no process named 'ghost'")
+            await error("start_process", {"name": "../x", "command": "true"}, "letters, digits")
+            await error("start_process", {"name": "x"}, "needs 'command'")
+            await error("start_process", {"name": "x", "command": "true", "cwd": "/no/such/dir"}, "does not exist")
+            await error("get_process_status", {}, "needs 'name'")
+            await error("get_process_status", {"name": 42}, "must be a string")
+            await error("list_processes", {"bogus": 1}, "has no argument 'bogus'")
+            await error("wait_for_process", {"name": "ghost", "exit": True, "timeout_s": 1000}, "at most 300")
+
+            first = await session.call_tool("start_process", {"name": "dup", "argv": ["sleep", "300"]})
+            assert not first.is_error
+            await error("start_process", {"name": "dup", "argv": ["sleep", "100"]}, "already running")
+            await error("get_process_logs", {"name": "dup", "lines": "ten"}, "must be a whole number")
+            await error("get_process_logs", {"name": "dup", "lines": 5000}, "1 to 1000")
+            await error("get_process_logs", {"name": "dup", "grep": "(["}, "not a valid regular expression")
+            await error("get_process_logs", {"name": "dup", "cursor": "nonsense"}, "not a cursor")
+            replaced = await session.call_tool("start_process", {"name": "dup", "argv": ["sleep", "200"], "replace": True})
+            assert not replaced.is_error
+            assert replaced.structured_content["process"]["command"] == "sleep 200"
+
+            unknown = await session.call_tool("no_such_tool", {})
+            assert unknown.is_error
+
+            # The server is still healthy after all of that.
+            listed = await session.call_tool("list_processes", {})
+            assert [p["name"] for p in listed.structured_content["processes"]] == ["dup"]
+
+    run(body)
+
+
+def test_processes_outlive_the_server_and_the_next_server_sees_them(runit):
+    async def body():
+        async with runit.session() as session:
+            started = await session.call_tool("start_process", {"name": "keeper", "argv": ["sleep", "300"]})
+            pid = started.structured_content["process"]["pid"]
+        # The client closed stdin: the server exited, the process lives on.
+        assert runit.cli_json("status", "keeper")["pid"] == pid
+        async with runit.session() as session:
+            status = await session.call_tool("get_process_status", {"name": "keeper"})
+            assert status.structured_content["process"]["pid"] == pid
+            assert status.structured_content["process"]["state"] == "running"
+
+    run(body)
