@@ -1,0 +1,405 @@
+#!/usr/bin/env python3
+"""runit's benchmark harness: runit side by side with supervisord, runit (runsv) and s6.
+
+Each manager runs N `sleep` processes; the harness measures, in one run:
+  list      one listing of all N processes (median of --repeat runs)
+  restart   stop + start of one process, waiting until it is really down and up again
+  start_all starting all N and waiting until all run
+  pss_kb    supervisor memory (PSS) per managed process
+  idle_cpu  CPU of all supervisors over --idle seconds, as % of one core
+and, for runit alone, log throughput through the supervisor against a direct file write.
+
+  python3 Benchmarks/bench.py --quick            # smoke: N=10, small, about 30 s
+  python3 Benchmarks/bench.py --full             # N = 10, 100, 1000 (about 10 minutes)
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SLEEP = "100000"
+
+
+def run(cmd, env=None, check=True, cwd=None):
+    result = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({result.returncode}): {result.stderr.strip()[:300]}")
+    return result
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1000
+
+
+def wait_until(predicate, timeout=120, step=0.02):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    raise TimeoutError("condition not reached")
+
+
+def pss_kb(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError):
+            pass
+    return total
+
+
+def pids_matching(pattern):
+    result = run(["pgrep", "-f", pattern], check=False)
+    return [int(p) for p in result.stdout.split()]
+
+
+class Manager:
+    name = "?"
+
+    def __init__(self, base, n):
+        self.base = base / self.name
+        self.base.mkdir(parents=True)
+        self.n = n
+
+    def names(self):
+        return [f"s{i}" for i in range(self.n)]
+
+
+class Runit(Manager):
+    name = "runit"
+
+    def __init__(self, base, n, bindir):
+        super().__init__(base, n)
+        self.bin = str(bindir / "runit")
+        self.env = dict(os.environ, RUNIT_HOME=str(self.base / "home"), NO_COLOR="1")
+
+    def cli(self, *args, check=True):
+        return run([self.bin, *args], env=self.env, check=check)
+
+    def start_all(self):
+        for name in self.names():
+            self.cli("start", name, "--settle", "0", "--", "sleep", SLEEP)
+
+    def list(self):
+        self.cli("list")
+
+    def restart(self):
+        self.cli("stop", "s0")
+        self.cli("start", "s0", "--settle", "0")
+
+    def restart_command(self):
+        self.cli("restart", "s0")
+
+    def supervisor_pids(self):
+        return pids_matching(f"runit-supervise --dir {self.base}/home/")
+
+    def teardown(self):
+        for name in self.names():
+            self.cli("remove", name, "--timeout", "1", check=False)
+        for pid in self.supervisor_pids():
+            os.kill(pid, signal.SIGKILL)
+
+
+class Supervisord(Manager):
+    name = "supervisord"
+
+    def __init__(self, base, n):
+        super().__init__(base, n)
+        self.conf = self.base / "supervisord.conf"
+        lines = [
+            "[unix_http_server]", f"file={self.base}/supervisor.sock",
+            "[supervisord]", f"logfile={self.base}/supervisord.log", f"pidfile={self.base}/supervisord.pid",
+            f"childlogdir={self.base}", "loglevel=warn",
+            "[rpcinterface:supervisor]", "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
+            "[supervisorctl]", f"serverurl=unix://{self.base}/supervisor.sock",
+        ]
+        for name in self.names():
+            lines += [f"[program:{name}]", f"command=sleep {SLEEP}", "startsecs=0", "autorestart=false",
+                      f"stdout_logfile={self.base}/{name}.log", "redirect_stderr=true"]
+        self.conf.write_text("\n".join(lines) + "\n")
+
+    def ctl(self, *args, check=True):
+        return run(["supervisorctl", "-c", str(self.conf), *args], check=check)
+
+    def start_all(self):
+        run(["supervisord", "-c", str(self.conf)])
+        wait_until(lambda: self.ctl("status", check=False).stdout.count("RUNNING") == self.n, step=0.05)
+
+    def list(self):
+        self.ctl("status", check=False)
+
+    def restart(self):
+        self.ctl("stop", "s0")
+        self.ctl("start", "s0")
+
+    def supervisor_pids(self):
+        return pids_matching(f"supervisord -c {self.conf}")
+
+    def teardown(self):
+        self.ctl("shutdown", check=False)
+        for pid in self.supervisor_pids():
+            os.kill(pid, signal.SIGKILL)
+
+
+class ServiceDirs(Manager):
+    """Service directories with a `run` script, for runsvdir and s6-svscan."""
+
+    def make_services(self):
+        self.scan = self.base / "scan"
+        self.scan.mkdir()
+        for name in self.names():
+            d = self.scan / name
+            d.mkdir()
+            (d / "run").write_text(f"#!/bin/sh\nexec sleep {SLEEP}\n")
+            (d / "run").chmod(0o755)
+
+
+class Runsv(ServiceDirs):
+    name = "runsv"
+
+    def start_all(self):
+        self.make_services()
+        self.daemon = subprocess.Popen(["runsvdir", str(self.scan)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        dirs = [str(self.scan / n) for n in self.names()]
+        wait_until(lambda: run(["sv", "status", *dirs], check=False).stdout.count("run: ") == self.n, step=0.05)
+
+    def list(self):
+        run(["sv", "status", *[str(self.scan / n) for n in self.names()]], check=False)
+
+    def restart(self):
+        run(["sv", "-w", "10", "down", str(self.scan / "s0")])
+        run(["sv", "-w", "10", "up", str(self.scan / "s0")])
+
+    def supervisor_pids(self):
+        return pids_matching(f"runsv s[0-9]") + pids_matching(f"runsvdir {self.scan}")
+
+    def teardown(self):
+        if getattr(self, "daemon", None):
+            self.daemon.kill()
+            self.daemon.wait()
+            run(["sv", "-w", "5", "exit", *[str(self.scan / n) for n in self.names()]], check=False)
+
+
+class S6(ServiceDirs):
+    name = "s6"
+
+    def start_all(self):
+        self.make_services()
+        self.daemon = subprocess.Popen(["s6-svscan", str(self.scan)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def all_up():
+            script = f"for d in {self.scan}/*; do s6-svstat -o up \"$d\"; done"
+            return run(["sh", "-c", script], check=False).stdout.split().count("true") == self.n
+
+        wait_until(all_up, step=0.05)
+
+    def list(self):
+        run(["sh", "-c", f"for d in {self.scan}/*; do s6-svstat \"$d\"; done"], check=False)
+
+    def restart(self):
+        run(["s6-svc", "-wd", "-d", str(self.scan / "s0")])
+        run(["s6-svc", "-wu", "-u", str(self.scan / "s0")])
+
+    def supervisor_pids(self):
+        return pids_matching(f"s6-supervise s[0-9]") + pids_matching(f"s6-svscan {self.scan}")
+
+    def teardown(self):
+        if getattr(self, "daemon", None):
+            run(["s6-svscanctl", "-t", str(self.scan)], check=False)
+            try:
+                self.daemon.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+
+
+WRITER = """
+import sys
+total = int(sys.argv[1])
+line = b"x" * 99 + b"\\n"
+block = line * 10486  # about 1 MiB of 100-byte lines
+out = sys.stdout.buffer
+written = 0
+while written < total:
+    out.write(block)
+    written += len(block)
+out.write(b"END\\n")
+out.flush()
+"""
+
+
+def throughput(base, bindir, megabytes):
+    """MB/s of a writer through the runit supervisor, and straight into a file."""
+    total = megabytes * 1024 * 1024
+    writer = base / "writer.py"
+    writer.write_text(WRITER)
+    target = base / "direct.out"
+    start = time.perf_counter()
+    with open(target, "wb") as out:
+        subprocess.run([sys.executable, str(writer), str(total)], stdout=out, check=True)
+        os.fsync(out.fileno())
+    direct = time.perf_counter() - start
+    size = target.stat().st_size
+    target.unlink()
+
+    env = dict(os.environ, RUNIT_HOME=str(base / "tp-home"))
+    runit = str(bindir / "runit")
+    start = time.perf_counter()
+    run([runit, "start", "tp", "--settle", "0", "--log-max-size", "64M", "--log-keep", "100", "--",
+         sys.executable, str(writer), str(total)], env=env)
+
+    def finished():
+        status = json.loads(run([runit, "status", "tp", "--json"], env=env).stdout)
+        return status["state"] in ("exited", "failed")
+
+    wait_until(finished, timeout=600, step=0.01)
+    through = time.perf_counter() - start
+    logs = base / "tp-home" / "procs" / "tp" / "logs"
+    lines = 0
+    for path in logs.iterdir():
+        with open(path, "rb") as f:
+            lines += sum(chunk.count(b" out ") for chunk in iter(lambda: f.read(1 << 20), b""))
+    run([runit, "remove", "tp"], env=env, check=False)
+    expected = total // 100 + (1 if total % (10486 * 100) else 0)
+    return {
+        "megabytes": megabytes,
+        "direct_mb_s": round(size / direct / 1e6, 1),
+        "runit_mb_s": round(size / through / 1e6, 1),
+        "ratio": round(direct / through, 2),
+        "lines_logged": lines,
+        "lines_written": size // 100,
+    }
+
+
+def measure(manager, repeat, idle_seconds):
+    figures = {"n": manager.n}
+    figures["start_all_ms"] = round(timed(manager.start_all), 1)
+    time.sleep(0.5)
+    subprocess.run(["sync"])
+    lists = [timed(manager.list) for _ in range(repeat)]
+    figures["list_ms"] = round(statistics.median(lists), 2)
+    restarts = [timed(manager.restart) for _ in range(max(3, repeat // 2))]
+    figures["restart_ms"] = round(statistics.median(restarts), 2)
+    if isinstance(manager, Runit):
+        figures["restart_command_ms"] = round(statistics.median(timed(manager.restart_command) for _ in range(3)), 1)
+    pids = manager.supervisor_pids()
+    figures["supervisor_processes"] = len(pids)
+    figures["pss_kb_per_process"] = round(pss_kb(pids) / manager.n, 1)
+    before = cpu_ticks(pids)
+    time.sleep(idle_seconds)
+    ticks = cpu_ticks(manager.supervisor_pids()) - before
+    figures["idle_cpu_percent"] = round(ticks / os.sysconf("SC_CLK_TCK") / idle_seconds * 100, 3)
+    return figures
+
+
+def available(tool):
+    return shutil.which(tool) is not None
+
+
+def table(results):
+    columns = ["list_ms", "restart_ms", "start_all_ms", "pss_kb_per_process", "idle_cpu_percent"]
+    out = ["| N | manager | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    for n in sorted({r["n"] for r in results}):
+        rows = [r for r in results if r["n"] == n]
+        for row in rows:
+            cells = []
+            for column in columns:
+                peers = [r[column] for r in rows if r["manager"] != "runit" and column in r]
+                value = row[column]
+                cell = f"{value}"
+                if row["manager"] == "runit" and peers:
+                    best = min(peers)
+                    cell += f" ({value / best:.2f}x best)" if best > 0 else " (best peer 0)"
+                cells.append(cell)
+            out.append(f"| {n} | {row['manager']} | " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke run: N=10, few repeats, tiny throughput")
+    parser.add_argument("--full", action="store_true", help="N = 10, 100, 1000")
+    parser.add_argument("--n", default=None, help="comma-separated process counts")
+    parser.add_argument("--runit-bin", default=str(ROOT / ".build" / "release"))
+    parser.add_argument("--repeat", type=int, default=None)
+    parser.add_argument("--idle", type=float, default=None, help="idle seconds for the CPU figure")
+    parser.add_argument("--throughput-mb", type=int, default=None)
+    parser.add_argument("--peers", default="supervisord,runsv,s6")
+    args = parser.parse_args()
+
+    counts = [10] if args.quick else [10, 100, 1000] if args.full else [100]
+    if args.n:
+        counts = [int(x) for x in args.n.split(",")]
+    repeat = args.repeat or (5 if args.quick else 20)
+    megabytes = args.throughput_mb or (20 if args.quick else 1000)
+    bindir = pathlib.Path(args.runit_bin).resolve()
+    peers = []
+    for peer, tool, cls in [("supervisord", "supervisord", Supervisord), ("runsv", "runsvdir", Runsv), ("s6", "s6-svscan", S6)]:
+        if peer in args.peers.split(",") and available(tool):
+            peers.append(cls)
+        elif peer in args.peers.split(","):
+            print(f"note: {peer} is not installed (apt-get install supervisor runit s6); measuring without it", file=sys.stderr)
+
+    base = pathlib.Path(tempfile.mkdtemp(prefix="runit-bench-"))
+    results = []
+    try:
+        for n in counts:
+            idle = args.idle if args.idle is not None else (2 if args.quick else 60 if n == 100 else 10)
+            for make in [lambda b, n: Runit(b, n, bindir)] + [lambda b, n, c=c: c(b, n) for c in peers]:
+                manager = make(base / f"n{n}", n)
+                try:
+                    figures = measure(manager, repeat, idle)
+                finally:
+                    manager.teardown()
+                figures["manager"] = manager.name
+                results.append(figures)
+                print(f"  {manager.name:12} N={n:5}  " + "  ".join(f"{k}={v}" for k, v in figures.items() if k not in ("manager", "n")), file=sys.stderr)
+        flow = throughput(base, bindir, megabytes)
+        print("\n" + table(results))
+        print(f"\nlog throughput ({flow['megabytes']} MiB of 100-byte lines): direct {flow['direct_mb_s']} MB/s, "
+              f"through the runit supervisor {flow['runit_mb_s']} MB/s, ratio {flow['ratio']} "
+              f"({flow['lines_logged']} of {flow['lines_written']} lines logged)")
+        if flow["lines_logged"] < flow["lines_written"]:
+            raise SystemExit("lines were lost in the log")
+        out = ROOT / "Benchmarks" / "results"
+        out.mkdir(exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        (out / f"bench-{stamp}.json").write_text(json.dumps({"results": results, "throughput": flow}, indent=2))
+    finally:
+        leftovers = pids_matching(str(base))
+        for pid in leftovers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
