@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "runit", targets: ["runit"]),
         .executable(name: "runit-supervise", targets: ["runit-supervise"]),
+        .executable(name: "runit-mcp", targets: ["runit-mcp"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,11 +39,26 @@ let package = Package(
         .target(
             name: "RunitCLI",
             dependencies: [
-                "RunitCore", "RunitKit", "RunitMCP",
+                "RunitCore", "RunitKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "runit", dependencies: ["RunitCLI"]),
+        .executableTarget(
+            name: "runit",
+            dependencies: ["RunitCLI"],
+            // Static Swift libraries: every command starts in about 2 ms instead of 5 to 8 ms
+            // spent loading shared libraries. The MCP server, which needs FoundationNetworking,
+            // is its own executable (`runit mcp` execs it), so the CLI does not carry it.
+            linkerSettings: [
+                .unsafeFlags(
+                    [
+                        "-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
+                        "-l_FoundationCollections", "-lswiftSynchronization",
+                    ],
+                    .when(platforms: [.linux]))
+            ]
+        ),
+        .executableTarget(name: "runit-mcp", dependencies: ["RunitMCP", "RunitCore"]),
         .testTarget(
             name: "RunitCoreTests",
             dependencies: [

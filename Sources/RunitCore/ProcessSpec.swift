@@ -48,6 +48,24 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
+    /// Reads a spec file's JSON text (as `JSONEncoder` wrote it); nil when it is not a spec.
+    public init?<C: Collection>(json bytes: C) where C.Element == UInt8 {
+        guard let value = JSONValue(parsing: bytes), let name = value["name"]?.string,
+            let argv = value["argv"]?.array?.compactMap(\.string), !argv.isEmpty, let cwd = value["cwd"]?.string,
+            let restart = value["restart"]?.string.flatMap(RestartPolicy.init(rawValue:)),
+            let maxSize = value["log_max_size"]?.integer, let keep = value["log_keep"]?.integer,
+            let envEntries = value["env"]?.array
+        else { return nil }
+        var env: [EnvironmentEntry] = []
+        for entry in envEntries {
+            guard let key = entry["key"]?.string, let value = entry["value"]?.string else { return nil }
+            env.append(EnvironmentEntry(key: key, value: value))
+        }
+        self.init(
+            name: name, argv: argv, command: value["command"]?.string, cwd: cwd, env: env, restart: restart,
+            logMaxSize: Int(maxSize), logKeep: Int(keep))
+    }
+
     enum CodingKeys: String, CodingKey {
         case name, argv, command, cwd, env, restart
         case logMaxSize = "log_max_size"

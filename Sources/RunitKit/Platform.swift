@@ -82,6 +82,24 @@ public enum Platform {
         return true
     }
 
+    /// The whole contents of a small file, or nil when it cannot be read.
+    public static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && crunit_errno() == EINTR { continue }
+            if count < 0 { return nil }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+            // A regular file that returns less than asked for has ended: save the extra read.
+            if count < chunk.count { return bytes }
+        }
+    }
+
     /// The pid holding the POSIX write lock on `path`: 0 if none, nil if the file cannot be read.
     public static func lockHolder(_ path: String) -> Int32? {
         let fd = open(path, O_RDWR)

@@ -81,6 +81,29 @@ public struct StatusRecord: Equatable, Sendable {
     }
 }
 
+extension StatusRecord {
+    /// Reads a status file's JSON text; nil when it is not a status record.
+    public init?<C: Collection>(json bytes: C) where C.Element == UInt8 {
+        guard let value = JSONValue(parsing: bytes), let name = value["name"]?.string,
+            let stateText = value["state"]?.string, let state = ProcessState(rawValue: stateText),
+            let pid = value["pid"]?.integer, let supervisor = value["supervisor_pid"]?.integer,
+            let started = value["started_at_ms"]?.integer, let restarts = value["restarts"]?.integer,
+            let updated = value["updated_at_ms"]?.integer, let message = value["message"]?.string,
+            let exitCode = value["exit_code"], let exitSignal = value["exit_signal"]
+        else { return nil }
+        func optional(_ field: JSONValue) -> Int32?? {
+            if field.isNull { return .some(nil) }
+            return field.integer.flatMap { Int32(exactly: $0) }.map { .some($0) }
+        }
+        guard let code = optional(exitCode), let signal = optional(exitSignal),
+            let pid32 = Int32(exactly: pid), let supervisor32 = Int32(exactly: supervisor)
+        else { return nil }
+        self.init(
+            name: name, state: state, pid: pid32, supervisorPID: supervisor32, startedAtMilliseconds: started,
+            restarts: Int(restarts), exitCode: code, exitSignal: signal, message: message, updatedAtMilliseconds: updated)
+    }
+}
+
 /// Minimal JSON text helpers for code that does not link Foundation.
 public enum JSONText {
     /// Appends `text` as a quoted, escaped JSON string.

@@ -59,8 +59,9 @@ extension Supervisor {
         if case .running = phase {
             // The process ended by itself: end whatever it left behind, then apply the policy.
             phase = .cleaning(killAt: Platform.monotonicMillis() + Self.leftoverGraceMillis, killed: false)
-            signalTree(SIGTERM)
         }
+        // Whatever it left behind gets SIGTERM once the reap loop has seen whether anything is left.
+        leftoversToSignal = true
     }
 
     /// Starts terminating the tree: SIGTERM now, SIGKILL after the grace period.
@@ -77,11 +78,14 @@ extension Supervisor {
         status.state = .stopping
         writeStatus()
         phase = .stopping(killAt: Platform.monotonicMillis() + graceMillis, killed: false)
-        signalTree(SIGTERM)
+        // The group first: in the common case it is the whole tree, and no /proc scan is needed.
+        // Descendants that left the group are found once the main process is gone (see reap).
+        if childPID > 0 { kill(-childPID, SIGTERM) } else { signalTree(SIGTERM) }
         reap()
     }
 
-    /// Sends `signal` to the process group and to every descendant, including ones that left the group.
+    /// Sends `signal` to the process group and to every descendant, including ones that left the
+    /// group (found by a scan of `/proc`).
     func signalTree(_ signal: Int32) {
         if childPID > 0 { kill(-childPID, signal) }
         for entry in ProcessTable().descendants(of: getpid()) { kill(entry.pid, signal) }

@@ -43,6 +43,8 @@ public struct Supervisor: ~Copyable {
     var childPID: Int32 = 0
     var childStartedAt: Int64 = 0
     var noChildrenLeft = true
+    /// Set when the main process exited: what it left behind still has to get SIGTERM.
+    var leftoversToSignal = false
     var quickFailures = 0
     var readBuffer: UnsafeMutableRawBufferPointer
     /// The poll set, allocated once: the loop allocates nothing per event.
@@ -181,6 +183,10 @@ public struct Supervisor: ~Copyable {
             }
             noChildrenLeft = pid < 0 && crunit_errno() == ECHILD
             break
+        }
+        if leftoversToSignal {
+            leftoversToSignal = false
+            if !noChildrenLeft { signalTree(SIGTERM) }
         }
         finishIfTreeIsGone()
     }

@@ -70,6 +70,6 @@ struct StatusCommand: AsyncParsableCommand {
         if let cpu = report.cpuSeconds { rows.append(("cpu", String(format: "%.2fs", cpu))) }
         rows.append(("log", report.logPath))
         if let problem = report.problem { rows.append(("problem", problem)) }
-        Terminal.write(rows.map { "\(($0.0 + ":").padding(toLength: 12, withPad: " ", startingAt: 0))\($0.1)\n" }.joined())
+        Terminal.write(rows.map { ($0.0 + ":" + String(repeating: " ", count: max(1, 11 - $0.0.count))) + $0.1 + "\n" }.joined())
     }
 }

@@ -104,7 +104,7 @@ struct LogsCommand: AsyncParsableCommand {
             var text = ""
             for (name, record) in batch {
                 let color = palette[name.utf8.reduce(0) { $0 + Int($1) } % palette.count]
-                let prefix = Terminal.paint(name.padding(toLength: width, withPad: " ", startingAt: 0) + " |", color) + " "
+                let prefix = Terminal.paint(name + String(repeating: " ", count: max(0, width - name.count)) + " |", color) + " "
                 text += LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix).line(record)
             }
             Terminal.write(text)

@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
 import RunitCore
-import RunitMCP
+import RunitKit
 
-/// `runit mcp`: the MCP server on stdio.
+/// `runit mcp`: the MCP server on stdio. The server is its own executable, `runit-mcp`,
+/// installed beside `runit`, so that every other command stays light; this command
+/// replaces itself with it.
 struct MCPCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mcp",
@@ -11,6 +13,16 @@ struct MCPCommand: AsyncParsableCommand {
     )
 
     func run() async throws {
-        try await RunitMCPServer(registry: Registry(context: .fromEnvironment())).run()
+        let context = RunitContext.fromEnvironment()
+        let server =
+            ProcessInfo.processInfo.environment["RUNIT_MCP"]
+            ?? URL(fileURLWithPath: context.supervisorPath).deletingLastPathComponent().appendingPathComponent("runit-mcp").path
+        guard FileManager.default.isExecutableFile(atPath: server) else {
+            throw RunitError(
+                .failed, "the MCP server executable \(server) is missing; install runit-mcp beside runit (or set RUNIT_MCP)")
+        }
+        var arguments: [UnsafeMutablePointer<CChar>?] = [strdup(server), nil]
+        execv(server, &arguments)
+        throw RunitError(.failed, "cannot start \(server): \(Platform.describe(errno: Platform.lastError))")
     }
 }

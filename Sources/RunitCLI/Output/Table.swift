@@ -33,7 +33,7 @@ struct Table {
             if isLast, let width, used + text.count > width {
                 text = String(text.prefix(max(1, width - used - 1))) + "…"
             }
-            let padded = isLast ? text : text.padding(toLength: widths[index] + 2, withPad: " ", startingAt: 0)
+            let padded = isLast ? text : text + String(repeating: " ", count: max(0, widths[index] + 2 - text.count))
             used += padded.count
             out += colors[index].map { Terminal.paint(padded, $0) } ?? padded
         }

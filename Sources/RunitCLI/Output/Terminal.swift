@@ -7,9 +7,7 @@ struct Terminal {
     static let standardError = FileHandle.standardError
 
     /// Whether stdout is a terminal and `NO_COLOR` is unset.
-    static var colorsEnabled: Bool {
-        isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
-    }
+    static let colorsEnabled: Bool = isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
 
     /// The terminal's width, or nil when stdout is not a terminal.
     static var width: Int? {

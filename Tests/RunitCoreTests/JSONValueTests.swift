@@ -1,0 +1,64 @@
+import Foundation
+import PropertyBased
+import Testing
+
+@testable import RunitCore
+@testable import RunitKit
+
+@Suite("The small JSON parser")
+struct JSONValueTests {
+    static let character = Gen.element(of: Array("az09 \"\\/\n\t\u{1}é😀{}[],:"))
+
+    @Test("strings that Foundation writes are read back identically")
+    func stringsRoundTrip() async {
+        await propertyCheck(input: Self.character.array(of: 0...40)) { characters in
+            let text = String(characters.compactMap { $0 })
+            let data = try? JSONSerialization.data(withJSONObject: ["k": text, "n": [1, 2.5, -3], "b": true, "z": NSNull()])
+            let value = data.flatMap { JSONValue(parsing: $0) }
+            #expect(value?["k"]?.string == text)
+            #expect(value?["n"]?.array == [.number(1), .number(2.5), .number(-3)])
+            #expect(value?["b"] == .bool(true))
+            #expect(value?["z"]?.isNull == true)
+        }
+    }
+
+    @Test("a spec written by JSONEncoder is read back identically")
+    func specRoundTrip() async {
+        let word = Self.character.array(of: 1...12).map { String($0.compactMap { $0 }) }
+        await propertyCheck(input: word.array(of: 1...4), word, word, Gen.element(of: RestartPolicy.allCases)) {
+            argv, key, value, policy in
+            let spec = ProcessSpec(
+                name: "svc", argv: argv, command: argv.count == 1 ? argv[0] : nil, cwd: "/tmp/\(key)",
+                env: [EnvironmentEntry(key: key, value: value)], restart: policy!, logMaxSize: 1234, logKeep: 3)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = (try? encoder.encode(spec)) ?? Data()
+            #expect(ProcessSpec(json: data) == spec)
+        }
+    }
+
+    @Test("invalid JSON and deep nesting are refused, never a crash")
+    func invalid() {
+        let bad = [
+            "", "{", "[1,]", "{\"a\" 1}", "\"unterminated", "tru", "{\"a\":1}x", "\"\\u12\"", "\"\\ud800\"", "[\"\u{1}\"]",
+            String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+        ]
+        for text in bad { #expect(JSONValue(parsing: Array(text.utf8)) == nil, "\(text)") }
+        #expect(
+            JSONValue(parsing: Array("  {\"a\": [true, false, null, \"\\u00e9\\ud83d\\ude00\"]} ".utf8))?["a"]?.array?.last?
+                .string == "é😀")
+    }
+
+    @Test("a status record missing a field or with a wrong type is refused")
+    func statusRecordFields() {
+        let record = StatusRecord(name: "a", state: .running, pid: 5, supervisorPID: 4)
+        #expect(StatusRecord(json: Array(record.json.utf8)) == record)
+        for broken in [
+            record.json.replacingOccurrences(of: "\"pid\":5,", with: ""),
+            record.json.replacingOccurrences(of: "\"running\"", with: "\"sleeping\""),
+            record.json.replacingOccurrences(of: "\"restarts\":0", with: "\"restarts\":\"0\""),
+        ] {
+            #expect(StatusRecord(json: Array(broken.utf8)) == nil, "\(broken)")
+        }
+    }
+}
