@@ -31,6 +31,8 @@ public struct Supervisor: ~Copyable {
     static let leftoverGraceMillis: Int64 = 2_000
     /// A run at least this long resets the restart backoff.
     static let stableRunMillis: Int64 = 10_000
+    /// The most read from a pipe at once; its pages are touched only by a process that writes a lot.
+    static let readSize = 256 * 1024
     /// Quick failures in a row after which the restart policy gives up.
     static let maxQuickFailures = 10
 
@@ -56,7 +58,7 @@ public struct Supervisor: ~Copyable {
         self.status = StatusRecord(
             name: arguments.name, state: .starting, supervisorPID: getpid(), restarts: arguments.restarts)
         self.log = LogWriter(paths: paths, maxSize: arguments.logMaxSize, keep: arguments.logKeep)
-        self.readBuffer = .allocate(byteCount: LogWriter.maxLine, alignment: 16)
+        self.readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
         self.pollSet = .allocate(capacity: 4)
         descriptors.notify = arguments.notifyFD
     }
