@@ -212,7 +212,9 @@ class S6(ServiceDirs):
 
     def start_all(self):
         self.make_services()
-        self.daemon = subprocess.Popen(["s6-svscan", str(self.scan)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # -c: s6-svscan supervises at most 500 services unless told more.
+        self.daemon = subprocess.Popen(
+            ["s6-svscan", "-c", str(max(500, 2 * self.n)), str(self.scan)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         def all_up():
             script = f"for d in {self.scan}/*; do s6-svstat -o up \"$d\"; done"
@@ -228,7 +230,7 @@ class S6(ServiceDirs):
         run(["s6-svc", "-wu", "-u", str(self.scan / "s0")])
 
     def supervisor_pids(self):
-        return pids_matching(f"s6-supervise s[0-9]") + pids_matching(f"s6-svscan {self.scan}")
+        return pids_matching(f"s6-supervise s[0-9]") + pids_matching(f"s6-svscan -c [0-9]+ {self.scan}")
 
     def teardown(self):
         if getattr(self, "daemon", None):
@@ -341,6 +343,9 @@ def table(results):
             cells = []
             for column in columns:
                 peers = [r[column] for r in rows if r["manager"] != "runit" and column in r]
+                if column not in row:
+                    cells.append(row.get("error", "-"))
+                    continue
                 value = row[column]
                 cell = f"{value}"
                 if row["manager"] == "runit" and peers:
@@ -385,6 +390,8 @@ def main():
                 manager = make(base / f"n{n}", n)
                 try:
                     figures = measure(manager, repeat, idle)
+                except (RuntimeError, TimeoutError) as error:
+                    figures = {"n": n, "error": str(error)[:200]}
                 finally:
                     manager.teardown()
                 figures["manager"] = manager.name
