@@ -24,6 +24,18 @@ def check_against_schema(tool, result):
     assert result.content and result.content[0].text.strip()
 
 
+async def checked_caller(session):
+    """A `call(name, arguments)` that checks every answer against the tool's output schema."""
+    tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+
+    async def call(name, arguments):
+        result = await session.call_tool(name, arguments)
+        check_against_schema(tools[name], result)
+        return result
+
+    return call
+
+
 def test_tools_are_listed_with_schemas_and_annotations(runit):
     async def body():
         async with runit.session() as session:
@@ -52,12 +64,7 @@ def test_a_dev_server_session(runit):
 
     async def body():
         async with runit.session() as session:
-            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-
-            async def call(name, arguments):
-                result = await session.call_tool(name, arguments)
-                check_against_schema(tools[name], result)
-                return result
+            call = await checked_caller(session)
 
             script = "echo booting; sleep 1; echo 'listening on 8080'; while read l; do echo \"got $l\"; done"
             started = await call("start_process", {"name": "web", "command": script})
@@ -120,12 +127,7 @@ def test_a_dev_server_session(runit):
 def test_start_waits_for_a_port_and_reports_early_failures(runit):
     async def body():
         async with runit.session() as session:
-            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-
-            async def call(name, arguments):
-                result = await session.call_tool(name, arguments)
-                check_against_schema(tools[name], result)
-                return result
+            call = await checked_caller(session)
 
             server = "import socket,time; time.sleep(0.5); s=socket.socket(); s.bind(('127.0.0.1',0)); print(s.getsockname()[1], flush=True); s.listen(); time.sleep(300)"
             started = await call("start_process", {"name": "srv", "argv": ["python3", "-c", server], "wait_for": {"log_regex": "^\\d+$", "timeout_s": 20}})
