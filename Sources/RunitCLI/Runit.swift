@@ -21,6 +21,7 @@ public struct Runit: AsyncParsableCommand {
     /// operation failed, 2 for a usage error.
     public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         do {
+            if try fastPath(arguments) { Foundation.exit(0) }
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -43,6 +44,20 @@ public struct Runit: AsyncParsableCommand {
             Terminal.standardError.write(message + "\n")
             Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
         }
+    }
+}
+
+extension Runit {
+    /// Runs `runit list` (and `--json`) without ArgumentParser, whose set-up (reflection over
+    /// every subcommand) was a third of the command's work; scripts and `watch` call it often.
+    /// Returns false for anything else, which is parsed as usual.
+    static func fastPath(_ arguments: [String]) throws -> Bool {
+        switch arguments {
+        case ["list"], ["ls"]: try ListCommand.list(json: false)
+        case ["list", "--json"], ["ls", "--json"]: try ListCommand.list(json: true)
+        default: return false
+        }
+        return true
     }
 }
 

@@ -41,15 +41,24 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
         return argv.map(Self.shellQuoted).joined(separator: " ")
     }
 
+    /// Whether a byte needs no quoting in a POSIX shell word: ASCII letters, digits and `-_./=:@%+,`.
+    static func safeInShell(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return Array("-_./=:@%+,".utf8).contains(byte)
+        }
+    }
+
     /// `word` quoted for a POSIX shell when it needs quoting.
     static func shellQuoted(_ word: String) -> String {
-        let safe = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-_./=:@%+,"))
-        if !word.isEmpty, word.unicodeScalars.allSatisfy(safe.contains) { return word }
+        if !word.isEmpty, word.utf8.allSatisfy(Self.safeInShell) { return word }
         return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// Reads a spec file's JSON text (as `JSONEncoder` wrote it); nil when it is not a spec.
-    public init?<C: Collection>(json bytes: C) where C.Element == UInt8 {
+    public init?(json bytes: [UInt8]) {
         guard let value = JSONValue(parsing: bytes), let name = value["name"]?.string,
             let argv = value["argv"]?.array?.compactMap(\.string), !argv.isEmpty, let cwd = value["cwd"]?.string,
             let restart = value["restart"]?.string.flatMap(RestartPolicy.init(rawValue:)),

@@ -4,7 +4,7 @@ import RunitKit
 /// Reads the files in a process's directory: `status.json` and `spec.json`.
 enum StateFiles {
     /// Decodes a status file's bytes; throws a storage error naming `path` when they are damaged.
-    static func decodeStatus<C: Collection>(_ data: C, path: String) throws(RunitError) -> StatusRecord where C.Element == UInt8 {
+    static func decodeStatus(_ data: [UInt8], path: String) throws(RunitError) -> StatusRecord {
         guard let record = StatusRecord(json: data) else {
             throw RunitError(
                 .storage, "the status file \(path) is damaged (not a status record); remove the process and start it again")

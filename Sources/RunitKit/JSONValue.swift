@@ -10,8 +10,7 @@ public enum JSONValue: Equatable, Sendable {
     case object([String: JSONValue])
 
     /// Parses a whole JSON text; nil when it is not valid JSON.
-    public init?<C: Collection>(parsing bytes: C) where C.Element == UInt8 {
-        let array = Array(bytes)
+    public init?(parsing array: [UInt8]) {
         var parser = Parser(bytes: array)
         guard let value = parser.value() else { return nil }
         parser.skipSpace()
@@ -58,7 +57,12 @@ public enum JSONValue: Equatable, Sendable {
         var depth = 0
 
         mutating func skipSpace() {
-            while index < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x0A, 0x0D, 0x09: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func value() -> JSONValue? {
@@ -75,21 +79,36 @@ public enum JSONValue: Equatable, Sendable {
             }
         }
 
-        mutating func literal(_ word: String, _ value: JSONValue) -> JSONValue? {
-            let utf8 = Array(word.utf8)
-            guard index + utf8.count <= bytes.count, Array(bytes[index..<(index + utf8.count)]) == utf8 else { return nil }
-            index += utf8.count
+        mutating func literal(_ word: StaticString, _ value: JSONValue) -> JSONValue? {
+            let count = word.utf8CodeUnitCount
+            guard index + count <= bytes.count else { return nil }
+            for offset in 0..<count where bytes[index + offset] != word.utf8Start[offset] { return nil }
+            index += count
             return value
         }
 
         mutating func number() -> JSONValue? {
             let start = index
-            while index < bytes.count, Self.numberBytes.contains(bytes[index]) { index += 1 }
-            guard index > start, let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { return nil }
+            var whole: Int64 = 0
+            var simple = true
+            loop: while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    if whole < 100_000_000_000_000 { whole = whole * 10 + Int64(bytes[index] - 0x30) } else { simple = false }
+                case UInt8(ascii: "-") where index == start: break
+                case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): simple = false
+                default: break loop
+                }
+                index += 1
+            }
+            guard index > start else { return nil }
+            // Plain integers, the common case in runit's files, skip the text-to-Double parse.
+            if simple && (bytes[start] != UInt8(ascii: "-") || index > start + 1) {
+                return .number(Double(bytes[start] == UInt8(ascii: "-") ? -whole : whole))
+            }
+            guard let value = Double(String(decoding: bytes[start..<index], as: UTF8.self)) else { return nil }
             return .number(value)
         }
-
-        static let numberBytes = Set("0123456789+-.eE".utf8)
 
         mutating func object() -> JSONValue? {
             depth += 1

@@ -51,7 +51,7 @@ public struct LogRecord: Equatable, Sendable {
     }
 
     /// Parses one line (without its newline); nil when it is not a record.
-    public init?<C: Collection>(line: C) where C.Element == UInt8, C.Index == Int {
+    public init?(line: ArraySlice<UInt8>) {
         let start = line.startIndex
         guard line.count >= Timestamp.width + 5,
             let micros = Timestamp.parse(line[start..<(start + Timestamp.width)]),

@@ -83,7 +83,7 @@ public struct StatusRecord: Equatable, Sendable {
 
 extension StatusRecord {
     /// Reads a status file's JSON text; nil when it is not a status record.
-    public init?<C: Collection>(json bytes: C) where C.Element == UInt8 {
+    public init?(json bytes: [UInt8]) {
         guard let value = JSONValue(parsing: bytes), let name = value["name"]?.string,
             let stateText = value["state"]?.string, let state = ProcessState(rawValue: stateText),
             let pid = value["pid"]?.integer, let supervisor = value["supervisor_pid"]?.integer,

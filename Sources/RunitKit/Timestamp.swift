@@ -35,8 +35,13 @@ public enum Timestamp {
     }
 
     /// Parses exactly the fixed-width form back into microseconds since the epoch.
-    public static func parse<C: Collection>(_ bytes: C) -> Int64? where C.Element == UInt8 {
-        let b = Array(bytes)
+    public static func parse(_ bytes: [UInt8]) -> Int64? {
+        parse(bytes[...])
+    }
+
+    /// Parses exactly the fixed-width form back into microseconds since the epoch.
+    public static func parse(_ slice: ArraySlice<UInt8>) -> Int64? {
+        let b = Array(slice)
         guard b.count == width, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
             b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
             b[19] == UInt8(ascii: "."), b[26] == UInt8(ascii: "Z"),

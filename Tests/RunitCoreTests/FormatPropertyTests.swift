@@ -107,16 +107,16 @@ struct FormatPropertyTests {
                 name: name, state: state!, pid: pid, supervisorPID: pid &+ 1, startedAtMilliseconds: Int64(pid) * 1000,
                 restarts: restarts, exitCode: code, exitSignal: code == nil ? 9 : nil, message: message,
                 updatedAtMilliseconds: 1_795_556_841_470)
-            let decoded = try? StateFiles.decodeStatus(Data(record.json.utf8), path: "status.json")
+            let decoded = try? StateFiles.decodeStatus(Array(record.json.utf8), path: "status.json")
             #expect(decoded == record)
         }
     }
 
     @Test("a damaged status file is refused with its path in the message")
     func damagedStatus() {
-        #expect(throws: RunitError.self) { try StateFiles.decodeStatus(Data("{\"name\":".utf8), path: "/x/status.json") }
+        #expect(throws: RunitError.self) { try StateFiles.decodeStatus(Array("{\"name\":".utf8), path: "/x/status.json") }
         do {
-            _ = try StateFiles.decodeStatus(Data("[]".utf8), path: "/x/status.json")
+            _ = try StateFiles.decodeStatus(Array("[]".utf8), path: "/x/status.json")
         } catch {
             #expect(error.message.contains("/x/status.json is damaged"))
         }

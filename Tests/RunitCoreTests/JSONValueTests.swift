@@ -14,12 +14,24 @@ struct JSONValueTests {
         await propertyCheck(input: Self.character.array(of: 0...40)) { characters in
             let text = String(characters.compactMap { $0 })
             let data = try? JSONSerialization.data(withJSONObject: ["k": text, "n": [1, 2.5, -3], "b": true, "z": NSNull()])
-            let value = data.flatMap { JSONValue(parsing: $0) }
+            let value = data.flatMap { JSONValue(parsing: Array($0)) }
             #expect(value?["k"]?.string == text)
             #expect(value?["n"]?.array == [.number(1), .number(2.5), .number(-3)])
             #expect(value?["b"] == .bool(true))
             #expect(value?["z"]?.isNull == true)
         }
+    }
+
+    @Test("numbers read back as the value written, integers exactly")
+    func numbers() async {
+        await propertyCheck(input: Gen.int64(in: -8_999_999_999_999_999...8_999_999_999_999_999), Gen.int(in: -300...300)) { whole, exponent in
+            // Below 2^53 every integer is exact in a Double, and `integer` gives it back.
+            #expect(JSONValue(parsing: Array("\(whole)".utf8))?.integer == (abs(whole) < 9_000_000_000_000_000 ? whole : nil))
+            let double = Double(whole) * 1.5
+            #expect(JSONValue(parsing: Array("\(double)".utf8)) == .number(double))
+            #expect(JSONValue(parsing: Array("1e\(exponent)".utf8)) == .number(Double("1e\(exponent)")!))
+        }
+        for bad in ["-", "+", "--1", "1-"] { #expect(JSONValue(parsing: Array(bad.utf8)) == nil, "\(bad)") }
     }
 
     @Test("a spec written by JSONEncoder is read back identically")
@@ -33,7 +45,7 @@ struct JSONValueTests {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             let data = (try? encoder.encode(spec)) ?? Data()
-            #expect(ProcessSpec(json: data) == spec)
+            #expect(ProcessSpec(json: Array(data)) == spec)
         }
     }
 

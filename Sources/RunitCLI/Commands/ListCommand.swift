@@ -11,8 +11,13 @@ struct ListCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        try Self.list(json: output.json)
+    }
+
+    /// The command's work, callable without argument parsing (see `Runit.fastPath`).
+    static func list(json: Bool) throws {
         let reports = Registry(context: .fromEnvironment()).reports()
-        if output.json {
+        if json {
             try Terminal.printJSON(reports)
             return
         }
