@@ -124,7 +124,8 @@ struct LogWriter: ~Copyable {
             if pending[index].isEmpty { pendingSince[index] = Platform.monotonicMillis() }
             let room = Self.maxLine - pending[index].count
             let take = min(room, rest.count)
-            pending[index].append(contentsOf: UnsafeRawBufferPointer(rebasing: rest[0..<take]).assumingMemoryBound(to: UInt8.self))
+            pending[index].append(
+                contentsOf: UnsafeRawBufferPointer(rebasing: rest[0..<take]).assumingMemoryBound(to: UInt8.self))
             rest = UnsafeRawBufferPointer(rebasing: rest[take...])
             if pending[index].count == Self.maxLine && !rest.isEmpty {
                 emitPending(index: index, stream: stream, continued: true, micros: micros)

@@ -93,6 +93,24 @@ struct BadInputTests {
         #expect(try fixture.status("typo2")["state"] as? String == "failed")
     }
 
+    @Test("help and options still reach the full parser: stop --help, start NAME --settle bad")
+    func fastPathFallsBack() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let help = try fixture.run("stop", "--help")
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("--timeout"))
+        #expect(try fixture.run("start", "w", "--", "sleep", "300").status == 0)
+        #expect(try fixture.run("stop", "w").stdout.contains("stopped w"))
+        let settle = try fixture.run("start", "w", "--settle", "soon")
+        #expect(settle.status == 2)
+        #expect(settle.stderr.contains("--settle 'soon' is not a duration"))
+        let again = try fixture.run("start", "w", "--settle", "0")
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("started w"))
+        #expect(try fixture.run("list", "--json").stdout.contains("\"running\""))
+    }
+
     @Test("usage errors exit 2 and bad durations, policies and streams say what is allowed")
     func usageErrors() throws {
         let fixture = try CLIFixture()

@@ -24,7 +24,8 @@ struct JSONValueTests {
 
     @Test("numbers read back as the value written, integers exactly")
     func numbers() async {
-        await propertyCheck(input: Gen.int64(in: -8_999_999_999_999_999...8_999_999_999_999_999), Gen.int(in: -300...300)) { whole, exponent in
+        await propertyCheck(input: Gen.int64(in: -8_999_999_999_999_999...8_999_999_999_999_999), Gen.int(in: -300...300)) {
+            whole, exponent in
             // Below 2^53 every integer is exact in a Double, and `integer` gives it back.
             #expect(JSONValue(parsing: Array("\(whole)".utf8))?.integer == (abs(whole) < 9_000_000_000_000_000 ? whole : nil))
             let double = Double(whole) * 1.5

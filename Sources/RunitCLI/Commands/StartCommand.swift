@@ -51,13 +51,18 @@ struct StartCommand: AsyncParsableCommand {
     var argv: [String] = []
 
     func run() async throws {
+        try Self.start(try request(), json: output.json)
+    }
+
+    /// The command's work for a validated request, callable without argument parsing.
+    static func start(_ request: StartRequest, json: Bool) throws {
         let registry = Registry(context: .fromEnvironment())
-        let outcome = try registry.start(try request())
+        let outcome = try registry.start(request)
         let report = registry.report(for: outcome.snapshot)
-        let needsOutput = output.json || outcome.failure != nil
+        let needsOutput = json || outcome.failure != nil
         let lines =
             needsOutput ? try registry.logReader(report.name).tail(LogQuery(lines: 10)).records.filter { $0.stream != .sys } : []
-        if output.json {
+        if json {
             try Terminal.printJSON(
                 StartJSON(process: report, failure: outcome.failure, output: lines.map { LogText.clean($0.textString) }))
         } else if let failure = outcome.failure {

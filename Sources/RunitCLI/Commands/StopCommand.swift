@@ -15,10 +15,15 @@ struct StopCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        try Self.stop(target.name, graceMillis: try target.graceMillis(), json: output.json)
+    }
+
+    /// The command's work, callable without argument parsing.
+    static func stop(_ name: String, graceMillis: Int64, json: Bool) throws {
         let registry = Registry(context: .fromEnvironment())
-        let outcome = try registry.stop(target.name, graceMillis: try target.graceMillis())
+        let outcome = try registry.stop(name, graceMillis: graceMillis)
         let report = registry.report(for: outcome.snapshot)
-        if output.json {
+        if json {
             try Terminal.printJSON(StopJSON(wasRunning: outcome.wasRunning, process: report))
         } else if outcome.wasRunning {
             Terminal.write("stopped \(report.name)" + (report.lastExit.map { " (\($0))" } ?? "") + "\n")
