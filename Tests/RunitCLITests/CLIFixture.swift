@@ -76,6 +76,14 @@ final class CLIFixture: @unchecked Sendable {
         return (try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]) ?? [:]
     }
 
+    /// The state `runit status` reports, or nil when there is no such process (no expectations).
+    func state(_ name: String) -> String? {
+        guard let result = try? run(["status", name, "--json"]), result.status == 0,
+            let object = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        else { return nil }
+        return object["state"] as? String
+    }
+
     /// Polls `condition` every 20 ms until it holds or `timeout` passes.
     func eventually(timeout: Double = 10, _ condition: () throws -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -24,6 +24,31 @@ struct SupervisorTests {
         #expect(try fixture.status("held")["supervisor_pid"] as? Int == supervisor)
     }
 
+    @Test("killing the CLI in the middle of a start loses nothing: the process runs, supervised")
+    func clientKilledMidStart() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLIFixture.binary)
+        process.arguments = ["start", "orphaned-client", "--settle", "30s", "--", "sleep", "300"]
+        var env = ProcessInfo.processInfo.environment
+        env["RUNIT_HOME"] = fixture.home
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // The CLI is still in its settle window when the process is already running.
+        #expect(fixture.eventually { fixture.state("orphaned-client") == "running" })
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .uncaughtSignal)
+        let status = try fixture.status("orphaned-client")
+        #expect(status["state"] as? String == "running")
+        let supervisor = try #require(status["supervisor_pid"] as? Int)
+        #expect(Platform.lockHolder(fixture.home + "/procs/orphaned-client/lock") == Int32(supervisor))
+        let stop = try fixture.run("stop", "orphaned-client")
+        #expect(stop.stdout.contains("stopped orphaned-client"))
+    }
+
     @Test("a supervisor command line without a program is refused with exit 2")
     func badCommandLine() throws {
         let process = Process()
