@@ -21,7 +21,6 @@ public struct Runit: AsyncParsableCommand {
     /// operation failed, 2 for a usage error.
     public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
         do {
-            if try fastPath(arguments) { Foundation.exit(0) }
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
@@ -52,6 +51,23 @@ extension Runit {
     /// ArgumentParser: its set-up (reflection over every subcommand) was a third of `runit list`
     /// and two thirds of `runit start NAME`, measured with callgrind. Anything else, including
     /// any other option, is parsed as usual.
+    /// Runs a fast-path command synchronously, before any task or thread of the concurrency
+    /// runtime exists, and exits; returns when the command line needs the full parser.
+    public static func runFastPathIfPossible(arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
+        do {
+            guard try fastPath(arguments) else { return }
+            Foundation.exit(0)
+        } catch let error as RunitError {
+            Terminal.standardError.write("runit: \(error.message)\n")
+            Foundation.exit(error.exitCode)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            Terminal.standardError.write("runit: \(error.localizedDescription)\n")
+            Foundation.exit(1)
+        }
+    }
+
     static func fastPath(_ arguments: [String]) throws -> Bool {
         func isName(_ text: String) -> Bool { !text.hasPrefix("-") }
         switch arguments {

@@ -49,7 +49,8 @@ extension Registry {
     public func start(_ request: StartRequest) throws(RunitError) -> StartOutcome {
         let name = try Self.name(request.name)
         let paths = context.paths(name)
-        var spec = try makeSpec(request, name: name, previous: try? StateFiles.readSpec(paths))
+        let stored = try? StateFiles.readSpec(paths)
+        var spec = try makeSpec(request, name: name, previous: stored)
         guard Platform.makeDirectory(context.home), Platform.makeDirectory(context.processesDirectory),
             Platform.makeDirectory(paths.directory)
         else {
@@ -68,7 +69,8 @@ extension Registry {
         }
         let previous = try? StateFiles.readStatus(paths)
         spec.name = name.rawValue
-        try StateFiles.writeSpec(spec, paths)
+        // A start of a stopped process with its stored spec has nothing new to write (and fsync).
+        if spec != stored { try StateFiles.writeSpec(spec, paths) }
         var arguments = SupervisorArguments(directory: paths.directory, name: name.rawValue, argv: spec.argv)
         arguments.cwd = spec.cwd
         arguments.environment = spec.env.map { "\($0.key)=\($0.value)" }

@@ -1,3 +1,4 @@
 import RunitCLI
 
+Runit.runFastPathIfPossible()
 await Runit.run()
