@@ -409,7 +409,10 @@ def main():
         stamp = time.strftime("%Y%m%dT%H%M%S")
         (out / f"bench-{stamp}.json").write_text(json.dumps({"results": results, "throughput": flow}, indent=2))
     finally:
-        leftovers = pids_matching(str(base))
+        # Everything the run started: supervisors under the temp dir and, whatever a peer's
+        # teardown left behind (s6-supervise exits on SIGTERM and leaves its service up),
+        # the managed `sleep` processes, whose argument is this harness's own.
+        leftovers = pids_matching(str(base)) + pids_matching(f"^sleep {SLEEP}$")
         for pid in leftovers:
             try:
                 os.kill(pid, signal.SIGKILL)
