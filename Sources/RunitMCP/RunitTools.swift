@@ -33,9 +33,13 @@ public struct RunitTools: Sendable {
     /// The registry the tools act on.
     public let registry: Registry
 
+    /// The most processes one `list_processes` answer carries, so that it stays bounded.
+    let maxListed: Int
+
     /// Tools over `registry`.
-    public init(registry: Registry) {
+    public init(registry: Registry, maxListed: Int = 200) {
         self.registry = registry
+        self.maxListed = maxListed
     }
 
     /// The tool definitions.
@@ -202,15 +206,21 @@ public struct RunitTools: Sendable {
     }
 
     func list() -> ToolAnswer {
-        let reports = registry.reports()
-        let text =
+        let all = registry.reports()
+        // Running ones first, so that a cut keeps what matters most.
+        let reports = Array((all.filter { $0.pid != nil } + all.filter { $0.pid == nil }).prefix(maxListed))
+        var text =
             reports.isEmpty
             ? "no processes"
             : reports.map {
                 "\($0.name) \($0.state.rawValue) pid=\($0.pid.map(String.init) ?? "-") restarts=\($0.restarts) \($0.command ?? "")"
             }
             .joined(separator: "\n")
-        return ToolAnswer(text: text, structured: ["processes": .array(reports.map(encode))])
+        let truncated = reports.count < all.count
+        if truncated { text += "\n(\(all.count - reports.count) more not shown; get_process_status reads one by name)" }
+        return ToolAnswer(
+            text: text,
+            structured: ["processes": .array(reports.map(encode)), "total": .int(all.count), "truncated": .bool(truncated)])
     }
 
     func status(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {

@@ -114,11 +114,15 @@ enum ToolCatalog {
             title: "List processes",
             description: """
                 List every process runit manages (started from here or from the `runit` CLI): name, state \
-                (running, exited, stopped, failed, backoff, lost), pid, uptime, restarts and command.
+                (running, exited, stopped, failed, backoff, lost), pid, uptime, restarts and command. At \
+                most 200, running ones first; `truncated` and `total` say when there are more.
                 """,
             inputSchema: object([:]),
             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
-            outputSchema: output(["processes": ["type": "array", "items": process]])
+            outputSchema: output([
+                "processes": ["type": "array", "items": process], "total": ["type": "integer"],
+                "truncated": ["type": "boolean"],
+            ])
         ),
         Tool(
             name: "get_process_status",

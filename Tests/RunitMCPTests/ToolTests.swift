@@ -145,6 +145,22 @@ struct ToolTests {
         #expect(badSince.isError == true)
     }
 
+    @Test("a list answer is bounded: running processes first, then a count of the rest")
+    func boundedList() async {
+        let fixture = ToolFixture()
+        defer { fixture.cleanUp() }
+        let tools = RunitTools(registry: fixture.tools.registry, maxListed: 2)
+        #expect(await fixture.call("start_process", ["name": "a-done", "command": "exit 0"]).isError != true)
+        #expect(await fixture.call("start_process", ["name": "b-up", "argv": ["sleep", "300"]]).isError != true)
+        #expect(await fixture.call("start_process", ["name": "c-up", "argv": ["sleep", "300"]]).isError != true)
+        let result = await tools.call("list_processes", arguments: [:])
+        let names = result.object["processes"]?.arrayValue?.compactMap { $0.objectValue?["name"]?.stringValue }
+        #expect(names == ["b-up", "c-up"])
+        #expect(result.object["total"] == 3)
+        #expect(result.object["truncated"] == true)
+        #expect(result.text.contains("1 more not shown"))
+    }
+
     @Test("a long log answer is cut to about 20,000 characters and says so")
     func boundedLogs() async {
         let fixture = ToolFixture()
