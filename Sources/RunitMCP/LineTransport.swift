@@ -5,6 +5,8 @@ import RunitKit
 
 /// MCP over stdio, one JSON-RPC message per line, reading stdin with a blocking read on a
 /// thread of its own: idle, it uses no CPU (the SDK's `StdioTransport` polls every 10 ms).
+/// It also keeps count of the requests not yet answered, so that the server can send every
+/// answer before it exits at end of input (`drain()`).
 public actor LineTransport: Transport {
     /// The transport's logger (diagnostics go to stderr, never to stdout).
     public nonisolated let logger: Logger
@@ -13,6 +15,7 @@ public actor LineTransport: Transport {
     private let messages: AsyncThrowingStream<Data, Swift.Error>
     private let continuation: AsyncThrowingStream<Data, Swift.Error>.Continuation
     private var started = false
+    let pending = PendingReplies()
 
     /// A transport over the given descriptors (stdin and stdout by default).
     public init(input: Int32 = 0, output: Int32 = 1, logger: Logger = Logger(label: "runit.mcp.stdio")) {
@@ -28,8 +31,13 @@ public actor LineTransport: Transport {
         started = true
         let input = input
         let continuation = continuation
+        let pending = pending
         let thread = Thread {
-            LineTransport.readLines(from: input) { continuation.yield($0) }
+            LineTransport.readLines(from: input) { message in
+                // Counted before the server sees it, so a request is never missed by `drain()`.
+                pending.received(message)
+                continuation.yield(message)
+            }
             continuation.finish()
         }
         thread.stackSize = 256 * 1024
@@ -46,7 +54,16 @@ public actor LineTransport: Transport {
         var bytes = [UInt8](data)
         bytes.append(0x0A)
         let ok = bytes.withUnsafeBytes { Platform.writeAll(output, $0) }
-        guard ok else { throw MCPError.transportError(POSIXError(.EPIPE)) }
+        guard ok else {
+            pending.outputFailed()
+            throw MCPError.transportError(POSIXError(.EPIPE))
+        }
+        pending.sent(data)
+    }
+
+    /// Returns once every request read so far has been answered, or the output is gone.
+    public func drain() async {
+        await pending.drained()
     }
 
     /// The messages read from the input, until it closes.

@@ -24,14 +24,11 @@ public struct RunitMCPServer: Sendable {
                 get_process_logs, and stop or remove it when done. The user sees the same processes in `runit list`.
                 """,
             capabilities: .init(tools: .init(listChanged: false)))
-        let inFlight = InFlightCalls()
         let tools = self.tools
         await server.withMethodHandler(ListTools.self) { _ in
             ListTools.Result(tools: tools.definitions)
         }
         await server.withMethodHandler(CallTool.self) { [weak server] parameters in
-            await inFlight.begin()
-            defer { Task { await inFlight.end() } }
             var sink: ProgressSink?
             if let token = parameters._meta?.progressToken, let server {
                 sink = ProgressSink { progress, message in
@@ -43,30 +40,10 @@ public struct RunitMCPServer: Sendable {
             }
             return await tools.call(parameters.name, arguments: parameters.arguments, progress: sink)
         }
-        try await server.start(transport: LineTransport())
+        let transport = LineTransport()
+        try await server.start(transport: transport)
         await server.waitUntilCompleted()
-        await inFlight.drain()
-    }
-}
-
-/// Counts tool calls still running, so the server can finish them after stdin closes.
-actor InFlightCalls {
-    private var count = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func begin() { count += 1 }
-
-    func end() {
-        count -= 1
-        if count == 0 {
-            for waiter in waiters { waiter.resume() }
-            waiters.removeAll()
-        }
-    }
-
-    /// Returns when no call is running.
-    func drain() async {
-        guard count > 0 else { return }
-        await withCheckedContinuation { waiters.append($0) }
+        // The receive loop ends at end of input; answers still being worked on go out first.
+        await transport.drain()
     }
 }

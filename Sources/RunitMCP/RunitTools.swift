@@ -125,7 +125,16 @@ public struct RunitTools: Sendable {
             throw RunitError(.invalidInput, "start_process: wait_for needs 'log_regex' or 'port'")
         }
         let cursor = (try? registry.logReader(name))?.endCursor()
-        let outcome = try registry.start(request)
+        let outcome: StartOutcome
+        do throws(RunitError) {
+            outcome = try registry.start(request)
+        } catch let error where error.code == .alreadyRunning {
+            // The CLI's message names `runit restart`; say what to call from here as well.
+            throw RunitError(
+                error.code,
+                error.message
+                    + ". From MCP: call restart_process, or start_process with replace: true to run this command instead")
+        }
         var structured: [String: Value] = ["process": encode(registry.report(for: outcome.snapshot))]
         var text: String
         if let failure = outcome.failure {
@@ -173,7 +182,13 @@ public struct RunitTools: Sendable {
 
     func stop(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
         let name = try arguments.requiredString("name")
-        let grace = try arguments.number("timeout_s").map { Int64(max(0, $0) * 1000) } ?? Registry.defaultGraceMillis
+        var grace = Registry.defaultGraceMillis
+        if let seconds = try arguments.number("timeout_s") {
+            guard (0...300).contains(seconds) else {
+                throw RunitError(.invalidInput, "stop_process: 'timeout_s' must be 0 to 300 seconds, not \(seconds)")
+            }
+            grace = Int64(seconds * 1000)
+        }
         let outcome = try registry.stop(name, graceMillis: grace)
         let report = registry.report(for: outcome.snapshot)
         let text =

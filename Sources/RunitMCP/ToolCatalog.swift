@@ -84,7 +84,13 @@ enum ToolCatalog {
                 it was not running. Its logs stay readable until remove_process.
                 """,
             inputSchema: object(
-                ["name": name, "timeout_s": ["type": "number", "description": "Grace period before SIGKILL."]], required: ["name"]
+                [
+                    "name": name,
+                    "timeout_s": [
+                        "type": "number", "minimum": 0, "maximum": 300,
+                        "description": "Grace period before SIGKILL, in seconds (default 10, at most 300).",
+                    ],
+                ], required: ["name"]
             ),
             annotations: .init(readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false),
             outputSchema: output(["was_running": ["type": "boolean"], "process": process])
@@ -166,12 +172,14 @@ enum ToolCatalog {
             name: "wait_for_process",
             title: "Wait for a process",
             description: """
-                Wait until a log line of the current run matches `log_regex` (with `cursor`, from a \
-                get_process_logs cursor on: use it after send_process_input to wait for the answer to that \
-                input), `port` accepts connections, or (with `exit: true`) the process exits, whichever comes first, for at most `timeout_s` seconds (default 30, at most \
-                300). Says what happened: the matching line, the open port, the exit code, or a timeout with the \
-                last lines. A process that ends while waiting is reported at once. Sends progress notifications \
-                when the request has a progress token.
+                Wait until a log line of the current run matches `log_regex` (a line it already printed \
+                counts; with `cursor` from get_process_logs, only lines after it: use that after \
+                send_process_input to wait for the answer to that input), `port` accepts connections on \
+                localhost, or (with `exit: true`) the process exits, whichever comes first, for at most \
+                `timeout_s` seconds (default 30, at most 300). Says what happened: the matching line, the open \
+                port, the exit code, or a timeout with the last lines. A process that ends while waiting is \
+                reported at once. Fails with isError for an unknown name or a bad regex. Sends progress \
+                notifications when the request has a progress token.
                 """,
             inputSchema: object(
                 [

@@ -112,6 +112,9 @@ struct ToolTests {
             ("wait_for_process", ["name": "x", "exit": true, "timeout_s": 0], "more than 0"),
             ("wait_for_process", ["name": "x", "port": 70000], "1 to 65535"),
             ("send_process_input", ["name": "x"], "needs 'text'"),
+            ("stop_process", ["name": "x", "timeout_s": 1e300], "0 to 300 seconds"),
+            ("wait_for_process", ["name": "x", "exit": true, "timeout_s": 1e300], "at most 300 seconds"),
+            ("wait_for_process", ["name": "x", "port": -1], "1 to 65535"),
             ("get_process_logs", ["name": "x", "stream": "both"], "no process named"),
         ]
         for (tool, arguments, message) in cases {

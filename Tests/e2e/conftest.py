@@ -54,6 +54,8 @@ class Runit:
 
 @pytest.fixture
 def runit():
+    if not os.access(RUNIT, os.X_OK):
+        pytest.fail(f"{RUNIT} is not built: run `swift build` first, or set RUNIT_BIN", pytrace=False)
     instance = Runit()
     try:
         yield instance

@@ -1,0 +1,147 @@
+"""End to end: the stdio transport of `runit mcp` as clients really use it: progress while a
+wait runs, cancellation, and every answer sent even when the client closes stdin at once."""
+
+import json
+import subprocess
+
+from conftest import RUNIT, run
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+}
+INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+
+
+def call(request_id, tool, arguments, meta=None):
+    params = {"name": tool, "arguments": arguments}
+    if meta:
+        params["_meta"] = meta
+    return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+
+def serve(runit, messages, timeout=60):
+    """Runs `runit mcp` with `messages` written to stdin, then stdin closed; returns what it
+    wrote to stdout, one parsed JSON-RPC message per line."""
+    text = "".join(json.dumps(message) + "\n" for message in messages)
+    result = subprocess.run(
+        [RUNIT, "mcp"], input=text, env=runit.env, cwd=runit.work, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stderr
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(reply.get("jsonrpc") == "2.0" for reply in replies), "stdout carries only protocol messages"
+    return replies
+
+
+def test_every_request_is_answered_when_stdin_closes_right_after_it(runit):
+    replies = serve(
+        runit,
+        [
+            INITIALIZE,
+            INITIALIZED,
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+            call("three", "start_process", {"name": "late", "command": "sleep 1; echo up; exec sleep 300", "wait_for": {"log_regex": "^up$"}}),
+            call(4, "list_processes", {}),
+        ],
+    )
+    answers = {reply["id"]: reply for reply in replies if "id" in reply}
+    assert set(answers) == {1, 2, "three", 4}
+    assert len(answers[2]["result"]["tools"]) == 9
+    started = answers["three"]["result"]
+    assert started["isError"] is False, started["content"][0]["text"]
+    assert started["structuredContent"]["ready_line"] == "up"
+    # The server has exited; the process it started lives on.
+    assert runit.cli_json("status", "late")["state"] == "running"
+
+
+def test_a_cancelled_wait_stops_and_gets_no_answer(runit):
+    server = subprocess.Popen(
+        [RUNIT, "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=runit.env, cwd=runit.work, text=True
+    )
+    try:
+
+        def send(message):
+            server.stdin.write(json.dumps(message) + "\n")
+            server.stdin.flush()
+
+        def read_until(predicate):
+            seen = []
+            for line in server.stdout:
+                message = json.loads(line)
+                seen.append(message)
+                if predicate(message):
+                    return seen
+            raise AssertionError(f"the server closed stdout; it sent {seen}")
+
+        send(INITIALIZE)
+        read_until(lambda message: message.get("id") == 1)
+        send(INITIALIZED)
+        send(call(2, "start_process", {"name": "idle", "argv": ["sleep", "300"]}))
+        read_until(lambda message: message.get("id") == 2)
+        send(call(3, "wait_for_process", {"name": "idle", "log_regex": "never", "timeout_s": 300}, {"progressToken": "w"}))
+        # The first progress notification says the wait is under way.
+        before = read_until(lambda message: message.get("method") == "notifications/progress")
+        send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3, "reason": "user"}})
+        send(call(4, "list_processes", {}))
+        after = read_until(lambda message: message.get("id") == 4)
+        server.stdin.close()
+        server.stdin = None  # closed: `communicate` must not flush it
+        # Far less than the wait's 300 s: the server exits because the wait was cancelled.
+        rest, _ = server.communicate(timeout=60)
+        assert server.returncode == 0
+        ids = [message.get("id") for message in before + after + [json.loads(line) for line in rest.splitlines()]]
+        assert 3 not in ids, "a cancelled request gets no answer"
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
+def test_a_wait_with_a_progress_token_sends_progress(runit):
+    async def body():
+        async with runit.session() as session:
+            started = await session.call_tool("start_process", {"name": "slow", "command": "sleep 2.5; echo ready; exec sleep 300"})
+            assert not started.is_error
+            progress = []
+
+            async def on_progress(value, total, message):
+                progress.append((value, message))
+
+            waited = await session.call_tool(
+                "wait_for_process", {"name": "slow", "log_regex": "^ready$", "timeout_s": 30}, progress_callback=on_progress
+            )
+            assert waited.structured_content["outcome"] == "log_match"
+            assert progress, "no progress notification while waiting"
+            assert all("slow" in message for _, message in progress)
+            values = [value for value, _ in progress]
+            assert values == sorted(values)
+
+    run(body)
+
+
+def test_wait_reports_an_exit_with_its_code_and_a_bad_regex_as_an_error(runit):
+    async def body():
+        async with runit.session() as session:
+            started = await session.call_tool("start_process", {"name": "job", "command": "sleep 1; echo done; exit 4"})
+            assert not started.is_error
+            waited = await session.call_tool("wait_for_process", {"name": "job", "exit": True, "timeout_s": 30})
+            assert waited.structured_content["outcome"] == "exited"
+            assert waited.structured_content["exit_code"] == 4
+            assert "exited with code 4" in waited.content[0].text
+            logs = await session.call_tool("get_process_logs", {"name": "job"})
+            assert "done" in [line["text"] for line in logs.structured_content["lines"]], "logs of an exited process"
+
+            bad = await session.call_tool("wait_for_process", {"name": "job", "log_regex": "(unclosed", "timeout_s": 1})
+            assert bad.is_error
+            assert "not a valid regular expression" in bad.structured_content["error"]["message"]
+
+            again = await session.call_tool("start_process", {"name": "job", "command": "exec sleep 300"})
+            assert not again.is_error, "an exited name can be started again"
+            busy = await session.call_tool("start_process", {"name": "job", "command": "exec sleep 300"})
+            assert busy.is_error
+            assert "already running" in busy.content[0].text
+            assert "replace: true" in busy.content[0].text
+
+    run(body)
