@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import pathlib
+import select
 import shutil
 import signal
 import statistics
@@ -242,28 +243,57 @@ class S6(ServiceDirs):
 
 
 WRITER = """
-import sys
+import os, sys
 total = int(sys.argv[1])
 line = b"x" * 99 + b"\\n"
-block = line * 10486  # about 1 MiB of 100-byte lines
-out = sys.stdout.buffer
 written = 0
-while written < total:
-    out.write(block)
-    written += len(block)
-out.write(b"END\\n")
-out.flush()
+if sys.argv[2] == "line":
+    # One write per line, as a program that logs line by line (line-buffered) does.
+    while written < total:
+        os.write(1, line)
+        written += len(line)
+else:
+    # About 1 MiB of 100-byte lines per write: the fastest a program can hand over its output.
+    block = line * 10486
+    while written < total:
+        os.write(1, block)
+        written += len(block)
+os.write(1, b"END\\n")
 """
 
 
-def throughput_once(base, bindir, total, writer):
-    """Seconds for the writer straight into a file, and through a runit supervisor into its log."""
+def wait_for_exit(pid, timeout):
+    """Blocks until `pid` (not our child) has exited, without polling: a pidfd turns readable."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        if not ready:
+            raise TimeoutError(f"pid {pid} still running after {timeout} s")
+    finally:
+        os.close(fd)
+
+
+def throughput_once(base, bindir, total, writer, mode):
+    """Seconds for the writer straight into a file, through `cat` into a file (any pipe relay's
+    floor), and through a runit supervisor into its log."""
     target = base / "direct.out"
     start = time.perf_counter()
     with open(target, "wb") as out:
-        subprocess.run([sys.executable, str(writer), str(total)], stdout=out, check=True)
+        subprocess.run([sys.executable, str(writer), str(total), mode], stdout=out, check=True)
     direct = time.perf_counter() - start
     size = target.stat().st_size
+    target.unlink()
+
+    start = time.perf_counter()
+    with open(target, "wb") as out:
+        producer = subprocess.Popen([sys.executable, str(writer), str(total), mode], stdout=subprocess.PIPE)
+        subprocess.run(["cat"], stdin=producer.stdout, stdout=out, check=True)
+        producer.stdout.close()
+        producer.wait()
+    relay = time.perf_counter() - start
     target.unlink()
 
     home = base / "tp-home"
@@ -271,39 +301,44 @@ def throughput_once(base, bindir, total, writer):
     runit = str(bindir / "runit")
     start = time.perf_counter()
     run([runit, "start", "tp", "--settle", "0", "--log-max-size", "64M", "--log-keep", "100", "--",
-         sys.executable, str(writer), str(total)], env=env)
-
-    def finished():
-        status = json.loads(run([runit, "status", "tp", "--json"], env=env).stdout)
-        return status["state"] in ("exited", "failed")
-
-    wait_until(finished, timeout=600, step=0.01)
+         sys.executable, str(writer), str(total), mode], env=env)
+    # The supervisor exits once the writer has exited and every line is in the log; waiting on
+    # it with a pidfd costs nothing, where polling `runit status` would take CPU from the run.
+    supervisor = json.loads((home / "procs" / "tp" / "status.json").read_text())["supervisor_pid"]
+    wait_for_exit(supervisor, 600)
     through = time.perf_counter() - start
+    state = json.loads(run([runit, "status", "tp", "--json"], env=env).stdout)["state"]
+    if state != "exited":
+        raise RuntimeError(f"the throughput writer ended as {state}, not exited")
     lines = 0
     for path in (home / "procs" / "tp" / "logs").iterdir():
         with open(path, "rb") as f:
             # A record is `<27-character timestamp> <stream> <text>`: count the stdout ones.
             lines += sum(1 for line in f if line[28:32] == b"out ")
     run([runit, "remove", "tp"], env=env, check=False)
-    return direct, through, size, lines
+    return direct, through, size, lines, relay
 
 
-def throughput(base, bindir, megabytes, rounds=3):
-    """MB/s of a writer through the runit supervisor and straight into a file: the median of
-    `rounds` runs of each, taken in turn so that both see the same state of the page cache."""
+def throughput(base, bindir, megabytes, mode, rounds=3):
+    """MB/s of a writer through the runit supervisor, through `cat` and straight into a file:
+    the median of `rounds` runs of each, taken in turn so that all see the same page cache."""
     total = megabytes * 1024 * 1024
     writer = base / "writer.py"
     writer.write_text(WRITER)
-    runs = [throughput_once(base, bindir, total, writer) for _ in range(rounds)]
+    runs = [throughput_once(base, bindir, total, writer, mode) for _ in range(rounds)]
     size = runs[0][2]
     direct = statistics.median(r[0] for r in runs)
     through = statistics.median(r[1] for r in runs)
+    relay = statistics.median(r[4] for r in runs)
     return {
         "megabytes": megabytes,
+        "writes": mode,
         "rounds": rounds,
         "direct_mb_s": round(size / direct / 1e6, 1),
+        "cat_mb_s": round(size / relay / 1e6, 1),
         "runit_mb_s": round(size / through / 1e6, 1),
         "ratio": round(direct / through, 2),
+        "cat_ratio": round(direct / relay, 2),
         "lines_logged": min(r[3] for r in runs),
         "lines_written": size // 100 + 1,
     }
@@ -366,13 +401,17 @@ def main():
     parser.add_argument("--idle", type=float, default=None, help="idle seconds for the CPU figure")
     parser.add_argument("--throughput-mb", type=int, default=None)
     parser.add_argument("--peers", default="supervisord,runsv,s6")
+    parser.add_argument("--throughput-only", action="store_true", help="only the log throughput figure")
     args = parser.parse_args()
 
     counts = [10] if args.quick else [10, 100, 1000] if args.full else [100]
     if args.n:
         counts = [int(x) for x in args.n.split(",")]
+    if args.throughput_only:
+        counts = []
     repeat = args.repeat or (5 if args.quick else 20)
-    megabytes = args.throughput_mb or (20 if args.quick else 1000)
+    block_mb = args.throughput_mb or (20 if args.quick else 1000)
+    line_mb = args.throughput_mb or (5 if args.quick else 200)
     bindir = pathlib.Path(args.runit_bin).resolve()
     peers = []
     for peer, tool, cls in [("supervisord", "supervisord", Supervisord), ("runsv", "runsvdir", Runsv), ("s6", "s6-svscan", S6)]:
@@ -397,17 +436,20 @@ def main():
                 figures["manager"] = manager.name
                 results.append(figures)
                 print(f"  {manager.name:12} N={n:5}  " + "  ".join(f"{k}={v}" for k, v in figures.items() if k not in ("manager", "n")), file=sys.stderr)
-        flow = throughput(base, bindir, megabytes, rounds=1 if args.quick else 3)
-        print("\n" + table(results))
-        print(f"\nlog throughput ({flow['megabytes']} MiB of 100-byte lines): direct {flow['direct_mb_s']} MB/s, "
-              f"through the runit supervisor {flow['runit_mb_s']} MB/s, ratio {flow['ratio']} "
-              f"({flow['lines_logged']} of {flow['lines_written']} lines logged)")
-        if flow["lines_logged"] < flow["lines_written"]:
-            raise SystemExit("lines were lost in the log")
+        flows = []
+        for mode, megabytes in (("block", block_mb), ("line", line_mb)):
+            flow = throughput(base, bindir, megabytes, mode, rounds=1 if args.quick else 3)
+            flows.append(flow)
+            print(f"\nlog throughput, {flow['megabytes']} MiB of 100-byte lines, one write per {mode}: "
+                  f"direct {flow['direct_mb_s']} MB/s, through cat {flow['cat_mb_s']} MB/s (ratio {flow['cat_ratio']}), "
+                  f"through the runit supervisor {flow['runit_mb_s']} MB/s, ratio {flow['ratio']} "
+                  f"({flow['lines_logged']} of {flow['lines_written']} lines logged)")
+            if flow["lines_logged"] < flow["lines_written"]:
+                raise SystemExit("lines were lost in the log")
         out = ROOT / "Benchmarks" / "results"
         out.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        (out / f"bench-{stamp}.json").write_text(json.dumps({"results": results, "throughput": flow}, indent=2))
+        (out / f"bench-{stamp}.json").write_text(json.dumps({"results": results, "throughput": flows}, indent=2))
     finally:
         # Everything the run started: supervisors under the temp dir and, whatever a peer's
         # teardown left behind (s6-supervise exits on SIGTERM and leaves its service up),
