@@ -45,7 +45,9 @@ public struct LogQuery: Sendable {
     }
 }
 
-/// A regular expression over log text.
+/// A regular expression over log text as a reader sees it: ANSI escape codes are stripped and
+/// carriage-return redraws collapsed (`LogText.clean`) before matching, so that a coloured
+/// `\e[31merror\e[0m: boom` is found by `error: boom`.
 public struct LogPattern: @unchecked Sendable {
     // NSRegularExpression is immutable and documented as thread-safe.
     let expression: NSRegularExpression
@@ -62,13 +64,15 @@ public struct LogPattern: @unchecked Sendable {
         self.source = source
     }
 
-    /// Whether `text` contains a match.
+    /// Whether the cleaned `text` contains a match.
     public func matches(_ text: String) -> Bool {
-        expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        let text = LogText.clean(text)
+        return expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
     }
 
-    /// The first match in `text`, if any.
+    /// The first match in the cleaned `text`, if any.
     public func firstMatch(_ text: String) -> String? {
+        let text = LogText.clean(text)
         guard let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
             let range = Range(match.range, in: text)
         else { return nil }
