@@ -9,12 +9,15 @@ public struct WaitCondition: Sendable {
     public var port: Int?
     /// The process ending (it is always reported; with this set, it is what is waited for).
     public var exit = false
+    /// Any line of the process's own output (not runit's), whatever it says.
+    public var output = false
 
     /// A condition with the parts given.
-    public init(logPattern: LogPattern? = nil, port: Int? = nil, exit: Bool = false) {
+    public init(logPattern: LogPattern? = nil, port: Int? = nil, exit: Bool = false, output: Bool = false) {
         self.logPattern = logPattern
         self.port = port
         self.exit = exit
+        self.output = output
     }
 }
 
@@ -66,6 +69,10 @@ extension Registry {
                 let (records, next) = reader.read(from: position, limit: 1, query: query)
                 position = next
                 if let match = records.first, pattern.matches(match.textString) { return .logMatched(match) }
+            } else if condition.output {
+                let (records, next) = reader.read(from: position, limit: 100)
+                position = next
+                if let line = records.first(where: { $0.stream != .sys }) { return .logMatched(line) }
             }
             if let port = condition.port, Self.portIsOpen(port) { return .portOpen(port) }
             let current = try existing(name)

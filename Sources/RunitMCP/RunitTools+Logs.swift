@@ -14,12 +14,8 @@ public struct ProgressSink: Sendable {
 }
 
 extension RunitTools {
-    /// The most characters a logs answer carries.
-    static let maxCharacters = 20_000
-
     func logs(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
         let name = try arguments.requiredString("name")
-        let reader = try registry.logReader(name)
         let lines = try arguments.int("lines") ?? 50
         guard (1...1000).contains(lines) else {
             throw RunitError(.invalidInput, "get_process_logs: 'lines' must be 1 to 1000, not \(lines)")
@@ -28,6 +24,9 @@ extension RunitTools {
         if let since = try arguments.string("since") { query.sinceMicros = try LogQuery.time(since) }
         if let grep = try arguments.string("grep") { query.pattern = try LogPattern(grep) }
         if let context = try arguments.int("context") {
+            guard query.pattern != nil else {
+                throw RunitError(.invalidInput, "get_process_logs: 'context' needs 'grep': it is the lines around each match")
+            }
             guard (0...20).contains(context) else {
                 throw RunitError(.invalidInput, "get_process_logs: 'context' must be 0 to 20, not \(context)")
             }
@@ -39,6 +38,7 @@ extension RunitTools {
             }
             query.stream = value
         }
+        let reader = try registry.logReader(name)
         var records: [LogRecord]
         var next: LogCursor
         var truncated = false
@@ -47,21 +47,25 @@ extension RunitTools {
                 throw RunitError(
                     .invalidInput, "get_process_logs: '\(text)' is not a cursor; pass back the 'cursor' an earlier call returned")
             }
-            var budget = Self.maxCharacters
+            // The first record is always taken (cut to a line's cap), so that a cursor before a
+            // huge record still moves on.
+            var budget = AnswerText.maxCharacters
+            var taken = 0
             (records, next) = reader.read(from: cursor, limit: lines, query: query) { record in
-                budget -= record.text.count + 40
-                if budget < 0 { truncated = true }
-                return budget >= 0
+                budget -= AnswerText.cost(AnswerText.line(record))
+                taken += 1
+                return budget >= 0 || taken == 1
             }
-            if records.count == lines { truncated = true }
+            // Truncated only if something is really left: a next record that passes the filters.
+            truncated = !reader.read(from: next, limit: 1, query: query).records.isEmpty
         } else {
             next = reader.endCursor() ?? LogCursor(inode: 0, offset: 0)
             records = reader.tail(query, end: next).records
-            var total = 0
+            var budget = AnswerText.maxCharacters
             var kept = 0
             for record in records.reversed() {
-                total += record.text.count + 40
-                if total > Self.maxCharacters { break }
+                budget -= AnswerText.cost(AnswerText.line(record))
+                if budget < 0 && kept > 0 { break }
                 kept += 1
             }
             if kept < records.count {
@@ -72,17 +76,19 @@ extension RunitTools {
         let entries: [Value] = records.map { record in
             [
                 "time": .string(Timestamp.string(micros: record.micros)), "stream": .string(record.stream.rawValue),
-                "text": .string(LogText.clean(record.textString)),
+                "text": .string(AnswerText.line(record)),
             ]
         }
         let state = (try? registry.existing(name))?.state.rawValue ?? "unknown"
         var text = records.map { record in
-            record.stream == .sys ? "── \(record.textString) ──" : LogText.clean(record.textString)
+            record.stream == .sys ? "── \(AnswerText.line(record)) ──" : AnswerText.line(record)
         }.joined(separator: "\n")
         if records.isEmpty { text = "(no lines)" }
         if truncated {
             text +=
-                "\n(more lines were left out to keep this answer short; call again with the cursor, or narrow with grep or since)"
+                arguments.values["cursor"] == nil
+                ? "\n(older lines were left out to keep this answer short; narrow with fewer lines, grep or since)"
+                : "\n(more lines follow; call again with the returned cursor to read on)"
         }
         return ToolAnswer(
             text: text,
@@ -131,8 +137,8 @@ extension RunitTools {
         switch outcome {
         case .logMatched(let record):
             structured["outcome"] = "log_match"
-            structured["line"] = .string(LogText.clean(record.textString))
-            text = "matched after \(waited)s: \(LogText.clean(record.textString))"
+            structured["line"] = .string(AnswerText.line(record))
+            text = "matched after \(waited)s: \(AnswerText.line(record))"
         case .portOpen(let port):
             structured["outcome"] = "port_open"
             structured["port"] = .int(port)
@@ -147,7 +153,7 @@ extension RunitTools {
             text = "\(name) \(how)"
         case .timedOut, .cancelled:
             structured["outcome"] = outcome == .cancelled ? "cancelled" : "timeout"
-            let lines = firstLines(name, count: 10)
+            let lines = lastLines(name, count: 10)
             structured["last_lines"] = .array(lines.map { .string($0) })
             text = "nothing matched within \(Double(timeout) / 1000)s; \(name) is still running" + Self.outputBlock(lines)
         }

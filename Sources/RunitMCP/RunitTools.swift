@@ -70,7 +70,7 @@ public struct RunitTools: Sendable {
         throws(RunitError) -> ToolAnswer
     {
         switch name {
-        case "start_process": return try start(arguments, cancelled: cancelled)
+        case "start_process": return try start(arguments, progress: progress, cancelled: cancelled)
         case "stop_process": return try stop(arguments)
         case "restart_process": return try restart(arguments)
         case "remove_process": return try remove(arguments)
@@ -96,90 +96,6 @@ public struct RunitTools: Sendable {
         return decoded
     }
 
-    /// The first output lines of a process, cleaned, for an answer.
-    func firstLines(_ name: String, count: Int = 20) -> [String] {
-        guard let reader = try? registry.logReader(name) else { return [] }
-        return reader.tail(LogQuery(lines: count)).records.filter { $0.stream != .sys }.map { LogText.clean($0.textString) }
-    }
-
-    func start(_ arguments: ToolArguments, cancelled: CancellationFlag) throws(RunitError) -> ToolAnswer {
-        let name = try arguments.requiredString("name")
-        var request = StartRequest(name: name, command: try arguments.string("command"), argv: try arguments.strings("argv"))
-        if request.command == nil && request.argv == nil {
-            throw RunitError(
-                .invalidInput, "start_process needs 'command' (a shell command) or 'argv' (a program and its arguments)")
-        }
-        request.cwd = try arguments.string("cwd")
-        request.env = (try arguments.stringMap("env") ?? []).map { "\($0.0)=\($0.1)" }
-        request.replace = try arguments.bool("replace") ?? false
-        if let policy = try arguments.string("restart") {
-            guard let value = RestartPolicy(rawValue: policy) else {
-                throw RunitError(.invalidInput, "start_process: \(RestartPolicy.rule), not '\(policy)'")
-            }
-            request.restart = value
-        }
-        let waitFor = try arguments.object("wait_for")
-        let condition = try waitFor.map { arguments throws(RunitError) in try Self.condition(arguments, exit: false) }
-        let timeout = try waitFor?.timeoutMillis() ?? 30_000
-        if let condition, condition.logPattern == nil, condition.port == nil {
-            throw RunitError(.invalidInput, "start_process: wait_for needs 'log_regex' or 'port'")
-        }
-        let cursor = (try? registry.logReader(name))?.endCursor()
-        let outcome: StartOutcome
-        do throws(RunitError) {
-            outcome = try registry.start(request)
-        } catch let error where error.code == .alreadyRunning {
-            // The CLI's message names `runit restart`; say what to call from here as well.
-            throw RunitError(
-                error.code,
-                error.message
-                    + ". From MCP: call restart_process, or start_process with replace: true to run this command instead")
-        }
-        var structured: [String: Value] = ["process": encode(registry.report(for: outcome.snapshot))]
-        var text: String
-        if let failure = outcome.failure {
-            structured["failure"] = .string(failure)
-            structured["output"] = .array(firstLines(name).map { .string($0) })
-            return ToolAnswer(text: failure + Self.outputBlock(firstLines(name)), structured: structured, isError: true)
-        }
-        text =
-            outcome.finishedCleanly
-            ? "\(name) ran and exited with code 0" : "started \(name) (pid \(outcome.snapshot.pid.map(String.init) ?? "?"))"
-        if let condition {
-            let result = try registry.wait(
-                for: name, until: condition, timeoutMillis: timeout, from: cursor, isCancelled: cancelled.isSet)
-            switch result {
-            case .logMatched(let record):
-                structured["ready"] = true
-                structured["ready_line"] = .string(LogText.clean(record.textString))
-                text += "; ready: \(LogText.clean(record.textString))"
-            case .portOpen(let port):
-                structured["ready"] = true
-                text += "; ready: port \(port) accepts connections"
-            case .exited(let state, let code, let signal):
-                structured["ready"] = false
-                let how = signal.map { "was killed by signal \($0)" } ?? "exited with code \(code.map(String.init) ?? "?")"
-                structured["failure"] = .string("\(name) \(how) (\(state.rawValue)) before it was ready")
-                structured["process"] = encode(try registry.report(name, withMetrics: false))
-                structured["output"] = .array(firstLines(name).map { .string($0) })
-                return ToolAnswer(
-                    text: "\(name) \(how) before it was ready" + Self.outputBlock(firstLines(name)), structured: structured,
-                    isError: true)
-            case .timedOut, .cancelled:
-                structured["ready"] = false
-                text += "; not ready after \(Double(timeout) / 1000)s (still running)"
-            }
-            structured["process"] = encode(try registry.report(name, withMetrics: false))
-        }
-        let lines = firstLines(name)
-        structured["output"] = .array(lines.map { .string($0) })
-        return ToolAnswer(text: text + Self.outputBlock(lines), structured: structured)
-    }
-
-    static func outputBlock(_ lines: [String]) -> String {
-        lines.isEmpty ? "" : "\noutput:\n" + lines.map { "  " + $0 }.joined(separator: "\n")
-    }
-
     func stop(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
         let name = try arguments.requiredString("name")
         var grace = Registry.defaultGraceMillis
@@ -196,20 +112,6 @@ public struct RunitTools: Sendable {
             ? "stopped \(report.name)" + (report.lastExit.map { " (\($0))" } ?? "")
             : "\(report.name) was not running (\(report.state.rawValue))"
         return ToolAnswer(text: text, structured: ["was_running": .bool(outcome.wasRunning), "process": encode(report)])
-    }
-
-    func restart(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
-        let name = try arguments.requiredString("name")
-        let outcome = try registry.restart(name)
-        let report = registry.report(for: outcome.snapshot)
-        let lines = firstLines(report.name)
-        var structured: [String: Value] = ["process": encode(report), "output": .array(lines.map { .string($0) })]
-        if let failure = outcome.failure {
-            structured["failure"] = .string(failure)
-            return ToolAnswer(text: failure + Self.outputBlock(lines), structured: structured, isError: true)
-        }
-        let text = "restarted \(report.name) (pid \(report.pid.map(String.init) ?? "?"), restarts \(report.restarts))"
-        return ToolAnswer(text: text + Self.outputBlock(lines), structured: structured)
     }
 
     func remove(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {

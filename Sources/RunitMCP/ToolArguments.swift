@@ -96,16 +96,26 @@ struct ToolArguments {
         guard let object = value.objectValue else { throw typeError(key, "an object of strings") }
         var result: [(String, String)] = []
         for (name, item) in object.sorted(by: { $0.key < $1.key }) {
-            guard let string = item.stringValue else { throw typeError(key, "an object of strings") }
+            guard let string = item.stringValue else {
+                throw RunitError(
+                    .invalidInput,
+                    "\(tool): '\(key)' must be an object of strings; its key '\(name)' is \(Self.describe(item)), "
+                        + "write it as a string (\"\(name)\": \"...\")")
+            }
             result.append((name, string))
         }
         return result
     }
 
-    /// An optional nested object.
-    func object(_ key: String) throws(RunitError) -> ToolArguments? {
+    /// An optional nested object, with only the given `keys`.
+    func object(_ key: String, keys: [String]) throws(RunitError) -> ToolArguments? {
         guard let value = values[key], !value.isNull else { return nil }
         guard let object = value.objectValue else { throw typeError(key, "an object") }
+        for name in object.keys.sorted() where !keys.contains(name) {
+            throw RunitError(
+                .invalidInput,
+                "\(tool): '\(key)' has no key '\(name)'; its keys are: \(keys.sorted().joined(separator: ", "))")
+        }
         return ToolArguments(values: object, tool: "\(tool).\(key)")
     }
 

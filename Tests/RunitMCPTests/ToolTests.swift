@@ -104,7 +104,13 @@ struct ToolTests {
             ("list_processes", ["extra": true], "has no argument 'extra'"),
             ("start_process", ["name": "x"], "needs 'command'"),
             ("start_process", ["name": "x", "argv": ["a", 1]], "array of strings"),
-            ("start_process", ["name": "x", "command": "true", "env": ["A": 1]], "object of strings"),
+            ("start_process", ["name": "x", "command": "true", "env": ["A": 1]], "its key 'A' is the number 1"),
+            (
+                "start_process", ["name": "x", "command": "true", "wait_for": ["regex": "hi"]],
+                "has no key 'regex'; its keys are: log_regex, port, timeout_s"
+            ),
+            ("start_process", ["name": "x", "command": "true", "wait_for": ["exit": true]], "has no key 'exit'"),
+            ("get_process_logs", ["name": "x", "context": 2], "'context' needs 'grep'"),
             ("start_process", ["name": "x", "command": "true", "restart": "sometimes"], "never, on-failure, always"),
             ("start_process", ["name": "x", "command": "true", "wait_for": ["timeout_s": 5]], "needs 'log_regex' or 'port'"),
             ("start_process", ["name": "x", "command": "true", "wait_for": "soon"], "must be an object"),
@@ -115,7 +121,8 @@ struct ToolTests {
             ("stop_process", ["name": "x", "timeout_s": 1e300], "0 to 300 seconds"),
             ("wait_for_process", ["name": "x", "exit": true, "timeout_s": 1e300], "at most 300 seconds"),
             ("wait_for_process", ["name": "x", "port": -1], "1 to 65535"),
-            ("get_process_logs", ["name": "x", "stream": "both"], "no process named"),
+            ("get_process_logs", ["name": "x", "stream": "both"], "out or err"),
+            ("get_process_logs", ["name": "x", "lines": 5], "no process named"),
         ]
         for (tool, arguments, message) in cases {
             let result = await fixture.call(tool, arguments)
@@ -134,7 +141,7 @@ struct ToolTests {
         _ = await fixture.call("wait_for_process", ["name": "l", "log_regex": "problem", "timeout_s": 10])
         let bad = await fixture.call("get_process_logs", ["name": "l", "stream": "both"])
         #expect(bad.text.contains("out or err"))
-        let badContext = await fixture.call("get_process_logs", ["name": "l", "context": 50])
+        let badContext = await fixture.call("get_process_logs", ["name": "l", "grep": "line", "context": 50])
         #expect(badContext.text.contains("0 to 20"))
         let errors = await fixture.call("get_process_logs", ["name": "l", "stream": "err"])
         #expect(errors.text.contains("problem"))

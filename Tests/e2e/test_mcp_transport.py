@@ -124,7 +124,7 @@ def test_a_wait_with_a_progress_token_sends_progress(runit):
 def test_wait_reports_an_exit_with_its_code_and_a_bad_regex_as_an_error(runit):
     async def body():
         async with runit.session() as session:
-            started = await session.call_tool("start_process", {"name": "job", "command": "sleep 1; echo done; exit 4"})
+            started = await session.call_tool("start_process", {"name": "job", "command": "sleep 3; echo done; exit 4"})
             assert not started.is_error
             waited = await session.call_tool("wait_for_process", {"name": "job", "exit": True, "timeout_s": 30})
             assert waited.structured_content["outcome"] == "exited"

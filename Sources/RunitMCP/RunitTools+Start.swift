@@ -1,0 +1,137 @@
+import Foundation
+import MCP
+import RunitCore
+import RunitKit
+
+extension RunitTools {
+    /// How long a start with no output yet waits for a first line or an exit, so that a
+    /// command failing a little after the supervisor's settle time (200 ms) is still seen.
+    static let quietStartMillis: Int64 = 1_000
+
+    func start(_ arguments: ToolArguments, progress: ProgressSink?, cancelled: CancellationFlag) throws(RunitError)
+        -> ToolAnswer
+    {
+        let name = try arguments.requiredString("name")
+        let request = try Self.startRequest(arguments, name: name)
+        let waitFor = try arguments.object("wait_for", keys: ["log_regex", "port", "timeout_s"])
+        let condition = try waitFor.map { arguments throws(RunitError) in try Self.condition(arguments, exit: false) }
+        let timeout = try waitFor?.timeoutMillis() ?? 30_000
+        if let condition, condition.logPattern == nil, condition.port == nil {
+            throw RunitError(.invalidInput, "start_process: wait_for needs 'log_regex' or 'port'")
+        }
+        // Where this run's output begins: the end of the log before the start.
+        let cursor = (try? registry.logReader(name))?.endCursor()
+        let outcome: StartOutcome
+        do throws(RunitError) {
+            outcome = try registry.start(request)
+        } catch let error where error.code == .alreadyRunning {
+            // The CLI's message names `runit restart`; say what to call from here as well.
+            throw RunitError(
+                error.code,
+                error.message
+                    + ". From MCP: call restart_process, or start_process with replace: true to run this command instead")
+        }
+        if let failure = outcome.failure { return failed(name, failure) }
+        if outcome.finishedCleanly { return exitedCleanly(name, from: cursor) }
+        var structured: [String: Value] = [:]
+        var text = "started \(name) (pid \(outcome.snapshot.pid.map(String.init) ?? "?"))"
+        if let condition {
+            let result = try registry.wait(
+                for: name, until: condition, timeoutMillis: timeout, from: cursor,
+                tick: { waited in progress?.report(Double(waited) / 1000, "waiting for \(name) to be ready") },
+                isCancelled: cancelled.isSet)
+            switch result {
+            case .logMatched(let record):
+                structured["ready"] = true
+                structured["ready_line"] = .string(AnswerText.line(record))
+                text += "; ready: \(AnswerText.line(record))"
+            case .portOpen(let port):
+                structured["ready"] = true
+                text += "; ready: port \(port) accepts connections"
+            case .exited(_, let code, let signal):
+                return failed(name, "\(name) \(Self.how(code, signal)) before it was ready", structured: ["ready": false])
+            case .timedOut, .cancelled:
+                structured["ready"] = false
+                text += "; not ready after \(Double(timeout) / 1000)s (still running)"
+            }
+        } else if firstLines(name, from: cursor).isEmpty {
+            let settled = try registry.wait(
+                for: name, until: WaitCondition(output: true), timeoutMillis: Self.quietStartMillis,
+                from: cursor ?? LogCursor(inode: 0, offset: 0), isCancelled: cancelled.isSet)
+            var ended: (code: Int32?, signal: Int32?)?
+            if case .exited(_, let code, let signal) = settled { ended = (code, signal) }
+            if ended == nil, let now = try? registry.existing(name), [.exited, .failed, .lost].contains(now.state) {
+                // The first line came, and the process is gone already (an error, then exit).
+                ended = (now.status?.exitCode, now.status?.exitSignal)
+            }
+            if let ended {
+                if ended.code == 0 && ended.signal == nil { return exitedCleanly(name, from: cursor) }
+                return failed(name, "'\(name)' \(Self.how(ended.code, ended.signal)) right after it started")
+            }
+        }
+        structured["process"] = encode(try registry.report(name, withMetrics: false))
+        let lines = firstLines(name, from: cursor)
+        structured["output"] = .array(lines.map { .string($0) })
+        return ToolAnswer(text: text + Self.outputBlock(lines), structured: structured)
+    }
+
+    /// The start request a `start_process` call describes.
+    static func startRequest(_ arguments: ToolArguments, name: String) throws(RunitError) -> StartRequest {
+        var request = StartRequest(name: name, command: try arguments.string("command"), argv: try arguments.strings("argv"))
+        if request.command == nil && request.argv == nil {
+            throw RunitError(
+                .invalidInput, "start_process needs 'command' (a shell command) or 'argv' (a program and its arguments)")
+        }
+        request.cwd = try arguments.string("cwd")
+        request.env = (try arguments.stringMap("env") ?? []).map { "\($0.0)=\($0.1)" }
+        request.replace = try arguments.bool("replace") ?? false
+        if let policy = try arguments.string("restart") {
+            guard let value = RestartPolicy(rawValue: policy) else {
+                throw RunitError(.invalidInput, "start_process: \(RestartPolicy.rule), not '\(policy)'")
+            }
+            request.restart = value
+        }
+        return request
+    }
+
+    static func how(_ code: Int32?, _ signal: Int32?) -> String {
+        signal.map { "was killed by signal \($0)" } ?? "exited with code \(code.map(String.init) ?? "?")"
+    }
+
+    /// The answer for a process that ended badly: the failure, the process as it is now, and
+    /// the last lines of its run (where the error usually is).
+    func failed(_ name: String, _ failure: String, structured extra: [String: Value] = [:]) -> ToolAnswer {
+        var structured = extra
+        structured["failure"] = .string(failure)
+        structured["process"] = (try? registry.report(name, withMetrics: false)).map(encode) ?? .null
+        let lines = lastLines(name, count: 20)
+        structured["output"] = .array(lines.map { .string($0) })
+        return ToolAnswer(text: failure + Self.outputBlock(lines), structured: structured, isError: true)
+    }
+
+    /// The answer for a one-shot command that ran and exited with code 0.
+    func exitedCleanly(_ name: String, from cursor: LogCursor?) -> ToolAnswer {
+        // The supervisor may report the exit a moment before status.json says so: wait for it.
+        _ = try? registry.wait(for: name, until: WaitCondition(exit: true), timeoutMillis: 1000)
+        let lines = firstLines(name, from: cursor)
+        let structured: [String: Value] = [
+            "process": (try? registry.report(name, withMetrics: false)).map(encode) ?? .null,
+            "output": .array(lines.map { .string($0) }),
+        ]
+        return ToolAnswer(text: "\(name) ran and exited with code 0" + Self.outputBlock(lines), structured: structured)
+    }
+
+    func restart(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
+        let name = try arguments.requiredString("name")
+        // Where the new run's output begins: the end of the log before the restart.
+        let cursor = try registry.logReader(name).endCursor()
+        let outcome = try registry.restart(name)
+        if let failure = outcome.failure { return failed(name, failure) }
+        if outcome.finishedCleanly { return exitedCleanly(name, from: cursor) }
+        let report = try registry.report(name, withMetrics: false)
+        let lines = firstLines(name, from: cursor)
+        let structured: [String: Value] = ["process": encode(report), "output": .array(lines.map { .string($0) })]
+        let text = "restarted \(report.name) (pid \(report.pid.map(String.init) ?? "?"), restarts \(report.restarts))"
+        return ToolAnswer(text: text + Self.outputBlock(lines), structured: structured)
+    }
+}
