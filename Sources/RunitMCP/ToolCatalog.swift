@@ -25,8 +25,12 @@ enum ToolCatalog {
     ]
 
     /// An object schema with `properties`, of which `required` must be given.
-    static func object(_ properties: [String: Value], required: [String] = []) -> Value {
-        ["type": "object", "properties": .object(properties), "required": .array(required.map { .string($0) })]
+    static func object(_ properties: [String: Value], required: [String] = [], additionalProperties: Bool? = nil) -> Value {
+        var schema: [String: Value] = [
+            "type": "object", "properties": .object(properties), "required": .array(required.map { .string($0) }),
+        ]
+        if let additionalProperties { schema["additionalProperties"] = .bool(additionalProperties) }
+        return .object(schema)
     }
 
     /// An output schema: the answer's properties, plus `error` on a failed call. Nothing is
@@ -37,11 +41,18 @@ enum ToolCatalog {
         return ["type": "object", "properties": .object(all)]
     }
 
-    static let waitFor: Value = object([
-        "log_regex": ["type": "string", "description": "Ready when a new log line matches this regular expression."],
-        "port": ["type": "integer", "description": "Ready when this TCP port accepts connections on localhost."],
-        "timeout_s": ["type": "number", "description": "How long to wait, in seconds (default 30, at most 300)."],
-    ])
+    static let waitFor: Value = object(
+        [
+            "log_regex": ["type": "string", "description": "Ready when a new log line matches this regular expression."],
+            "port": [
+                "type": "integer", "minimum": 1, "maximum": 65535,
+                "description": "Ready when this TCP port accepts connections on localhost.",
+            ],
+            "timeout_s": [
+                "type": "number", "exclusiveMinimum": 0, "maximum": 300,
+                "description": "How long to wait, in seconds (default 30, at most 300).",
+            ],
+        ], additionalProperties: false)
 
     static let tools: [Tool] = [
         Tool(
@@ -51,9 +62,13 @@ enum ToolCatalog {
                 Start a long-running process (dev server, watcher, worker) under runit's supervision; it keeps \
                 running after this call, with its output logged. Give `command` (run by /bin/sh -c) or `argv` \
                 (no shell). Returns once the process is running, ready (with `wait_for`), or has already exited, \
-                with its first output lines, so a typo is seen at once. Fails with isError if the name is \
-                already running (pass `replace: true` to stop it and start the new command), if the command \
-                exits at once, or if `cwd` does not exist. `cwd` defaults to the server's working directory.
+                with the first output lines of this run (each cut at 2000 characters), so a typo is seen at once. \
+                Fails with isError if the name is already running (pass `replace: true` to stop it and start the \
+                new command), if the command exits early (then with its last lines), or if `cwd` does not exist. \
+                An exit is only noticed in the first moments (about 200 ms, up to 1 s while it prints \
+                nothing): for a command that may fail later, pass `wait_for` (a log line or port that means \
+                ready) or call wait_for_process with `exit: true`. `cwd` defaults to the server's working \
+                directory.
                 """,
             inputSchema: object(
                 [
@@ -81,7 +96,8 @@ enum ToolCatalog {
             description: """
                 Stop a process and everything it started: SIGTERM, then SIGKILL after `timeout_s` (default 10). \
                 Returns when all of it is gone, with how it ended. Stopping a stopped process succeeds and says \
-                it was not running. Its logs stay readable until remove_process.
+                it was not running. Its logs stay readable until remove_process. Fails with isError for an \
+                unknown name.
                 """,
             inputSchema: object(
                 [
@@ -101,7 +117,8 @@ enum ToolCatalog {
             description: """
                 Stop a process if it runs, then start it again with the same command, cwd and env; the restart \
                 count goes up. Use it after changing code a server does not reload by itself. Returns the new \
-                pid and first output lines, or isError if it exits at once.
+                pid and the first output lines of the new run. Fails with isError for an unknown name or if it \
+                exits at once (then with its last lines).
                 """,
             inputSchema: object(["name": name], required: ["name"]),
             annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
@@ -110,7 +127,11 @@ enum ToolCatalog {
         Tool(
             name: "remove_process",
             title: "Remove a process",
-            description: "Stop a process if needed, then delete its spec, status and logs. Use when it is no longer wanted.",
+            description: """
+                Stop a process if needed, then delete its spec, status and logs; the name is free again. Use \
+                when a process and its logs are no longer wanted (stop_process keeps the logs). Returns whether \
+                it was running. Fails with isError for an unknown name.
+                """,
             inputSchema: object(["name": name], required: ["name"]),
             annotations: .init(readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false),
             outputSchema: output(["name": ["type": "string"], "was_running": ["type": "boolean"], "removed": ["type": "boolean"]])
@@ -135,7 +156,9 @@ enum ToolCatalog {
             title: "Process status",
             description: """
                 Everything about one process: state, pid, command, cwd, env (secrets masked), start time, \
-                uptime, restarts, last exit code or signal, log path, and memory and CPU of its whole tree.
+                uptime, restarts, last exit code or signal, log path, and memory and CPU of its whole tree. \
+                Use it to see whether a process is still up and how it ended. Fails with isError for an \
+                unknown name (list_processes shows the names).
                 """,
             inputSchema: object(["name": name], required: ["name"]),
             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
@@ -149,8 +172,11 @@ enum ToolCatalog {
                 `cursor`: the last `lines` lines (default 50, at most 1000). With the `cursor` a previous call \
                 returned: only what was written since, so polling never repeats a line. Filter with `grep` (a \
                 regular expression; `context` lines around each match), `since` (10m, 2h or an RFC 3339 time) \
-                and `stream` (out or err). At most about 20000 characters come back; `truncated` says when \
-                lines were left out.
+                and `stream` (out or err). Each line is cut at 2000 characters and an answer carries at most \
+                about 20000; `truncated` says lines were left out (without a cursor: narrow with fewer lines, \
+                grep or since; with a cursor: call again with the returned cursor). Fails with isError for an \
+                unknown name, a bad regular expression, `context` without `grep`, or a cursor that did not \
+                come from an earlier answer.
                 """,
             inputSchema: object(
                 [
@@ -178,7 +204,7 @@ enum ToolCatalog {
                 localhost, or (with `exit: true`) the process exits, whichever comes first, for at most \
                 `timeout_s` seconds (default 30, at most 300). Says what happened: the matching line, the open \
                 port, the exit code, or a timeout with the last lines. A process that ends while waiting is \
-                reported at once. Fails with isError for an unknown name or a bad regex. Sends progress \
+                reported at once. Fails with isError for an unknown name, a bad regex or a bad cursor. Sends progress \
                 notifications when the request has a progress token.
                 """,
             inputSchema: object(
@@ -186,9 +212,15 @@ enum ToolCatalog {
                     "name": name,
                     "log_regex": ["type": "string", "description": "A regular expression a log line should match."],
                     "cursor": ["type": "string", "description": "Only lines after this get_process_logs cursor."],
-                    "port": ["type": "integer", "description": "A TCP port on localhost that should accept connections."],
+                    "port": [
+                        "type": "integer", "minimum": 1, "maximum": 65535,
+                        "description": "A TCP port on localhost that should accept connections.",
+                    ],
                     "exit": ["type": "boolean", "description": "Wait for the process to exit."],
-                    "timeout_s": ["type": "number", "description": "At most this many seconds (default 30, at most 300)."],
+                    "timeout_s": [
+                        "type": "number", "exclusiveMinimum": 0, "maximum": 300,
+                        "description": "At most this many seconds (default 30, at most 300).",
+                    ],
                 ], required: ["name"]),
             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
             outputSchema: output([
@@ -203,7 +235,9 @@ enum ToolCatalog {
             title: "Send input to a process",
             description: """
                 Write text to a running process's stdin (a REPL, a CLI that asks a question). A newline is added \
-                unless `newline` is false. Read the answer with get_process_logs or wait_for_process.
+                unless `newline` is false. Returns the number of bytes written. Read the answer with \
+                get_process_logs or wait_for_process (with the cursor taken before sending). Fails with isError \
+                for an unknown name or a process that is not running.
                 """,
             inputSchema: object(
                 [

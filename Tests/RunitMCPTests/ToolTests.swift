@@ -53,6 +53,18 @@ struct ToolTests {
             #expect(tool.outputSchema?.objectValue?["properties"]?.objectValue?["error"] != nil)
             #expect(tool.annotations.readOnlyHint != nil)
         }
+        for tool in tools where tool.name != "list_processes" {
+            #expect((tool.description ?? "").contains("Fails with isError"), "\(tool.name) says how it fails")
+        }
+        let properties = { (tool: String) in
+            ToolCatalog.tools.first { $0.name == tool }?.inputSchema.objectValue?["properties"]?.objectValue ?? [:]
+        }
+        #expect(properties("stop_process")["timeout_s"]?.objectValue?["maximum"] == 300)
+        #expect(properties("wait_for_process")["timeout_s"]?.objectValue?["maximum"] == 300)
+        #expect(properties("wait_for_process")["port"]?.objectValue?["maximum"] == 65535)
+        let waitFor = properties("start_process")["wait_for"]?.objectValue
+        #expect(waitFor?["additionalProperties"] == false)
+        #expect(waitFor?["properties"]?.objectValue?["port"]?.objectValue?["minimum"] == 1)
         let readOnly = Set(tools.filter { $0.annotations.readOnlyHint == true }.map(\.name))
         #expect(readOnly == ["list_processes", "get_process_status", "get_process_logs", "wait_for_process"])
         let destructive = Set(tools.filter { $0.annotations.destructiveHint == true }.map(\.name))
