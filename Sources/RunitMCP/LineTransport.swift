@@ -33,7 +33,9 @@ public actor LineTransport: Transport {
         let continuation = continuation
         let pending = pending
         let thread = Thread {
-            LineTransport.readLines(from: input) { message in
+            LineTransport.readLines(from: input) { original in
+                // A tool call the SDK cannot decode goes to a handler that says why (-32602).
+                let message = InvalidToolCall.rewrite(original) ?? original
                 // Counted before the server sees it, so a request is never missed by `drain()`.
                 pending.received(message)
                 continuation.yield(message)

@@ -40,6 +40,9 @@ public struct RunitMCPServer: Sendable {
             }
             return await tools.call(parameters.name, arguments: parameters.arguments, progress: sink)
         }
+        await server.withMethodHandler(InvalidToolCall.self) { parameters in
+            throw MCPError.invalidParams(parameters.reason)
+        }
         let transport = LineTransport()
         try await server.start(transport: transport)
         await server.waitUntilCompleted()

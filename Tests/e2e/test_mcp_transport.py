@@ -145,3 +145,28 @@ def test_wait_reports_an_exit_with_its_code_and_a_bad_regex_as_an_error(runit):
             assert "replace: true" in busy.content[0].text
 
     run(body)
+
+
+def test_a_tool_call_with_malformed_params_is_invalid_params(runit):
+    def raw(request_id, params):
+        return {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": params}
+
+    replies = serve(
+        runit,
+        [
+            INITIALIZE,
+            INITIALIZED,
+            raw(2, {"name": "list_processes", "arguments": ["a", "b"]}),
+            raw(3, {"name": "list_processes", "arguments": "text"}),
+            raw(4, {"arguments": {}}),
+            raw(5, ["list_processes"]),
+            raw(6, {"name": "list_processes", "arguments": {}}),
+        ],
+    )
+    answers = {reply["id"]: reply for reply in replies if "id" in reply}
+    assert set(answers) == {1, 2, 3, 4, 5, 6}
+    for request_id, expected in [(2, "an array"), (3, "the string"), (4, "needs 'name'"), (5, "must be an object")]:
+        error = answers[request_id]["error"]
+        assert error["code"] == -32602, answers[request_id]
+        assert expected in error["message"], error["message"]
+    assert answers[6]["result"]["isError"] is False, "a well-formed call still works"
