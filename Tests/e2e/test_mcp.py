@@ -16,6 +16,42 @@ TOOLS = {
     "send_process_input": dict(read_only=False, destructive=False),
 }
 
+# What each tool takes (inputs, required ones) and answers (output properties besides `error`).
+SHAPES = {
+    "start_process": (
+        {"name", "command", "argv", "cwd", "env", "replace", "restart", "wait_for"},
+        {"name"},
+        {"process", "output", "ready", "ready_line", "failure"},
+    ),
+    "stop_process": ({"name", "timeout_s"}, {"name"}, {"was_running", "process"}),
+    "restart_process": ({"name"}, {"name"}, {"process", "output", "failure"}),
+    "remove_process": ({"name"}, {"name"}, {"name", "was_running", "removed"}),
+    "list_processes": (set(), set(), {"processes", "total", "truncated"}),
+    "get_process_status": ({"name"}, {"name"}, {"process"}),
+    "get_process_logs": (
+        {"name", "lines", "since", "grep", "context", "stream", "cursor"},
+        {"name"},
+        {"name", "lines", "cursor", "truncated", "state"},
+    ),
+    "wait_for_process": (
+        {"name", "log_regex", "cursor", "port", "exit", "timeout_s"},
+        {"name"},
+        {"outcome", "line", "port", "state", "exit_code", "exit_signal", "waited_s", "last_lines"},
+    ),
+    "send_process_input": ({"name", "text", "newline"}, {"name", "text"}, {"name", "bytes"}),
+}
+
+# Numeric inputs and their bounds, as (tool, path to the property, minimum key, minimum, maximum).
+BOUNDS = [
+    ("stop_process", ["timeout_s"], "minimum", 0, 300),
+    ("wait_for_process", ["timeout_s"], "exclusiveMinimum", 0, 300),
+    ("wait_for_process", ["port"], "minimum", 1, 65535),
+    ("get_process_logs", ["lines"], "minimum", 1, 1000),
+    ("get_process_logs", ["context"], "minimum", 0, 20),
+    ("start_process", ["wait_for", "timeout_s"], "exclusiveMinimum", 0, 300),
+    ("start_process", ["wait_for", "port"], "minimum", 1, 65535),
+]
+
 
 def check_against_schema(tool, result):
     """Every answer, errors included, carries structured content valid for the output schema."""
@@ -47,13 +83,25 @@ def test_tools_are_listed_with_schemas_and_annotations(runit):
                 jsonschema.Draft202012Validator.check_schema(tool.input_schema)
                 jsonschema.Draft202012Validator.check_schema(tool.output_schema)
                 assert tool.input_schema["type"] == "object"
+                inputs, required, outputs = SHAPES[name]
+                assert set(tool.input_schema["properties"]) == inputs, name
+                assert set(tool.input_schema.get("required", [])) == required, name
+                assert set(tool.output_schema["properties"]) == outputs | {"error"}, name
                 if name != "list_processes":
-                    assert "name" in tool.input_schema["required"]
+                    assert "Fails with isError" in tool.description, f"{name} says how it fails"
                 assert tool.annotations.read_only_hint is hints["read_only"]
                 if "destructive" in hints:
                     assert tool.annotations.destructive_hint is hints["destructive"]
                 if "idempotent" in hints:
                     assert tool.annotations.idempotent_hint is hints["idempotent"]
+            wait_for = tools["start_process"].input_schema["properties"]["wait_for"]
+            assert set(wait_for["properties"]) == {"log_regex", "port", "timeout_s"}
+            assert wait_for["additionalProperties"] is False
+            for name, path, low_key, low, high in BOUNDS:
+                schema = tools[name].input_schema
+                for key in path:
+                    schema = schema["properties"][key]
+                assert (schema[low_key], schema["maximum"]) == (low, high), (name, path)
 
     run(body)
 
@@ -210,5 +258,33 @@ def test_processes_outlive_the_server_and_the_next_server_sees_them(runit):
             status = await session.call_tool("get_process_status", {"name": "keeper"})
             assert status.structured_content["process"]["pid"] == pid
             assert status.structured_content["process"]["state"] == "running"
+
+    run(body)
+
+
+def test_processes_started_from_the_cli_are_seen_and_driven_from_mcp(runit):
+    started = runit.cli("start", "--name", "repl", "--command", "echo ready; exec cat")
+    assert started.returncode == 0, started.stderr
+
+    async def body():
+        async with runit.session() as session:
+            call = await checked_caller(session)
+            listed = await call("list_processes", {})
+            assert [(p["name"], p["state"]) for p in listed.structured_content["processes"]] == [("repl", "running")]
+            assert listed.structured_content["processes"][0]["command"] == "echo ready; exec cat"
+
+            await call("wait_for_process", {"name": "repl", "log_regex": "^ready$", "timeout_s": 10})
+            mark = (await call("get_process_logs", {"name": "repl"})).structured_content["cursor"]
+            sent = await call("send_process_input", {"name": "repl", "text": "from mcp"})
+            assert not sent.is_error, sent.content[0].text
+            echoed = await call("wait_for_process", {"name": "repl", "log_regex": "^from mcp$", "cursor": mark, "timeout_s": 10})
+            assert echoed.structured_content["outcome"] == "log_match"
+
+            stopped = await call("stop_process", {"name": "repl", "timeout_s": 5})
+            assert stopped.structured_content["was_running"] is True
+            refused = await call("send_process_input", {"name": "repl", "text": "late"})
+            assert refused.is_error
+        # And back: the CLI sees what MCP did.
+        assert runit.cli_json("status", "repl")["state"] == "stopped"
 
     run(body)
