@@ -51,10 +51,11 @@ extension Registry {
         let paths = context.paths(name)
         let stored = try? StateFiles.readSpec(paths)
         var spec = try makeSpec(request, name: name, previous: stored)
-        guard Platform.makeDirectory(context.home), Platform.makeDirectory(context.processesDirectory),
-            Platform.makeDirectory(paths.directory)
-        else {
-            throw RunitError(.storage, "cannot create \(paths.directory): \(Platform.describe(errno: Platform.lastError))")
+        guard Platform.makeDirectories(paths.directory) else {
+            throw RunitError(
+                .storage,
+                "cannot create \(paths.directory) for '\(name)': \(Platform.describe(errno: Platform.lastError)); "
+                    + "set RUNIT_HOME to a directory you can write to")
         }
         let guardLock = try StartLock(path: paths.lock)
         defer { guardLock.release() }

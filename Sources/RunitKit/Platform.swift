@@ -121,6 +121,16 @@ public enum Platform {
         mkdir(path, 0o700) == 0 || crunit_errno() == EEXIST
     }
 
+    /// Creates `path` and any missing parent, each new one with mode 0700 (existing ones are left
+    /// as they are); false on failure, with errno set.
+    @discardableResult
+    public static func makeDirectories(_ path: String) -> Bool {
+        if makeDirectory(path) { return true }
+        guard crunit_errno() == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return false }
+        guard makeDirectories(String(path[..<slash])) else { return false }
+        return makeDirectory(path)
+    }
+
     /// Creates a FIFO with mode 0600 if it does not exist.
     @discardableResult
     public static func makeFIFO(_ path: String) -> Bool {

@@ -37,7 +37,10 @@ final class CLIFixture: @unchecked Sendable {
     }
 
     /// Runs `runit` with an argument array and waits for it.
-    func run(_ arguments: [String], environment: [String: String] = [:], cwd: String? = nil) throws -> CommandResult {
+    /// `unset` names variables removed from the environment after `RUNIT_HOME` is set (it may be one of them).
+    func run(_ arguments: [String], environment: [String: String] = [:], unset: [String] = [], cwd: String? = nil) throws
+        -> CommandResult
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = arguments
@@ -45,6 +48,7 @@ final class CLIFixture: @unchecked Sendable {
         env["RUNIT_HOME"] = home
         env["NO_COLOR"] = "1"
         for (key, value) in environment { env[key] = value }
+        for key in unset { env[key] = nil }
         process.environment = env
         process.currentDirectoryURL = URL(fileURLWithPath: cwd ?? scratch)
         let outPath = scratch + "/.out-\(UUID().uuidString)"
@@ -107,14 +111,19 @@ final class CLIFixture: @unchecked Sendable {
 
     /// Stops every supervisor under the home (SIGKILL to each tree if need be) and deletes it all.
     func cleanUp() {
-        let procs = home + "/procs"
+        stopAll(stateDirectory: home)
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: home).deletingLastPathComponent().path)
+    }
+
+    /// Stops every supervisor under `stateDirectory`, a runit home that may not be the fixture's.
+    func stopAll(stateDirectory: String) {
+        let procs = stateDirectory + "/procs"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: procs)) ?? [] {
             if let holder = Platform.lockHolder(procs + "/\(name)/lock"), holder > 0 {
-                _ = try? run(["stop", name, "--timeout", "1"])
+                _ = try? run(["stop", name, "--timeout", "1"], environment: ["RUNIT_HOME": stateDirectory])
                 if Platform.processExists(holder) { kill(holder, SIGKILL) }
             }
         }
-        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: home).deletingLastPathComponent().path)
     }
 }
 

@@ -1,0 +1,58 @@
+import Foundation
+import RunitKit
+import Testing
+
+@Suite("Where runit keeps its state when RUNIT_HOME is not set")
+struct StateDirectoryTests {
+    @Test("on a fresh account the default ~/.local/state/runit is created, parents included, 0700")
+    func freshHome() throws {
+        let fixture = try CLIFixture()
+        let account = fixture.scratch + "/account"
+        try FileManager.default.createDirectory(atPath: account, withIntermediateDirectories: false)
+        let state = account + "/.local/state/runit"
+        defer {
+            fixture.stopAll(stateDirectory: state)
+            fixture.cleanUp()
+        }
+        let environment = ["HOME": account]
+        let start = try fixture.run(
+            ["start", "fresh", "--", "sleep", "300"], environment: environment, unset: ["RUNIT_HOME", "XDG_STATE_HOME"])
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(start.stdout.contains("started fresh"))
+        let list = try fixture.run(["list"], environment: environment, unset: ["RUNIT_HOME", "XDG_STATE_HOME"])
+        #expect(list.stdout.contains("fresh"))
+        #expect(list.stdout.contains("running"))
+        for directory in [account + "/.local", account + "/.local/state", state] {
+            let attributes = try FileManager.default.attributesOfItem(atPath: directory)
+            #expect((attributes[.posixPermissions] as? Int) == 0o700, "\(directory)")
+        }
+    }
+
+    @Test("XDG_STATE_HOME that does not exist yet is created")
+    func missingXDGStateHome() throws {
+        let fixture = try CLIFixture()
+        let xdg = fixture.scratch + "/no/such/state"
+        defer {
+            fixture.stopAll(stateDirectory: xdg + "/runit")
+            fixture.cleanUp()
+        }
+        let environment = ["XDG_STATE_HOME": xdg, "HOME": fixture.scratch]
+        let start = try fixture.run(["start", "xdg", "--", "sleep", "300"], environment: environment, unset: ["RUNIT_HOME"])
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(FileManager.default.fileExists(atPath: xdg + "/runit/procs/xdg/status.json"))
+        let stop = try fixture.run(["stop", "xdg"], environment: environment, unset: ["RUNIT_HOME"])
+        #expect(stop.stdout.contains("stopped xdg"))
+    }
+
+    @Test("a state directory that cannot be created is named, with the process and what to do")
+    func uncreatable() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let blocker = fixture.scratch + "/file"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: blocker))
+        let result = try fixture.run(["start", "blocked", "--", "true"], environment: ["RUNIT_HOME": blocker + "/home"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("cannot create \(blocker)/home/procs/blocked for 'blocked'"), "\(result.stderr)")
+        #expect(result.stderr.contains("set RUNIT_HOME to a directory you can write to"))
+    }
+}
