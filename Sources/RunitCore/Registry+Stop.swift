@@ -27,7 +27,9 @@ extension Registry {
     func stopLocked(_ name: ProcessName, graceMillis: Int64) throws(RunitError) -> StopOutcome {
         let paths = context.paths(name)
         guard let holder = Platform.lockHolder(paths.lock), holder > 0 else {
-            return StopOutcome(wasRunning: false, snapshot: snapshot(of: name))
+            // No supervisor: if it died without a word, end what it left running.
+            let ended = stopLost(name, graceMillis: graceMillis)
+            return StopOutcome(wasRunning: ended, snapshot: snapshot(of: name))
         }
         let waiter = ExitWaiter(pid: holder)
         defer { waiter.close() }

@@ -18,6 +18,10 @@ public struct ProcessTable {
         public var residentPages: Int64
         /// Start time after boot, in clock ticks.
         public var startTicks: Int64
+        /// The process group id.
+        public var processGroup: Int32 = 0
+        /// Whether it has exited and waits to be reaped (a zombie): gone in all but name.
+        public var isZombie = false
     }
 
     /// Every process that could be read.
@@ -51,9 +55,40 @@ public struct ProcessTable {
             guard index < fields.count else { return 0 }
             return Int64(String(decoding: fields[index], as: UTF8.self)) ?? 0
         }
+        let state = fields.first?.first ?? 0
         return Entry(
             pid: pid, parent: Int32(field(4)), cpuTicks: field(14) + field(15),
-            residentPages: field(24), startTicks: field(22))
+            residentPages: field(24), startTicks: field(22), processGroup: Int32(field(5)),
+            isZombie: state == UInt8(ascii: "Z") || state == UInt8(ascii: "X"))
+    }
+
+    /// When `entry` started, in milliseconds since the epoch; nil where the boot time is unknown.
+    ///
+    /// Accurate to about a second: the boot time is given in whole seconds.
+    public static func startMillis(of entry: Entry) -> Int64? {
+        guard let boot = bootTimeSeconds else { return nil }
+        let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
+        guard ticksPerSecond > 0 else { return nil }
+        return boot * 1000 + entry.startTicks * 1000 / ticksPerSecond
+    }
+
+    /// The boot time from `/proc/stat` (`btime`), in seconds since the epoch.
+    static var bootTimeSeconds: Int64? {
+        // Read to the end: /proc files return short reads before their end.
+        let fd = Platform.open("/proc/stat", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+        for line in bytes.split(separator: 0x0A) where line.starts(with: Array("btime ".utf8)) {
+            return Int64(String(decoding: line.dropFirst(6), as: UTF8.self))
+        }
+        return nil
     }
 
     /// Every descendant of `root` (not `root` itself), parents before children.

@@ -63,19 +63,71 @@ struct SupervisorTests {
         #expect(message.contains("a program is required after --"))
     }
 
-    @Test("a supervisor killed with SIGKILL shows as lost, and stop then succeeds")
+    @Test("a supervisor killed with SIGKILL shows as lost; stop then ends the process and its group")
     func lostSupervisor() throws {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
-        #expect(try fixture.run("start", "victim", "--", "sleep", "300").status == 0)
+        #expect(try fixture.run("start", "--name", "victim", "--command", "sleep 300 & sleep 301; wait").status == 0)
         let status = try fixture.status("victim")
         let supervisor = try #require(status["supervisor_pid"] as? Int)
-        let pid = try #require(status["pid"] as? Int)
-        defer { kill(Int32(pid), SIGKILL) }
+        let pid = Int32(try #require(status["pid"] as? Int))
+        #expect(fixture.eventually { groupMembers(pid).count == 3 })
+        let group = groupMembers(pid)
+        defer { for member in group { kill(member, SIGKILL) } }
         kill(Int32(supervisor), SIGKILL)
         #expect(fixture.eventually { try fixture.status("victim")["state"] as? String == "lost" })
-        let list = try fixture.run("list")
-        #expect(list.stdout.contains("lost"))
-        #expect(try fixture.run("stop", "victim").stdout.contains("was not running (lost)"))
+        #expect(try fixture.run("list").stdout.contains("lost"))
+        let stop = try fixture.run("stop", "victim")
+        #expect(stop.status == 0)
+        #expect(stop.stdout.contains("stopped victim"), "\(stop.stdout)")
+        #expect(group.allSatisfy { !isAlive($0) }, "the process and its group are gone")
+        let after = try fixture.status("victim")
+        #expect(after["state"] as? String == "stopped")
+        #expect((after["message"] as? String)?.contains("was gone") == true)
     }
+
+    @Test("start of a lost process ends the copy its dead supervisor left, so only one runs")
+    func startAfterLostSupervisor() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "twice", "--", "sleep", "300").status == 0)
+        let status = try fixture.status("twice")
+        let old = Int32(try #require(status["pid"] as? Int))
+        defer { kill(old, SIGKILL) }
+        kill(Int32(try #require(status["supervisor_pid"] as? Int)), SIGKILL)
+        #expect(fixture.eventually { fixture.state("twice") == "lost" })
+        let start = try fixture.run("start", "twice")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(!isAlive(old), "the old copy is gone")
+        let new = try #require(try fixture.status("twice")["pid"] as? Int)
+        #expect(Int32(new) != old)
+        #expect(isAlive(Int32(new)))
+    }
+
+    @Test("a lost process whose pid now names another process is left alone")
+    func lostWithReusedPid() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "reused", "--", "sleep", "300").status == 0)
+        let status = try fixture.status("reused")
+        let pid = Int32(try #require(status["pid"] as? Int))
+        defer { kill(pid, SIGKILL) }
+        kill(Int32(try #require(status["supervisor_pid"] as? Int)), SIGKILL)
+        #expect(fixture.eventually { fixture.state("reused") == "lost" })
+        // Make the record claim the process started an hour earlier: the pid is no longer its.
+        let path = fixture.home + "/procs/reused/status.json"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let edited = text.replacingOccurrences(
+            of: #""started_at_ms":(\d+)"#, with: "\"started_at_ms\":1000", options: .regularExpression)
+        try Data(edited.utf8).write(to: URL(fileURLWithPath: path))
+        let stop = try fixture.run("stop", "reused")
+        #expect(stop.status == 0)
+        #expect(stop.stdout.contains("reused was not running"), "\(stop.stdout)")
+        #expect(isAlive(pid), "a process that is not runit's is never signalled")
+    }
+}
+
+/// The live members of process group `group`, from `/proc`.
+func groupMembers(_ group: Int32) -> [Int32] {
+    ProcessTable().entries.filter { $0.processGroup == group && !$0.isZombie }.map(\.pid)
 }
