@@ -49,7 +49,10 @@ extension Registry {
     public func start(_ request: StartRequest) throws(RunitError) -> StartOutcome {
         let name = try Self.name(request.name)
         let paths = context.paths(name)
-        let stored = try? StateFiles.readSpec(paths)
+        // Without a command the stored spec is what runs, so a damaged one is an error; with a
+        // command it is replaced.
+        let stored =
+            request.command == nil && request.argv == nil ? try StateFiles.readSpec(paths) : try? StateFiles.readSpec(paths)
         var spec = try makeSpec(request, name: name, previous: stored)
         guard Platform.makeDirectories(paths.directory) else {
             throw RunitError(

@@ -41,12 +41,11 @@ public struct Registry: Sendable {
         let paths = context.paths(name)
         var snapshot = ProcessSnapshot(name: name.rawValue)
         if let holder = Platform.lockHolder(paths.lock), holder > 0 { snapshot.supervisorPID = holder }
-        do {
-            snapshot.spec = try StateFiles.readSpec(paths)
-            snapshot.status = try StateFiles.readStatus(paths)
-        } catch {
-            snapshot.problem = error.message
-        }
+        // Each file on its own: a damaged spec must not hide the status of a running process.
+        var problems: [String] = []
+        do { snapshot.spec = try StateFiles.readSpec(paths) } catch { problems.append(error.message) }
+        do { snapshot.status = try StateFiles.readStatus(paths) } catch { problems.append(error.message) }
+        if !problems.isEmpty { snapshot.problem = problems.joined(separator: "; ") }
         return snapshot
     }
 

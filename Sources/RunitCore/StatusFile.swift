@@ -22,8 +22,11 @@ enum StateFiles {
     static func readSpec(_ paths: ProcessPaths) throws(RunitError) -> ProcessSpec? {
         guard let data = Platform.readFile(paths.spec) else { return nil }
         guard let spec = ProcessSpec(json: data) else {
+            let name = paths.directory.split(separator: "/").last.map(String.init) ?? "NAME"
             throw RunitError(
-                .storage, "the spec file \(paths.spec) is damaged (not a process spec); remove the process and start it again")
+                .storage,
+                "the spec file \(paths.spec) is damaged (not a process spec); start '\(name)' with its command again "
+                    + "(runit start \(name) -- PROGRAM ARG...) to replace it, or run 'runit remove \(name)'")
         }
         return spec
     }

@@ -53,8 +53,18 @@ struct StatusCommand: AsyncParsableCommand {
         let report = try Registry(context: .fromEnvironment()).report(name)
         if output.json {
             try Terminal.printJSON(report)
-            return
+        } else {
+            Terminal.write(Self.render(report))
         }
+        // What could be read is shown; a damaged file still makes the command fail, naming it.
+        if let problem = report.problem {
+            Terminal.standardError.write("runit: \(problem)\n")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The text form of a report: one `key: value` row per line.
+    static func render(_ report: ProcessReport) -> String {
         var rows: [(String, String)] = [
             ("name", report.name),
             ("state", Terminal.paint(report.state.rawValue, Terminal.stateColor(report.state.rawValue))),
@@ -75,6 +85,6 @@ struct StatusCommand: AsyncParsableCommand {
         if let cpu = report.cpuSeconds { rows.append(("cpu", String(format: "%.2fs", cpu))) }
         rows.append(("log", report.logPath))
         if let problem = report.problem { rows.append(("problem", problem)) }
-        Terminal.write(rows.map { ($0.0 + ":" + String(repeating: " ", count: max(1, 11 - $0.0.count))) + $0.1 + "\n" }.joined())
+        return rows.map { ($0.0 + ":" + String(repeating: " ", count: max(1, 11 - $0.0.count))) + $0.1 + "\n" }.joined()
     }
 }
