@@ -78,6 +78,7 @@ public struct Supervisor: ~Copyable {
             text.withUnsafeBytes { _ = Platform.writeAll(2, $0) }
             return 2
         }
+        hideEnvironmentValues(count: CommandLine.argc, CommandLine.unsafeArgv)
         if arguments.notifyFD >= 0 { _ = crunit_set_cloexec(arguments.notifyFD) }
         // Detach from the client that spawned us, so it never has to reap us.
         let forked = crunit_fork()
@@ -85,6 +86,27 @@ public struct Supervisor: ~Copyable {
         if forked > 0 { _exit(0) }
         var supervisor = Supervisor(arguments: arguments)
         return supervisor.run()
+    }
+
+    /// Overwrites the value of every `--env KEY=VALUE` in the process's own argv memory with `*`,
+    /// so that `ps` and `/proc/PID/cmdline` show the keys but not the values (tokens, passwords).
+    /// Every option takes one value, as the parser reads them; the program's argv after `--` is
+    /// left alone.
+    static func hideEnvironmentValues(count: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) {
+        var index = 1
+        while index < Int(count) {
+            guard let flag = argv[index], strcmp(flag, "--") != 0 else { return }
+            if strcmp(flag, "--env") == 0, index + 1 < Int(count), let entry = argv[index + 1],
+                let equals = strchr(entry, 0x3D)
+            {
+                var byte = equals + 1
+                while byte.pointee != 0 {
+                    byte.pointee = 0x2A
+                    byte += 1
+                }
+            }
+            index += 2
+        }
     }
 
     /// Sets up, starts the process and runs the loop until it is done.

@@ -125,6 +125,25 @@ struct SupervisorTests {
         #expect(stop.stdout.contains("reused was not running"), "\(stop.stdout)")
         #expect(isAlive(pid), "a process that is not runit's is never signalled")
     }
+
+    @Test("env values do not show on the supervisor's command line, and the process still gets them")
+    func secretsHiddenFromPs() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(
+            "start", "secret", "--env", "API_TOKEN=hunter2", "--env", "MODE=a=b", "--command",
+            "echo token=$API_TOKEN mode=$MODE; exec sleep 300")
+        #expect(start.status == 0)
+        let supervisor = try #require(try fixture.status("secret")["supervisor_pid"] as? Int)
+        let cmdline = try #require(FileManager.default.contents(atPath: "/proc/\(supervisor)/cmdline"))
+        let words = String(decoding: cmdline, as: UTF8.self).split(separator: "\0").map(String.init)
+        #expect(!words.joined(separator: " ").contains("hunter2"), "\(words)")
+        #expect(words.contains("API_TOKEN=*******"))
+        #expect(words.contains("MODE=***"))
+        #expect(words.contains("secret"), "the rest of the command line is intact")
+        #expect(
+            fixture.eventually { try fixture.run("logs", "secret").stdout.contains("token=hunter2 mode=a=b") })
+    }
 }
 
 /// The live members of process group `group`, from `/proc`.
