@@ -91,6 +91,51 @@ public struct ProcessTable {
         return nil
     }
 
+    /// The pids of every descendant of `root` (not `root` itself), parents before children.
+    ///
+    /// Follows `/proc/PID/task/TID/children`, a few reads for a small tree instead of one per
+    /// process on the system; falls back to a full scan where the kernel does not offer it.
+    public static func descendantPIDs(of root: Int32) -> [Int32] {
+        guard let direct = children(of: root) else { return ProcessTable().descendants(of: root).map(\.pid) }
+        var result: [Int32] = []
+        var queue = direct
+        while let next = queue.popLast() {
+            guard next != root, !result.contains(next) else { continue }
+            result.append(next)
+            queue += children(of: next) ?? []
+        }
+        return result
+    }
+
+    /// The children of `pid`, from every one of its threads; nil when they cannot be read.
+    static func children(of pid: Int32) -> [Int32]? {
+        guard let tasks = opendir("/proc/\(pid)/task") else { return nil }
+        defer { closedir(tasks) }
+        var result: [Int32] = []
+        var readAny = false
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while let item = readdir(tasks) {
+            let tid = withUnsafePointer(to: item.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            guard Int32(tid) != nil else { continue }
+            let fd = Platform.open("/proc/\(pid)/task/\(tid)/children", O_RDONLY)
+            guard fd >= 0 else { continue }
+            readAny = true
+            var text: [UInt8] = []
+            while true {
+                let count = buffer.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                text += buffer[0..<count]
+            }
+            close(fd)
+            for word in text.split(separator: 0x20) {
+                if let child = Int32(String(decoding: word, as: UTF8.self)) { result.append(child) }
+            }
+        }
+        return readAny ? result : nil
+    }
+
     /// Every descendant of `root` (not `root` itself), parents before children.
     public func descendants(of root: Int32) -> [Entry] {
         var children: [Int32: [Entry]] = [:]

@@ -78,17 +78,17 @@ extension Supervisor {
         status.state = .stopping
         writeStatus()
         phase = .stopping(killAt: Platform.monotonicMillis() + graceMillis, killed: false)
-        // The group first: in the common case it is the whole tree, and no /proc scan is needed.
-        // Descendants that left the group are found once the main process is gone (see reap).
-        if childPID > 0 { kill(-childPID, SIGTERM) } else { signalTree(SIGTERM) }
+        // The group and every descendant, so one that left the group (setsid) can also shut down
+        // cleanly while the main process still runs.
+        signalTree(SIGTERM)
         reap()
     }
 
     /// Sends `signal` to the process group and to every descendant, including ones that left the
-    /// group (found by a scan of `/proc`).
+    /// group (found through `/proc`; as a subreaper, orphans of the tree are our children).
     func signalTree(_ signal: Int32) {
         if childPID > 0 { kill(-childPID, signal) }
-        for entry in ProcessTable().descendants(of: getpid()) { kill(entry.pid, signal) }
+        for pid in ProcessTable.descendantPIDs(of: getpid()) { kill(pid, signal) }
     }
 
     /// Handles the deadlines: partial log lines, SIGKILL after the grace period, the end of a backoff.
