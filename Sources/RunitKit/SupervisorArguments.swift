@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// When the supervisor starts a process again after it exits by itself.
 public enum RestartPolicy: String, Sendable, CaseIterable, Codable {
     /// Never: an exit is final.
@@ -55,6 +61,23 @@ public struct SupervisorArguments: Equatable, Sendable {
         out.append("--")
         out += argv
         return out
+    }
+
+    /// Makes the directory and the cwd absolute against the current directory, which becomes the
+    /// process's cwd when none is given; after this a `chdir` changes nothing they name.
+    public mutating func anchorPaths() {
+        guard !directory.hasPrefix("/") || !cwd.hasPrefix("/") else { return }
+        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+        let found = buffer.withUnsafeMutableBufferPointer { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { getcwd($0.baseAddress, $0.count) != nil }
+        }
+        guard found, let end = buffer.firstIndex(of: 0) else { return }
+        let current = String(decoding: buffer[..<end], as: UTF8.self)
+        func absolute(_ path: String) -> String {
+            path.hasPrefix("/") ? path : current == "/" ? "/" + path : current + "/" + path
+        }
+        directory = absolute(directory)
+        cwd = cwd.isEmpty ? current : absolute(cwd)
     }
 
     /// Parses a command line (without the program name).

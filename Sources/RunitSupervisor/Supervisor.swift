@@ -70,7 +70,7 @@ public struct Supervisor: ~Copyable {
 
     /// Runs the supervisor for a command line (without the program name); returns the exit code.
     public static func main(_ commandLine: [String]) -> Int32 {
-        let arguments: SupervisorArguments
+        var arguments: SupervisorArguments
         do {
             arguments = try SupervisorArguments(parsing: commandLine)
         } catch {
@@ -84,6 +84,10 @@ public struct Supervisor: ~Copyable {
         let forked = crunit_fork()
         if forked < 0 { return 1 }
         if forked > 0 { _exit(0) }
+        // Hold no directory of the client's busy (an unmountable disk, a deleted checkout); the
+        // process gets its own cwd, and the paths it was given are made absolute first.
+        arguments.anchorPaths()
+        _ = chdir("/")
         var supervisor = Supervisor(arguments: arguments)
         return supervisor.run()
     }

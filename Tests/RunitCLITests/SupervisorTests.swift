@@ -144,6 +144,41 @@ struct SupervisorTests {
         #expect(
             fixture.eventually { try fixture.run("logs", "secret").stdout.contains("token=hunter2 mode=a=b") })
     }
+
+    @Test("the supervisor holds no directory of the client busy: its cwd is /, the process's is its own")
+    func supervisorWorkingDirectory() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(["start", "cwd", "--", "sleep", "300"], cwd: fixture.scratch)
+        #expect(start.status == 0)
+        let status = try fixture.status("cwd")
+        let supervisor = try #require(status["supervisor_pid"] as? Int)
+        let pid = try #require(status["pid"] as? Int)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(supervisor)/cwd") == "/")
+        let processCwd = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd")
+        #expect(processCwd == URL(fileURLWithPath: fixture.scratch).resolvingSymlinksInPath().path)
+    }
+
+    @Test("a supervisor started by hand with relative paths still finds its directory and runs in its cwd")
+    func relativePaths() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try FileManager.default.createDirectory(atPath: fixture.home + "/procs", withIntermediateDirectories: true)
+        // posix_spawn, not Foundation's Process: its wait would last as long as the forked supervisor.
+        let script = "cd \"$0\" && exec \"$1\" --dir procs/manual --name manual -- sh -c 'pwd; exec sleep 300'"
+        let spawned = Spawn.run(
+            ["/bin/sh", "-c", script, fixture.home, CLIFixture.buildDirectory + "/runit-supervise"], detach: .newSession
+        ) { _ in }
+        let pid = try spawned.get()
+        var waitStatus: Int32 = 0
+        waitpid(pid, &waitStatus, 0)
+        #expect(fixture.eventually { fixture.state("manual") == "running" })
+        let log = fixture.home + "/procs/manual/logs/current.log"
+        #expect(
+            fixture.eventually {
+                (try? String(contentsOfFile: log, encoding: .utf8))?.contains("out " + fixture.home + "\n") == true
+            })
+    }
 }
 
 /// The live members of process group `group`, from `/proc`.
