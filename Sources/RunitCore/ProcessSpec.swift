@@ -95,10 +95,14 @@ public struct EnvironmentEntry: Codable, Equatable, Sendable {
         self.value = value
     }
 
-    /// Parses `KEY=VALUE`; throws a usage error naming the entry when there is no `=` or no key.
-    public init(parsing text: String) throws(RunitError) {
+    /// Parses `KEY=VALUE`; throws a usage error naming the entry (and the process `name`, when
+    /// given) when there is no `=` or no key.
+    public init(parsing text: String, for name: String? = nil) throws(RunitError) {
         guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-            throw RunitError(.invalidInput, "the environment entry '\(text)' is not KEY=VALUE; write it as --env KEY=VALUE")
+            let target = name.map { " for '\($0)'" } ?? ""
+            throw RunitError(
+                .invalidInput,
+                "the environment entry '\(text)'\(target) is not KEY=VALUE; write it as --env KEY=VALUE, e.g. --env PORT=8080")
         }
         self.key = String(text[..<equals])
         self.value = String(text[text.index(after: equals)...])

@@ -127,7 +127,9 @@ extension Registry {
             var spec = previous
             if let cwd = request.cwd { spec.cwd = try validatedDirectory(cwd, name: name) }
             if !request.env.isEmpty {
-                spec.env = try request.env.map { text throws(RunitError) in try EnvironmentEntry(parsing: text) }
+                spec.env = try request.env.map { text throws(RunitError) in
+                    try EnvironmentEntry(parsing: text, for: name.rawValue)
+                }
             }
             return spec
         } else {
@@ -135,7 +137,7 @@ extension Registry {
         }
         let cwd = try validatedDirectory(request.cwd ?? context.workingDirectory, name: name)
         var env: [EnvironmentEntry] = []
-        for text in request.env { env.append(try EnvironmentEntry(parsing: text)) }
+        for text in request.env { env.append(try EnvironmentEntry(parsing: text, for: name.rawValue)) }
         return ProcessSpec(
             name: name.rawValue, argv: argv, command: command, cwd: cwd, env: env, restart: request.restart,
             logMaxSize: request.logMaxSize, logKeep: request.logKeep)

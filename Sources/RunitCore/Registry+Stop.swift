@@ -33,13 +33,14 @@ extension Registry {
         }
         let waiter = ExitWaiter(pid: holder)
         defer { waiter.close() }
-        try sendControl(.stop(graceMilliseconds: Int(clamping: graceMillis)), to: paths, name: name)
+        try sendControl(.stop(graceMilliseconds: Int(clamping: graceMillis)), to: paths, name: name, supervisor: holder)
         // The supervisor exits once the whole tree is gone; allow for the grace period and the kill.
         guard waiter.wait(timeoutMillis: graceMillis + 10_000) else {
             throw RunitError(
                 .timeout,
-                "'\(name)' did not stop within \(DurationText.format(milliseconds: graceMillis + 10_000)); its supervisor is pid \(holder)"
-            )
+                "'\(name)' did not stop within \(DurationText.format(milliseconds: graceMillis + 10_000)); its supervisor "
+                    + "(pid \(holder)) may be stuck: see 'runit logs \(name)', then end it with 'kill -9 \(holder)' and run "
+                    + "'runit stop \(name)' again, which ends what it left running")
         }
         return StopOutcome(wasRunning: true, snapshot: snapshot(of: name))
     }
@@ -106,16 +107,21 @@ extension Registry {
     }
 
     /// Writes a control command into the supervisor's FIFO.
-    func sendControl(_ command: ControlCommand, to paths: ProcessPaths, name: ProcessName) throws(RunitError) {
-        let fd = Platform.open(paths.control, O_WRONLY | O_NONBLOCK)
-        guard fd >= 0 else {
-            throw RunitError(.failed, "cannot reach the supervisor of '\(name)': \(Platform.describe(errno: Platform.lastError))")
+    func sendControl(_ command: ControlCommand, to paths: ProcessPaths, name: ProcessName, supervisor: Int32)
+        throws(RunitError)
+    {
+        func unreachable() -> RunitError {
+            RunitError(
+                .failed,
+                "cannot reach the supervisor of '\(name)' (pid \(supervisor)) through \(paths.control): "
+                    + "\(Platform.describe(errno: Platform.lastError)); end it with 'kill -9 \(supervisor)', then "
+                    + "'runit stop \(name)' ends what it left running")
         }
+        let fd = Platform.open(paths.control, O_WRONLY | O_NONBLOCK)
+        guard fd >= 0 else { throw unreachable() }
         defer { Platform.closeDescriptor(fd) }
         let ok = Array(command.line.utf8).withUnsafeBytes { Platform.writeAll(fd, $0) }
-        guard ok else {
-            throw RunitError(.failed, "cannot reach the supervisor of '\(name)': \(Platform.describe(errno: Platform.lastError))")
-        }
+        guard ok else { throw unreachable() }
     }
 
     /// Adds one to the recorded restart count of a stopped process.

@@ -60,7 +60,8 @@ struct BadInputTests {
         defer { fixture.cleanUp() }
         let result = try fixture.run("start", "--name", "v", "--env", "NOVALUE", "--command", "true")
         #expect(result.status == 2)
-        #expect(result.stderr.contains("'NOVALUE' is not KEY=VALUE"))
+        #expect(result.stderr.contains("the environment entry 'NOVALUE' for 'v' is not KEY=VALUE"), "\(result.stderr)")
+        #expect(result.stderr.contains("write it as --env KEY=VALUE"))
         #expect(fixture.diskSnapshot().isEmpty)
     }
 
@@ -118,7 +119,7 @@ struct BadInputTests {
         #expect(try fixture.run("start", "--no-such-flag").status == 2)
         let policy = try fixture.run("start", "p", "--restart", "sometimes", "--", "true")
         #expect(policy.status == 2)
-        #expect(policy.stderr.contains("never, on-failure, always"))
+        #expect(policy.stderr.contains("--restart 'sometimes' for 'p' is not a policy; give one of: never, on-failure, always"))
         #expect(try fixture.run("start", "t", "--", "sleep", "300").status == 0)
         let timeout = try fixture.run("stop", "t", "--timeout", "soon")
         #expect(timeout.status == 2)
@@ -178,6 +179,35 @@ struct BadInputTests {
         let replaced = try fixture.run("start", "bad", "--", "sleep", "300")
         #expect(replaced.status == 0, "a start with a command replaces the damaged spec")
         #expect(try fixture.run("status", "bad").status == 0)
+    }
+
+    @Test("a supervisor that cannot be reached, or does not stop, is named with what to do next")
+    func unreachableSupervisor() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "deaf", "--", "sleep", "300").status == 0)
+        let supervisor = try #require(try fixture.status("deaf")["supervisor_pid"] as? Int)
+        try FileManager.default.removeItem(atPath: fixture.home + "/procs/deaf/control")
+        let unreachable = try fixture.run("stop", "deaf")
+        #expect(unreachable.status == 1)
+        #expect(unreachable.stderr.contains("cannot reach the supervisor of 'deaf' (pid \(supervisor))"))
+        #expect(unreachable.stderr.contains("kill -9 \(supervisor)"))
+        // The advice works: the process its supervisor left is ended by the next stop.
+        let pid = Int32(try #require(try fixture.status("deaf")["pid"] as? Int))
+        kill(Int32(supervisor), SIGKILL)
+        #expect(fixture.eventually { fixture.state("deaf") == "lost" })
+        #expect(try fixture.run("stop", "deaf").stdout.contains("stopped deaf"))
+        #expect(!isAlive(pid))
+
+        #expect(try fixture.run("start", "stuck", "--", "sleep", "300").status == 0)
+        let stuck = Int32(try #require(try fixture.status("stuck")["supervisor_pid"] as? Int))
+        kill(stuck, SIGSTOP)
+        defer { kill(stuck, SIGCONT) }
+        let timeout = try fixture.run("stop", "stuck", "--timeout", "0")
+        #expect(timeout.status == 1)
+        #expect(timeout.stderr.contains("'stuck' did not stop within"), "\(timeout.stderr)")
+        #expect(timeout.stderr.contains("kill -9 \(stuck)"))
+        #expect(timeout.stderr.contains("'runit stop stuck' again"))
     }
 
     @Test("two starts of the same name at the same moment: exactly one wins")

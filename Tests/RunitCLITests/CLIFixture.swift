@@ -121,10 +121,24 @@ final class CLIFixture: @unchecked Sendable {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: procs)) ?? [] {
             if let holder = Platform.lockHolder(procs + "/\(name)/lock"), holder > 0 {
                 _ = try? run(["stop", name, "--timeout", "1"], environment: ["RUNIT_HOME": stateDirectory])
-                if Platform.processExists(holder) { kill(holder, SIGKILL) }
+                if Platform.processExists(holder) {
+                    kill(holder, SIGKILL)
+                    // Without its supervisor the process is lost; a stop ends what is left of it.
+                    _ = waitUntilGone(holder)
+                    _ = try? run(["stop", name, "--timeout", "1"], environment: ["RUNIT_HOME": stateDirectory])
+                }
             }
         }
     }
+}
+
+/// Waits for a killed process to be gone, for at most 5 seconds; whether it is.
+func waitUntilGone(_ pid: Int32) -> Bool {
+    for _ in 0..<250 {
+        if !isAlive(pid) { return true }
+        usleep(20_000)
+    }
+    return false
 }
 
 /// Whether a process with `pid` is alive and not a zombie.

@@ -91,7 +91,10 @@ struct StartCommand: AsyncParsableCommand {
             throw RunitError(.invalidInput, "give either --command or a program after --, not both")
         }
         guard let policy = RestartPolicy(rawValue: restart) else {
-            throw RunitError(.invalidInput, "--restart '\(restart)' is not a policy; \(RestartPolicy.rule)")
+            throw RunitError(
+                .invalidInput,
+                "--restart '\(restart)' for '\(chosen)' is not a policy; give one of: never, on-failure, always "
+                    + "(e.g. --restart on-failure)")
         }
         guard let maxSize = ByteSize.parse(logMaxSize) else {
             throw RunitError(
