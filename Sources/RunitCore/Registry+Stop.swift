@@ -125,11 +125,16 @@ extension Registry {
     }
 
     /// Adds one to the recorded restart count of a stopped process.
-    private func bumpRestartCount(_ name: ProcessName) throws(RunitError) {
+    func bumpRestartCount(_ name: ProcessName) throws(RunitError) {
         let paths = context.paths(name)
         guard var status = try StateFiles.readStatus(paths) else { return }
         status.restarts += 1
-        Platform.writeAtomically(paths.status, Array(status.json.utf8))
+        guard Platform.writeAtomically(paths.status, Array(status.json.utf8)) else {
+            throw RunitError(
+                .storage,
+                "cannot write \(paths.status) for '\(name)': \(Platform.describe(errno: Platform.lastError)); "
+                    + "it is stopped; make its directory writable, then run 'runit start \(name)'")
+        }
     }
 }
 

@@ -69,7 +69,7 @@ struct StatusCommand: AsyncParsableCommand {
             ("name", report.name),
             ("state", Terminal.paint(report.state.rawValue, Terminal.stateColor(report.state.rawValue))),
             ("pid", report.pid.map(String.init) ?? "-"),
-            ("command", report.command ?? "?"),
+            ("command", Table.visible(report.command ?? "?")),
             ("cwd", report.cwd ?? "?"),
         ]
         for (key, value) in (report.env ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append(("env", "\(key)=\(value)")) }

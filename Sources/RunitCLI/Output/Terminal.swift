@@ -6,8 +6,9 @@ struct Terminal {
     /// Standard error, for messages.
     static let standardError = FileHandle.standardError
 
-    /// Whether stdout is a terminal and `NO_COLOR` is unset.
-    static let colorsEnabled: Bool = isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    /// Whether stdout is a terminal and `NO_COLOR` is unset or empty (no-color.org: only a
+    /// non-empty value turns colours off).
+    static let colorsEnabled: Bool = isatty(1) == 1 && (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
 
     /// The terminal's width, or nil when stdout is not a terminal.
     static var width: Int? {
