@@ -33,6 +33,8 @@ public struct Supervisor: ~Copyable {
     static let stableRunMillis: Int64 = 10_000
     /// The most read from a pipe at once; its pages are touched only by a process that writes a lot.
     static let readSize = 256 * 1024
+    /// The most read from one pipe before turning to the other, when both have data.
+    static let interleaveChunk = 1024
     /// Quick failures in a row after which the restart policy gives up.
     static let maxQuickFailures = 10
 
@@ -138,8 +140,12 @@ public struct Supervisor: ~Copyable {
         fds[3] = pollfd(fd: descriptors.errRead, events: Int16(POLLIN), revents: 0)
         let ready = poll(fds.baseAddress, 4, timeoutMillis())
         if ready < 0 && crunit_errno() != EINTR { phase = .done(1) }
-        if fds[2].revents != 0 { pump(descriptors.outRead, stream: .out) }
-        if fds[3].revents != 0 { pump(descriptors.errRead, stream: .err) }
+        switch (fds[2].revents != 0, fds[3].revents != 0) {
+        case (true, true): pumpBoth()
+        case (true, false): pump(descriptors.outRead, stream: .out)
+        case (false, true): pump(descriptors.errRead, stream: .err)
+        case (false, false): break
+        }
         if fds[0].revents != 0 { handleSignals() }
         if fds[1].revents != 0 { handleControl() }
         handleDeadlines()
@@ -170,8 +176,36 @@ public struct Supervisor: ~Copyable {
         log.flush()
     }
 
+    /// Reads both pipes when both have data, in small alternating chunks, so that a burst written
+    /// to stdout and stderr in turn is not logged as all of one stream, then all of the other.
+    ///
+    /// The order between two pipes cannot be known; this keeps what the supervisor sees within a
+    /// chunk of it. Once one pipe is empty the other is read in full-size reads.
+    mutating func pumpBoth() {
+        var outOpen = true
+        var errOpen = true
+        var rounds = 0
+        while outOpen && errOpen && rounds < Self.readSize / Self.interleaveChunk {
+            outOpen = readChunk(descriptors.outRead, stream: .out, limit: Self.interleaveChunk)
+            errOpen = readChunk(descriptors.errRead, stream: .err, limit: Self.interleaveChunk)
+            rounds += 1
+        }
+        if outOpen { pump(descriptors.outRead, stream: .out) }
+        if errOpen { pump(descriptors.errRead, stream: .err) }
+        log.flush()
+    }
+
+    /// Reads at most `limit` bytes from `fd` into the log; whether it read a full chunk (so more may wait).
+    mutating func readChunk(_ fd: Int32, stream: LogStream, limit: Int) -> Bool {
+        let count = read(fd, readBuffer.baseAddress, limit)
+        guard count > 0 else { return false }
+        log.take(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]), stream: stream)
+        return count == limit
+    }
+
     /// Reads both pipes until they are empty, so output comes before the exit is recorded.
     mutating func drainPipes() {
+        pumpBoth()
         pump(descriptors.outRead, stream: .out)
         pump(descriptors.errRead, stream: .err)
     }
