@@ -4,23 +4,27 @@ import RunitKit
 extension Registry {
     /// Ends what a dead supervisor left running (a `lost` process) and records it as stopped.
     ///
-    /// The status names the process's pid, which is also its process group. The pid is only
-    /// trusted if the process with it started when the status says (so a pid reused by an
-    /// unrelated process is never signalled); the group and the tree under the pid get
-    /// SIGTERM, then SIGKILL after `graceMillis`. Returns whether anything of it was running;
-    /// false, changing nothing, when the process is not lost.
-    func stopLost(_ name: ProcessName, graceMillis: Int64) -> Bool {
+    /// What is left is found by the dead supervisor's session (``LostTree``): it gets SIGTERM,
+    /// then SIGKILL after `graceMillis`. Returns whether anything of it was running; false,
+    /// changing nothing, when the process is not lost. Throws when something survives SIGKILL.
+    func stopLost(_ name: ProcessName, graceMillis: Int64) throws(RunitError) -> Bool {
         let paths = context.paths(name)
         guard let holder = Platform.lockHolder(paths.lock), holder == 0,
             var status = try? StateFiles.readStatus(paths), status.state.isActive
         else { return false }
-        let tree = LostTree(pid: status.pid, startedAtMilliseconds: status.startedAtMilliseconds)
+        let tree = LostTree(supervisorPID: status.supervisorPID, startedAtMilliseconds: status.startedAtMilliseconds)
         let wasRunning = !tree.members().isEmpty
         if wasRunning {
             tree.signal(SIGTERM)
             if !tree.waitUntilGone(timeoutMillis: graceMillis) {
                 tree.signal(SIGKILL)
-                _ = tree.waitUntilGone(timeoutMillis: 5_000)
+                if !tree.waitUntilGone(timeoutMillis: 5_000) {
+                    let left = tree.members().map { String($0.pid) }.joined(separator: ", ")
+                    throw RunitError(
+                        .timeout,
+                        "'\(name)' lost its supervisor and pids \(left) survived SIGKILL (stuck in the kernel, or not "
+                            + "yours to signal); end them by hand, then run 'runit stop \(name)' again")
+                }
             }
         }
         let supervisor = status.supervisorPID
@@ -46,43 +50,34 @@ extension Registry {
     }
 }
 
-/// The processes a lost supervisor's process left: its group and its tree, found in `/proc`.
+/// The processes a lost supervisor left running, found in `/proc` by its session.
+///
+/// A supervisor leads its own session, so the process and everything it started (except what
+/// called `setsid`) carry the supervisor's pid as their session id. The kernel gives a pid to
+/// no new process while a session or group still has that id, so while any process has the
+/// dead supervisor's pid as its session id, it is a remnant of that supervisor, whatever the
+/// clock says. If a live process has that pid, the number was reused: then nothing of the old
+/// session can be left, and nothing is signalled. A record older than the last boot leaves
+/// nothing either (a reboot ended it), so a pid that a later session got is never taken for it.
 struct LostTree {
-    /// The process's pid and process group id, from the status file.
-    let pid: Int32
-    /// When the status says it started, in milliseconds since the epoch.
+    /// The dead supervisor's pid: the session id of everything it left.
+    let supervisorPID: Int32
+    /// When the process was started, per its status, in milliseconds since the epoch.
     let startedAtMilliseconds: Int64
-    /// How far a start time read from `/proc` may be from the recorded one: the boot time in
-    /// `/proc/stat` has whole seconds, and the status is written just after the spawn.
-    static let toleranceMillis: Int64 = 3_000
 
-    /// The live processes that belong to it; empty when the pid now names another process.
+    /// The live processes of the dead supervisor's session; empty when none is left.
     func members() -> [ProcessTable.Entry] {
-        guard pid > 1 else { return [] }
+        guard supervisorPID > 1 else { return [] }
+        if let boot = ProcessTable.bootTimeSeconds, startedAtMilliseconds < boot * 1000 { return [] }
         let table = ProcessTable()
-        // A zombie leader has exited (its pid stays taken until it is reaped); its group may live on.
-        let leader = table.entries.first { $0.pid == pid && !$0.isZombie }
-        if let leader {
-            guard isSameProcess(leader) else { return [] }
-        }
-        // A group id cannot be given to a new process while any member of the group lives, so the
-        // group's members are ours; the start time guards against a group that is itself new.
-        var result = table.entries.filter { entry in
-            entry.processGroup == pid && !entry.isZombie && startedSinceRecord(entry)
-        }
-        if leader != nil {
-            let known = Set(result.map(\.pid))
-            result += table.descendants(of: pid).filter { !$0.isZombie && !known.contains($0.pid) }
-        }
-        return result
+        // A zombie supervisor (killed, not yet reaped) still holds its pid, so no other has it.
+        if table.entries.contains(where: { $0.pid == supervisorPID && !$0.isZombie }) { return [] }
+        return table.entries.filter { $0.session == supervisorPID && !$0.isZombie }
     }
 
-    /// Sends `signal` to the group and to every member (members that left the group included).
+    /// Sends `signal` to every member, once each.
     func signal(_ signal: Int32) {
-        let members = members()
-        guard !members.isEmpty else { return }
-        if members.contains(where: { $0.processGroup == pid }) { kill(-pid, signal) }
-        for member in members { kill(member.pid, signal) }
+        for member in members() { kill(member.pid, signal) }
     }
 
     /// Waits until no member is left; false if some are still there after `timeoutMillis`.
@@ -93,19 +88,5 @@ struct LostTree {
             usleep(20_000)
         }
         return true
-    }
-
-    /// Whether the process now at `pid` is the one the status recorded: it started when recorded
-    /// (or, where start times cannot be read, it still leads its own process group).
-    private func isSameProcess(_ entry: ProcessTable.Entry) -> Bool {
-        guard let started = ProcessTable.startMillis(of: entry), startedAtMilliseconds > 0 else {
-            return entry.processGroup == pid
-        }
-        return abs(started - startedAtMilliseconds) <= Self.toleranceMillis
-    }
-
-    private func startedSinceRecord(_ entry: ProcessTable.Entry) -> Bool {
-        guard let started = ProcessTable.startMillis(of: entry) else { return true }
-        return started >= startedAtMilliseconds - Self.toleranceMillis
     }
 }

@@ -72,7 +72,7 @@ extension Registry {
             _ = try stopLocked(name, graceMillis: 10_000)
         } else {
             // A supervisor that died may have left its process running: end it before a second copy starts.
-            _ = stopLost(name, graceMillis: Self.defaultGraceMillis)
+            _ = try stopLost(name, graceMillis: Self.defaultGraceMillis)
         }
         let previous = try? StateFiles.readStatus(paths)
         spec.name = name.rawValue

@@ -79,13 +79,16 @@ public enum Platform {
             unlink(temporary)
             return false
         }
-        // The rename is durable only once the directory holding it is synced.
+        // The rename is durable only once the directory holding it is synced. Best effort: the new
+        // file is in place either way, and a directory that cannot be opened (mode 0300) is no error.
         let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
         let directory = slash.map { $0 == path.utf8.startIndex ? "/" : String(decoding: path.utf8[..<$0], as: UTF8.self) } ?? "."
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY)
-        guard directoryFD >= 0 else { return false }
-        defer { close(directoryFD) }
-        return fsync(directoryFD) == 0
+        if directoryFD >= 0 {
+            _ = fsync(directoryFD)
+            close(directoryFD)
+        }
+        return true
     }
 
     /// The whole contents of a small file, or nil when it cannot be read.

@@ -20,6 +20,8 @@ public struct ProcessTable {
         public var startTicks: Int64
         /// The process group id.
         public var processGroup: Int32 = 0
+        /// The session id: the pid of the session's leader.
+        public var session: Int32 = 0
         /// Whether it has exited and waits to be reaped (a zombie): gone in all but name.
         public var isZombie = false
     }
@@ -58,7 +60,7 @@ public struct ProcessTable {
         let state = fields.first?.first ?? 0
         return Entry(
             pid: pid, parent: Int32(field(4)), cpuTicks: field(14) + field(15),
-            residentPages: field(24), startTicks: field(22), processGroup: Int32(field(5)),
+            residentPages: field(24), startTicks: field(22), processGroup: Int32(field(5)), session: Int32(field(6)),
             isZombie: state == UInt8(ascii: "Z") || state == UInt8(ascii: "X"))
     }
 
@@ -73,7 +75,7 @@ public struct ProcessTable {
     }
 
     /// The boot time from `/proc/stat` (`btime`), in seconds since the epoch.
-    static var bootTimeSeconds: Int64? {
+    public static var bootTimeSeconds: Int64? {
         // Read to the end: /proc files return short reads before their end.
         let fd = Platform.open("/proc/stat", O_RDONLY)
         guard fd >= 0 else { return nil }

@@ -52,11 +52,21 @@ extension RunitTools {
         guard let reader = try? registry.logReader(name) else { return [] }
         var seen = 0
         let (records, _) = reader.read(from: cursor ?? LogCursor(inode: 0, offset: 0), limit: Int.max) { record in
-            if record.stream == .sys { return true }
+            if record.stream == .sys {
+                // A replaced or restarted run may print while it stops: count from the new start.
+                if Self.isStartMarker(record) { seen = 0 }
+                return true
+            }
             seen += 1
             return seen <= count
         }
-        return AnswerText.fit(records.filter { $0.stream != .sys }.map(AnswerText.line)).lines
+        let run = records.lastIndex(where: Self.isStartMarker).map { records[($0 + 1)...] } ?? records[...]
+        return AnswerText.fit(run.filter { $0.stream != .sys }.map(AnswerText.line)).lines
+    }
+
+    /// Whether `record` is the supervisor's line for a start of the process.
+    static func isStartMarker(_ record: LogRecord) -> Bool {
+        record.stream == .sys && record.text.starts(with: "started pid ".utf8)
     }
 
     /// The last output lines (not runit's own) of the current run, cut to fit an answer.

@@ -84,11 +84,14 @@ extension Supervisor {
         reap()
     }
 
-    /// Sends `signal` to the process group and to every descendant, including ones that left the
-    /// group (found through `/proc`; as a subreaper, orphans of the tree are our children).
+    /// Sends `signal` to the process group and to every descendant that left the group (found
+    /// through `/proc`; as a subreaper, orphans of the tree are our children). Each process gets
+    /// it once: many servers take a second SIGTERM as "exit now, skip the clean shutdown".
     func signalTree(_ signal: Int32) {
         if childPID > 0 { kill(-childPID, signal) }
-        for pid in ProcessTable.descendantPIDs(of: getpid()) { kill(pid, signal) }
+        for pid in ProcessTable.descendantPIDs(of: getpid()) where childPID <= 0 || getpgid(pid) != childPID {
+            kill(pid, signal)
+        }
     }
 
     /// Handles the deadlines: partial log lines, SIGKILL after the grace period, the end of a backoff.

@@ -86,6 +86,9 @@ public struct Supervisor: ~Copyable {
         let forked = crunit_fork()
         if forked < 0 { return 1 }
         if forked > 0 { _exit(0) }
+        // Lead a session of our own, so that its id is our pid: what a dead supervisor left
+        // running is found by that id (see the client's LostTree).
+        _ = setsid()
         // Hold no directory of the client's busy (an unmountable disk, a deleted checkout); the
         // process gets its own cwd, and the paths it was given are made absolute first.
         arguments.anchorPaths()

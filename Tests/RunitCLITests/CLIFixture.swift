@@ -127,6 +127,9 @@ final class CLIFixture: @unchecked Sendable {
                     _ = waitUntilGone(holder)
                     _ = try? run(["stop", name, "--timeout", "1"], environment: ["RUNIT_HOME": stateDirectory])
                 }
+            } else {
+                // No supervisor: a stop still ends whatever a dead one left running (a lost process).
+                _ = try? run(["stop", name, "--timeout", "1"], environment: ["RUNIT_HOME": stateDirectory])
             }
         }
     }

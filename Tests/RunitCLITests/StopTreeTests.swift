@@ -20,4 +20,19 @@ struct StopTreeTests {
         #expect(text.contains("got TERM"), "the grandchild was killed without a SIGTERM: \(text)")
         #expect(try fixture.status("gentle")["state"] as? String == "stopped")
     }
+
+    @Test("each process of the group gets SIGTERM once: a second one means 'exit now' to many servers")
+    func termOncePerProcess() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let file = fixture.scratch + "/terms.txt"
+        // Counts its SIGTERMs and keeps running, so the stop ends it with SIGKILL after the grace.
+        let command = "trap 'echo TERM >> \(file)' TERM; echo ready >> \(file); while :; do sleep 0.1; done"
+        #expect(try fixture.run("start", "--name", "counted", "--command", command).status == 0)
+        #expect(
+            fixture.eventually { (try? String(contentsOfFile: file, encoding: .utf8))?.contains("ready") == true })
+        #expect(try fixture.run("stop", "counted", "--timeout", "2s").status == 0)
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.filter { $0 == "TERM" }.count == 1, "\(lines)")
+    }
 }

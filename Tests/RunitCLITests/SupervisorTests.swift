@@ -104,7 +104,7 @@ struct SupervisorTests {
         #expect(isAlive(Int32(new)))
     }
 
-    @Test("a lost process whose pid now names another process is left alone")
+    @Test("a lost record whose supervisor pid now names other processes leaves them alone")
     func lostWithReusedPid() throws {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
@@ -114,16 +114,33 @@ struct SupervisorTests {
         defer { kill(pid, SIGKILL) }
         kill(Int32(try #require(status["supervisor_pid"] as? Int)), SIGKILL)
         #expect(fixture.eventually { fixture.state("reused") == "lost" })
-        // Make the record claim the process started an hour earlier: the pid is no longer its.
+        kill(pid, SIGKILL)
+        // Another program's session whose leader has exited (as a daemon's double fork leaves it),
+        // and another that a live process leads: neither is runit's.
+        let orphaned = try newSession("sleep 300 >/dev/null 2>&1 & echo $$ $! > PIDS", fixture: fixture)
+        defer { kill(orphaned[1], SIGKILL) }
+        let leader = try newSession("echo $$ > PIDS; exec sleep 300 >/dev/null 2>&1", fixture: fixture)[0]
+        defer { kill(leader, SIGKILL) }
         let path = fixture.home + "/procs/reused/status.json"
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        let edited = text.replacingOccurrences(
-            of: #""started_at_ms":(\d+)"#, with: "\"started_at_ms\":1000", options: .regularExpression)
-        try Data(edited.utf8).write(to: URL(fileURLWithPath: path))
-        let stop = try fixture.run("stop", "reused")
-        #expect(stop.status == 0)
-        #expect(stop.stdout.contains("reused was not running"), "\(stop.stdout)")
-        #expect(isAlive(pid), "a process that is not runit's is never signalled")
+        let original = try String(contentsOfFile: path, encoding: .utf8)
+        func record(supervisor: Int32, startedAt: String) throws {
+            let edited = original.replacingOccurrences(
+                of: #""supervisor_pid":\d+"#, with: "\"supervisor_pid\":\(supervisor)", options: .regularExpression
+            )
+            .replacingOccurrences(
+                of: #""started_at_ms":\d+"#, with: "\"started_at_ms\":\(startedAt)", options: .regularExpression)
+            try Data(edited.utf8).write(to: URL(fileURLWithPath: path))
+        }
+        // A record from before the last boot: the session with its number cannot be the one it names.
+        try record(supervisor: orphaned[0], startedAt: "1000")
+        let stale = try fixture.run("stop", "reused")
+        #expect(stale.status == 0)
+        #expect(stale.stdout.contains("reused was not running"), "\(stale.stdout)")
+        #expect(isAlive(orphaned[1]), "a process of another session is never signalled")
+        // A supervisor pid that a live process has now: nothing of the old session can be left.
+        try record(supervisor: leader, startedAt: "\(Int(Date().timeIntervalSince1970 * 1000))")
+        #expect(try fixture.run("stop", "reused").status == 0)
+        #expect(isAlive(leader), "the live holder of the pid is never signalled")
     }
 
     @Test("env values do not show on the supervisor's command line, and the process still gets them")
@@ -184,4 +201,27 @@ struct SupervisorTests {
 /// The live members of process group `group`, from `/proc`.
 func groupMembers(_ group: Int32) -> [Int32] {
     ProcessTable().entries.filter { $0.processGroup == group && !$0.isZombie }.map(\.pid)
+}
+
+/// Runs a shell script in a new session that it leads; the script writes pids into the file
+/// named by `PIDS` (`$$` is the session's id). Returns those pids once written.
+private func newSession(_ script: String, fixture: CLIFixture) throws -> [Int32] {
+    let file = fixture.scratch + "/session-\(UUID().uuidString)"
+    // posix_spawn, not Foundation's Process: its wait would last as long as the script's sleep.
+    let spawned = Spawn.run(["/bin/sh", "-c", script.replacingOccurrences(of: "PIDS", with: file)], detach: .newSession) {
+        _ in
+    }
+    let pid = try spawned.get()
+    if !script.contains("exec ") {
+        var waitStatus: Int32 = 0
+        waitpid(pid, &waitStatus, 0)
+    }
+    var pids: [Int32] = []
+    #expect(
+        fixture.eventually {
+            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            pids = text.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
+            return text.hasSuffix("\n") && !pids.isEmpty
+        })
+    return pids
 }

@@ -96,13 +96,18 @@ struct AnswerTests {
     func firstLinesOfThisRun() async {
         let fixture = ToolFixture()
         defer { fixture.cleanUp() }
-        let script = "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo run$n; exec sleep 300"
+        // Each run says goodbye when stopped: that belongs to the old run, not the new one's first lines.
+        let script =
+            "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; trap 'echo bye$n; exit 0' TERM; "
+            + "echo run$n; while :; do sleep 0.1; done"
         let started = await fixture.call("start_process", ["name": "r", "command": .string(script)])
         #expect(started.output == ["run1"], "\(started.text)")
         let restarted = await fixture.call("restart_process", ["name": "r"])
         #expect(restarted.output == ["run2"], "\(restarted.text)")
+        let replaced = await fixture.call("start_process", ["name": "r", "command": .string(script), "replace": true])
+        #expect(replaced.output == ["run3"], "\(replaced.text)")
         let timeout = await fixture.call("wait_for_process", ["name": "r", "log_regex": "never", "timeout_s": 1])
-        #expect(timeout.object["last_lines"] == ["run2"])
+        #expect(timeout.object["last_lines"] == ["run3"])
 
         let wide = "echo ready; " + wideLines(50, width: 5_000) + "; exec sleep 300"
         let big = await fixture.call(
