@@ -54,7 +54,7 @@ extension LogReader {
             let fileOffset = file.inode == cursor.inode ? offset : 0
             next = LogCursor(inode: file.inode, offset: fileOffset)
             let done = Self.readForward(file.path, from: fileOffset) { record, end in
-                let wanted = query.admits(record) && (query.pattern.map { $0.matches(record.textString) } ?? true)
+                let wanted = query.selects(record)
                 if wanted && !accept(record) { return false }
                 next.offset = end
                 if wanted { records.append(record) }
@@ -98,36 +98,73 @@ extension LogReader {
     public func follow(from cursor: LogCursor, query: LogQuery = LogQuery(), _ visit: ([LogRecord]) -> Bool) {
         let watcher = DirectoryWatcher(path: paths.logs)
         defer { watcher.close() }
-        var file =
-            OpenLog(path: paths.currentLog, inode: cursor.inode, offset: cursor.offset)
-            ?? OpenLog(path: paths.currentLog, inode: nil, offset: 0)
+        var file = openNext(after: nil, cursor: cursor)
         defer { file?.close() }
         while true {
             guard let open = file else {
                 watcher.wait(timeoutMillis: 1000)
-                file = OpenLog(path: paths.currentLog, inode: nil, offset: 0)
+                file = openNext(after: nil)
                 continue
             }
-            let records = open.readAvailable().filter { record in
-                query.admits(record) && (query.pattern.map { $0.matches(record.textString) } ?? true)
-            }
+            let records = open.readAvailable().filter(query.selects)
             if !records.isEmpty {
                 guard visit(records) else { return }
                 continue
             }
-            // Nothing new: if the file was rotated away, drain it and move to the file after it.
-            let all = files()
-            guard let current = all.last, current.inode != open.inode else {
+            // Nothing new: if the file was rotated away (or deleted), drain it and move to the next.
+            let all = settledFiles()
+            guard let current = all.last, current.path == paths.currentLog, current.inode != open.inode || !open.isLinked
+            else {
                 watcher.wait(timeoutMillis: 1000)
                 continue
             }
-            let remaining = open.readAvailable().filter(query.admits)
+            let remaining = open.readAvailable().filter(query.selects)
             if !remaining.isEmpty, !visit(remaining) { return }
+            file = openNext(after: open)
             open.close()
-            let index = all.firstIndex { $0.inode == open.inode }
-            let next = index.map { all[min($0 + 1, all.count - 1)] } ?? current
-            file = OpenLog(path: next.path, inode: next.inode, offset: 0)
         }
+    }
+
+    /// Opens the file to read next: the one `cursor` is in, at its offset; else the file after
+    /// `previous`; else (no `previous`, or it was deleted) the oldest, since every file left
+    /// is newer than a deleted one. Lists and opens again when a rotation renames files in between.
+    func openNext(after previous: OpenLog?, cursor: LogCursor? = nil) -> OpenLog? {
+        for attempt in 0..<1000 {
+            if attempt > 0 { usleep(1000) }
+            let all = settledFiles()
+            guard !all.isEmpty else { return nil }
+            var target = all[0]
+            var offset = 0
+            if let cursor, let index = all.firstIndex(where: { $0.inode == cursor.inode }) {
+                target = all[index]
+                offset = cursor.offset
+            } else if let previous, previous.isLinked {
+                // It still exists, so a listing that lacks it, or ends with it, is out of date.
+                guard let index = all.firstIndex(where: { $0.inode == previous.inode }), index + 1 < all.count else { continue }
+                target = all[index + 1]
+            }
+            if let log = OpenLog(path: target.path, inode: target.inode, offset: offset) { return log }
+        }
+        return nil
+    }
+
+    /// The log files, listed until two listings agree: a rotation renames files one by one, so a
+    /// listing taken in the middle of one can miss a file or name an old one as the newest.
+    func settledFiles() -> [(path: String, inode: UInt64)] {
+        var last = files()
+        for _ in 0..<20 {
+            let again = files()
+            if again.elementsEqual(last, by: { $0.path == $1.path && $0.inode == $1.inode }) { return again }
+            last = again
+        }
+        return last
+    }
+}
+
+extension LogQuery {
+    /// Whether a followed or paged record is shown: the time and stream filters and the pattern.
+    fileprivate func selects(_ record: LogRecord) -> Bool {
+        admits(record) && (pattern.map { $0.matches(record.textString) } ?? true)
     }
 }
 
@@ -170,6 +207,12 @@ final class OpenLog {
             if count < block.count { break }
         }
         return records
+    }
+
+    /// Whether the file still has a name; false once a rotation or a user deleted it.
+    var isLinked: Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_nlink > 0
     }
 
     func close() {

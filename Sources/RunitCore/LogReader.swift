@@ -20,8 +20,12 @@ public struct LogReader: Sendable {
         var result: [(String, UInt64)] = []
         var index = 1
         var rotated: [String] = []
-        while FileManager.default.fileExists(atPath: paths.rotatedLog(index)) {
-            rotated.append(paths.rotatedLog(index))
+        // A rotation renames previous.N to N+1 from the oldest down, so for a moment one name is
+        // missing: look one further before deciding the list has ended.
+        while FileManager.default.fileExists(atPath: paths.rotatedLog(index))
+            || FileManager.default.fileExists(atPath: paths.rotatedLog(index + 1))
+        {
+            if FileManager.default.fileExists(atPath: paths.rotatedLog(index)) { rotated.append(paths.rotatedLog(index)) }
             index += 1
         }
         for path in rotated.reversed() + [paths.currentLog] {
@@ -39,7 +43,10 @@ public struct LogReader: Sendable {
         var bytesRead = 0
         var done = false
         let wanted = max(0, query.lines)
-        for file in files().reversed() where !done {
+        var all = files()
+        // Files that rotated in after `end` hold what a follow from it will show: leave them to it.
+        if let end, let index = all.firstIndex(where: { $0.inode == end.inode }) { all = Array(all[...index]) }
+        for file in all.reversed() where !done {
             let size = file.inode == end?.inode ? end?.offset : nil
             bytesRead += Self.readBackward(file.path, size: size) { record in
                 if let since = query.sinceMicros, record.micros < since, record.stream != .sys {

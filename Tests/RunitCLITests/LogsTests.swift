@@ -127,9 +127,9 @@ final class Follower: @unchecked Sendable {
     private let lock = NSLock()
     private var buffer = Data()
 
-    init(fixture: CLIFixture, name: String?) {
+    init(fixture: CLIFixture, name: String?, options: [String] = []) {
         process.executableURL = URL(fileURLWithPath: CLIFixture.binary)
-        process.arguments = ["logs"] + (name.map { [$0] } ?? []) + ["--follow", "--lines", "1000"]
+        process.arguments = ["logs"] + (name.map { [$0] } ?? []) + ["--follow", "--lines", "1000"] + options
         var env = ProcessInfo.processInfo.environment
         env["RUNIT_HOME"] = fixture.home
         env["NO_COLOR"] = "1"

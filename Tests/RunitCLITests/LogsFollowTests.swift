@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+@Suite("runit logs --follow across rotations")
+struct LogsFollowTests {
+    /// Starts `burst`: it prints `seq 1 COUNT` through `filter` when sent `burst`, and `got LINE` for any other line.
+    func startBurster(_ fixture: CLIFixture, maxSize: String, keep: Int, count: Int, filter: String = "cat") throws {
+        let script =
+            "while read line; do if [ \"$line\" = burst ]; then seq 1 \(count) | \(filter); else echo \"got $line\"; fi; done"
+        let start = try fixture.run(
+            ["start", "--name", "burst", "--log-max-size", maxSize, "--log-keep", "\(keep)", "--", "/bin/sh", "-c", script])
+        #expect(start.status == 0, "\(start.stderr)")
+    }
+
+    /// A follower of `burst` that has printed `got ping`, so it is past its first read and following.
+    func readyFollower(_ fixture: CLIFixture, options: [String]) throws -> Follower {
+        let follower = Follower(fixture: fixture, name: "burst", options: options)
+        #expect(try fixture.run("send", "burst", "ping").status == 0)
+        #expect(follower.waitFor("got ping"))
+        return follower
+    }
+
+    @Test("--follow --grep shows only matching lines, and all of them, across many rotations")
+    func followGrepAcrossRotations() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let count = 20000
+        try startBurster(
+            fixture, maxSize: "16K", keep: 1000, count: count, filter: "awk '{ print \"match \" $1; print \"other \" $1 }'")
+        let follower = try readyFollower(fixture, options: ["--grep", "^(match|got)"])
+        defer { follower.stop() }
+        #expect(try fixture.run("send", "burst", "burst").status == 0)
+        #expect(follower.waitFor("match \(count)", timeout: 60))
+        #expect(FileManager.default.fileExists(atPath: fixture.home + "/procs/burst/logs/previous.20.log"))
+        let lines = follower.output.split(separator: "\n").map(String.init)
+        let strays = lines.filter { !$0.hasPrefix("match ") && !$0.hasPrefix("got ") }
+        #expect(strays.isEmpty, "\(strays.count) lines that do not match, such as \(strays.prefix(3))")
+        #expect(difference(lines.filter { $0.hasPrefix("match ") }, (1...count).map { "match \($0)" }) == nil)
+    }
+
+    @Test("--follow of a fast writer with --log-keep 3 sees every line once, across many rotations")
+    func followFastWriterWithFewFiles() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let count = 20000
+        // Bursts of 1000 lines: fast enough to rotate every few milliseconds, slow enough that a
+        // follower stays within the three kept files (a file deleted before it is opened is gone).
+        let paced = "while read n; do seq $((n - 999)) $n; sleep 0.01; done"
+        try startBurster(fixture, maxSize: "16K", keep: 3, count: count / 1000, filter: "awk '{ print $1 * 1000 }' | \(paced)")
+        let follower = try readyFollower(fixture, options: [])
+        defer { follower.stop() }
+        #expect(try fixture.run("send", "burst", "burst").status == 0)
+        #expect(follower.waitFor("\n\(count)\n", timeout: 60))
+        let numbers = follower.output.split(separator: "\n").filter { Int($0) != nil }.map(String.init)
+        #expect(difference(numbers, (1...count).map(String.init)) == nil)
+    }
+}
+
+/// Nil when `seen` is `expected`; else a short account of the first difference (not both arrays).
+func difference(_ seen: [String], _ expected: [String]) -> String? {
+    guard seen != expected else { return nil }
+    let common = min(seen.count, expected.count)
+    let index = (0..<common).first { seen[$0] != expected[$0] } ?? common
+    let got = index < seen.count ? seen[index] : "the end"
+    let wanted = index < expected.count ? expected[index] : "the end"
+    return "\(seen.count) lines, \(expected.count) expected; line \(index + 1) is '\(got)', expected '\(wanted)'"
+}
