@@ -40,13 +40,27 @@ struct LogWriter: ~Copyable {
     deinit { if fd >= 0 { close(fd) } }
 
     /// Opens (or creates) the current log for appending; false if it cannot be opened.
+    ///
+    /// Also deletes rotated files beyond `keep`, left by an earlier run with a larger `--log-keep`.
     mutating func open() -> Bool {
         Platform.makeDirectory(paths.logs)
         fd = Platform.open(paths.currentLog, O_WRONLY | O_CREAT | O_APPEND)
+        var index = keep + 1
+        var misses = 0
+        while misses < 2 {
+            misses = unlink(paths.rotatedLog(index)) == 0 ? 0 : misses + 1
+            index += 1
+        }
         guard fd >= 0 else { return false }
         var info = stat()
         size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
         return true
+    }
+
+    /// Whether the open log still has a name: false when someone deleted it (or its folder).
+    private var isLinked: Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_nlink > 0
     }
 
     /// The earliest moment a partial line must be written, or nil when none waits.
@@ -110,6 +124,13 @@ struct LogWriter: ~Copyable {
     /// Writes the composed records to the file, rotating it when it passes the size limit.
     mutating func flush() {
         guard !output.isEmpty else { return }
+        // A deleted log (or folder), or one that failed to open at a rotation, would swallow
+        // every line until the next rotation: open a new one first. One fstat per batch.
+        if fd < 0 || !isLinked {
+            if fd >= 0 { close(fd) }
+            fd = -1
+            _ = open()
+        }
         if fd >= 0 {
             output.withUnsafeBytes { _ = Platform.writeAll(fd, $0) }
             size += output.count

@@ -118,6 +118,19 @@ struct LogsTests {
         let seen = follower.output.split(separator: "\n").compactMap { Int($0) }
         #expect(seen == Array(1...20000), "every line of the burst, across the rotation")
     }
+
+    @Test("deleting the logs folder of a running process loses only what was in it")
+    func deletedLogsFolder() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let script = "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.05; done"
+        #expect(try fixture.run("start", "--name", "ticker", "--", "/bin/sh", "-c", script).status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "ticker").stdout.contains("tick 2") })
+        try FileManager.default.removeItem(atPath: fixture.home + "/procs/ticker/logs")
+        #expect(fixture.eventually { try fixture.run("logs", "ticker").stdout.contains("tick ") })
+        let ticks = try fixture.run("logs", "ticker").stdout.split(separator: "\n").compactMap { Int($0.dropFirst(5)) }
+        #expect(ticks.count >= 1 && ticks.first ?? 0 > 2, "lines after the deletion: \(ticks.prefix(3))")
+    }
 }
 
 /// A `runit logs NAME --follow` running in the background, its output collected.

@@ -136,3 +136,38 @@ struct LogWriterTests {
         #expect(directory.records().map(\.stream) == [.out, .sys])
     }
 }
+
+@Suite("The log writer recovers and trims")
+struct LogWriterRecoveryTests {
+    func feed(_ writer: inout LogWriter, _ text: String) {
+        Array(text.utf8).withUnsafeBytes { writer.take($0, stream: .out) }
+        writer.flush()
+    }
+
+    @Test("a deleted log folder is made again on the next write, losing no later line")
+    func deletedFolder() throws {
+        let directory = TemporaryProcessDirectory()
+        var writer = LogWriter(paths: directory.paths, maxSize: 1 << 20, keep: 2)
+        let opened = writer.open()
+        #expect(opened)
+        feed(&writer, "before\n")
+        try FileManager.default.removeItem(atPath: directory.paths.logs)
+        feed(&writer, "after\n")
+        #expect(directory.records().map(\.textString) == ["after"])
+    }
+
+    @Test("a lower keep deletes the rotated files beyond it when the log opens")
+    func lowerKeep() {
+        let directory = TemporaryProcessDirectory()
+        var writer = LogWriter(paths: directory.paths, maxSize: 1024, keep: 6)
+        let opened = writer.open()
+        #expect(opened)
+        for index in 0..<400 { feed(&writer, "line \(index)\n") }
+        #expect(FileManager.default.fileExists(atPath: directory.paths.rotatedLog(6)))
+        var lower = LogWriter(paths: directory.paths, maxSize: 1024, keep: 2)
+        let reopened = lower.open()
+        #expect(reopened)
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.paths.logs).sorted()) ?? []
+        #expect(names == ["current.log", "previous.1.log", "previous.2.log"])
+    }
+}
