@@ -107,36 +107,3 @@ extension Registry {
         return LogReader(paths: ProcessPaths(home: context.home, name: snapshot.name))
     }
 }
-
-/// Log text made fit for a reader: escape codes removed, carriage-return redraws collapsed.
-public enum LogText {
-    /// The text as a terminal would finally show it, without ANSI escape sequences.
-    public static func clean(_ text: String) -> String {
-        var result = stripANSI(text)
-        if result.contains("\r") {
-            let segments = result.split(separator: "\r", omittingEmptySubsequences: true)
-            result = segments.last.map(String.init) ?? ""
-        }
-        return result
-    }
-
-    /// Removes CSI and OSC escape sequences.
-    public static func stripANSI(_ text: String) -> String {
-        guard text.contains("\u{1B}") else { return text }
-        var out = ""
-        var iterator = text.unicodeScalars.makeIterator()
-        while let scalar = iterator.next() {
-            guard scalar == "\u{1B}" else {
-                out.unicodeScalars.append(scalar)
-                continue
-            }
-            guard let kind = iterator.next() else { break }
-            if kind == "[" {
-                while let next = iterator.next(), !(0x40...0x7E).contains(next.value) {}
-            } else if kind == "]" {
-                while let next = iterator.next(), next != "\u{07}", next != "\u{1B}" {}
-            }
-        }
-        return out
-    }
-}

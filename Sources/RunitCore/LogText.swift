@@ -1,0 +1,82 @@
+/// Log text made fit for a reader: escape codes removed, carriage-return redraws collapsed,
+/// and no control character left that a terminal would act on.
+public enum LogText {
+    /// The text as a terminal would finally show it: no escape sequence, the last of its `\r`
+    /// redraws, and every control character but `\t` shown as U+FFFD.
+    public static func clean(_ text: String) -> String {
+        let stripped = stripANSI(text)
+        guard stripped.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else { return stripped }
+        // By scalars, not characters: "\r\n" is one Character, and must split too.
+        let segments = stripped.unicodeScalars.split(separator: "\r", omittingEmptySubsequences: true)
+        let last = segments.last.map { $0.map { $0 == "\n" ? "\u{FFFD}" : $0 } } ?? []
+        return String(String.UnicodeScalarView(last))
+    }
+
+    /// Removes escape sequences (CSI, OSC and the other string sequences, `ESC` with intermediate
+    /// bytes and a final byte, and their 8-bit C1 forms) and other C1 controls; replaces C0
+    /// controls and DEL with U+FFFD, except `\t`, `\r` and `\n`.
+    public static func stripANSI(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        let scalars = Array(text.unicodeScalars)
+        var out = String.UnicodeScalarView()
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            index += 1
+            switch scalar.value {
+            case 0x1B:
+                guard index < scalars.count else { break }
+                switch scalars[index].value {
+                case 0x5B: index = endOfCSI(scalars, from: index + 1)
+                case 0x50, 0x58, 0x5D, 0x5E, 0x5F: index = endOfString(scalars, from: index + 1)
+                case 0x20...0x2F:
+                    while index < scalars.count, (0x20...0x2F).contains(scalars[index].value) { index += 1 }
+                    if index < scalars.count, (0x30...0x7E).contains(scalars[index].value) { index += 1 }
+                case 0x30...0x7E: index += 1
+                default: break  // A lone ESC is dropped; what follows it is handled on its own.
+                }
+            case 0x9B: index = endOfCSI(scalars, from: index)
+            case 0x90, 0x98, 0x9D, 0x9E, 0x9F: index = endOfString(scalars, from: index)
+            case 0x80...0x9F: break
+            case 0x09, 0x0A, 0x0D: out.append(scalar)
+            case 0x00...0x1F, 0x7F: out.append("\u{FFFD}")
+            default: out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    /// Whether `scalar` is a C0 or C1 control or DEL.
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+    }
+
+    /// The index after a CSI's parameter, intermediate and final bytes; a sequence cut short by
+    /// anything else ends before it, so that character is handled on its own.
+    private static func endOfCSI(_ scalars: [Unicode.Scalar], from start: Int) -> Int {
+        var index = start
+        while index < scalars.count {
+            let value = scalars[index].value
+            if (0x40...0x7E).contains(value) { return index + 1 }
+            guard (0x20...0x3F).contains(value) else { return index }
+            index += 1
+        }
+        return index
+    }
+
+    /// The index after a string sequence (OSC, DCS, SOS, PM, APC) and its terminator: BEL, ST
+    /// (`ESC \` or U+009C); an `ESC` that starts something else ends it too.
+    private static func endOfString(_ scalars: [Unicode.Scalar], from start: Int) -> Int {
+        var index = start
+        while index < scalars.count {
+            switch scalars[index].value {
+            case 0x07, 0x9C: return index + 1
+            case 0x1B:
+                let terminated = index + 1 < scalars.count && scalars[index + 1] == "\\"
+                return terminated ? index + 2 : index
+            default: index += 1
+            }
+        }
+        return index
+    }
+}
