@@ -41,7 +41,8 @@ struct LogsTests {
         #expect(try fixture.run("start", "--name", "bar", "--command", command).status == 0)
         #expect(fixture.eventually { try fixture.run("logs", "bar").stdout.contains("Continue? ") })
         let text = try fixture.run("logs", "bar").stdout
-        #expect(text.contains("progress 10%"))
+        // The pieces join into one line, shown as a terminal would finally show it.
+        #expect(text.split(separator: "\n").last == "Continue? ")
         // The raw record keeps every redraw; the text view shows what a terminal would.
         let raw = try fixture.run("logs", "bar", "--json").stdout
         #expect(raw.contains("progress 100%\\r"))
@@ -130,6 +131,20 @@ struct LogsTests {
         #expect(fixture.eventually { try fixture.run("logs", "ticker").stdout.contains("tick ") })
         let ticks = try fixture.run("logs", "ticker").stdout.split(separator: "\n").compactMap { Int($0.dropFirst(5)) }
         #expect(ticks.count >= 1 && ticks.first ?? 0 > 2, "lines after the deletion: \(ticks.prefix(3))")
+    }
+
+    @Test("continued pieces print as one line: a 1 MiB line through the pipe, and a prompt with its answer")
+    func piecesJoined() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let big = "head -c 1048576 /dev/zero | tr '\\0' a; echo; printf 'Continue? '; sleep 0.4; echo yes; exec sleep 300"
+        #expect(try fixture.run("start", "--name", "long", "--command", big).status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "long").stdout.contains("yes") })
+        let lines = try fixture.run("logs", "long").stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("Continue? yes"))
+        #expect(lines.contains { $0.count == 1_048_576 && $0.allSatisfy { $0 == "a" } }, "one line of 1 MiB")
+        let records = try fixture.run("logs", "long", "--json").stdout.split(separator: "\n")
+        #expect(records.count > 16, "--json keeps one record per piece: \(records.count)")
     }
 }
 

@@ -127,10 +127,29 @@ struct LogPrinter {
     let json: Bool
     let prefix: String?
 
-    /// Prints a batch of records with one write.
+    /// Prints a batch of records with one write; in the text view, a continued piece (`+`) and
+    /// the pieces after it of the same stream print as one line.
     func print(_ records: [LogRecord]) {
         guard !records.isEmpty else { return }
-        Terminal.write(records.map(line).joined())
+        Terminal.write((json ? records : Self.joiningPieces(records)).map(line).joined())
+    }
+
+    /// `records` with each run of continued pieces of one stream joined into one record, at the
+    /// place of its first piece; a run still open at the end stays as far as it goes.
+    static func joiningPieces(_ records: [LogRecord]) -> [LogRecord] {
+        var joined: [LogRecord] = []
+        var open: [LogStream: Int] = [:]
+        for record in records {
+            if let index = open[record.stream] {
+                joined[index].text += record.text
+                joined[index].continued = record.continued
+                if !record.continued { open[record.stream] = nil }
+                continue
+            }
+            if record.continued { open[record.stream] = joined.count }
+            joined.append(record)
+        }
+        return joined
     }
 
     /// One record's line, newline included.
