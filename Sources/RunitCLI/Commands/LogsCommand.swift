@@ -98,12 +98,17 @@ struct LogsCommand: AsyncParsableCommand {
     /// color, as `docker compose logs` shows them; with `--follow`, new lines as they come.
     func printAll(_ registry: Registry, query: LogQuery) throws {
         let palette = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
+        // By position among the names (sorted), then in order of appearance, as docker compose
+        // does: a hash of the name made "web" and "db" share a color.
+        var colors: [String: String] = [:]
+        for name in registry.names() { colors[name] = palette[colors.count % palette.count] }
         var width = registry.names().map(\.count).max() ?? 0
         func emit(_ batch: [(name: String, record: LogRecord)]) {
             width = max(width, batch.map(\.name.count).max() ?? 0)
             var text = ""
             for (name, record) in batch {
-                let color = palette[name.utf8.reduce(0) { $0 + Int($1) } % palette.count]
+                if colors[name] == nil { colors[name] = palette[colors.count % palette.count] }
+                let color = colors[name] ?? palette[0]
                 let prefix = Terminal.paint(name + String(repeating: " ", count: max(0, width - name.count)) + " |", color) + " "
                 text += LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix).line(record)
             }
