@@ -215,6 +215,13 @@ final class Follower: @unchecked Sendable {
         return false
     }
 
+    /// Whether the follow has ended by itself within `timeout` seconds.
+    func endsBy(_ timeout: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        return !process.isRunning
+    }
+
     func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
