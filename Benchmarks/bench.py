@@ -436,6 +436,8 @@ def main():
                 figures["manager"] = manager.name
                 results.append(figures)
                 print(f"  {manager.name:12} N={n:5}  " + "  ".join(f"{k}={v}" for k, v in figures.items() if k not in ("manager", "n")), file=sys.stderr)
+        if results:
+            print("\n" + table(results))
         flows = []
         for mode, megabytes in (("block", block_mb), ("line", line_mb)):
             flow = throughput(base, bindir, megabytes, mode, rounds=1 if args.quick else 3)
