@@ -40,7 +40,7 @@ extension LogReader {
     public func read(
         from cursor: LogCursor, limit: Int, query: LogQuery = LogQuery(), accept: (LogRecord) -> Bool = { _ in true }
     ) -> (records: [LogRecord], next: LogCursor) {
-        let all = files()
+        let all = settledFiles()
         var start = all.firstIndex { $0.inode == cursor.inode }
         var offset = cursor.offset
         if start == nil {
@@ -90,19 +90,32 @@ extension LogReader {
         }
     }
 
+    /// How long a follow sleeps before it looks again: at most a second, and no later than
+    /// just past `until` (microseconds since the epoch); nil once that time has passed, which
+    /// ends the follow (a line is written at most 100 ms after it was read).
+    static func followWaitMillis(until: Int64?) -> Int32? {
+        guard let until else { return 1000 }
+        let left = (until + 200_000 - Platform.nowMicros()) / 1000
+        return left <= 0 ? nil : Int32(min(1000, left))
+    }
+
     /// Calls `visit` with each batch of records written after `cursor`, across rotations and
-    /// restarts, until `visit` returns false. Sleeps on inotify between writes.
+    /// restarts, until `visit` returns false or `until` (microseconds since the epoch) has
+    /// passed. Sleeps on inotify between writes.
     ///
     /// The file being read stays open, so a rotation (even one that deletes it) loses nothing
     /// that was written to it.
-    public func follow(from cursor: LogCursor, query: LogQuery = LogQuery(), _ visit: ([LogRecord]) -> Bool) {
+    public func follow(
+        from cursor: LogCursor, query: LogQuery = LogQuery(), until: Int64? = nil, _ visit: ([LogRecord]) -> Bool
+    ) {
         let watcher = DirectoryWatcher(path: paths.logs)
         defer { watcher.close() }
         var file = openNext(after: nil, cursor: cursor)
         defer { file?.close() }
         while true {
             guard let open = file else {
-                watcher.wait(timeoutMillis: 1000)
+                guard let wait = Self.followWaitMillis(until: until) else { return }
+                watcher.wait(timeoutMillis: wait)
                 file = openNext(after: nil)
                 continue
             }
@@ -112,24 +125,36 @@ extension LogReader {
                 continue
             }
             // Nothing new: if the file was rotated away (or deleted), drain it and move to the next.
-            let all = settledFiles()
+            // A cheap look first: while it is still the current log, there is nothing to list.
+            var info = stat()
+            let stillCurrent = stat(paths.currentLog, &info) == 0 && UInt64(info.st_ino) == open.inode && open.isLinked
+            let all = stillCurrent ? [] : settledFiles()
             guard let current = all.last, current.path == paths.currentLog, current.inode != open.inode || !open.isLinked
             else {
-                watcher.wait(timeoutMillis: 1000)
+                guard let wait = Self.followWaitMillis(until: until) else { return }
+                watcher.wait(timeoutMillis: wait)
                 continue
             }
             let remaining = open.readAvailable().filter(query.selects)
             if !remaining.isEmpty, !visit(remaining) { return }
-            file = openNext(after: open)
+            // No next file yet (a listing out of date): keep this one, drained, and look again later.
+            guard let next = openNext(after: open) else {
+                guard let wait = Self.followWaitMillis(until: until) else { return }
+                watcher.wait(timeoutMillis: wait)
+                continue
+            }
+            file = next
             open.close()
         }
     }
 
     /// Opens the file to read next: the one `cursor` is in, at its offset; else the file after
-    /// `previous`; else (no `previous`, or it was deleted) the oldest, since every file left
-    /// is newer than a deleted one. Lists and opens again when a rotation renames files in between.
+    /// `previous`; else, when `previous` was deleted (by a rotation beyond `--log-keep`, or by
+    /// hand), the oldest file last changed no earlier than it, so that no file is read twice;
+    /// else (no `previous`) the oldest. Lists and opens again when a rotation renames files in
+    /// between; nil when no listing shows a next file.
     func openNext(after previous: OpenLog?, cursor: LogCursor? = nil) -> OpenLog? {
-        for attempt in 0..<1000 {
+        for attempt in 0..<50 {
             if attempt > 0 { usleep(1000) }
             let all = settledFiles()
             guard !all.isEmpty else { return nil }
@@ -142,10 +167,22 @@ extension LogReader {
                 // It still exists, so a listing that lacks it, or ends with it, is out of date.
                 guard let index = all.firstIndex(where: { $0.inode == previous.inode }), index + 1 < all.count else { continue }
                 target = all[index + 1]
+            } else if let previous {
+                // Nothing written since it: wait for the file that comes next.
+                let last = previous.modified
+                guard let next = all.first(where: { Self.modified($0.path).map { $0 >= last } ?? false }) else { return nil }
+                target = next
             }
             if let log = OpenLog(path: target.path, inode: target.inode, offset: offset) { return log }
         }
         return nil
+    }
+
+    /// When the file at `path` was last written, in nanoseconds; nil when it is gone.
+    static func modified(_ path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Platform.modifiedNanoseconds(info)
     }
 
     /// The log files, listed until two listings agree: a rotation renames files one by one, so a
@@ -210,6 +247,13 @@ final class OpenLog {
     }
 
     /// Whether the file still has a name; false once a rotation or a user deleted it.
+    /// When the file was last written, in nanoseconds.
+    var modified: Int64 {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return 0 }
+        return Platform.modifiedNanoseconds(info)
+    }
+
     var isLinked: Bool {
         var info = stat()
         return fstat(fd, &info) == 0 && info.st_nlink > 0

@@ -27,7 +27,8 @@ extension Registry {
     /// Calls `visit` with each batch of records any process writes after `start`, with its name,
     /// until `visit` returns false. Processes started later are picked up too.
     public func followAll(
-        from start: [String: LogCursor], query: LogQuery, _ visit: ([(name: String, record: LogRecord)]) -> Bool
+        from start: [String: LogCursor], query: LogQuery, until: Int64? = nil,
+        _ visit: ([(name: String, record: LogRecord)]) -> Bool
     ) {
         var cursors = start
         var watcher = DirectoryWatcher(paths: [context.processesDirectory] + names().map { context.home + "/procs/\($0)/logs" })
@@ -54,7 +55,8 @@ extension Registry {
                 guard visit(batch) else { return }
                 continue
             }
-            watcher.wait(timeoutMillis: 1000)
+            guard let wait = LogReader.followWaitMillis(until: until) else { return }
+            watcher.wait(timeoutMillis: wait)
         }
     }
 }

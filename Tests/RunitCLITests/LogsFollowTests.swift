@@ -15,7 +15,12 @@ struct LogsFollowTests {
     /// A follower of `burst` that has printed `got ping`, so it is past its first read and following.
     func readyFollower(_ fixture: CLIFixture, options: [String]) throws -> Follower {
         let follower = Follower(fixture: fixture, name: "burst", options: options)
-        #expect(try fixture.run("send", "burst", "ping").status == 0)
+        do {
+            #expect(try fixture.run("send", "burst", "ping").status == 0)
+        } catch {
+            follower.stop()
+            throw error
+        }
         #expect(follower.waitFor("got ping"))
         return follower
     }
@@ -38,15 +43,49 @@ struct LogsFollowTests {
         #expect(difference(lines.filter { $0.hasPrefix("match ") }, (1...count).map { "match \($0)" }) == nil)
     }
 
+    @Test("--follow after current.log is deleted by hand goes on with the new one, re-reading nothing")
+    func followAfterCurrentDeleted() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try startBurster(fixture, maxSize: "4K", keep: 5, count: 1000)
+        #expect(try fixture.run("send", "burst", "burst").status == 0)
+        let logs = fixture.home + "/procs/burst/logs"
+        #expect(fixture.eventually { FileManager.default.fileExists(atPath: logs + "/previous.3.log") })
+        let follower = try readyFollower(fixture, options: [])
+        defer { follower.stop() }
+        try FileManager.default.removeItem(atPath: logs + "/current.log")
+        #expect(try fixture.run("send", "burst", "after").status == 0)
+        #expect(follower.waitFor("got after"))
+        #expect(try fixture.run("send", "burst", "again").status == 0)
+        #expect(follower.waitFor("got again"))
+        let lines = follower.output.split(separator: "\n").map(String.init)
+        let afterPing = lines.drop { $0 != "got ping" }
+        #expect(Array(afterPing) == ["got ping", "got after", "got again"], "\(afterPing.prefix(10))")
+        let numbers = lines.filter { Int($0) != nil }
+        #expect(Set(numbers).count == numbers.count, "no file was read twice")
+    }
+
+    @Test("--follow with an --until a moment ahead ends once that time has passed")
+    func followUntilFuture() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try startBurster(fixture, maxSize: "1M", keep: 2, count: 1)
+        let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(2))
+        let follower = Follower(fixture: fixture, name: "burst", options: ["--until", until])
+        defer { follower.stop() }
+        #expect(follower.endsBy(20), "the follow went on past --until")
+    }
+
     @Test("--follow of a fast writer with --log-keep 3 sees every line once, across many rotations")
     func followFastWriterWithFewFiles() throws {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
         let count = 20000
-        // Bursts of 1000 lines: fast enough to rotate every few milliseconds, slow enough that a
-        // follower stays within the three kept files (a file deleted before it is opened is gone).
-        let paced = "while read n; do seq $((n - 999)) $n; sleep 0.01; done"
-        try startBurster(fixture, maxSize: "16K", keep: 3, count: count / 1000, filter: "awk '{ print $1 * 1000 }' | \(paced)")
+        // Bursts of 200 lines (about 7 KB): a rotation every few bursts, while a follower on a
+        // loaded machine stays well within the three kept files (a file deleted before it is
+        // opened is gone).
+        let paced = "while read n; do seq $((n - 199)) $n; sleep 0.05; done"
+        try startBurster(fixture, maxSize: "16K", keep: 3, count: count / 200, filter: "awk '{ print $1 * 200 }' | \(paced)")
         let follower = try readyFollower(fixture, options: [])
         defer { follower.stop() }
         #expect(try fixture.run("send", "burst", "burst").status == 0)

@@ -172,6 +172,26 @@ struct LogsTests {
         let records = try fixture.run("logs", "long", "--json").stdout.split(separator: "\n")
         #expect(records.count > 16, "--json keeps one record per piece: \(records.count)")
     }
+
+    @Test("pieces are not joined across a restart, nor under a grep that left out the rest of a line")
+    func piecesNotJoinedAcrossRunsOrGrep() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        // The last words of a run have no newline; the next run's first line is not their end.
+        _ = try fixture.run("start", "--name", "u", "--command", "printf unfinished")
+        #expect(fixture.eventually { fixture.state("u") == "exited" })
+        _ = try fixture.run("start", "u")
+        #expect(fixture.eventually { try fixture.run("logs", "u").stdout.components(separatedBy: "started pid").count == 3 })
+        #expect(fixture.eventually { fixture.state("u") == "exited" })
+        let runs = try fixture.run("logs", "u").stdout.split(separator: "\n")
+        #expect(runs.filter { $0 == "unfinished" }.count == 2, "\(runs)")
+
+        let asks = "printf 'ask: '; sleep 0.3; echo answer; echo 'ask: second'; exec sleep 300"
+        #expect(try fixture.run("start", "--name", "q", "--command", asks).status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "q").stdout.contains("ask: second") })
+        let grep = try fixture.run("logs", "q", "--grep", "^ask").stdout.split(separator: "\n").map(String.init)
+        #expect(grep == ["ask: ", "ask: second"], "\(grep)")
+    }
 }
 
 /// A `runit logs NAME --follow` running in the background, its output collected.

@@ -55,14 +55,15 @@ struct LogsCommand: AsyncParsableCommand {
         let reader = try registry.logReader(name)
         let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil)
         let cursor = follow ? (reader.endCursor() ?? LogCursor(inode: 0, offset: 0)) : nil
-        printer.print(reader.tail(query, end: cursor).records)
+        let joining = query.pattern == nil
+        printer.print(reader.tail(query, end: cursor).records, joining: joining)
         // A window that has already closed has nothing more to show: do not wait for it.
         if let until = query.untilMicros, until <= Int64(Date().timeIntervalSince1970 * 1_000_000) { return }
         guard let cursor else { return }
         var followQuery = query
         followQuery.sinceMicros = nil
-        reader.follow(from: cursor, query: followQuery) { records in
-            printer.print(records)
+        reader.follow(from: cursor, query: followQuery, until: query.untilMicros) { records in
+            printer.print(records, joining: joining)
             return true
         }
     }
@@ -141,7 +142,7 @@ struct LogsCommand: AsyncParsableCommand {
         guard follow else { return }
         var followQuery = query
         followQuery.sinceMicros = nil
-        registry.followAll(from: cursors, query: followQuery) { batch in
+        registry.followAll(from: cursors, query: followQuery, until: query.untilMicros) { batch in
             emit(batch)
             return true
         }
@@ -155,10 +156,11 @@ struct LogPrinter {
     let prefix: String?
 
     /// Prints a batch of records with one write; in the text view, a continued piece (`+`) and
-    /// the pieces after it of the same stream print as one line.
-    func print(_ records: [LogRecord]) {
+    /// the pieces after it of the same stream print as one line (not under a grep, which may
+    /// have left out the rest of the line: pieces of two lines must not be glued together).
+    func print(_ records: [LogRecord], joining: Bool = true) {
         guard !records.isEmpty else { return }
-        Terminal.write((json ? records : Self.joiningPieces(records)).map(line).joined())
+        Terminal.write((json || !joining ? records : Self.joiningPieces(records)).map(line).joined())
     }
 
     /// `records` with each run of continued pieces of one stream joined into one record, at the
@@ -167,6 +169,8 @@ struct LogPrinter {
         var joined: [LogRecord] = []
         var open: [LogStream: Int] = [:]
         for record in records {
+            // A start or an exit ends every unfinished line: the next run's output is not its rest.
+            if record.stream == .sys { open.removeAll() }
             if let index = open[record.stream] {
                 joined[index].text += record.text
                 joined[index].continued = record.continued
