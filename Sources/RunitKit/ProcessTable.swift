@@ -77,16 +77,7 @@ public struct ProcessTable {
     /// The boot time from `/proc/stat` (`btime`), in seconds since the epoch.
     public static var bootTimeSeconds: Int64? {
         // Read to the end: /proc files return short reads before their end.
-        let fd = Platform.open("/proc/stat", O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
-        }
+        guard let bytes = Platform.readFile("/proc/stat") else { return nil }
         for line in bytes.split(separator: 0x0A) where line.starts(with: Array("btime ".utf8)) {
             return Int64(String(decoding: line.dropFirst(6), as: UTF8.self))
         }

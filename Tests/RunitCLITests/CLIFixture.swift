@@ -109,6 +109,25 @@ final class CLIFixture: @unchecked Sendable {
         return result
     }
 
+    /// Runs `runit WORDS` on a pseudo-terminal (by script(1)), as a person would see it, with
+    /// `NO_COLOR` set to `noColor` (unset when nil); returns what it printed.
+    func onTerminal(_ words: String, noColor: String?) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        process.arguments = ["-qec", Self.binary + " " + words, "/dev/null"]
+        var env = ProcessInfo.processInfo.environment
+        env["RUNIT_HOME"] = home
+        env["NO_COLOR"] = noColor
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: output, as: UTF8.self)
+    }
+
     /// Stops every supervisor under the home (SIGKILL to each tree if need be) and deletes it all.
     func cleanUp() {
         stopAll(stateDirectory: home)

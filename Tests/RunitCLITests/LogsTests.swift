@@ -94,19 +94,7 @@ struct LogsTests {
         }
         #expect(fixture.eventually { try fixture.run("logs").stdout.contains("from-web") })
         // script(1) runs the command on a pseudo-terminal, so colors are on (NO_COLOR unset).
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", "\(CLIFixture.binary) logs", "/dev/null"]
-        var env = ProcessInfo.processInfo.environment
-        env["RUNIT_HOME"] = fixture.home
-        env["NO_COLOR"] = nil
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = try fixture.onTerminal("logs", noColor: nil)
         #expect(output.contains("\u{1B}[36mdb  |\u{1B}[0m from-db"), "\(output.debugDescription)")
         #expect(output.contains("\u{1B}[33mweb |\u{1B}[0m from-web"), "\(output.debugDescription)")
     }

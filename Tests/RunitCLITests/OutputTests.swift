@@ -33,20 +33,7 @@ struct OutputTests {
 
     /// `runit list` run on a pseudo-terminal (by `script`), as a person would see it.
     private func listOnTerminal(_ fixture: CLIFixture, noColor: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        process.arguments = ["-qec", CLIFixture.binary + " list", "/dev/null"]
-        var env = ProcessInfo.processInfo.environment
-        env["RUNIT_HOME"] = fixture.home
-        env["NO_COLOR"] = noColor
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: output, as: UTF8.self)
+        try fixture.onTerminal("list", noColor: noColor)
     }
 
     @Test(
