@@ -149,10 +149,13 @@ extension LogReader {
     }
 
     /// Opens the file to read next: the one `cursor` is in, at its offset; else the file after
-    /// `previous`; else, when `previous` was deleted (by a rotation beyond `--log-keep`, or by
-    /// hand), the oldest file last changed no earlier than it, so that no file is read twice;
-    /// else (no `previous`) the oldest. Lists and opens again when a rotation renames files in
-    /// between; nil when no listing shows a next file.
+    /// `previous`; else, when `previous` is no longer among the log files (a rotation beyond
+    /// `--log-keep` or a user deleted it, or it was moved away), the oldest file whose first
+    /// record is no older than the last record of `previous` (an empty one is the newest), so
+    /// that no file is read twice and none is skipped; else (no `previous`) the oldest. Record
+    /// times are the supervisor's, not file times, which a coarse or stepped clock makes
+    /// ambiguous. Lists and opens again when a rotation renames files in between; nil when no
+    /// listing shows a next file yet.
     func openNext(after previous: OpenLog?, cursor: LogCursor? = nil) -> OpenLog? {
         for attempt in 0..<50 {
             if attempt > 0 { usleep(1000) }
@@ -163,14 +166,14 @@ extension LogReader {
             if let cursor, let index = all.firstIndex(where: { $0.inode == cursor.inode }) {
                 target = all[index]
                 offset = cursor.offset
-            } else if let previous, previous.isLinked {
-                // It still exists, so a listing that lacks it, or ends with it, is out of date.
-                guard let index = all.firstIndex(where: { $0.inode == previous.inode }), index + 1 < all.count else { continue }
+            } else if let previous, let index = all.firstIndex(where: { $0.inode == previous.inode }) {
+                // Still listed, so a listing that ends with it is out of date.
+                guard index + 1 < all.count else { continue }
                 target = all[index + 1]
             } else if let previous {
-                // Nothing written since it: wait for the file that comes next.
-                let last = previous.modified
-                guard let next = all.first(where: { Self.modified($0.path).map { $0 >= last } ?? false }) else { return nil }
+                let last = previous.lastMicros
+                let next = all.first { file in Self.firstMicros(file.path).map { $0 >= last } ?? true }
+                guard let next else { return nil }
                 target = next
             }
             if let log = OpenLog(path: target.path, inode: target.inode, offset: offset) { return log }
@@ -178,11 +181,14 @@ extension LogReader {
         return nil
     }
 
-    /// When the file at `path` was last written, in nanoseconds; nil when it is gone.
-    static func modified(_ path: String) -> Int64? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        return Platform.modifiedNanoseconds(info)
+    /// The time of the first record in the file at `path`; nil when it has none (or is gone).
+    static func firstMicros(_ path: String) -> Int64? {
+        var first: Int64?
+        _ = readForward(path, from: 0) { record, _ in
+            first = record.micros
+            return false
+        }
+        return first
     }
 
     /// The log files, listed until two listings agree: a rotation renames files one by one, so a
@@ -211,6 +217,8 @@ final class OpenLog {
     let inode: UInt64
     private var offset: Int
     private var pending: [UInt8] = []
+    /// The time of the last record read (or, before any, of the last one before the start).
+    private(set) var lastMicros: Int64 = 0
 
     /// Opens `path` at `offset`; with an `inode`, only if the file is still that one.
     init?(path: String, inode: UInt64?, offset: Int) {
@@ -224,6 +232,23 @@ final class OpenLog {
             return nil
         }
         self.offset = offset
+        lastMicros = Self.lastMicros(fd, before: offset)
+    }
+
+    /// The time of the last whole record before `offset`, 0 when there is none: where a follow
+    /// that starts mid-file stands in time.
+    private static func lastMicros(_ fd: Int32, before offset: Int) -> Int64 {
+        guard offset > 0 else { return 0 }
+        // A record is at most 64 KiB of text plus its header.
+        let start = max(0, offset - 70 * 1024)
+        var bytes = [UInt8](repeating: 0, count: offset - start)
+        let count = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
+        guard count > 0 else { return 0 }
+        let lines = bytes[0..<count].split(separator: 0x0A, omittingEmptySubsequences: true)
+        for line in lines.reversed() {
+            if let record = LogRecord(line: line) { return record.micros }
+        }
+        return 0
     }
 
     /// The whole records written since the last call.
@@ -237,7 +262,10 @@ final class OpenLog {
             pending.append(contentsOf: block[0..<count])
             var lineStart = 0
             while let newline = pending[lineStart...].firstIndex(of: 0x0A) {
-                if let record = LogRecord(line: pending[lineStart..<newline]) { records.append(record) }
+                if let record = LogRecord(line: pending[lineStart..<newline]) {
+                    records.append(record)
+                    lastMicros = record.micros
+                }
                 lineStart = newline + 1
             }
             pending.removeFirst(lineStart)
@@ -247,13 +275,6 @@ final class OpenLog {
     }
 
     /// Whether the file still has a name; false once a rotation or a user deleted it.
-    /// When the file was last written, in nanoseconds.
-    var modified: Int64 {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return 0 }
-        return Platform.modifiedNanoseconds(info)
-    }
-
     var isLinked: Bool {
         var info = stat()
         return fstat(fd, &info) == 0 && info.st_nlink > 0

@@ -91,16 +91,6 @@ public enum Platform {
         return true
     }
 
-    /// When a file was last modified, from its `stat`, in nanoseconds since the epoch.
-    public static func modifiedNanoseconds(_ info: stat) -> Int64 {
-        #if canImport(Darwin)
-            let time = info.st_mtimespec
-        #else
-            let time = info.st_mtim
-        #endif
-        return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
-    }
-
     /// The whole contents of a small file, or nil when it cannot be read.
     public static func readFile(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY)

@@ -65,6 +65,24 @@ struct LogsFollowTests {
         #expect(Set(numbers).count == numbers.count, "no file was read twice")
     }
 
+    @Test("--follow of a current.log moved out of the folder goes on with the new one after the rotation")
+    func followAfterCurrentMoved() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        // Enough kept files that none is deleted before the follower reaches it.
+        try startBurster(fixture, maxSize: "4K", keep: 50, count: 1000)
+        let logs = fixture.home + "/procs/burst/logs"
+        let follower = try readyFollower(fixture, options: [])
+        defer { follower.stop() }
+        try FileManager.default.moveItem(atPath: logs + "/current.log", toPath: fixture.scratch + "/saved.log")
+        // The supervisor writes on into the moved file until it passes the size, then starts a new one.
+        #expect(try fixture.run("send", "burst", "burst").status == 0)
+        #expect(try fixture.run("send", "burst", "after").status == 0)
+        #expect(follower.waitFor("got after"))
+        let numbers = follower.output.split(separator: "\n").filter { Int($0) != nil }.map(String.init)
+        #expect(difference(numbers, (1...1000).map(String.init)) == nil)
+    }
+
     @Test("--follow with an --until a moment ahead ends once that time has passed")
     func followUntilFuture() throws {
         let fixture = try CLIFixture()

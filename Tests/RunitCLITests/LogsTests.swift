@@ -174,7 +174,7 @@ struct LogsTests {
         let runs = try fixture.run("logs", "u").stdout.split(separator: "\n")
         #expect(runs.filter { $0 == "unfinished" }.count == 2, "\(runs)")
 
-        let asks = "printf 'ask: '; sleep 0.3; echo answer; echo 'ask: second'; exec sleep 300"
+        let asks = "printf 'ask: '; sleep 1; echo answer; echo 'ask: second'; exec sleep 300"
         #expect(try fixture.run("start", "--name", "q", "--command", asks).status == 0)
         #expect(fixture.eventually { try fixture.run("logs", "q").stdout.contains("ask: second") })
         let grep = try fixture.run("logs", "q", "--grep", "^ask").stdout.split(separator: "\n").map(String.init)
