@@ -18,8 +18,6 @@ public struct ProcessTable {
         public var residentPages: Int64
         /// Start time after boot, in clock ticks.
         public var startTicks: Int64
-        /// The process group id.
-        public var processGroup: Int32 = 0
         /// The session id: the pid of the session's leader.
         public var session: Int32 = 0
         /// Whether it has exited and waits to be reaped (a zombie): gone in all but name.
@@ -60,18 +58,8 @@ public struct ProcessTable {
         let state = fields.first?.first ?? 0
         return Entry(
             pid: pid, parent: Int32(field(4)), cpuTicks: field(14) + field(15),
-            residentPages: field(24), startTicks: field(22), processGroup: Int32(field(5)), session: Int32(field(6)),
+            residentPages: field(24), startTicks: field(22), session: Int32(field(6)),
             isZombie: state == UInt8(ascii: "Z") || state == UInt8(ascii: "X"))
-    }
-
-    /// When `entry` started, in milliseconds since the epoch; nil where the boot time is unknown.
-    ///
-    /// Accurate to about a second: the boot time is given in whole seconds.
-    public static func startMillis(of entry: Entry) -> Int64? {
-        guard let boot = bootTimeSeconds else { return nil }
-        let ticksPerSecond = Int64(sysconf(Int32(_SC_CLK_TCK)))
-        guard ticksPerSecond > 0 else { return nil }
-        return boot * 1000 + entry.startTicks * 1000 / ticksPerSecond
     }
 
     /// The boot time from `/proc/stat` (`btime`), in seconds since the epoch.

@@ -200,7 +200,7 @@ struct SupervisorTests {
 
 /// The live members of process group `group`, from `/proc`.
 func groupMembers(_ group: Int32) -> [Int32] {
-    ProcessTable().entries.filter { $0.processGroup == group && !$0.isZombie }.map(\.pid)
+    ProcessTable().entries.filter { !$0.isZombie && getpgid($0.pid) == group }.map(\.pid)
 }
 
 /// Runs a shell script in a new session that it leads; the script writes pids into the file
