@@ -275,10 +275,7 @@ final class OpenLog {
     }
 
     /// Whether the file still has a name; false once a rotation or a user deleted it.
-    var isLinked: Bool {
-        var info = stat()
-        return fstat(fd, &info) == 0 && info.st_nlink > 0
-    }
+    var isLinked: Bool { Platform.isLinked(fd) }
 
     func close() {
         Platform.closeDescriptor(fd)

@@ -91,6 +91,12 @@ public enum Platform {
         return true
     }
 
+    /// Whether the open file `fd` still has a name: false once it was deleted (or its folder).
+    public static func isLinked(_ fd: Int32) -> Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && info.st_nlink > 0
+    }
+
     /// The whole contents of a small file, or nil when it cannot be read.
     public static func readFile(_ path: String) -> [UInt8]? {
         let fd = open(path, O_RDONLY)

@@ -39,28 +39,27 @@ struct LogWriter: ~Copyable {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// Opens (or creates) the current log for appending; false if it cannot be opened.
-    ///
-    /// Also deletes rotated files beyond `keep`, left by an earlier run with a larger `--log-keep`.
+    /// Opens (or creates) the current log for appending, once at start; false if it cannot be
+    /// opened. Also deletes rotated files beyond `keep`, left by an earlier run with a larger
+    /// `--log-keep` (a rotation itself never leaves any).
     mutating func open() -> Bool {
-        Platform.makeDirectory(paths.logs)
-        fd = Platform.open(paths.currentLog, O_WRONLY | O_CREAT | O_APPEND)
         var index = keep + 1
         var misses = 0
         while misses < 2 {
             misses = unlink(paths.rotatedLog(index)) == 0 ? 0 : misses + 1
             index += 1
         }
+        return openCurrent()
+    }
+
+    /// Opens (or creates) the current log, and its folder, for appending.
+    private mutating func openCurrent() -> Bool {
+        Platform.makeDirectory(paths.logs)
+        fd = Platform.open(paths.currentLog, O_WRONLY | O_CREAT | O_APPEND)
         guard fd >= 0 else { return false }
         var info = stat()
         size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
         return true
-    }
-
-    /// Whether the open log still has a name: false when someone deleted it (or its folder).
-    private var isLinked: Bool {
-        var info = stat()
-        return fstat(fd, &info) == 0 && info.st_nlink > 0
     }
 
     /// The earliest moment a partial line must be written, or nil when none waits.
@@ -126,10 +125,10 @@ struct LogWriter: ~Copyable {
         guard !output.isEmpty else { return }
         // A deleted log (or folder), or one that failed to open at a rotation, would swallow
         // every line until the next rotation: open a new one first. One fstat per batch.
-        if fd < 0 || !isLinked {
+        if fd < 0 || !Platform.isLinked(fd) {
             if fd >= 0 { close(fd) }
             fd = -1
-            _ = open()
+            _ = openCurrent()
         }
         if fd >= 0 {
             output.withUnsafeBytes { _ = Platform.writeAll(fd, $0) }
@@ -177,6 +176,6 @@ struct LogWriter: ~Copyable {
             rename(paths.currentLog, paths.rotatedLog(1))
         }
         size = 0
-        _ = open()
+        _ = openCurrent()
     }
 }
