@@ -29,19 +29,28 @@ public struct LogQuery: Sendable {
         return true
     }
 
-    /// Parses `--since`/`--until` text: a duration back from `now` (`10m`) or an RFC 3339 time.
-    public static func time(_ text: String, now: Date = Date()) throws(RunitError) -> Int64 {
+    /// Parses `--since`/`--until` text: a duration back from `now` (`10m`) or an RFC 3339 time,
+    /// also with a lowercase `t`/`z` or a space between date and time, as RFC 3339 allows.
+    /// `option` names the argument in the error, which lists every accepted form.
+    public static func time(_ text: String, option: String? = nil, now: Date = Date()) throws(RunitError) -> Int64 {
         if let millis = DurationText.milliseconds(text) {
             return Int64(now.timeIntervalSince1970 * 1_000_000) - millis * 1000
         }
+        var normalized = text
+        if text.range(of: #"^\d{4}-\d\d-\d\d[Tt ]"#, options: .regularExpression) != nil {
+            normalized = text.uppercased()
+            let separator = normalized.index(normalized.startIndex, offsetBy: 10)
+            normalized.replaceSubrange(separator...separator, with: "T")
+        }
         let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1_000_000) }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return Int64(date.timeIntervalSince1970 * 1_000_000) }
+        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
+            formatter.formatOptions = options
+            if let date = formatter.date(from: normalized) { return Int64(date.timeIntervalSince1970 * 1_000_000) }
+        }
         throw RunitError(
             .invalidInput,
-            "'\(text)' is not a time; give a duration back from now (10m, 2h) or an RFC 3339 time (2026-11-24T21:40:00Z)")
+            (option.map { "\($0) " } ?? "") + "'\(text)' is not a time; give a duration back from now (Ns, Nm, Nh, Nd "
+                + "or Nms: 30s, 10m, 2h, 1d, 500ms) or an RFC 3339 time (2026-11-24T21:40:00Z, 2026-11-24 21:40:00.5+01:00)")
     }
 }
 

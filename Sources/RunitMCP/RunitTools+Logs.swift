@@ -21,7 +21,9 @@ extension RunitTools {
             throw RunitError(.invalidInput, "get_process_logs: 'lines' must be 1 to 1000, not \(lines)")
         }
         var query = LogQuery(lines: lines)
-        if let since = try arguments.string("since") { query.sinceMicros = try LogQuery.time(since) }
+        if let since = try arguments.string("since") {
+            query.sinceMicros = try LogQuery.time(since, option: "get_process_logs: 'since'")
+        }
         if let grep = try arguments.string("grep") { query.pattern = try LogPattern(grep) }
         if let context = try arguments.int("context") {
             guard query.pattern != nil else {

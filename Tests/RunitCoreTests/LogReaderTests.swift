@@ -99,6 +99,8 @@ struct LogReaderTests {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         #expect(try LogQuery.time("10m", now: now) == (1_800_000_000 - 600) * 1_000_000)
         #expect(try LogQuery.time("2026-11-24T21:40:00Z", now: now) == 1_795_556_400 * 1_000_000)
+        #expect(try LogQuery.time("2026-11-24 21:40:00z", now: now) == 1_795_556_400 * 1_000_000)
+        #expect(try LogQuery.time("2026-11-24t21:40:00.5Z", now: now) == 1_795_556_400 * 1_000_000 + 500_000)
         #expect(throws: RunitError.self) { try LogQuery.time("yesterday", now: now) }
     }
 

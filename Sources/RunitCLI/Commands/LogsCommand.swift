@@ -57,8 +57,6 @@ struct LogsCommand: AsyncParsableCommand {
         let cursor = follow ? (reader.endCursor() ?? LogCursor(inode: 0, offset: 0)) : nil
         let joining = query.pattern == nil
         printer.print(reader.tail(query, end: cursor).records, joining: joining)
-        // A window that has already closed has nothing more to show: do not wait for it.
-        if let until = query.untilMicros, until <= Int64(Date().timeIntervalSince1970 * 1_000_000) { return }
         guard let cursor else { return }
         var followQuery = query
         followQuery.sinceMicros = nil
@@ -85,8 +83,8 @@ struct LogsCommand: AsyncParsableCommand {
 
     func makeQuery() throws -> LogQuery {
         var query = LogQuery(lines: lines)
-        if let since { query.sinceMicros = try Self.time(since, option: "--since") }
-        if let until { query.untilMicros = try Self.time(until, option: "--until") }
+        if let since { query.sinceMicros = try LogQuery.time(since, option: "--since") }
+        if let until { query.untilMicros = try LogQuery.time(until, option: "--until") }
         if let grep { query.pattern = try LogPattern(grep, ignoreCase: ignoreCase) }
         if let stream {
             guard let value = LogStream(rawValue: stream), value != .sys else {
@@ -95,25 +93,6 @@ struct LogsCommand: AsyncParsableCommand {
             query.stream = value
         }
         return query
-    }
-
-    /// Parses a `--since`/`--until` value; RFC 3339 also with a lowercase `t`/`z` or a space
-    /// between date and time, as RFC 3339 allows. The error lists every accepted form.
-    static func time(_ text: String, option: String) throws -> Int64 {
-        var normalized = text
-        if text.range(of: #"^\d{4}-\d\d-\d\d[Tt ]"#, options: .regularExpression) != nil {
-            normalized = text.uppercased()
-            let separator = normalized.index(normalized.startIndex, offsetBy: 10)
-            normalized.replaceSubrange(separator...separator, with: "T")
-        }
-        do {
-            return try LogQuery.time(normalized)
-        } catch {
-            throw RunitError(
-                .invalidInput,
-                "\(option) '\(text)' is not a time; give a duration back from now (Ns, Nm, Nh, Nd or Nms: 30s, 10m, 2h, "
-                    + "1d, 500ms) or an RFC 3339 time (2026-11-24T21:40:00Z, 2026-11-24 21:40:00.5+01:00)")
-        }
     }
 
     /// The last lines of every process, merged by time, each prefixed with its name in its own
@@ -138,7 +117,6 @@ struct LogsCommand: AsyncParsableCommand {
         }
         let cursors = follow ? registry.endCursors() : [:]
         emit(try registry.tailAll(query, ends: cursors))
-        if let until = query.untilMicros, until <= Int64(Date().timeIntervalSince1970 * 1_000_000) { return }
         guard follow else { return }
         var followQuery = query
         followQuery.sinceMicros = nil
