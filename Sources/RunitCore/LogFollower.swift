@@ -204,13 +204,6 @@ extension LogReader {
     }
 }
 
-extension LogQuery {
-    /// Whether a followed or paged record is shown: the time and stream filters and the pattern.
-    fileprivate func selects(_ record: LogRecord) -> Bool {
-        admits(record) && (pattern.map { $0.matches(record.textString) } ?? true)
-    }
-}
-
 /// A log file held open while it is followed, with the bytes of a record not yet complete.
 final class OpenLog {
     let fd: Int32

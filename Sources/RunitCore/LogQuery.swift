@@ -29,6 +29,11 @@ public struct LogQuery: Sendable {
         return true
     }
 
+    /// Whether a record is shown: it passes the time and stream filters and matches the pattern.
+    func selects(_ record: LogRecord) -> Bool {
+        admits(record) && (pattern.map { $0.matches(record.textString) } ?? true)
+    }
+
     /// Parses `--since`/`--until` text: a duration back from `now` (`10m`) or an RFC 3339 time,
     /// also with a lowercase `t`/`z` or a space between date and time, as RFC 3339 allows.
     /// `option` names the argument in the error, which lists every accepted form.

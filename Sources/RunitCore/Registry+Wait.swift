@@ -65,10 +65,11 @@ extension Registry {
         var query = LogQuery()
         query.pattern = condition.logPattern
         while true {
-            if let pattern = condition.logPattern {
+            if condition.logPattern != nil {
+                // The query holds the pattern: what the read returns has matched.
                 let (records, next) = reader.read(from: position, limit: 1, query: query)
                 position = next
-                if let match = records.first, pattern.matches(match.textString) { return .logMatched(match) }
+                if let match = records.first { return .logMatched(match) }
             } else if condition.output {
                 let (records, next) = reader.read(from: position, limit: 100)
                 position = next
