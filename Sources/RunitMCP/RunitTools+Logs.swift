@@ -63,28 +63,20 @@ extension RunitTools {
         } else {
             next = reader.endCursor() ?? LogCursor(inode: 0, offset: 0)
             records = reader.tail(query, end: next).records
-            var budget = AnswerText.maxCharacters
-            var kept = 0
-            for record in records.reversed() {
-                budget -= AnswerText.cost(AnswerText.line(record))
-                if budget < 0 && kept > 0 { break }
-                kept += 1
-            }
-            if kept < records.count {
-                truncated = true
-                records = Array(records.suffix(kept))
-            }
+            let fitted = AnswerText.fit(records.map(AnswerText.line), fromEnd: true)
+            truncated = fitted.truncated
+            records = Array(records.suffix(fitted.lines.count))
         }
-        let entries: [Value] = records.map { record in
+        let texts = records.map(AnswerText.line)
+        let entries: [Value] = zip(records, texts).map { record, line in
             [
                 "time": .string(Timestamp.string(micros: record.micros)), "stream": .string(record.stream.rawValue),
-                "text": .string(AnswerText.line(record)),
+                "text": .string(line),
             ]
         }
         let state = (try? registry.existing(name))?.state.rawValue ?? "unknown"
-        var text = records.map { record in
-            record.stream == .sys ? "── \(AnswerText.line(record)) ──" : AnswerText.line(record)
-        }.joined(separator: "\n")
+        var text = zip(records, texts).map { record, line in record.stream == .sys ? "── \(line) ──" : line }
+            .joined(separator: "\n")
         if records.isEmpty { text = "(no lines)" }
         if truncated {
             text +=
