@@ -54,7 +54,9 @@ extension RunitTools {
                 structured["ready"] = false
                 text += "; not ready after \(Double(timeout) / 1000)s (still running)"
             }
-        } else if firstLines(name, from: cursor).isEmpty {
+        }
+        var lines = firstLines(name, from: cursor)
+        if condition == nil, lines.isEmpty {
             let settled = try registry.wait(
                 for: name, until: WaitCondition(output: true), timeoutMillis: Self.quietStartMillis,
                 from: cursor ?? LogCursor(inode: 0, offset: 0), isCancelled: cancelled.isSet)
@@ -68,9 +70,9 @@ extension RunitTools {
                 if ended.code == 0 && ended.signal == nil { return exitedCleanly(name, from: cursor) }
                 return failed(name, "'\(name)' \(Self.how(ended.code, ended.signal)) right after it started")
             }
+            lines = firstLines(name, from: cursor)
         }
         structured["process"] = encode(try registry.report(name, withMetrics: false))
-        let lines = firstLines(name, from: cursor)
         structured["output"] = .array(lines.map { .string($0) })
         return ToolAnswer(text: text + Self.outputBlock(lines), structured: structured)
     }
