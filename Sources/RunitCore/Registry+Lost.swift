@@ -4,14 +4,14 @@ import RunitKit
 extension Registry {
     /// Ends what a dead supervisor left running (a `lost` process) and records it as stopped.
     ///
-    /// What is left is found by the dead supervisor's session (``LostTree``): it gets SIGTERM,
-    /// then SIGKILL after `graceMillis`. Returns whether anything of it was running; false,
-    /// changing nothing, when the process is not lost. Throws when something survives SIGKILL.
-    func stopLost(_ name: ProcessName, graceMillis: Int64) throws(RunitError) -> Bool {
+    /// For a caller that holds the start lock and found no supervisor holding the process's lock:
+    /// `status` is what the status file says. What is left is found by the dead supervisor's
+    /// session (``LostTree``): it gets SIGTERM, then SIGKILL after `graceMillis`. Returns whether
+    /// anything of it was running; false, changing nothing, when the status says it is not
+    /// active (not lost). Throws when something survives SIGKILL.
+    func stopLost(_ name: ProcessName, status: StatusRecord?, graceMillis: Int64) throws(RunitError) -> Bool {
         let paths = context.paths(name)
-        guard let holder = Platform.lockHolder(paths.lock), holder == 0,
-            var status = try? StateFiles.readStatus(paths), status.state.isActive
-        else { return false }
+        guard var status, status.state.isActive else { return false }
         let tree = LostTree(supervisorPID: status.supervisorPID, startedAtMilliseconds: status.startedAtMilliseconds)
         let wasRunning = !tree.members().isEmpty
         if wasRunning {

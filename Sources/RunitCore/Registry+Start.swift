@@ -70,11 +70,10 @@ extension Registry {
                 )
             }
             _ = try stopLocked(name, graceMillis: 10_000)
-        } else {
-            // A supervisor that died may have left its process running: end it before a second copy starts.
-            _ = try stopLost(name, graceMillis: Self.defaultGraceMillis)
         }
         let previous = try? StateFiles.readStatus(paths)
+        // A supervisor that died may have left its process running: end it before a second copy starts.
+        _ = try stopLost(name, status: previous, graceMillis: Self.defaultGraceMillis)
         spec.name = name.rawValue
         // A start of a stopped process with its stored spec has nothing new to write (and fsync).
         if spec != stored { try StateFiles.writeSpec(spec, paths) }

@@ -28,7 +28,7 @@ extension Registry {
         let paths = context.paths(name)
         guard let holder = Platform.lockHolder(paths.lock), holder > 0 else {
             // No supervisor: if it died without a word, end what it left running.
-            let ended = try stopLost(name, graceMillis: graceMillis)
+            let ended = try stopLost(name, status: try? StateFiles.readStatus(paths), graceMillis: graceMillis)
             return StopOutcome(wasRunning: ended, snapshot: snapshot(of: name))
         }
         let waiter = ExitWaiter(pid: holder)
