@@ -195,8 +195,7 @@ struct BadInputTests {
         // The advice works: the process its supervisor left is ended by the next stop.
         let pid = Int32(try #require(try fixture.status("deaf")["pid"] as? Int))
         defer { kill(pid, SIGKILL) }
-        kill(Int32(supervisor), SIGKILL)
-        #expect(fixture.eventually { fixture.state("deaf") == "lost" })
+        try fixture.loseSupervisor("deaf")
         #expect(try fixture.run("stop", "deaf").stdout.contains("stopped deaf"))
         #expect(!isAlive(pid))
 

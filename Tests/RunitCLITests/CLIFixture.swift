@@ -109,6 +109,14 @@ final class CLIFixture: @unchecked Sendable {
         return result
     }
 
+    /// Kills the supervisor of `name` with SIGKILL, as a crash would, and waits until runit
+    /// shows the process as `lost`.
+    func loseSupervisor(_ name: String) throws {
+        let supervisor = Int32(try #require(try status(name)["supervisor_pid"] as? Int))
+        kill(supervisor, SIGKILL)
+        #expect(eventually { state(name) == "lost" }, "'\(name)' did not show as lost")
+    }
+
     /// Runs `runit WORDS` on a pseudo-terminal (by script(1)), as a person would see it, with
     /// `NO_COLOR` set to `noColor` (unset when nil); returns what it printed.
     func onTerminal(_ words: String, noColor: String?) throws -> String {

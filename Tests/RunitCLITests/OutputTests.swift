@@ -24,16 +24,11 @@ struct OutputTests {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
         #expect(try fixture.run("start", "painted", "--", "sleep", "300").status == 0)
-        let empty = try listOnTerminal(fixture, noColor: "")
+        let empty = try fixture.onTerminal("list", noColor: "")
         #expect(empty.contains("\u{1B}[32m"), "an empty NO_COLOR keeps colours: \(empty)")
-        let set = try listOnTerminal(fixture, noColor: "1")
+        let set = try fixture.onTerminal("list", noColor: "1")
         #expect(set.contains("running"))
         #expect(!set.contains("\u{1B}["), "NO_COLOR=1 turns them off: \(set)")
-    }
-
-    /// `runit list` run on a pseudo-terminal (by `script`), as a person would see it.
-    private func listOnTerminal(_ fixture: CLIFixture, noColor: String) throws -> String {
-        try fixture.onTerminal("list", noColor: noColor)
     }
 
     @Test(

@@ -68,14 +68,11 @@ struct SupervisorTests {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
         #expect(try fixture.run("start", "--name", "victim", "--command", "sleep 300 & sleep 301; wait").status == 0)
-        let status = try fixture.status("victim")
-        let supervisor = try #require(status["supervisor_pid"] as? Int)
-        let pid = Int32(try #require(status["pid"] as? Int))
+        let pid = Int32(try #require(try fixture.status("victim")["pid"] as? Int))
         #expect(fixture.eventually { groupMembers(pid).count == 3 })
         let group = groupMembers(pid)
         defer { for member in group { kill(member, SIGKILL) } }
-        kill(Int32(supervisor), SIGKILL)
-        #expect(fixture.eventually { try fixture.status("victim")["state"] as? String == "lost" })
+        try fixture.loseSupervisor("victim")
         #expect(try fixture.run("list").stdout.contains("lost"))
         let stop = try fixture.run("stop", "victim")
         #expect(stop.status == 0)
@@ -91,11 +88,9 @@ struct SupervisorTests {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
         #expect(try fixture.run("start", "twice", "--", "sleep", "300").status == 0)
-        let status = try fixture.status("twice")
-        let old = Int32(try #require(status["pid"] as? Int))
+        let old = Int32(try #require(try fixture.status("twice")["pid"] as? Int))
         defer { kill(old, SIGKILL) }
-        kill(Int32(try #require(status["supervisor_pid"] as? Int)), SIGKILL)
-        #expect(fixture.eventually { fixture.state("twice") == "lost" })
+        try fixture.loseSupervisor("twice")
         let start = try fixture.run("start", "twice")
         #expect(start.status == 0, "\(start.stderr)")
         #expect(!isAlive(old), "the old copy is gone")
@@ -109,11 +104,9 @@ struct SupervisorTests {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
         #expect(try fixture.run("start", "reused", "--", "sleep", "300").status == 0)
-        let status = try fixture.status("reused")
-        let pid = Int32(try #require(status["pid"] as? Int))
+        let pid = Int32(try #require(try fixture.status("reused")["pid"] as? Int))
         defer { kill(pid, SIGKILL) }
-        kill(Int32(try #require(status["supervisor_pid"] as? Int)), SIGKILL)
-        #expect(fixture.eventually { fixture.state("reused") == "lost" })
+        try fixture.loseSupervisor("reused")
         kill(pid, SIGKILL)
         // Another program's session whose leader has exited (as a daemon's double fork leaves it),
         // and another that a live process leads: neither is runit's.
