@@ -9,6 +9,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <stddef.h>
+#include <string.h>
 
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -109,7 +111,7 @@ int crunit_lock_try(int fd) {
     return fcntl(fd, F_SETLK, &lk);
 }
 
-int crunit_open(const char *path, int flags, mode_t mode) { return open(path, flags | O_CLOEXEC, mode); }
+int crunit_open(const char *path, int flags, mode_t mode) { return open(path, flags | O_CLOEXEC | O_NOFOLLOW, mode); }
 
 pid_t crunit_fork(void) { return fork(); }
 
@@ -139,3 +141,44 @@ int crunit_set_nonblocking(int fd) {
 }
 
 int crunit_set_cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC); }
+
+#ifdef __linux__
+#include <sys/socket.h>
+#include <sys/un.h>
+#endif
+
+int crunit_abstract_bind(const char *name) {
+#ifdef __linux__
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_un address = {0};
+    address.sun_family = AF_UNIX;
+    size_t length = strlen(name);
+    if (length > sizeof address.sun_path - 1) length = sizeof address.sun_path - 1;
+    memcpy(address.sun_path + 1, name, length);
+    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+    if (bind(fd, (struct sockaddr *)&address, size) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+#else
+    (void)name;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+long crunit_splice(int from, int to, unsigned long length) {
+#ifdef __linux__
+    return (long)splice(from, NULL, to, NULL, length, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+#else
+    (void)from;
+    (void)to;
+    (void)length;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

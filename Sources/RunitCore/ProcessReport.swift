@@ -92,8 +92,8 @@ extension Registry {
     }
 
     /// The reports for every process.
-    public func reports(withMetrics: Bool = false) -> [ProcessReport] {
-        list().map { report(for: $0, withMetrics: withMetrics) }
+    public func reports(withMetrics: Bool = false) throws(RunitError) -> [ProcessReport] {
+        try list().map { report(for: $0, withMetrics: withMetrics) }
     }
 
     /// The report for a snapshot this registry returned.

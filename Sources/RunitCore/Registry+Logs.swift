@@ -5,7 +5,7 @@ extension Registry {
     /// The cursor at the end of every process's log, for a follow that starts now.
     public func endCursors() -> [String: LogCursor] {
         var cursors: [String: LogCursor] = [:]
-        for name in names() {
+        for name in (try? names()) ?? [] {
             if let cursor = try? logReader(name).endCursor() { cursors[name] = cursor }
         }
         return cursors
@@ -17,7 +17,7 @@ extension Registry {
         name: String, record: LogRecord
     )] {
         var merged: [(name: String, record: LogRecord)] = []
-        for name in names() {
+        for name in try names() {
             merged += try logReader(name).tail(query, end: ends[name]).records.map { (name, $0) }
         }
         merged.sort { $0.record.micros < $1.record.micros }
@@ -31,11 +31,12 @@ extension Registry {
         _ visit: ([(name: String, record: LogRecord)]) -> Bool
     ) {
         var cursors = start
-        var watcher = DirectoryWatcher(paths: [context.processesDirectory] + names().map { context.home + "/procs/\($0)/logs" })
-        var watched = Set(names())
+        var watcher = DirectoryWatcher(
+            paths: [context.processesDirectory] + ((try? names()) ?? []).map { context.home + "/procs/\($0)/logs" })
+        var watched = Set((try? names()) ?? [])
         defer { watcher.close() }
         while true {
-            let current = names()
+            let current = (try? names()) ?? []
             if Set(current) != watched {
                 watcher.close()
                 watcher = DirectoryWatcher(

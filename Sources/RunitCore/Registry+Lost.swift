@@ -2,24 +2,46 @@ import Foundation
 import RunitKit
 
 extension Registry {
+    /// The pid of the live supervisor of `name`, or 0 when none lives.
+    ///
+    /// The lock's holder, as a rule. A supervisor whose lock file was just deleted or replaced
+    /// holds no lock for an instant, until it makes the file anew; its abstract name says it
+    /// lives (``RunToken/supervisorAlive(directory:)``), so the caller waits for the new lock
+    /// rather than take it for dead. For a caller that holds the client lock.
+    func liveSupervisor(_ paths: ProcessPaths) -> Int32 {
+        let holder = Platform.lockHolder(paths.lock) ?? 0
+        guard holder == 0, RunToken.supervisorAlive(directory: paths.directory) == true else { return holder }
+        let deadline = Platform.monotonicMillis() + 2_000
+        while Platform.monotonicMillis() < deadline {
+            usleep(5_000)
+            if let holder = Platform.lockHolder(paths.lock), holder > 0 { return holder }
+            if RunToken.supervisorAlive(directory: paths.directory) == false { return 0 }
+        }
+        return 0
+    }
+
     /// Ends what a dead supervisor left running (a `lost` process) and records it as stopped.
     ///
-    /// For a caller that holds the start lock and found no supervisor holding the process's lock:
-    /// `status` is what the status file says. What is left is found by the dead supervisor's
-    /// session (``LostTree``): it gets SIGTERM, then SIGKILL after `graceMillis`. Returns whether
-    /// anything of it was running; false, changing nothing, when the status says it is not
-    /// active (not lost). Throws when something survives SIGKILL.
-    func stopLost(_ name: ProcessName, status: StatusRecord?, graceMillis: Int64) throws(RunitError) -> Bool {
+    /// For a caller that holds the client lock and found no live supervisor: `status` is what
+    /// the status file says, nil when there is none or (`damaged`) it cannot be read. What is
+    /// left is found by the run token in each process's environment (``LostTree``): it gets
+    /// SIGTERM, then SIGKILL after `graceMillis`. Returns whether anything of it was running;
+    /// false, changing nothing, when the status says it is not active. Throws when something
+    /// survives SIGKILL.
+    func stopLost(_ name: ProcessName, status: StatusRecord?, damaged: Bool = false, graceMillis: Int64) throws(RunitError)
+        -> Bool
+    {
         let paths = context.paths(name)
-        guard var status, status.state.isActive else { return false }
-        let tree = LostTree(supervisorPID: status.supervisorPID, startedAtMilliseconds: status.startedAtMilliseconds)
+        if let status, !status.state.isActive { return false }
+        if status == nil && !damaged { return false }
+        let tree = LostTree(directory: paths.directory, token: status?.run)
         let wasRunning = !tree.members().isEmpty
         if wasRunning {
             tree.signal(SIGTERM)
             if !tree.waitUntilGone(timeoutMillis: graceMillis) {
                 tree.signal(SIGKILL)
                 if !tree.waitUntilGone(timeoutMillis: 5_000) {
-                    let left = tree.members().map { String($0.pid) }.joined(separator: ", ")
+                    let left = tree.members().map { String($0) }.joined(separator: ", ")
                     throw RunitError(
                         .timeout,
                         "'\(name)' lost its supervisor and pids \(left) survived SIGKILL (stuck in the kernel, or not "
@@ -27,22 +49,29 @@ extension Registry {
                 }
             }
         }
-        let supervisor = status.supervisorPID
-        status.state = .stopped
-        status.pid = 0
-        status.message =
-            "its supervisor (pid \(supervisor)) was gone; "
+        let supervisor = status?.supervisorPID ?? 0
+        var message =
+            "its supervisor\(supervisor > 0 ? " (pid \(supervisor))" : "") was gone; "
             + (wasRunning ? "runit ended the process it left running" : "nothing of it was left running")
-        status.updatedAtMilliseconds = Platform.nowMicros() / 1000
-        Platform.writeAtomically(paths.status, Array(status.json.utf8))
-        appendSystemLine(status.message, to: paths)
+        let unproven = tree.unproven(session: supervisor)
+        if !unproven.isEmpty {
+            message +=
+                "; pids \(unproven.map(String.init).joined(separator: ", ")) are in its session but carry no mark "
+                + "of this run, so runit left them alone: end them by hand if they are yours"
+        }
+        var record = status ?? StatusRecord(name: name.rawValue, state: .stopped)
+        record.state = .stopped
+        record.pid = 0
+        record.message = message
+        record.updatedAtMilliseconds = Platform.nowMicros() / 1000
+        Platform.writeAtomically(paths.status, Array(record.json.utf8))
+        appendSystemLine(message, to: paths)
         return wasRunning
     }
 
     /// Adds a `sys` record to the process's current log, as its supervisor would have.
     private func appendSystemLine(_ text: String, to paths: ProcessPaths) {
-        let fd = Platform.open(paths.currentLog, O_WRONLY | O_APPEND)
-        guard fd >= 0 else { return }
+        guard case .success(let fd) = Platform.openRegular(paths.currentLog, O_WRONLY | O_APPEND) else { return }
         defer { Platform.closeDescriptor(fd) }
         var bytes: [UInt8] = []
         LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &bytes)
@@ -50,34 +79,58 @@ extension Registry {
     }
 }
 
-/// The processes a lost supervisor left running, found in `/proc` by its session.
+/// The processes a dead supervisor left running, found in `/proc` by the proof they carry.
 ///
-/// A supervisor leads its own session, so the process and everything it started (except what
-/// called `setsid`) carry the supervisor's pid as their session id. The kernel gives a pid to
-/// no new process while a session or group still has that id, so while any process has the
-/// dead supervisor's pid as its session id, it is a remnant of that supervisor, whatever the
-/// clock says. If a live process has that pid, the number was reused: then nothing of the old
-/// session can be left, and nothing is signalled. A record older than the last boot leaves
-/// nothing either (a reboot ended it), so a pid that a later session got is never taken for it.
+/// Each supervisor puts a token unique to its run into its process's environment
+/// (``RunToken``), and everything the process starts inherits it. A process is taken for a
+/// remnant only when its `/proc/PID/environ` holds that token: a pid, a process group or a
+/// session id can be reused by an unrelated program, a random token cannot. With the status
+/// file damaged, the token is unknown, and any process carrying a token of this directory
+/// (any run of this name) is a remnant. A record from before tokens, or a process that cleared
+/// its environment, proves nothing: nothing is signalled, and the message names what may be left.
 struct LostTree {
-    /// The dead supervisor's pid: the session id of everything it left.
-    let supervisorPID: Int32
-    /// When the process was started, per its status, in milliseconds since the epoch.
-    let startedAtMilliseconds: Int64
+    /// What a member's environment must hold: `RUNIT_RUN=<token>` whole, or a prefix of it.
+    let mark: [UInt8]
+    /// Whether `mark` is a whole entry (a known token) or the prefix of any run of the directory.
+    let exact: Bool
 
-    /// The live processes of the dead supervisor's session; empty when none is left.
-    func members() -> [ProcessTable.Entry] {
-        guard supervisorPID > 1 else { return [] }
-        if let boot = ProcessTable.bootTimeSeconds, startedAtMilliseconds < boot * 1000 { return [] }
+    /// The tree of the run with `token`; with no token (a damaged status), of any run in `directory`.
+    init(directory: String, token: String?) {
+        if let token {
+            mark = token.isEmpty ? [] : Array("\(RunToken.variable)=\(token)".utf8)
+            exact = true
+        } else {
+            mark = Array("\(RunToken.variable)=\(RunToken.prefix(directory: directory))".utf8)
+            exact = false
+        }
+    }
+
+    /// The pids of the live processes that carry the mark; empty when none is left.
+    func members() -> [Int32] {
+        guard !mark.isEmpty else { return [] }
+        let me = getpid()
+        return ProcessTable().entries.filter { !$0.isZombie && $0.pid != me && carries($0.pid) }.map(\.pid)
+    }
+
+    /// Live processes in the dead supervisor's session that carry no mark: what may be left.
+    func unproven(session: Int32) -> [Int32] {
+        guard session > 1 else { return [] }
         let table = ProcessTable()
-        // A zombie supervisor (killed, not yet reaped) still holds its pid, so no other has it.
-        if table.entries.contains(where: { $0.pid == supervisorPID && !$0.isZombie }) { return [] }
-        return table.entries.filter { $0.session == supervisorPID && !$0.isZombie }
+        if table.entries.contains(where: { $0.pid == session && !$0.isZombie }) { return [] }
+        return table.entries.filter { $0.session == session && !$0.isZombie && !carries($0.pid) }.map(\.pid)
+    }
+
+    /// Whether process `pid`'s environment holds the mark.
+    func carries(_ pid: Int32) -> Bool {
+        guard !mark.isEmpty, let environment = Platform.readFile("/proc/\(pid)/environ") else { return false }
+        return environment.split(separator: 0).contains { entry in
+            exact ? entry.elementsEqual(mark) : entry.starts(with: mark)
+        }
     }
 
     /// Sends `signal` to every member, once each.
     func signal(_ signal: Int32) {
-        for member in members() { kill(member.pid, signal) }
+        for pid in members() { kill(pid, signal) }
     }
 
     /// Waits until no member is left; false if some are still there after `timeoutMillis`.

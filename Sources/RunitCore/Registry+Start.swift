@@ -53,16 +53,44 @@ extension Registry {
         // command it is replaced.
         let stored =
             request.command == nil && request.argv == nil ? try StateFiles.readSpec(paths) : try? StateFiles.readSpec(paths)
-        var spec = try makeSpec(request, name: name, previous: stored)
-        guard Platform.makeDirectories(paths.directory) else {
+        let spec = try makeSpec(request, name: name, previous: stored)
+        guard Platform.makeDirectories(context.processesDirectory) else {
             throw RunitError(
                 .storage,
-                "cannot create \(paths.directory) for '\(name)': \(Platform.describe(errno: Platform.lastError)); "
+                "cannot create \(context.processesDirectory) for '\(name)': \(Platform.describe(errno: Platform.lastError)); "
                     + "set RUNIT_HOME to a directory you can write to")
         }
-        let guardLock = try StartLock(path: paths.lock)
+        try checkHome()
+        let guardLock = try ClientLock(home: context.home, name: name)
         defer { guardLock.release() }
-        if let holder = Platform.lockHolder(paths.lock), holder > 0 {
+        // Made under the lock, so a remove that held it cannot delete the folder under this start.
+        let created = mkdir(paths.directory, 0o700) == 0
+        guard created || Platform.lastError == EEXIST else {
+            throw RunitError(
+                .storage, "cannot create \(paths.directory) for '\(name)': \(Platform.describe(errno: Platform.lastError))")
+        }
+        // A new entry that could not be started leaves nothing behind: no half-made process in `list`.
+        do {
+            let outcome = try startLocked(request, name: name, spec: spec, stored: stored)
+            if created && !FileManager.default.fileExists(atPath: paths.status) {
+                try? FileManager.default.removeItem(atPath: paths.directory)
+            }
+            return outcome
+        } catch {
+            if created { try? FileManager.default.removeItem(atPath: paths.directory) }
+            throw error
+        }
+    }
+
+    /// The rest of a start, under the client lock, once the process's folder exists.
+    private func startLocked(_ request: StartRequest, name: ProcessName, spec: ProcessSpec, stored: ProcessSpec?)
+        throws(RunitError) -> StartOutcome
+    {
+        let paths = context.paths(name)
+        var spec = spec
+        try checkDirectory(paths.directory)
+        let holder = liveSupervisor(paths)
+        if holder > 0 {
             guard request.replace else {
                 throw RunitError(
                     .alreadyRunning,
@@ -71,9 +99,11 @@ extension Registry {
             }
             _ = try stopLocked(name, graceMillis: 10_000)
         }
-        let previous = try? StateFiles.readStatus(paths)
+        var previous: StatusRecord?
+        var damaged = false
+        do { previous = try StateFiles.readStatus(paths) } catch { damaged = true }
         // A supervisor that died may have left its process running: end it before a second copy starts.
-        _ = try stopLost(name, status: previous, graceMillis: Self.defaultGraceMillis)
+        _ = try stopLost(name, status: previous, damaged: damaged, graceMillis: Self.defaultGraceMillis)
         spec.name = name.rawValue
         // A start of a stopped process with its stored spec has nothing new to write (and fsync).
         if spec != stored { try StateFiles.writeSpec(spec, paths) }
@@ -151,25 +181,5 @@ extension Registry {
                 "the working directory '\(path)' for '\(name)' does not exist; give an existing directory with --cwd")
         }
         return absolute
-    }
-}
-
-/// A BSD lock on the process's lock file, held by a client while it starts, stops or removes
-/// the process, so that two clients never do so at once. It does not touch the supervisor's
-/// POSIX lock on the same file.
-struct StartLock {
-    let fd: Int32
-
-    init(path: String) throws(RunitError) {
-        fd = Platform.open(path, O_RDWR | O_CREAT)
-        guard fd >= 0 else {
-            throw RunitError(.storage, "cannot open \(path): \(Platform.describe(errno: Platform.lastError))")
-        }
-        while flock(fd, LOCK_EX) != 0 && Platform.lastError == EINTR {}
-    }
-
-    func release() {
-        flock(fd, LOCK_UN)
-        close(fd)
     }
 }

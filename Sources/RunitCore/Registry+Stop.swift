@@ -18,7 +18,7 @@ extension Registry {
     public func stop(_ text: String, graceMillis: Int64 = defaultGraceMillis) throws(RunitError) -> StopOutcome {
         let snapshot = try existing(text)
         let name = try Self.name(snapshot.name)
-        let lock = try StartLock(path: context.paths(name).lock)
+        let lock = try ClientLock(home: context.home, name: name)
         defer { lock.release() }
         return try stopLocked(name, graceMillis: graceMillis)
     }
@@ -26,9 +26,13 @@ extension Registry {
     /// Stops `name` while the caller holds its start lock.
     func stopLocked(_ name: ProcessName, graceMillis: Int64) throws(RunitError) -> StopOutcome {
         let paths = context.paths(name)
-        guard let holder = Platform.lockHolder(paths.lock), holder > 0 else {
+        let holder = liveSupervisor(paths)
+        guard holder > 0 else {
             // No supervisor: if it died without a word, end what it left running.
-            let ended = try stopLost(name, status: try? StateFiles.readStatus(paths), graceMillis: graceMillis)
+            var status: StatusRecord?
+            var damaged = false
+            do { status = try StateFiles.readStatus(paths) } catch { damaged = true }
+            let ended = try stopLost(name, status: status, damaged: damaged, graceMillis: graceMillis)
             return StopOutcome(wasRunning: ended, snapshot: snapshot(of: name))
         }
         let waiter = ExitWaiter(pid: holder)
@@ -55,7 +59,7 @@ extension Registry {
         }
         let name = try Self.name(snapshot.name)
         do {
-            let lock = try StartLock(path: context.paths(name).lock)
+            let lock = try ClientLock(home: context.home, name: name)
             defer { lock.release() }
             _ = try stopLocked(name, graceMillis: graceMillis)
             try bumpRestartCount(name)
@@ -70,7 +74,7 @@ extension Registry {
         let snapshot = try existing(text)
         let name = try Self.name(snapshot.name)
         let paths = context.paths(name)
-        let lock = try StartLock(path: paths.lock)
+        let lock = try ClientLock(home: context.home, name: name)
         defer { lock.release() }
         let outcome = try stopLocked(name, graceMillis: graceMillis)
         do {
@@ -129,10 +133,11 @@ extension Registry {
         let paths = context.paths(name)
         guard var status = try StateFiles.readStatus(paths) else { return }
         status.restarts += 1
-        guard Platform.writeAtomically(paths.status, Array(status.json.utf8)) else {
+        let failure = Platform.writeAtomically(paths.status, Array(status.json.utf8))
+        guard failure == 0 else {
             throw RunitError(
                 .storage,
-                "cannot write \(paths.status) for '\(name)': \(Platform.describe(errno: Platform.lastError)); "
+                "cannot write \(paths.status) for '\(name)': \(Platform.describe(errno: failure)); "
                     + "it is stopped; make its directory writable, then run 'runit start \(name)'")
         }
     }

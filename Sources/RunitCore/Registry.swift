@@ -22,15 +22,16 @@ public struct Registry: Sendable {
         return name
     }
 
-    /// The names of every process on disk, sorted.
-    public func names() -> [String] {
+    /// The names of every process on disk, sorted; throws when the state directory is not safe to use.
+    public func names() throws(RunitError) -> [String] {
+        try checkHome()
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: context.processesDirectory)) ?? []
         return entries.filter { ProcessName.isValid($0) }.sorted()
     }
 
     /// A snapshot of every process, sorted by name; damaged files show as a problem, not a failure.
-    public func list() -> [ProcessSnapshot] {
-        names().compactMap { name in
+    public func list() throws(RunitError) -> [ProcessSnapshot] {
+        try names().compactMap { name in
             guard let valid = ProcessName(name) else { return nil }
             return snapshot(of: valid)
         }
@@ -40,6 +41,10 @@ public struct Registry: Sendable {
     func snapshot(of name: ProcessName) -> ProcessSnapshot {
         let paths = context.paths(name)
         var snapshot = ProcessSnapshot(name: name.rawValue)
+        if let problem = Platform.untrustedDirectory(paths.directory) {
+            snapshot.problem = problem
+            return snapshot
+        }
         if let holder = Platform.lockHolder(paths.lock), holder > 0 { snapshot.supervisorPID = holder }
         // Each file on its own: a damaged spec must not hide the status of a running process.
         var problems: [String] = []
@@ -52,16 +57,34 @@ public struct Registry: Sendable {
     /// The snapshot of an existing process; a not-found error (with the closest name) otherwise.
     public func existing(_ text: String) throws(RunitError) -> ProcessSnapshot {
         let name = try Self.name(text)
+        try checkHome()
         guard FileManager.default.fileExists(atPath: context.paths(name).directory) else {
             throw notFound(text)
         }
+        try checkDirectory(context.paths(name).directory)
         return snapshot(of: name)
+    }
+
+    /// Refuses a state directory that another user could change (``Platform/untrustedDirectory(_:followLink:)``):
+    /// `RUNIT_HOME` itself (a link to a directory is fine there) and the folders runit keeps in it.
+    public func checkHome() throws(RunitError) {
+        if let problem = Platform.untrustedDirectory(context.home, followLink: true) {
+            throw RunitError(.storage, "refusing to use the state directory: " + problem)
+        }
+        for folder in [context.processesDirectory, context.home + "/locks"] { try checkDirectory(folder) }
+    }
+
+    /// Refuses a folder under `RUNIT_HOME` that is a link, not ours, or writable by others.
+    func checkDirectory(_ path: String) throws(RunitError) {
+        if let problem = Platform.untrustedDirectory(path) {
+            throw RunitError(.storage, "refusing to use the state directory: " + problem)
+        }
     }
 
     /// The error for an unknown name, suggesting the closest existing one.
     func notFound(_ text: String) -> RunitError {
         var message = "no process named '\(text)'"
-        if let close = Suggestion.closest(to: text, among: names()) {
+        if let close = Suggestion.closest(to: text, among: (try? names()) ?? []) {
             message += "; did you mean '\(close)'?"
         } else {
             message += "; run 'runit list' to see the processes"

@@ -12,15 +12,25 @@ enum StateFiles {
         return record
     }
 
+    /// The bytes of a state file; nil when it does not exist. A link, a FIFO, a device or a file
+    /// far too large is an error naming it: it is read without following, blocking or filling memory.
+    static func read(_ path: String) throws(RunitError) -> [UInt8]? {
+        switch Platform.readRegular(path) {
+        case .success(let bytes): return bytes
+        case .failure(.missing): return nil
+        case .failure(let problem): throw RunitError(.storage, problem.describe(path))
+        }
+    }
+
     /// Reads `status.json`; nil when it does not exist.
     static func readStatus(_ paths: ProcessPaths) throws(RunitError) -> StatusRecord? {
-        guard let data = Platform.readFile(paths.status) else { return nil }
+        guard let data = try read(paths.status) else { return nil }
         return try decodeStatus(data, path: paths.status)
     }
 
     /// Reads `spec.json`; nil when it does not exist.
     static func readSpec(_ paths: ProcessPaths) throws(RunitError) -> ProcessSpec? {
-        guard let data = Platform.readFile(paths.spec) else { return nil }
+        guard let data = try read(paths.spec) else { return nil }
         guard let spec = ProcessSpec(json: data) else {
             let name = paths.directory.split(separator: "/").last.map(String.init) ?? "NAME"
             throw RunitError(
@@ -35,8 +45,12 @@ enum StateFiles {
     static func writeSpec(_ spec: ProcessSpec, _ paths: ProcessPaths) throws(RunitError) {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(spec), Platform.writeAtomically(paths.spec, Array(data) + [0x0A]) else {
-            throw RunitError(.storage, "cannot write \(paths.spec): \(Platform.describe(errno: Platform.lastError))")
+        guard let data = try? encoder.encode(spec) else {
+            throw RunitError(.storage, "cannot encode the spec of '\(spec.name)'")
+        }
+        let failure = Platform.writeAtomically(paths.spec, Array(data) + [0x0A])
+        guard failure == 0 else {
+            throw RunitError(.storage, "cannot write \(paths.spec): \(Platform.describe(errno: failure))")
         }
     }
 }

@@ -65,59 +65,9 @@ public enum Platform {
         return true
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary file, fsync, then rename.
-    ///
-    /// A reader sees either the old file or the new one, never a torn one.
-    @discardableResult
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) -> Bool {
-        let temporary = path + ".tmp." + String(getpid())
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
-        guard fd >= 0 else { return false }
-        let ok = bytes.withUnsafeBytes { writeAll(fd, $0) } && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(temporary, path) == 0 else {
-            unlink(temporary)
-            return false
-        }
-        // The rename is durable only once the directory holding it is synced. Best effort: the new
-        // file is in place either way, and a directory that cannot be opened (mode 0300) is no error.
-        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))
-        let directory = slash.map { $0 == path.utf8.startIndex ? "/" : String(decoding: path.utf8[..<$0], as: UTF8.self) } ?? "."
-        let directoryFD = open(directory, O_RDONLY | O_DIRECTORY)
-        if directoryFD >= 0 {
-            _ = fsync(directoryFD)
-            close(directoryFD)
-        }
-        return true
-    }
-
-    /// Whether the open file `fd` still has a name: false once it was deleted (or its folder).
-    public static func isLinked(_ fd: Int32) -> Bool {
-        var info = stat()
-        return fstat(fd, &info) == 0 && info.st_nlink > 0
-    }
-
-    /// The whole contents of a small file, or nil when it cannot be read.
-    public static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && crunit_errno() == EINTR { continue }
-            if count < 0 { return nil }
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: chunk[0..<count])
-            // A regular file that returns less than asked for has ended: save the extra read.
-            if count < chunk.count { return bytes }
-        }
-    }
-
     /// The pid holding the POSIX write lock on `path`: 0 if none, nil if the file cannot be read.
     public static func lockHolder(_ path: String) -> Int32? {
-        let fd = open(path, O_RDWR)
+        let fd = open(path, O_RDWR | O_NONBLOCK)
         guard fd >= 0 else { return crunit_errno() == ENOENT ? 0 : nil }
         defer { close(fd) }
         let holder = crunit_lock_holder(fd)
@@ -128,27 +78,5 @@ public enum Platform {
     public static func processExists(_ pid: Int32) -> Bool {
         guard pid > 0 else { return false }
         return kill(pid, 0) == 0 || crunit_errno() == EPERM
-    }
-
-    /// Creates a directory with mode 0700 if it does not exist; false on any other failure.
-    @discardableResult
-    public static func makeDirectory(_ path: String) -> Bool {
-        mkdir(path, 0o700) == 0 || crunit_errno() == EEXIST
-    }
-
-    /// Creates `path` and any missing parent, each new one with mode 0700 (existing ones are left
-    /// as they are); false on failure, with errno set.
-    @discardableResult
-    public static func makeDirectories(_ path: String) -> Bool {
-        if makeDirectory(path) { return true }
-        guard crunit_errno() == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return false }
-        guard makeDirectories(String(path[..<slash])) else { return false }
-        return makeDirectory(path)
-    }
-
-    /// Creates a FIFO with mode 0600 if it does not exist.
-    @discardableResult
-    public static func makeFIFO(_ path: String) -> Bool {
-        mkfifo(path, 0o600) == 0 || crunit_errno() == EEXIST
     }
 }

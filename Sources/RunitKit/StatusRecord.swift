@@ -46,6 +46,8 @@ public struct StatusRecord: Equatable, Sendable {
     public var message: String
     /// When this record was written, in milliseconds since the epoch.
     public var updatedAtMilliseconds: Int64
+    /// The run's token (``RunToken``) in the process's environment; empty in records of old versions.
+    public var run: String = ""
 
     /// A record with every field given.
     public init(
@@ -76,7 +78,9 @@ public struct StatusRecord: Equatable, Sendable {
         out += ",\"exit_signal\":" + (exitSignal.map { String($0) } ?? "null")
         out += ",\"message\":"
         JSONText.appendString(message, to: &out)
-        out += ",\"updated_at_ms\":\(updatedAtMilliseconds)}\n"
+        out += ",\"updated_at_ms\":\(updatedAtMilliseconds),\"run\":"
+        JSONText.appendString(run, to: &out)
+        out += "}\n"
         return out
     }
 }
@@ -101,6 +105,7 @@ extension StatusRecord {
         self.init(
             name: name, state: state, pid: pid32, supervisorPID: supervisor32, startedAtMilliseconds: started,
             restarts: Int(restarts), exitCode: code, exitSignal: signal, message: message, updatedAtMilliseconds: updated)
+        self.run = value["run"]?.string ?? ""
     }
 }
 

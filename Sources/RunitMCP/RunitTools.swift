@@ -74,7 +74,7 @@ public struct RunitTools: Sendable {
         case "stop_process": return try stop(arguments)
         case "restart_process": return try restart(arguments)
         case "remove_process": return try remove(arguments)
-        case "list_processes": return list()
+        case "list_processes": return try list()
         case "get_process_status": return try status(arguments)
         case "get_process_logs": return try logs(arguments)
         case "wait_for_process": return try wait(arguments, progress: progress, cancelled: cancelled)
@@ -122,8 +122,8 @@ public struct RunitTools: Sendable {
             structured: ["name": .string(outcome.snapshot.name), "was_running": .bool(outcome.wasRunning), "removed": true])
     }
 
-    func list() -> ToolAnswer {
-        let all = registry.reports()
+    func list() throws(RunitError) -> ToolAnswer {
+        let all = try registry.reports()
         // Running ones first, so that a cut keeps what matters most.
         let reports = Array((all.filter { $0.pid != nil } + all.filter { $0.pid == nil }).prefix(maxListed))
         var text =

@@ -13,8 +13,20 @@ struct Descriptors {
     var signals: Int32 = -1
     /// The control FIFO, opened read-write so it never reports end-of-file.
     var control: Int32 = -1
-    /// The input FIFO: the process's stdin, held open so the process waits instead of seeing EOF.
+    /// The input FIFO, where clients write; held open read-write, so it never reports end-of-file.
+    /// On Linux its bytes are moved into `stdinWrite` (so a deleted or replaced FIFO can be made
+    /// anew while the process keeps its stdin); elsewhere it is the process's stdin itself.
     var input: Int32 = -1
+    /// The pipe that is the process's stdin (Linux), both ends held for the supervisor's life, so
+    /// input sent while the process restarts waits for the next run and no run sees end-of-file.
+    var stdinRead: Int32 = -1
+    var stdinWrite: Int32 = -1
+    /// Set while the stdin pipe is full: the loop waits for room instead of for more input.
+    var inputBlocked = false
+    /// The abstract socket whose name proves this supervisor alive (Linux; see ``RunToken``).
+    var guardSocket: Int32 = -1
+    /// The inotify descriptor watching the process's directory, or -1.
+    var watch: Int32 = -1
     /// The lock file, holding the POSIX write lock.
     var lock: Int32 = -1
     /// The pipes the process writes its stdout and stderr into.
@@ -56,30 +68,48 @@ extension Supervisor {
         guard Platform.makeDirectory(paths.directory) else {
             return "cannot create \(paths.directory): \(Platform.describe(errno: crunit_errno()))"
         }
-        descriptors.lock = Platform.open(paths.lock, O_RDWR | O_CREAT)
+        // One supervisor per directory, whatever happens to the files in it: the abstract name
+        // is held first, so a deleted or replaced lock file cannot let a second one in.
+        descriptors.guardSocket = crunit_abstract_bind(RunToken.supervisorName(directory: paths.directory))
+        if descriptors.guardSocket < 0 && crunit_errno() == EADDRINUSE {
+            return "'\(arguments.name)' is already running under supervisor pid \(Platform.lockHolder(paths.lock) ?? 0)"
+        }
+        descriptors.lock = claimFile(paths.lock)
         guard descriptors.lock >= 0 else { return "cannot open \(paths.lock): \(Platform.describe(errno: crunit_errno()))" }
         guard crunit_lock_try(descriptors.lock) == 0 else {
             let holder = Platform.lockHolder(paths.lock) ?? 0
             return "'\(arguments.name)' is already running under supervisor pid \(holder)"
         }
-        guard Platform.makeFIFO(paths.control), Platform.makeFIFO(paths.input) else {
-            return "cannot create the FIFOs in \(paths.directory): \(Platform.describe(errno: crunit_errno()))"
-        }
-        descriptors.control = Platform.open(paths.control, O_RDWR | O_NONBLOCK)
-        descriptors.input = Platform.open(paths.input, O_RDWR)
+        descriptors.control = claimFIFO(paths.control)
+        descriptors.input = claimFIFO(paths.input)
         guard descriptors.control >= 0, descriptors.input >= 0 else {
-            return "cannot open the FIFOs in \(paths.directory): \(Platform.describe(errno: crunit_errno()))"
+            return "cannot make the FIFOs in \(paths.directory): \(Platform.describe(errno: crunit_errno()))"
         }
         guard let out = Descriptors.makePipe(), let err = Descriptors.makePipe() else {
             return "cannot create pipes: \(Platform.describe(errno: crunit_errno()))"
         }
         (descriptors.outRead, descriptors.outWrite) = out
         (descriptors.errRead, descriptors.errWrite) = err
+        #if os(Linux)
+            guard let stdin = Descriptors.makePipe() else {
+                return "cannot create pipes: \(Platform.describe(errno: crunit_errno()))"
+            }
+            // The read end goes to the process, blocking as a stdin should; the supervisor
+            // writes into the other end without blocking.
+            (descriptors.stdinRead, descriptors.stdinWrite) = stdin
+            _ = fcntl(descriptors.stdinRead, F_SETFL, 0)
+            _ = crunit_set_nonblocking(descriptors.stdinWrite)
+        #endif
         guard log.open() else { return "cannot open \(paths.currentLog): \(Platform.describe(errno: crunit_errno()))" }
         for entry in arguments.environment {
             guard let equals = entry.firstIndex(of: "=") else { continue }
             setenv(String(entry[..<equals]), String(entry[entry.index(after: equals)...]), 1)
         }
+        setenv(RunToken.variable, status.run, 1)
+        watchDirectory()
+        // A start that cannot record itself must fail before the process runs.
+        let failure = writeStatus()
+        guard failure == 0 else { return "cannot write \(paths.status): \(Platform.describe(errno: failure))" }
         return nil
     }
 
@@ -91,9 +121,22 @@ extension Supervisor {
         if !ok { descriptors.closeNotify() }
     }
 
-    /// Writes `status.json` atomically.
-    mutating func writeStatus() {
+    /// Writes `status.json` atomically; 0, or the errno of a failed write, which is then retried
+    /// every second (a full disk) until one succeeds, so the file never keeps a state that lies.
+    @discardableResult
+    mutating func writeStatus() -> Int32 {
         status.updatedAtMilliseconds = Platform.nowMicros() / 1000
-        Platform.writeAtomically(paths.status, Array(status.json.utf8))
+        let failure = Platform.writeAtomically(paths.status, Array(status.json.utf8))
+        if failure == 0 {
+            if statusRetryAt != nil { log.system("wrote \(paths.status) again") }
+            statusRetryAt = nil
+            statusInode = Platform.inode(paths.status)
+        } else {
+            if statusRetryAt == nil {
+                log.system("cannot write \(paths.status): \(Platform.describe(errno: failure)); retrying every second")
+            }
+            statusRetryAt = Platform.monotonicMillis() + 1_000
+        }
+        return failure
     }
 }

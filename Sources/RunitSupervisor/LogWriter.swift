@@ -1,3 +1,4 @@
+import CRunitSystem
 import RunitKit
 
 #if canImport(Glibc)
@@ -26,6 +27,12 @@ struct LogWriter: ~Copyable {
     private var header: [UInt8] = []
     private var pending: [[UInt8]] = [[], []]
     private var pendingSince: [Int64] = [0, 0]
+    /// Output that could not be written (a full disk): how much, since when, and why. Counted
+    /// until a write succeeds again, which a `sys` record saying so precedes.
+    private var droppedLines = 0
+    private var droppedBytes = 0
+    private var droppedSince: Int64 = 0
+    private var droppedError: Int32 = 0
 
     init(paths: ProcessPaths, maxSize: Int, keep: Int) {
         self.paths = paths
@@ -52,14 +59,24 @@ struct LogWriter: ~Copyable {
         return openCurrent()
     }
 
-    /// Opens (or creates) the current log, and its folder, for appending.
+    /// Opens (or creates) the current log, and its folder, for appending. A link, a FIFO or any
+    /// other thing in the log's place is removed first (never written through); a log folder
+    /// that is a link or that others could write to is refused.
     private mutating func openCurrent() -> Bool {
         Platform.makeDirectory(paths.logs)
-        fd = Platform.open(paths.currentLog, O_WRONLY | O_CREAT | O_APPEND)
-        guard fd >= 0 else { return false }
-        var info = stat()
-        size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
-        return true
+        guard Platform.untrustedDirectory(paths.logs) == nil else { return false }
+        for _ in 0..<2 {
+            switch Platform.openRegular(paths.currentLog, O_WRONLY | O_CREAT | O_APPEND) {
+            case .success(let opened):
+                fd = opened
+                var info = stat()
+                size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+                return true
+            case .failure(.link), .failure(.notRegular): _ = unlink(paths.currentLog)
+            case .failure: return false
+            }
+        }
+        return false
     }
 
     /// The earliest moment a partial line must be written, or nil when none waits.
@@ -130,12 +147,50 @@ struct LogWriter: ~Copyable {
             fd = -1
             _ = openCurrent()
         }
-        if fd >= 0 {
-            output.withUnsafeBytes { _ = Platform.writeAll(fd, $0) }
+        if fd >= 0 && droppedLines > 0 { reportDropped() }
+        let failure = fd < 0 ? ENOENT : droppedLines > 0 ? droppedError : write(output)
+        if failure == 0 {
             size += output.count
+        } else {
+            drop(output, failure)
         }
         output.removeAll(keepingCapacity: true)
         if size >= maxSize { rotate() }
+    }
+
+    /// Appends whole records to the log, or nothing: a write cut short (a full disk) is cut back
+    /// to the end of the last whole record, so the next write never merges into a torn one.
+    /// Returns 0, or the errno of the failed write.
+    private func write(_ bytes: [UInt8]) -> Int32 {
+        if bytes.withUnsafeBytes({ Platform.writeAll(fd, $0) }) { return 0 }
+        let failure = crunit_errno()
+        _ = ftruncate(fd, off_t(size))
+        return failure
+    }
+
+    /// Counts records that could not be written.
+    private mutating func drop(_ bytes: [UInt8], _ failure: Int32) {
+        if droppedLines == 0 {
+            droppedSince = Platform.nowMicros()
+            droppedError = failure
+        }
+        var lines = 0
+        for byte in bytes where byte == 0x0A { lines += 1 }
+        droppedLines += lines
+        droppedBytes += bytes.count
+    }
+
+    /// Writes the `sys` record that says what was dropped, once the log takes writes again.
+    private mutating func reportDropped() {
+        let text =
+            "dropped \(droppedLines) lines (\(droppedBytes) bytes) of output written from "
+            + "\(Timestamp.string(micros: droppedSince)) on: \(Platform.describe(errno: droppedError))"
+        var record: [UInt8] = []
+        LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &record)
+        guard write(record) == 0 else { return }
+        size += record.count
+        droppedLines = 0
+        droppedBytes = 0
     }
 
     private mutating func appendPending(_ bytes: UnsafeRawBufferPointer, index: Int, stream: LogStream, micros: Int64) {

@@ -11,7 +11,8 @@ extension Supervisor {
     /// Spawns the process and records the start; on failure records why and finishes.
     mutating func startProcess() {
         let spawner = ChildSpawner(
-            argv: arguments.argv, cwd: arguments.cwd, stdinFD: descriptors.input,
+            argv: arguments.argv, cwd: arguments.cwd,
+            stdinFD: descriptors.stdinRead >= 0 ? descriptors.stdinRead : descriptors.input,
             stdoutFD: descriptors.outWrite, stderrFD: descriptors.errWrite)
         switch spawner.spawn() {
         case .success(let pid):
@@ -98,6 +99,7 @@ extension Supervisor {
     mutating func handleDeadlines() {
         let now = Platform.monotonicMillis()
         log.flushPartials(now: now, force: false)
+        if let retry = statusRetryAt, now >= retry { writeStatus() }
         switch phase {
         case .stopping(let killAt, let killed):
             if killed || now >= killAt {

@@ -50,6 +50,10 @@ public struct Supervisor: ~Copyable {
     /// Set when the main process exited: what it left behind still has to get SIGTERM.
     var leftoversToSignal = false
     var quickFailures = 0
+    /// When a failed write of `status.json` is tried again; nil when the file is up to date.
+    var statusRetryAt: Int64?
+    /// The inode of the status file last written, to notice one deleted or replaced by others.
+    var statusInode: UInt64 = 0
     var readBuffer: UnsafeMutableRawBufferPointer
     /// The poll set, allocated once: the loop allocates nothing per event.
     let pollSet: UnsafeMutableBufferPointer<pollfd>
@@ -59,9 +63,10 @@ public struct Supervisor: ~Copyable {
         self.paths = ProcessPaths(directory: arguments.directory)
         self.status = StatusRecord(
             name: arguments.name, state: .starting, supervisorPID: getpid(), restarts: arguments.restarts)
+        self.status.run = RunToken.make(directory: arguments.directory)
         self.log = LogWriter(paths: paths, maxSize: arguments.logMaxSize, keep: arguments.logKeep)
         self.readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
-        self.pollSet = .allocate(capacity: 4)
+        self.pollSet = .allocate(capacity: 6)
         descriptors.notify = arguments.notifyFD
     }
 
@@ -141,7 +146,15 @@ public struct Supervisor: ~Copyable {
         fds[1] = pollfd(fd: descriptors.control, events: Int16(POLLIN), revents: 0)
         fds[2] = pollfd(fd: descriptors.outRead, events: Int16(POLLIN), revents: 0)
         fds[3] = pollfd(fd: descriptors.errRead, events: Int16(POLLIN), revents: 0)
-        let ready = poll(fds.baseAddress, 4, timeoutMillis())
+        fds[4] = pollfd(fd: descriptors.watch, events: Int16(POLLIN), revents: 0)
+        // Input waits in the FIFO while the process's stdin is full: then wait for room instead.
+        fds[5] =
+            descriptors.stdinWrite < 0
+            ? pollfd(fd: -1, events: 0, revents: 0)
+            : descriptors.inputBlocked
+                ? pollfd(fd: descriptors.stdinWrite, events: Int16(POLLOUT), revents: 0)
+                : pollfd(fd: descriptors.input, events: Int16(POLLIN), revents: 0)
+        let ready = poll(fds.baseAddress, 6, timeoutMillis())
         if ready < 0 && crunit_errno() != EINTR { phase = .done(1) }
         switch (fds[2].revents != 0, fds[3].revents != 0) {
         case (true, true): pumpBoth()
@@ -151,12 +164,15 @@ public struct Supervisor: ~Copyable {
         }
         if fds[0].revents != 0 { handleSignals() }
         if fds[1].revents != 0 { handleControl() }
+        if fds[4].revents != 0 { handleDirectoryEvents() }
+        if fds[5].revents != 0 { relayInput() }
         handleDeadlines()
     }
 
     /// Milliseconds until the nearest deadline, or -1 to sleep until an event.
     func timeoutMillis() -> Int32 {
         var deadline = log.partialDeadline
+        if let retry = statusRetryAt { deadline = min(deadline ?? retry, retry) }
         switch phase {
         case .stopping(let killAt, let killed), .cleaning(let killAt, let killed):
             let next = killed ? Platform.monotonicMillis() + 100 : killAt

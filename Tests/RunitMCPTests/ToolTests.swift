@@ -27,7 +27,7 @@ struct ToolFixture {
     }
 
     func cleanUp() {
-        for name in tools.registry.names() { _ = try? tools.registry.stop(name, graceMillis: 1000) }
+        for name in (try? tools.registry.names()) ?? [] { _ = try? tools.registry.stop(name, graceMillis: 1000) }
         try? FileManager.default.removeItem(atPath: base)
     }
 }

@@ -33,7 +33,7 @@ int crunit_errno(void);
 pid_t crunit_lock_holder(int fd);
 /// Takes a POSIX write lock on the whole file without waiting: 0 on success, -1 if held.
 int crunit_lock_try(int fd);
-/// open(2) with O_CLOEXEC added.
+/// open(2) with O_CLOEXEC and O_NOFOLLOW added: runit never follows a link at the end of a path.
 int crunit_open(const char *path, int flags, mode_t mode);
 /// fork(2); used only by the single-threaded supervisor.
 pid_t crunit_fork(void);
@@ -45,5 +45,12 @@ void crunit_pipe_grow(int fd, int size);
 int crunit_set_nonblocking(int fd);
 /// Sets FD_CLOEXEC.
 int crunit_set_cloexec(int fd);
+/// Binds a Unix socket to `name` in Linux's abstract namespace, a name no file operation can
+/// delete and the kernel frees when its holder dies: the socket's descriptor, or -1 with errno
+/// (EADDRINUSE when another process holds the name; ENOSYS off Linux).
+int crunit_abstract_bind(const char *name);
+/// Moves up to `length` bytes from one pipe to another inside the kernel, without blocking
+/// (Linux splice(2)); -1 with EAGAIN when the source is empty or the destination full.
+long crunit_splice(int from, int to, unsigned long length);
 
 #endif

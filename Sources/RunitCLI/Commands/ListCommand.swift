@@ -16,7 +16,7 @@ struct ListCommand: AsyncParsableCommand {
 
     /// The command's work, callable without argument parsing (see `Runit.fastPath`).
     static func list(json: Bool) throws {
-        let reports = Registry(context: .fromEnvironment()).reports()
+        let reports = try Registry(context: .fromEnvironment()).reports()
         if json {
             try Terminal.printJSON(reports)
             return

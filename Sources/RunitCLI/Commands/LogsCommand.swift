@@ -102,8 +102,9 @@ struct LogsCommand: AsyncParsableCommand {
         // By position among the names (sorted), then in order of appearance, as docker compose
         // does: a hash of the name made "web" and "db" share a color.
         var colors: [String: String] = [:]
-        for name in registry.names() { colors[name] = palette[colors.count % palette.count] }
-        var width = registry.names().map(\.count).max() ?? 0
+        let names = try registry.names()
+        for name in names { colors[name] = palette[colors.count % palette.count] }
+        var width = names.map(\.count).max() ?? 0
         func emit(_ batch: [(name: String, record: LogRecord)]) {
             width = max(width, batch.map(\.name.count).max() ?? 0)
             var text = ""

@@ -1,0 +1,100 @@
+import Foundation
+import RunitKit
+
+/// The lock a client holds while it starts, stops, restarts or removes a process, so that two
+/// clients never do so at once. A BSD `flock` on `$RUNIT_HOME/locks/NAME`, a file that no command
+/// deletes (`remove` deletes the process's directory, not this); should someone delete or replace
+/// it anyway, a client that got the lock on a file no longer at the path lets go and tries again,
+/// so two clients never both believe they hold it. It does not touch the supervisor's POSIX lock.
+///
+/// Taken with a bound: a client that holds it and hangs (stopped with SIGSTOP, say) makes the
+/// others give up after `RUNIT_LOCK_TIMEOUT` (30 s unless set), naming the holder.
+struct ClientLock {
+    let fd: Int32
+
+    /// How long a client waits for the lock before it gives up, unless `RUNIT_LOCK_TIMEOUT` says.
+    static let defaultTimeoutMillis: Int64 = 30_000
+
+    /// Takes the lock of `name` under `home`.
+    init(home: String, name: ProcessName) throws(RunitError) {
+        let directory = home + "/locks"
+        guard Platform.makeDirectory(directory) else {
+            throw RunitError(.storage, "cannot create \(directory): \(Platform.describe(errno: Platform.lastError))")
+        }
+        if let problem = Platform.untrustedDirectory(directory) { throw RunitError(.storage, problem) }
+        let path = directory + "/" + name.rawValue
+        let deadline = Platform.monotonicMillis() + Self.timeoutMillis()
+        var pause: UInt32 = 1_000
+        while true {
+            let fd: Int32
+            switch Platform.openRegular(path, O_RDWR | O_CREAT) {
+            case .success(let opened): fd = opened
+            case .failure(.link), .failure(.notRegular):
+                // Not a lock of ours: put a fresh file in its place (the path is ours alone).
+                unlink(path)
+                continue
+            case .failure(let problem):
+                throw RunitError(.storage, problem.describe(path))
+            }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 {
+                if Platform.names(path, fd) {
+                    Self.recordHolder(fd)
+                    self.fd = fd
+                    return
+                }
+                flock(fd, LOCK_UN)
+            }
+            let holder = Self.holder(fd)
+            close(fd)
+            guard Platform.monotonicMillis() < deadline else {
+                throw RunitError(.timeout, Self.timeoutMessage(name: name, holder: holder))
+            }
+            usleep(pause)
+            pause = min(pause * 2, 20_000)
+        }
+    }
+
+    func release() {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+
+    /// Writes this client's pid into the lock file, for the message of a client that gives up.
+    private static func recordHolder(_ fd: Int32) {
+        let text = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    /// The pid recorded by the client holding the lock, if it is still alive.
+    private static func holder(_ fd: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return nil }
+        let text = String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let pid = Int32(text), Platform.processExists(pid) else { return nil }
+        return pid
+    }
+
+    private static func timeoutMessage(name: ProcessName, holder: Int32?) -> String {
+        let waited = DurationText.format(milliseconds: timeoutMillis())
+        guard let holder else {
+            return "another runit command held '\(name)' for more than \(waited); try again when it is done"
+        }
+        var who = "pid \(holder)"
+        if let bytes = Platform.readFile("/proc/\(holder)/cmdline"), !bytes.isEmpty {
+            let words = bytes.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            who += ": " + LogText.clean(words.joined(separator: " ")).prefix(200)
+        }
+        return "another runit command (\(who)) has held '\(name)' for more than \(waited); wait for it to finish, "
+            + "or end it with 'kill \(holder)' if it hangs (a stopped one: 'kill -CONT \(holder)')"
+    }
+
+    /// The bound from `RUNIT_LOCK_TIMEOUT`, else 30 s.
+    static func timeoutMillis() -> Int64 {
+        guard let value = getenv("RUNIT_LOCK_TIMEOUT"), let millis = DurationText.milliseconds(String(cString: value)),
+            millis > 0
+        else { return defaultTimeoutMillis }
+        return millis
+    }
+}
