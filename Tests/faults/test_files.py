@@ -1,0 +1,144 @@
+"""Guarantee 5: no file can hang or exhaust a command.
+
+State files replaced by a FIFO, a link to /dev/zero, a 1 GB sparse file or a directory: each
+command returns within 20 s, with an exit code (not a signal), naming the file; the other
+processes are still listed. Files the supervisor opens at start planted as the wrong kind: the
+start returns, and the supervisor does not spin."""
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import RUNIT, TICKS, cpu_ticks, make_proc_dir, text
+
+HANG = 20
+MAXRSS = r"""
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+sys.stdout.buffer.write(r.stdout)
+sys.stderr.buffer.write(r.stderr)
+sys.stderr.write("\nMAXRSS_KB=%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(r.returncode if r.returncode >= 0 else 128 - r.returncode)
+"""
+
+
+def plant(path, kind):
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path, 0o600)
+    elif kind == "devzero":
+        os.symlink("/dev/zero", path)
+    elif kind == "sparse":
+        with open(path, "wb") as f:
+            f.truncate(1 << 30)
+    elif kind == "directory":
+        path.mkdir(mode=0o700)
+    else:
+        raise AssertionError(kind)
+
+
+def unplant(path):
+    with contextlib.suppress(OSError):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "devzero", "sparse", "directory"])
+@pytest.mark.parametrize("file", ["status.json", "spec.json"])
+def test_damaged_state_file_never_hangs_or_crashes(faults, file, kind):
+    faults.start("p")
+    faults.start("other", "sleep", "1000.6")
+    path = faults.dir("p") / file
+    plant(path, kind)
+    try:
+        (lr, lout, lerr), (sr, sout, serr), (gr, gout, gerr) = faults.run_together(
+            [("list",), ("status", "p"), ("logs", "p")], timeout=HANG)
+    finally:
+        unplant(path)
+    assert lr is not None, f"`runit list` hung over {file} as {kind}"
+    assert sr is not None, f"`runit status p` hung over {file} as {kind}"
+    assert gr is not None, f"`runit logs p` hung over {file} as {kind}"
+    assert lr >= 0 and sr >= 0 and gr >= 0, f"killed by a signal: list {lr}, status {sr}, logs {gr}: {lerr}{serr}{gerr}"
+    assert lr in (0, 1), f"list exit {lr}: {lerr}"
+    assert "other" in lout, f"list no longer shows the other process: {lout} {lerr}"
+    assert sr == 1, f"status over {file} as {kind} gave exit {sr}: {sout}{serr}"
+    assert file in sout + serr, f"status does not name {file}: {sout}{serr}"
+    assert gr in (0, 1), f"logs exit {gr}: {gerr}"
+
+
+@pytest.mark.parametrize("file", ["status.json", "spec.json"])
+def test_huge_state_file_bounded_memory(faults, file):
+    faults.start("p")
+    plant(faults.dir("p") / file, "sparse")
+    for command in (("list",), ("status", "p")):
+        try:
+            r = subprocess.run([sys.executable, "-c", MAXRSS, RUNIT, *command], env=faults.env, cwd=faults.work,
+                               capture_output=True, timeout=HANG + 15)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"`runit {' '.join(command)}` over a 1 GB {file} did not return")
+        err = r.stderr.decode(errors="replace")
+        kb = int(err.rsplit("MAXRSS_KB=", 1)[1].split()[0])
+        assert kb < 256 * 1024, f"`runit {' '.join(command)}` over a 1 GB {file} used {kb // 1024} MiB"
+        if command[0] == "status":
+            assert r.returncode == 1 and file in err, f"status exit {r.returncode}: {err}"
+
+
+def assert_not_spinning(pid, what):
+    before = cpu_ticks(pid)
+    time.sleep(1.0)
+    after = cpu_ticks(pid)
+    if before is not None and after is not None:
+        assert after - before < 20, f"{what} (pid {pid}) used {after - before} of {TICKS} ticks in 1 s: it spins"
+
+
+@pytest.mark.parametrize("file,kind", [("control", "regular"), ("input", "regular"), ("control", "directory"),
+                                       ("lock", "fifo"), ("lock", "directory")])
+def test_wrong_kind_of_file_at_start(faults, file, kind):
+    faults.start("other", "sleep", "1000.6")
+    d = make_proc_dir(faults, "w")
+    if kind == "regular":
+        (d / file).write_bytes(b"")
+        os.chmod(d / file, 0o600)
+    else:
+        plant(d / file, kind)
+    r = faults.cli("start", "w", "--", "sleep", "1000.5", timeout=HANG, check_hang=True)
+    if r.returncode != 0:
+        assert r.returncode == 1, f"start exit {r.returncode}: {text(r)}"
+        assert file in text(r), f"the start's error does not name {file}: {text(r)}"
+        assert faults.copies() == [], "a refused start left a copy running"
+    else:
+        for sup in faults.supervisors("w"):
+            assert_not_spinning(sup, "the supervisor")
+        s = faults.cli("stop", "w", timeout=HANG, check_hang=True)
+        assert s.returncode == 0, f"stop after a start over {file} as {kind}: {text(s)}"
+        assert faults.wait_for(lambda: not faults.copies(), 5), "stop left the copy running"
+    listed = faults.cli("list", timeout=HANG, check_hang=True)
+    assert b"other" in listed.stdout
+    assert faults.cli("stop", "other", timeout=HANG, check_hang=True).returncode == 0
+
+
+def test_current_log_fifo_at_start(faults):
+    faults.start("other", "sleep", "1000.6")
+    d = make_proc_dir(faults, "f")
+    os.mkfifo(d / "logs" / "current.log", 0o600)
+    (r, out, err), = faults.run_together([("start", "f", "--", "sh", "-c", "echo into-the-fifo; exec sleep 1000.5")],
+                                         timeout=HANG)
+    assert r is not None, "start hung on a current.log FIFO"
+    if r != 0:
+        assert r == 1 and "current.log" in out + err, f"start exit {r}: {out}{err}"
+    (lr, lout, _), (sr, _, serr) = faults.run_together([("list",), ("stop", "other")], timeout=HANG)
+    assert lr is not None and "other" in lout, "list hung or lost the other process"
+    assert sr == 0, f"stop of the other process: {sr} {serr}"
+    (fr, _, ferr), = faults.run_together([("stop", "f", "--timeout", "1")], timeout=HANG)
+    assert fr is not None, "stop of the process with a current.log FIFO hung"
+    if r == 0:
+        for sup in faults.supervisors("f"):
+            assert_not_spinning(sup, "the supervisor")

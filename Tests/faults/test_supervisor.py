@@ -1,0 +1,86 @@
+"""Guarantee 8: the supervisor understands a control command however the FIFO delivers it,
+never dies with its process still running, and `status` cannot be made to show a fake field."""
+
+import os
+import threading
+import time
+
+import pytest
+
+from conftest import alive, text
+
+
+def write_control(faults, name, pieces, pause=0.2):
+    fd = os.open(faults.dir(name) / "control", os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        os.set_blocking(fd, True)
+        for i, piece in enumerate(pieces):
+            if i:
+                time.sleep(pause)
+            os.write(fd, piece)
+    finally:
+        os.close(fd)
+
+
+def stopped(faults, name):
+    entry = faults.entry(name) or {}
+    return not faults.copies() and entry.get("state") in ("stopped", "exited")
+
+
+@pytest.mark.parametrize("pieces,pause", [
+    ([b"sto", b"p 1000\n"], 0.2),
+    ([bytes([c]) for c in b"stop 1000\n"], 0.05),
+    ([b"stop ", b"10", b"00", b"\n"], 0.15),
+], ids=["two-writes", "byte-by-byte", "four-writes"])
+def test_control_command_split_across_writes(faults, pieces, pause):
+    faults.start("s")
+    write_control(faults, "s", pieces, pause)
+    assert faults.wait_for(lambda: stopped(faults, "s"), 5), \
+        f"a stop written in {len(pieces)} pieces was not understood: list says {faults.entry('s')}, copies {faults.copies()}"
+
+
+def test_control_garbage_then_stop(faults):
+    """A garbage line, then a real one: the garbage is ignored, the stop is obeyed."""
+    faults.start("g")
+    write_control(faults, "g", [b"\x00\xffnonsense 42\n", b"stop 1000\n"], 0.1)
+    assert faults.wait_for(lambda: stopped(faults, "g"), 10), f"list says {faults.entry('g')}"
+
+
+def test_control_flood_without_newline(faults):
+    """200 KB without a newline: the supervisor neither dies (leaving its process) nor stops;
+    `runit stop` works afterwards."""
+    faults.start("f")
+    [sup] = faults.supervisors("f")
+    done = threading.Event()
+
+    def flood():
+        try:
+            write_control(faults, "f", [b"A" * 65536] * 3 + [b"\n"], 0.05)
+        except OSError:
+            pass
+        done.set()
+
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    done.wait(20)
+    time.sleep(0.5)
+    assert alive(sup), "the supervisor died on a long control line; its process runs unsupervised" \
+        if faults.copies() else "the supervisor died on a long control line"
+    assert len(faults.copies()) == 1, "a long garbage line stopped the process"
+    r = faults.cli("stop", "f")
+    assert r.returncode == 0, text(r)
+    assert faults.wait_for(lambda: not faults.copies(), 5)
+
+
+@pytest.mark.parametrize("value", ["a\nstate: fake", "a\rstate: fake", "a\n\nstate:      fake",
+                                   "a\x1b[2K\rstate: fake"], ids=["newline", "cr", "blank-line", "escape"])
+def test_status_escapes_env_values(faults, value):
+    faults.start("e", extra=("--env", f"X={value}"))
+    r = faults.cli("status", "e")
+    assert r.returncode == 0, text(r)
+    out = r.stdout.decode(errors="replace")
+    lines = out.splitlines()
+    fake = [l for l in lines if l.lstrip().startswith("state:") and "fake" in l]
+    assert not fake, f"status shows a fake field made from an env value: {fake}"
+    assert sum(1 for l in lines if l.startswith("state:")) == 1, f"status shows more than one state line:\n{out}"
+    assert "\x1b" not in out and "\r" not in out, f"status prints raw control characters: {out!r}"

@@ -1,0 +1,128 @@
+"""Guarantee 6: no wait without an end.
+
+A client paused (SIGSTOP) while it holds a name's client lock: every other command on that
+name gives up after RUNIT_LOCK_TIMEOUT with exit 1, naming the holder's pid. Numeric options
+out of range are usage errors (exit 2) that say the allowed range."""
+
+import re
+import signal
+import time
+
+import pytest
+
+from conftest import text
+
+SLOW_STOP = ("sh", "-c", 'trap "sleep 5; exit 0" TERM; while :; do sleep 0.1; done', "slow-stop-marker")
+LOCK_ENV = {"RUNIT_LOCK_TIMEOUT": "2s"}
+
+
+def holds_flock(pid):
+    try:
+        with open("/proc/locks") as f:
+            return any(line.split()[1:2] == ["FLOCK"] and str(pid) in line.split() for line in f
+                       if "->" not in line)
+    except OSError:
+        return False
+
+
+def pause_holding_lock(faults, p):
+    """SIGSTOPs client P once it holds a flock (or after ~0.3 s when /proc/locks cannot tell)."""
+    seen = faults.wait_for(lambda: holds_flock(p.pid), 5, 0.02)
+    if not seen:
+        time.sleep(0.3)
+    p.send_signal(signal.SIGSTOP)
+    faults.paused.append(p.pid)
+
+
+def assert_all_give_up_naming(faults, commands, holder):
+    results = faults.run_together(commands, timeout=20, env=LOCK_ENV)
+    for command, (rc, out, err) in zip(commands, results):
+        shown = " ".join(command)
+        assert rc is not None, f"`runit {shown}` waited over 20 s behind paused client {holder}"
+        assert rc == 1, f"`runit {shown}` behind a paused client gave exit {rc}: {out}{err}"
+        assert str(holder) in out + err, f"`runit {shown}` does not name the paused client's pid {holder}: {out}{err}"
+
+
+def test_paused_stop_does_not_hang_others(faults):
+    faults.start("slow", *SLOW_STOP)
+    stop = faults.popen("stop", "slow")
+    pause_holding_lock(faults, stop)
+    try:
+        assert_all_give_up_naming(faults, [("start", "slow"), ("restart", "slow"), ("remove", "slow")], stop.pid)
+    finally:
+        stop.send_signal(signal.SIGCONT)
+    out, err = stop.communicate(timeout=60)
+    assert stop.returncode == 0, f"the resumed stop failed: {err.decode(errors='replace')}"
+
+
+def test_paused_start_does_not_hang_others(faults):
+    start = faults.popen("start", "held", "--settle", "4s", "--", "sleep", "1000.5")
+    pause_holding_lock(faults, start)
+    try:
+        assert_all_give_up_naming(faults, [("stop", "held"), ("restart", "held"), ("remove", "held")], start.pid)
+    finally:
+        start.send_signal(signal.SIGCONT)
+    start.communicate(timeout=60)
+    assert faults.cli("stop", "held").returncode == 0
+
+
+def test_lock_timeout_value_is_validated(faults):
+    faults.start("v")
+    r = faults.cli("stop", "v", env={"RUNIT_LOCK_TIMEOUT": "forever"})
+    assert r.returncode in (0, 1, 2), text(r)
+    if r.returncode != 0:
+        assert "RUNIT_LOCK_TIMEOUT" in text(r), f"a bad RUNIT_LOCK_TIMEOUT is refused without naming it: {text(r)}"
+
+
+RANGE_WORDS = re.compile(r"between|range|at least|at most|from|up to|max|min|<|>|≤|≥|positive|greater|less|"
+                         r"no more|no less|or more|or less|or fewer|negative|too (large|big|long|small)|exceed|limit|allowed", re.I)
+
+
+def says_range(message, option_name):
+    """True when MESSAGE, the option's own name left out (log-max-size has 'max'), states a range."""
+    return bool(RANGE_WORDS.search(message.replace(option_name, "")))
+
+START_CASES = [
+    ("--log-keep", "1000000000"),
+    ("--log-keep=-1", None),
+    ("--log-max-size", "0"),
+    ("--log-max-size", "99999999999999"),
+    ("--log-max-size", "99999999999G"),
+    ("--settle", "100000d"),
+    ("--settle=-1s", None),
+]
+
+
+@pytest.mark.parametrize("option,value", START_CASES)
+def test_start_option_out_of_range(faults, option, value):
+    args = [option] + ([value] if value is not None else [])
+    r = faults.cli("start", "x", *args, "--", "sleep", "1000.5", timeout=20, check_hang=True)
+    message = text(r)
+    name = option.split("=")[0].lstrip("-")
+    assert r.returncode == 2, f"start {' '.join(args)} gave exit {r.returncode}: {message}"
+    assert name in message, f"the refusal of {' '.join(args)} does not name the option: {message}"
+    assert says_range(message, name), f"the refusal of {' '.join(args)} does not say the allowed range: {message}"
+    assert faults.copies() == [], "a refused start started the process"
+    assert not faults.dir("x").exists(), "a refused start left procs/x behind"
+
+
+OTHER_CASES = [
+    ("stop", "--timeout=-1"),
+    ("stop", "--timeout=1000000000"),
+    ("restart", "--timeout=-1"),
+    ("restart", "--timeout=1000000000d"),
+    ("logs", "--lines=-5"),
+    ("logs", "--lines=99999999999999999999999"),
+]
+
+
+@pytest.mark.parametrize("command,option", OTHER_CASES)
+def test_other_option_out_of_range(faults, command, option):
+    faults.start("n")
+    r = faults.cli(command, "n", option, timeout=20, check_hang=True)
+    message = text(r)
+    name = option.split("=")[0].lstrip("-")
+    assert r.returncode == 2, f"{command} {option} gave exit {r.returncode}: {message}"
+    assert name in message, f"the refusal of {option} does not name the option: {message}"
+    assert says_range(message, name), f"the refusal of {command} {option} does not say the allowed range: {message}"
+    assert len(faults.copies()) == 1, "a refused command changed the running process"
