@@ -208,9 +208,12 @@ class Faults:
         return [pid for pid, args, env in live_processes() if args == want and self.ours(env)]
 
     def marked(self, marker):
-        """Live processes of this test with MARKER somewhere in their argv."""
+        """Live processes of this test with MARKER somewhere in their argv, not counting the
+        supervisors and CLI commands whose command lines carry the program's arguments."""
         m = marker.encode()
-        return [pid for pid, args, env in live_processes() if any(m in a for a in args) and self.ours(env)]
+        runit = (b"runit-supervise", os.path.basename(RUNIT).encode())
+        return [pid for pid, args, env in live_processes()
+                if any(m in a for a in args) and self.ours(env) and os.path.basename(args[0]) not in runit]
 
     def wait_for(self, predicate, timeout=10.0, interval=0.1):
         deadline = time.monotonic() + timeout

@@ -28,19 +28,26 @@ sys.exit(r.returncode if r.returncode >= 0 else 128 - r.returncode)
 
 
 def plant(path, kind):
-    if path.exists() or path.is_symlink():
-        path.unlink()
+    """Replaces PATH by KIND in one rename (a live supervisor may remake the file at any time)."""
+    if kind == "directory":
+        for _ in range(20):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            with contextlib.suppress(FileExistsError):
+                path.mkdir(mode=0o700)
+                return
+        raise AssertionError(f"could not replace {path} by a directory")
+    temporary = path.with_name("." + path.name + ".planted")
     if kind == "fifo":
-        os.mkfifo(path, 0o600)
+        os.mkfifo(temporary, 0o600)
     elif kind == "devzero":
-        os.symlink("/dev/zero", path)
+        os.symlink("/dev/zero", temporary)
     elif kind == "sparse":
-        with open(path, "wb") as f:
+        with open(temporary, "wb") as f:
             f.truncate(1 << 30)
-    elif kind == "directory":
-        path.mkdir(mode=0o700)
     else:
         raise AssertionError(kind)
+    os.rename(temporary, path)
 
 
 def unplant(path):
@@ -51,32 +58,60 @@ def unplant(path):
             path.unlink()
 
 
-@pytest.mark.parametrize("kind", ["fifo", "devzero", "sparse", "directory"])
-@pytest.mark.parametrize("file", ["status.json", "spec.json"])
-def test_damaged_state_file_never_hangs_or_crashes(faults, file, kind):
-    faults.start("p")
-    faults.start("other", "sleep", "1000.6")
-    path = faults.dir("p") / file
-    plant(path, kind)
+def readers_over(faults, path):
     try:
-        (lr, lout, lerr), (sr, sout, serr), (gr, gout, gerr) = faults.run_together(
-            [("list",), ("status", "p"), ("logs", "p")], timeout=HANG)
+        return faults.run_together([("list",), ("status", "p"), ("logs", "p")], timeout=HANG)
     finally:
         unplant(path)
-    assert lr is not None, f"`runit list` hung over {file} as {kind}"
-    assert sr is not None, f"`runit status p` hung over {file} as {kind}"
-    assert gr is not None, f"`runit logs p` hung over {file} as {kind}"
+
+
+def assert_returned(results, what):
+    (lr, lout, lerr), (sr, sout, serr), (gr, gout, gerr) = results
+    assert lr is not None, f"`runit list` hung over {what}"
+    assert sr is not None, f"`runit status p` hung over {what}"
+    assert gr is not None, f"`runit logs p` hung over {what}"
     assert lr >= 0 and sr >= 0 and gr >= 0, f"killed by a signal: list {lr}, status {sr}, logs {gr}: {lerr}{serr}{gerr}"
     assert lr in (0, 1), f"list exit {lr}: {lerr}"
     assert "other" in lout, f"list no longer shows the other process: {lout} {lerr}"
+    assert gr in (0, 1), f"logs exit {gr}: {gerr}"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "devzero", "sparse", "directory"])
+@pytest.mark.parametrize("file", ["status.json", "spec.json"])
+def test_damaged_state_file_never_hangs_or_crashes(faults, file, kind):
+    """Of a stopped process (no supervisor to remake the file): a clear error naming it."""
+    faults.start("p")
+    assert faults.cli("stop", "p").returncode == 0
+    faults.start("other", "sleep", "1000.6")
+    path = faults.dir("p") / file
+    plant(path, kind)
+    results = readers_over(faults, path)
+    assert_returned(results, f"{file} as {kind}")
+    sr, sout, serr = results[1]
     assert sr == 1, f"status over {file} as {kind} gave exit {sr}: {sout}{serr}"
     assert file in sout + serr, f"status does not name {file}: {sout}{serr}"
-    assert gr in (0, 1), f"logs exit {gr}: {gerr}"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "devzero"])
+def test_damaged_status_of_running_process(faults, kind):
+    """Under a live supervisor, which may remake status.json: no hang, no crash, and status
+    either names the file or shows the remade one."""
+    faults.start("p")
+    faults.start("other", "sleep", "1000.6")
+    path = faults.dir("p") / "status.json"
+    plant(path, kind)
+    results = readers_over(faults, path)
+    assert_returned(results, f"status.json as {kind} under a live supervisor")
+    sr, sout, serr = results[1]
+    assert sr in (0, 1), f"status exit {sr}: {serr}"
+    if sr == 1:
+        assert "status.json" in sout + serr, f"status does not name status.json: {sout}{serr}"
 
 
 @pytest.mark.parametrize("file", ["status.json", "spec.json"])
 def test_huge_state_file_bounded_memory(faults, file):
     faults.start("p")
+    assert faults.cli("stop", "p").returncode == 0
     plant(faults.dir("p") / file, "sparse")
     for command in (("list",), ("status", "p")):
         try:

@@ -7,7 +7,6 @@ read, and no state may say running with a dead pid."""
 
 import contextlib
 import json
-import os
 import re
 import subprocess
 import threading

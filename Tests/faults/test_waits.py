@@ -56,6 +56,8 @@ def test_paused_stop_does_not_hang_others(faults):
 
 
 def test_paused_start_does_not_hang_others(faults):
+    faults.start("held")
+    assert faults.cli("stop", "held").returncode == 0
     start = faults.popen("start", "held", "--settle", "4s", "--", "sleep", "1000.5")
     pause_holding_lock(faults, start)
     try:
