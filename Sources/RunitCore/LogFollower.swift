@@ -68,7 +68,7 @@ extension LogReader {
     /// Calls `visit` with each whole record from `offset` on, and the offset after it, until it
     /// returns false (then returns true) or the file ends (then returns false).
     static func readForward(_ path: String, from offset: Int, _ visit: (LogRecord, Int) -> Bool) -> Bool {
-        let fd = Platform.open(path, O_RDONLY)
+        let fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1
         guard fd >= 0 else { return false }
         defer { Platform.closeDescriptor(fd) }
         var position = offset
@@ -215,7 +215,7 @@ final class OpenLog {
 
     /// Opens `path` at `offset`; with an `inode`, only if the file is still that one.
     init?(path: String, inode: UInt64?, offset: Int) {
-        fd = Platform.open(path, O_RDONLY)
+        fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1
         guard fd >= 0 else { return nil }
         var info = stat()
         fstat(fd, &info)

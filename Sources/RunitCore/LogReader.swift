@@ -87,7 +87,7 @@ public struct LogReader: Sendable {
     /// Calls `visit` with each record of `path` from the last to the first, until it returns false.
     /// Returns the number of bytes read.
     static func readBackward(_ path: String, size: Int? = nil, _ visit: (LogRecord) -> Bool) -> Int {
-        let fd = Platform.open(path, O_RDONLY)
+        let fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1
         guard fd >= 0 else { return 0 }
         defer { Platform.closeDescriptor(fd) }
         var info = stat()

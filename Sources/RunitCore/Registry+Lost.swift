@@ -27,13 +27,15 @@ extension Registry {
     /// left is found by the run token in each process's environment (``LostTree``): it gets
     /// SIGTERM, then SIGKILL after `graceMillis`. Returns whether anything of it was running;
     /// false, changing nothing, when the status says it is not active. Throws when something
-    /// survives SIGKILL.
+    /// survives SIGKILL. A missing status file beside a spec counts as damaged.
     func stopLost(_ name: ProcessName, status: StatusRecord?, damaged: Bool = false, graceMillis: Int64) throws(RunitError)
         -> Bool
     {
         let paths = context.paths(name)
         if let status, !status.state.isActive { return false }
-        if status == nil && !damaged { return false }
+        // No status file at all: a process that was never started, or one whose file was
+        // deleted, which is told by its spec; then any run of this directory may be left.
+        if status == nil && !damaged && access(paths.spec, F_OK) != 0 { return false }
         let tree = LostTree(directory: paths.directory, token: status?.run)
         let wasRunning = !tree.members().isEmpty
         if wasRunning {

@@ -134,6 +134,9 @@ extension Registry {
 
     /// Builds and validates the spec for a request; reuses the previous spec when no command is given.
     func makeSpec(_ request: StartRequest, name: ProcessName, previous: ProcessSpec?) throws(RunitError) -> ProcessSpec {
+        try Limits.check(request.logMaxSize, in: Limits.logMaxSize, "the log size limit (--log-max-size) of '\(name)',")
+        try Limits.check(request.logKeep, in: Limits.logKeep, "the rotated log count (--log-keep) of '\(name)',")
+        try Limits.check(milliseconds: request.settleMillis, in: Limits.settleMillis, "the settle time (--settle)")
         let argv: [String]
         var command: String?
         if let text = request.command, request.argv == nil {

@@ -16,6 +16,7 @@ extension Registry {
 
     /// Stops a process: SIGTERM to its tree, SIGKILL after `graceMillis`; returns when all of it is gone.
     public func stop(_ text: String, graceMillis: Int64 = defaultGraceMillis) throws(RunitError) -> StopOutcome {
+        try Limits.check(milliseconds: graceMillis, in: Limits.graceMillis, "the grace period (--timeout)")
         let snapshot = try existing(text)
         let name = try Self.name(snapshot.name)
         let lock = try ClientLock(home: context.home, name: name)
@@ -53,6 +54,7 @@ extension Registry {
     public func restart(_ text: String, graceMillis: Int64 = defaultGraceMillis, settleMillis: Int64 = 200) throws(RunitError)
         -> StartOutcome
     {
+        try Limits.check(milliseconds: graceMillis, in: Limits.graceMillis, "the grace period (--timeout)")
         let snapshot = try existing(text)
         guard snapshot.spec != nil else {
             throw RunitError(.storage, snapshot.problem ?? "'\(text)' has no spec; start it with a command")
@@ -71,6 +73,7 @@ extension Registry {
 
     /// Stops the process if needed, then deletes its directory: spec, status and logs.
     public func remove(_ text: String, graceMillis: Int64 = defaultGraceMillis) throws(RunitError) -> StopOutcome {
+        try Limits.check(milliseconds: graceMillis, in: Limits.graceMillis, "the grace period (--timeout)")
         let snapshot = try existing(text)
         let name = try Self.name(snapshot.name)
         let paths = context.paths(name)

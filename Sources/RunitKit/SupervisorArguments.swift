@@ -91,10 +91,10 @@ public struct SupervisorArguments: Equatable, Sendable {
             guard index < arguments.count else { throw SupervisorArgumentError("\(flag) needs a value") }
             return arguments[index]
         }
-        func integer(_ flag: String, minimum: Int) throws(SupervisorArgumentError) -> Int {
+        func integer(_ flag: String, minimum: Int, maximum: Int = Int.max) throws(SupervisorArgumentError) -> Int {
             let text = try value(flag)
-            guard let number = Int(text), number >= minimum else {
-                throw SupervisorArgumentError("\(flag) needs a whole number of at least \(minimum), not '\(text)'")
+            guard let number = Int(text), number >= minimum, number <= maximum else {
+                throw SupervisorArgumentError("\(flag) needs a whole number from \(minimum) to \(maximum), not '\(text)'")
             }
             return number
         }
@@ -117,8 +117,8 @@ public struct SupervisorArguments: Equatable, Sendable {
                 }
                 parsed.restart = policy
             case "--restarts": parsed.restarts = try integer(flag, minimum: 0)
-            case "--log-max-size": parsed.logMaxSize = try integer(flag, minimum: 1)
-            case "--log-keep": parsed.logKeep = try integer(flag, minimum: 0)
+            case "--log-max-size": parsed.logMaxSize = try integer(flag, minimum: 1, maximum: 1 << 40)
+            case "--log-keep": parsed.logKeep = try integer(flag, minimum: 0, maximum: 1000)
             case "--notify-fd": parsed.notifyFD = Int32(try integer(flag, minimum: 0))
             case "--":
                 parsed.argv = Array(arguments[(index + 1)...])

@@ -133,6 +133,14 @@ public struct Supervisor: ~Copyable {
         while true {
             if case .done(let code) = phase {
                 descriptors.closeNotify()
+                // The last state must reach the disk before the lock is let go: a full disk gets
+                // a few more seconds (after them, clients take the process for lost, and its end).
+                var tries = 0
+                while statusRetryAt != nil && tries < 10 {
+                    usleep(500_000)
+                    writeStatus()
+                    tries += 1
+                }
                 return code
             }
             waitForEvents()

@@ -144,7 +144,7 @@ struct FormatPropertyTests {
             (["--dir", "/d", "--name", "../a", "--", "x"], "valid name"),
             (["--dir", "/d", "--name", "a"], "a program is required"),
             (["--dir", "/d", "--name", "a", "--restart", "maybe", "--", "x"], "never, on-failure, always"),
-            (["--dir", "/d", "--name", "a", "--log-keep", "-1", "--", "x"], "at least 0"),
+            (["--dir", "/d", "--name", "a", "--log-keep", "-1", "--", "x"], "from 0 to 1000"),
             (["--dir", "/d", "--name", "a", "--env", "NOEQ", "--", "x"], "KEY=VALUE"),
             (["--bogus"], "unknown option"),
             (["--dir"], "needs a value"),

@@ -41,7 +41,7 @@ struct LogsCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard lines >= 0 else { throw RunitError(.invalidInput, "--lines must be 0 or more, not \(lines)") }
+        guard lines >= 0 else { throw ValidationError("--lines must be 0 or more, not \(lines)") }
     }
 
     func run() async throws {

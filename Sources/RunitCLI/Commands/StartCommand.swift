@@ -98,11 +98,11 @@ struct StartCommand: AsyncParsableCommand {
         }
         guard let maxSize = ByteSize.parse(logMaxSize) else {
             throw RunitError(
-                .invalidInput, "--log-max-size '\(logMaxSize)' is not a size; give bytes or a number with K, M or G (e.g. 10M)")
+                .invalidInput,
+                "--log-max-size '\(logMaxSize)' is not a size from 4K to 1024G; give bytes or a number with K, M or G (e.g. 10M)")
         }
-        guard logKeep >= 0 else { throw RunitError(.invalidInput, "--log-keep must be 0 or more, not \(logKeep)") }
         guard let settleMillis = DurationText.milliseconds(settle) else {
-            throw RunitError(.invalidInput, "--settle '\(settle)' is not a duration; \(DurationText.rule)")
+            throw RunitError(.invalidInput, "--settle '\(settle)' is not a duration from 0s to 1m; \(DurationText.rule)")
         }
         var request = StartRequest(name: chosen, command: command, argv: argv.isEmpty ? nil : argv)
         request.cwd = cwd
@@ -136,6 +136,7 @@ enum ByteSize {
             factor = unit
         }
         guard let value = Int(digits), value > 0 else { return nil }
-        return value * factor
+        let (bytes, overflow) = value.multipliedReportingOverflow(by: factor)
+        return overflow ? nil : bytes
     }
 }

@@ -56,7 +56,8 @@ struct StopTarget: ParsableArguments {
     func graceMillis() throws -> Int64 {
         guard let timeout else { return Registry.defaultGraceMillis }
         guard let millis = DurationText.milliseconds(timeout) else {
-            throw RunitError(.invalidInput, "--timeout '\(timeout)' is not a duration; \(DurationText.rule)")
+            throw RunitError(
+                .invalidInput, "--timeout '\(timeout)' is not a duration from 0s to 1h; \(DurationText.rule)")
         }
         return millis
     }
