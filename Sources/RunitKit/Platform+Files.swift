@@ -27,7 +27,7 @@ public enum FileProblem: Error, Equatable, Sendable {
         case .notRegular(let kind): return "\(path) is \(kind), not a regular file; remove it"
         case .tooLarge(let size):
             return "\(path) is \(size) bytes, far more than such a file holds, so it is not runit's; remove it"
-        case .failed(let code): return "cannot read \(path): \(Platform.describe(errno: code))"
+        case .failed(let code): return "cannot open \(path): \(Platform.describe(errno: code))"
         }
     }
 }

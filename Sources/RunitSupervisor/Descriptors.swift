@@ -100,7 +100,7 @@ extension Supervisor {
             _ = fcntl(descriptors.stdinRead, F_SETFL, 0)
             _ = crunit_set_nonblocking(descriptors.stdinWrite)
         #endif
-        guard log.open() else { return "cannot open \(paths.currentLog): \(Platform.describe(errno: crunit_errno()))" }
+        guard log.open() else { return log.problem ?? "cannot open \(paths.currentLog)" }
         for entry in arguments.environment {
             guard let equals = entry.firstIndex(of: "=") else { continue }
             setenv(String(entry[..<equals]), String(entry[entry.index(after: equals)...]), 1)

@@ -33,6 +33,8 @@ struct LogWriter: ~Copyable {
     private var droppedBytes = 0
     private var droppedSince: Int64 = 0
     private var droppedError: Int32 = 0
+    /// Why the log could not be opened the last time, for the client; nil once it was.
+    private(set) var problem: String?
 
     init(paths: ProcessPaths, maxSize: Int, keep: Int) {
         self.paths = paths
@@ -64,18 +66,25 @@ struct LogWriter: ~Copyable {
     /// that is a link or that others could write to is refused.
     private mutating func openCurrent() -> Bool {
         Platform.makeDirectory(paths.logs)
-        guard Platform.untrustedDirectory(paths.logs) == nil else { return false }
+        if let untrusted = Platform.untrustedDirectory(paths.logs) {
+            problem = untrusted
+            return false
+        }
         for _ in 0..<2 {
             switch Platform.openRegular(paths.currentLog, O_WRONLY | O_CREAT | O_APPEND) {
             case .success(let opened):
                 fd = opened
                 var info = stat()
                 size = fstat(fd, &info) == 0 ? Int(info.st_size) : 0
+                problem = nil
                 return true
             case .failure(.link), .failure(.notRegular): _ = unlink(paths.currentLog)
-            case .failure: return false
+            case .failure(let failure):
+                problem = failure.describe(paths.currentLog)
+                return false
             }
         }
+        problem = "cannot replace \(paths.currentLog) with a regular file"
         return false
     }
 
