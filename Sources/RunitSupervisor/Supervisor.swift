@@ -49,6 +49,8 @@ public struct Supervisor: ~Copyable {
     var noChildrenLeft = true
     /// Set when the main process exited: what it left behind still has to get SIGTERM.
     var leftoversToSignal = false
+    /// Set when the main process exited: the client still has to be told, after the status says so.
+    var exitToReport = false
     var quickFailures = 0
     var readBuffer: UnsafeMutableRawBufferPointer
     /// The poll set, allocated once: the loop allocates nothing per event.
@@ -254,5 +256,6 @@ public struct Supervisor: ~Copyable {
             if !noChildrenLeft { signalTree(SIGTERM) }
         }
         finishIfTreeIsGone()
+        if exitToReport { reportExit() }
     }
 }
