@@ -33,6 +33,7 @@ extension Registry {
         }
         let waiter = ExitWaiter(pid: holder)
         defer { waiter.close() }
+        let asked = Platform.monotonicMillis()
         try sendControl(.stop(graceMilliseconds: Int(clamping: graceMillis)), to: paths, name: name, supervisor: holder)
         // The supervisor exits once the whole tree is gone; allow for the grace period and the kill.
         guard waiter.wait(timeoutMillis: graceMillis + 10_000) else {
@@ -41,6 +42,13 @@ extension Registry {
                 "'\(name)' did not stop within \(DurationText.format(milliseconds: graceMillis + 10_000)); its supervisor "
                     + "(pid \(holder)) may be stuck: see 'runit logs \(name)', then end it with 'kill -9 \(holder)' and run "
                     + "'runit stop \(name)' again, which ends what it left running")
+        }
+        // A supervisor that finished records `stopped` before it exits. One that still says it is
+        // active died during the stop (killed), maybe with its tree running: end what it left, in
+        // what remains of the grace period, or fail saying what survived.
+        if let status = try StateFiles.readStatus(paths), status.state.isActive {
+            let remaining = max(0, graceMillis - (Platform.monotonicMillis() - asked))
+            _ = try stopLost(name, status: status, graceMillis: remaining)
         }
         return StopOutcome(wasRunning: true, snapshot: snapshot(of: name))
     }

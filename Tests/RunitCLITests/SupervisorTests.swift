@@ -83,6 +83,39 @@ struct SupervisorTests {
         #expect((after["message"] as? String)?.contains("was gone") == true)
     }
 
+    @Test("a supervisor killed during a stop: the stop ends what it left, or fails saying so; never 'stopped' over a live tree")
+    func supervisorKilledMidStop() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        // Ignores SIGTERM (and so do its sleeps) and runs on for about 5 seconds, writing nothing.
+        let script = "trap '' TERM; i=0; while [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done"
+        #expect(try fixture.run("start", "--name", "stubborn", "--command", script).status == 0)
+        let status = try fixture.status("stubborn")
+        let pid = Int32(try #require(status["pid"] as? Int))
+        let supervisor = Int32(try #require(status["supervisor_pid"] as? Int))
+        defer { kill(pid, SIGKILL) }
+        let results = ConcurrentResults()
+        let stopped = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            results.append(try? fixture.run("stop", "stubborn", "--timeout", "2"))
+            stopped.signal()
+        }
+        #expect(fixture.eventually { fixture.state("stubborn") == "stopping" })
+        kill(supervisor, SIGKILL)
+        #expect(stopped.wait(timeout: .now() + 30) == .success, "the stop did not end")
+        let stop = try #require(results.values.first ?? nil)
+        let left = ProcessTable().entries.filter { $0.session == supervisor && !$0.isZombie }.map(\.pid)
+        if stop.status == 0 {
+            #expect(left.isEmpty, "the stop said \(stop.stdout) while pids \(left) still ran")
+            #expect(!isAlive(pid))
+            #expect(fixture.state("stubborn") == "stopped")
+        } else {
+            #expect(stop.status == 1)
+            #expect(stop.stderr.contains("runit: "), "\(stop.stderr)")
+            #expect(!stop.stdout.contains("stopped"))
+        }
+    }
+
     @Test("start of a lost process ends the copy its dead supervisor left, so only one runs")
     func startAfterLostSupervisor() throws {
         let fixture = try CLIFixture()
