@@ -105,13 +105,47 @@ extension Registry {
                 .failed, "cannot open the input of '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError))")
         }
         defer { Platform.closeDescriptor(fd) }
-        let ok = bytes.withUnsafeBytes { Platform.writeAll(fd, $0) }
-        guard ok else {
+        let (delivered, error) = bytes.withUnsafeBytes { Self.write($0, to: fd, stallMillis: Self.sendStallMillis) }
+        guard delivered == bytes.count else {
+            if error == EAGAIN {
+                throw RunitError(
+                    .failed, "delivered \(delivered) of \(bytes.count) bytes; '\(snapshot.name)' is not reading its input")
+            }
             throw RunitError(
                 .failed,
-                "cannot write to '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError)) (is it reading its input?)")
+                "cannot write to '\(snapshot.name)' after \(delivered) of \(bytes.count) bytes: \(Platform.describe(errno: error))"
+            )
         }
         return bytes.count
+    }
+
+    /// How long a send waits for a process to read some of its input before it gives up.
+    static let sendStallMillis: Int64 = 1_000
+
+    /// Writes `bytes` to the non-blocking `fd`; when it is full, waits up to `stallMillis` for the
+    /// reader to make room, again after each write that took some. Returns how many bytes went in,
+    /// and the errno that stopped it (EAGAIN when the reader took nothing in time; 0 when all went in).
+    static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32, stallMillis: Int64) -> (count: Int, error: Int32) {
+        var offset = 0
+        var deadline = Platform.monotonicMillis() + stallMillis
+        while offset < bytes.count {
+            let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written > 0 {
+                offset += written
+                deadline = Platform.monotonicMillis() + stallMillis
+                continue
+            }
+            let error = written < 0 ? Platform.lastError : EAGAIN
+            if error == EINTR { continue }
+            guard error == EAGAIN else { return (offset, error) }
+            let left = deadline - Platform.monotonicMillis()
+            if left <= 0 { return (offset, EAGAIN) }
+            var pollFD = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&pollFD, 1, Int32(clamping: left)) < 0 && Platform.lastError != EINTR {
+                return (offset, Platform.lastError)
+            }
+        }
+        return (offset, 0)
     }
 
     /// Writes a control command into the supervisor's FIFO.
