@@ -112,6 +112,23 @@ struct BadInputTests {
         }
     }
 
+    @Test("a start that cannot launch its supervisor fails and leaves no entry behind")
+    func supervisorMissing() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let missing = ["RUNIT_SUPERVISE": fixture.scratch + "/no-such-supervise"]
+        let result = try fixture.run(["start", "nosup", "--", "sleep", "300"], environment: missing)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no-such-supervise is missing"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.home + "/procs/nosup"))
+        #expect(try fixture.run("list").stdout.contains("no processes"))
+        // An entry that ran before keeps its record: it shows as it was, not as a new unknown state.
+        #expect(try fixture.run("start", "ran", "--", "true").status == 0)
+        #expect(fixture.eventually { fixture.state("ran") == "exited" })
+        #expect(try fixture.run(["start", "ran"], environment: missing).status == 1)
+        #expect(fixture.state("ran") == "exited")
+    }
+
     @Test("help and options still reach the full parser: stop --help, start NAME --settle bad")
     func fastPathFallsBack() throws {
         let fixture = try CLIFixture()

@@ -1,4 +1,5 @@
 import Foundation
+import RunitCore
 import Testing
 
 @Suite("What the CLI prints, and what it leaves on disk")
@@ -15,6 +16,17 @@ struct OutputTests {
         let lines = list.stdout.split(separator: "\n")
         #expect(lines.count == 2, "header and one row: \(lines)")
         #expect(lines.last?.contains(#"exec sleep 300 # a\tb\n\e[31m"#) == true, "\(lines)")
+    }
+
+    @Test("every state that list and status can show is documented in docs/cli.md")
+    func statesDocumented() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docs/cli.md"), encoding: .utf8)
+        let states = try #require(text.components(separatedBy: "\nStates: ").last?.components(separatedBy: "\n\n").first)
+        for state in DisplayState.allCases {
+            #expect(states.contains("`\(state.rawValue)`"), "docs/cli.md does not describe the state \(state.rawValue)")
+        }
     }
 
     @Test(

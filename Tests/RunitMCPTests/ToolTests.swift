@@ -118,6 +118,17 @@ struct ToolTests {
         }
     }
 
+    @Test("start_process with an argv over the kernel's limit fails and leaves no entry")
+    func argumentsTooLong() async throws {
+        let fixture = ToolFixture()
+        defer { fixture.cleanUp() }
+        let huge = String(repeating: "x", count: 200_000)
+        let result = await fixture.call("start_process", ["name": "huge", "argv": ["echo", .string(huge)]])
+        #expect(result.isError == true)
+        #expect(result.text.contains("Argument list too long"), "\(result.text.prefix(300))")
+        #expect(fixture.tools.registry.names().isEmpty, "\(fixture.tools.registry.names())")
+    }
+
     @Test("bad calls answer with isError and a message, never a crash")
     func errors() async {
         let fixture = ToolFixture()
