@@ -37,6 +37,8 @@ public struct Supervisor: ~Copyable {
     static let interleaveChunk = 1024
     /// Quick failures in a row after which the restart policy gives up.
     static let maxQuickFailures = 10
+    /// How long to wait before polling again after poll itself failed.
+    static let pollRetryMicros: UInt32 = 100_000
 
     let arguments: SupervisorArguments
     let paths: ProcessPaths
@@ -52,6 +54,8 @@ public struct Supervisor: ~Copyable {
     /// Set when the main process exited: the client still has to be told, after the status says so.
     var exitToReport = false
     var quickFailures = 0
+    /// Polls that failed in a row (not counting EINTR).
+    var pollFailures = 0
     var readBuffer: UnsafeMutableRawBufferPointer
     /// The poll set, allocated once: the loop allocates nothing per event.
     let pollSet: UnsafeMutableBufferPointer<pollfd>
@@ -144,7 +148,16 @@ public struct Supervisor: ~Copyable {
         fds[2] = pollfd(fd: descriptors.outRead, events: Int16(POLLIN), revents: 0)
         fds[3] = pollfd(fd: descriptors.errRead, events: Int16(POLLIN), revents: 0)
         let ready = poll(fds.baseAddress, 4, timeoutMillis())
-        if ready < 0 && crunit_errno() != EINTR { phase = .done(1) }
+        if ready < 0 && crunit_errno() != EINTR {
+            // Never give up the process for this (ENOMEM passes): note it, wait a little, and go on
+            // with the deadlines (a stop's SIGKILL, reaping), then poll again.
+            if pollFailures == 0 { log.system("poll failed: \(Platform.describe(errno: crunit_errno())); retrying") }
+            pollFailures += 1
+            usleep(Self.pollRetryMicros)
+        } else if ready >= 0 && pollFailures > 0 {
+            log.system("poll works again after \(pollFailures) failures")
+            pollFailures = 0
+        }
         switch (fds[2].revents != 0, fds[3].revents != 0) {
         case (true, true): pumpBoth()
         case (true, false): pump(descriptors.outRead, stream: .out)

@@ -63,6 +63,38 @@ struct SupervisorTests {
         #expect(message.contains("a program is required after --"))
     }
 
+    @Test(
+        "a supervisor whose poll fails keeps its process, and goes on once poll works again",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+    func pollFailureIsNotFatal() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "--name", "ticker", "--command", "while :; do echo tick; sleep 0.1; done").status == 0)
+        let status = try fixture.status("ticker")
+        let pid = Int32(try #require(status["pid"] as? Int))
+        let supervisor = Int32(try #require(status["supervisor_pid"] as? Int))
+        defer { kill(pid, SIGKILL) }
+        // poll(2) fails with EINVAL while it is given more descriptors than RLIMIT_NOFILE allows.
+        let soft = try prlimit(["--pid", "\(supervisor)", "--nofile", "--raw", "--noheadings", "--output", "SOFT"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try prlimit(["--pid", "\(supervisor)", "--nofile=3:"])
+        usleep(1_000_000)
+        #expect(isAlive(supervisor), "the supervisor ended on a poll error")
+        #expect(isAlive(pid))
+        _ = try prlimit(["--pid", "\(supervisor)", "--nofile=\(soft):"])
+        let log = fixture.home + "/procs/ticker/logs/current.log"
+        #expect(
+            fixture.eventually {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                return text.contains(" sys poll failed")
+                    && text.components(separatedBy: " sys poll failed").last?.contains(" out tick") == true
+            }, "the supervisor logged the failure and went on logging")
+        let stop = try fixture.run("stop", "ticker")
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(!isAlive(pid))
+        #expect(fixture.state("ticker") == "stopped")
+    }
+
     @Test("a supervisor killed with SIGKILL shows as lost; stop then ends the process and its group")
     func lostSupervisor() throws {
         let fixture = try CLIFixture()
@@ -222,6 +254,20 @@ struct SupervisorTests {
                 (try? String(contentsOfFile: log, encoding: .utf8))?.contains("out " + fixture.home + "\n") == true
             })
     }
+}
+
+/// Runs prlimit(1) with `arguments`; what it printed.
+private func prlimit(_ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "prlimit \(arguments)")
+    return String(decoding: output, as: UTF8.self)
 }
 
 /// The live members of process group `group`, from `/proc`.
