@@ -95,6 +95,31 @@ struct SupervisorTests {
         #expect(fixture.state("ticker") == "stopped")
     }
 
+    @Test("a control command split across two writes is understood; one over 512 bytes is dropped with a record")
+    func controlCommandAcrossReads() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "split", "--", "sleep", "300").status == 0)
+        let pid = Int32(try #require(try fixture.status("split")["pid"] as? Int))
+        defer { kill(pid, SIGKILL) }
+        let control = open(fixture.home + "/procs/split/control", O_WRONLY | O_NONBLOCK)
+        try #require(control >= 0)
+        defer { close(control) }
+        func send(_ text: String) {
+            let bytes = Array(text.utf8)
+            #expect(write(control, bytes, bytes.count) == bytes.count)
+            usleep(300_000)
+        }
+        send(String(repeating: "x", count: 600) + "\n")
+        send("sto")
+        send("p 1000\n")
+        #expect(fixture.eventually { fixture.state("split") == "stopped" }, "the stop was not understood")
+        #expect(!isAlive(pid))
+        let log = try String(contentsOfFile: fixture.home + "/procs/split/logs/current.log", encoding: .utf8)
+        #expect(log.contains("sys ignored a control command over 512 bytes"), "\(log)")
+        #expect(!log.contains("unknown control command"), "\(log)")
+    }
+
     @Test("a supervisor killed with SIGKILL shows as lost; stop then ends the process and its group")
     func lostSupervisor() throws {
         let fixture = try CLIFixture()
