@@ -100,28 +100,41 @@ extension LogReader {
     }
 
     /// Calls `visit` with each batch of records written after `cursor`, across rotations and
-    /// restarts, until `visit` returns false or `until` (microseconds since the epoch) has
-    /// passed. Sleeps on inotify between writes.
+    /// restarts, until `visit` returns false, `until` (microseconds since the epoch) has
+    /// passed, or the process is removed. Sleeps on inotify between writes.
     ///
     /// The file being read stays open, so a rotation (even one that deletes it) loses nothing
     /// that was written to it.
+    @discardableResult
     public func follow(
         from cursor: LogCursor, query: LogQuery = LogQuery(), until: Int64? = nil, _ visit: ([LogRecord]) -> Bool
-    ) {
-        let watcher = DirectoryWatcher(path: paths.logs)
+    ) -> FollowEnd {
+        // The process's directory, held open: once it has no name, the process was removed. Held,
+        // its inode cannot be reused, so a new process of the same name is never taken for it.
+        let directory = Platform.open(paths.directory, O_RDONLY | O_DIRECTORY)
+        defer { if directory >= 0 { Platform.closeDescriptor(directory) } }
+        let watcher = DirectoryWatcher(paths: [paths.logs, paths.directory])
         defer { watcher.close() }
         var file = openNext(after: nil, cursor: cursor)
         defer { file?.close() }
+        /// Sleeps until something changes; what ends the follow, if something does.
+        func pause() -> FollowEnd? {
+            guard let wait = Self.followWaitMillis(until: until) else { return .finished }
+            watcher.wait(timeoutMillis: wait)
+            guard directory >= 0, !Platform.isLinked(directory) else { return nil }
+            // What was written before the removal is still shown.
+            if let rest = file?.readAvailable().filter(query.selects), !rest.isEmpty { _ = visit(rest) }
+            return .removed
+        }
         while true {
             guard let open = file else {
-                guard let wait = Self.followWaitMillis(until: until) else { return }
-                watcher.wait(timeoutMillis: wait)
+                if let end = pause() { return end }
                 file = openNext(after: nil)
                 continue
             }
             let records = open.readAvailable().filter(query.selects)
             if !records.isEmpty {
-                guard visit(records) else { return }
+                guard visit(records) else { return .finished }
                 continue
             }
             // Nothing new: if the file was rotated away (or deleted), drain it and move to the next.
@@ -131,16 +144,14 @@ extension LogReader {
             let all = stillCurrent ? [] : settledFiles()
             guard let current = all.last, current.path == paths.currentLog, current.inode != open.inode || !open.isLinked
             else {
-                guard let wait = Self.followWaitMillis(until: until) else { return }
-                watcher.wait(timeoutMillis: wait)
+                if let end = pause() { return end }
                 continue
             }
             let remaining = open.readAvailable().filter(query.selects)
-            if !remaining.isEmpty, !visit(remaining) { return }
+            if !remaining.isEmpty, !visit(remaining) { return .finished }
             // No next file yet (a listing out of date): keep this one, drained, and look again later.
             guard let next = openNext(after: open) else {
-                guard let wait = Self.followWaitMillis(until: until) else { return }
-                watcher.wait(timeoutMillis: wait)
+                if let end = pause() { return end }
                 continue
             }
             file = next
@@ -202,6 +213,14 @@ extension LogReader {
         }
         return last
     }
+}
+
+/// How a follow ended.
+public enum FollowEnd: Sendable, Equatable {
+    /// The caller's `visit` asked to stop, or the `until` time passed.
+    case finished
+    /// The process was removed: its directory is gone.
+    case removed
 }
 
 /// A log file held open while it is followed, with the bytes of a record not yet complete.

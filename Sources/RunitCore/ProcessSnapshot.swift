@@ -44,6 +44,7 @@ public enum DisplayState: String, Sendable, Codable, CaseIterable {
     case starting, running, backoff, stopping, stopped, exited, failed
     /// The status says active, but no supervisor holds the lock: it died without a word.
     case lost
-    /// No status file yet.
+    /// No readable status and no supervisor: a start in its first moment, before its supervisor
+    /// runs, or a status file that is missing or damaged (`problem` says which).
     case unknown
 }

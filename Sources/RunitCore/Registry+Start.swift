@@ -71,11 +71,7 @@ extension Registry {
         }
         // A new entry that could not be started leaves nothing behind: no half-made process in `list`.
         do {
-            let outcome = try startLocked(request, name: name, spec: spec, stored: stored)
-            if created && !FileManager.default.fileExists(atPath: paths.status) {
-                try? FileManager.default.removeItem(atPath: paths.directory)
-            }
-            return outcome
+            return try startLocked(request, name: name, spec: spec, stored: stored)
         } catch {
             if created { try? FileManager.default.removeItem(atPath: paths.directory) }
             throw error
@@ -114,8 +110,17 @@ extension Registry {
         arguments.restarts = previous?.restarts ?? 0
         arguments.logMaxSize = spec.logMaxSize
         arguments.logKeep = spec.logKeep
-        let report = try SupervisorLauncher.launch(
-            supervisor: context.supervisorPath, arguments: arguments, settleMillis: request.settleMillis)
+        let report: SupervisorLauncher.Report
+        do throws(RunitError) {
+            report = try SupervisorLauncher.launch(
+                supervisor: context.supervisorPath, arguments: arguments, settleMillis: request.settleMillis)
+        } catch {
+            discardIfNeverRan(paths)
+            throw error
+        }
+        if case .failed(let message) = report, discardIfNeverRan(paths) {
+            throw RunitError(.startFailed, "'\(name)' could not be started: \(message)")
+        }
         var outcome = StartOutcome(snapshot: snapshot(of: name))
         switch report {
         case .running: break
@@ -130,6 +135,23 @@ extension Registry {
             }
         }
         return outcome
+    }
+
+    /// Deletes the directory of a process whose start failed before its supervisor recorded
+    /// anything, so that no entry without a status is left behind (it would show as `unknown`).
+    /// An entry that ran before has its status, and keeps it. Returns whether it was deleted.
+    @discardableResult
+    func discardIfNeverRan(_ paths: ProcessPaths) -> Bool {
+        var info = stat()
+        guard lstat(paths.status, &info) != 0 else { return false }
+        // A supervisor that reported a failure exits at once; the directory of one that still
+        // holds the lock after a moment is not pulled from under it.
+        if let holder = Platform.lockHolder(paths.lock), holder > 0 {
+            let waiter = ExitWaiter(pid: holder)
+            defer { waiter.close() }
+            guard waiter.wait(timeoutMillis: 1_000) else { return false }
+        }
+        return (try? FileManager.default.removeItem(atPath: paths.directory)) != nil
     }
 
     /// Builds and validates the spec for a request; reuses the previous spec when no command is given.

@@ -38,6 +38,7 @@ extension Registry {
         }
         let waiter = ExitWaiter(pid: holder)
         defer { waiter.close() }
+        let asked = Platform.monotonicMillis()
         try sendControl(.stop(graceMilliseconds: Int(clamping: graceMillis)), to: paths, name: name, supervisor: holder)
         // The supervisor exits once the whole tree is gone; allow for the grace period and the kill.
         guard waiter.wait(timeoutMillis: graceMillis + 10_000) else {
@@ -46,6 +47,13 @@ extension Registry {
                 "'\(name)' did not stop within \(DurationText.format(milliseconds: graceMillis + 10_000)); its supervisor "
                     + "(pid \(holder)) may be stuck: see 'runit logs \(name)', then end it with 'kill -9 \(holder)' and run "
                     + "'runit stop \(name)' again, which ends what it left running")
+        }
+        // A supervisor that finished records `stopped` before it exits. One that still says it is
+        // active died during the stop (killed), maybe with its tree running: end what it left, in
+        // what remains of the grace period, or fail saying what survived.
+        if let status = try StateFiles.readStatus(paths), status.state.isActive {
+            let remaining = max(0, graceMillis - (Platform.monotonicMillis() - asked))
+            _ = try stopLost(name, status: status, graceMillis: remaining)
         }
         return StopOutcome(wasRunning: true, snapshot: snapshot(of: name))
     }
@@ -104,13 +112,47 @@ extension Registry {
                 .failed, "cannot open the input of '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError))")
         }
         defer { Platform.closeDescriptor(fd) }
-        let ok = bytes.withUnsafeBytes { Platform.writeAll(fd, $0) }
-        guard ok else {
+        let (delivered, error) = bytes.withUnsafeBytes { Self.write($0, to: fd, stallMillis: Self.sendStallMillis) }
+        guard delivered == bytes.count else {
+            if error == EAGAIN {
+                throw RunitError(
+                    .failed, "delivered \(delivered) of \(bytes.count) bytes; '\(snapshot.name)' is not reading its input")
+            }
             throw RunitError(
                 .failed,
-                "cannot write to '\(snapshot.name)': \(Platform.describe(errno: Platform.lastError)) (is it reading its input?)")
+                "cannot write to '\(snapshot.name)' after \(delivered) of \(bytes.count) bytes: \(Platform.describe(errno: error))"
+            )
         }
         return bytes.count
+    }
+
+    /// How long a send waits for a process to read some of its input before it gives up.
+    static let sendStallMillis: Int64 = 1_000
+
+    /// Writes `bytes` to the non-blocking `fd`; when it is full, waits up to `stallMillis` for the
+    /// reader to make room, again after each write that took some. Returns how many bytes went in,
+    /// and the errno that stopped it (EAGAIN when the reader took nothing in time; 0 when all went in).
+    static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32, stallMillis: Int64) -> (count: Int, error: Int32) {
+        var offset = 0
+        var deadline = Platform.monotonicMillis() + stallMillis
+        while offset < bytes.count {
+            let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written > 0 {
+                offset += written
+                deadline = Platform.monotonicMillis() + stallMillis
+                continue
+            }
+            let error = written < 0 ? Platform.lastError : EAGAIN
+            if error == EINTR { continue }
+            guard error == EAGAIN else { return (offset, error) }
+            let left = deadline - Platform.monotonicMillis()
+            if left <= 0 { return (offset, EAGAIN) }
+            var pollFD = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+            if poll(&pollFD, 1, Int32(clamping: left)) < 0 && Platform.lastError != EINTR {
+                return (offset, Platform.lastError)
+            }
+        }
+        return (offset, 0)
     }
 
     /// Writes a control command into the supervisor's FIFO.

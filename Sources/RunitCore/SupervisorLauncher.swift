@@ -37,7 +37,13 @@ enum SupervisorLauncher {
         let pid = spawn(supervisor, arguments: withNotify.commandLine, notifyFD: writeEnd)
         close(writeEnd)
         guard pid > 0 else {
-            throw RunitError(.failed, "cannot start the supervisor \(supervisor): \(Platform.describe(errno: -pid))")
+            var message = "cannot start the supervisor \(supervisor): \(Platform.describe(errno: -pid))"
+            if -pid == E2BIG {
+                message +=
+                    "; the command line of '\(arguments.name)' (its program, arguments and --env values) is over "
+                    + "the kernel's limit: pass long data through a file instead"
+            }
+            throw RunitError(.failed, message)
         }
         // The supervisor forks at once and its first process exits; collect that one.
         var ignored: Int32 = 0

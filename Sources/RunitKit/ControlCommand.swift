@@ -14,11 +14,31 @@ public enum ControlCommand: Equatable, Sendable {
 
     /// Parses one line (without its newline); nil for anything unknown.
     public init?(line: Substring) {
-        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
-        guard parts.count == 2, let grace = Int(parts[1]), grace >= 0 else { return nil }
-        switch parts[0] {
-        case "stop": self = .stop(graceMilliseconds: grace)
-        default: return nil
+        var text = String(line)
+        guard let command = text.withUTF8({ ControlCommand(bytes: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = command
+    }
+
+    /// Parses one line's bytes (without its newline): a verb and a number, separated by spaces;
+    /// nil for anything unknown. Allocates nothing, for the supervisor's loop.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        var index = 0
+        func word() -> Range<Int>? {
+            while index < bytes.count && bytes[index] == 0x20 { index += 1 }
+            let start = index
+            while index < bytes.count && bytes[index] != 0x20 { index += 1 }
+            return start < index ? start..<index : nil
         }
+        guard let verb = word(), let number = word(), word() == nil else { return nil }
+        var value = 0
+        for byte in bytes[number] {
+            guard byte >= 0x30 && byte <= 0x39 else { return nil }
+            let (times, overflowed) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowedAgain) = times.addingReportingOverflow(Int(byte - 0x30))
+            guard !overflowed && !overflowedAgain else { return nil }
+            value = sum
+        }
+        guard bytes[verb].elementsEqual("stop".utf8) else { return nil }
+        self = .stop(graceMilliseconds: value)
     }
 }

@@ -237,7 +237,8 @@ enum ToolCatalog {
                 Write text to a running process's stdin (a REPL, a CLI that asks a question). A newline is added \
                 unless `newline` is false. Returns the number of bytes written. Read the answer with \
                 get_process_logs or wait_for_process (with the cursor taken before sending). Fails with isError \
-                for an unknown name or a process that is not running.
+                for an unknown name, a process that is not running, or one that does not read its input (its \
+                buffer full for a second): the error says how many bytes were delivered.
                 """,
             inputSchema: object(
                 [

@@ -98,6 +98,9 @@ extension Supervisor {
             // writes into the other end without blocking.
             (descriptors.stdinRead, descriptors.stdinWrite) = stdin
             _ = fcntl(descriptors.stdinRead, F_SETFL, 0)
+            // One page: input is waiting in the FIFO already, so a process that does not read
+            // holds up about what it did when the FIFO was its stdin, and `send` says so.
+            crunit_pipe_grow(descriptors.stdinRead, 4096)
             _ = crunit_set_nonblocking(descriptors.stdinWrite)
         #endif
         guard log.open() else { return log.problem ?? "cannot open \(paths.currentLog)" }

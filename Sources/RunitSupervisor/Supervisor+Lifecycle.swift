@@ -55,14 +55,27 @@ extension Supervisor {
             status.exitSignal = nil
             log.system("exited with code \(crunit_wexitstatus(waitStatus))")
         }
-        notify("exited \(status.exitCode.map { String($0) } ?? "-") \(status.exitSignal.map { String($0) } ?? "-")\n")
-        descriptors.closeNotify()
         if case .running = phase {
             // The process ended by itself: end whatever it left behind, then apply the policy.
             phase = .cleaning(killAt: Platform.monotonicMillis() + Self.leftoverGraceMillis, killed: false)
+            // What the status says while that takes: the policy's outcome, which it records again after.
+            status.state = restartWanted ? .backoff : .exited
         }
         // Whatever it left behind gets SIGTERM once the reap loop has seen whether anything is left.
         leftoversToSignal = true
+        exitToReport = true
+    }
+
+    /// Tells the client waiting on the notify descriptor that the process exited, once
+    /// `status.json` says so: a client that reads the status after the word reads the exit.
+    mutating func reportExit() {
+        exitToReport = false
+        switch phase {
+        case .cleaning, .stopping: writeStatus()
+        case .running, .backoff, .done: break  // The policy's outcome was just recorded.
+        }
+        notify("exited \(status.exitCode.map { String($0) } ?? "-") \(status.exitSignal.map { String($0) } ?? "-")\n")
+        descriptors.closeNotify()
     }
 
     /// Starts terminating the tree: SIGTERM now, SIGKILL after the grace period.
@@ -138,16 +151,18 @@ extension Supervisor {
         }
     }
 
+    /// Whether the policy starts the process again after the exit recorded in `status`.
+    var restartWanted: Bool {
+        switch arguments.restart {
+        case .never: false
+        case .onFailure: status.exitCode != 0
+        case .always: true
+        }
+    }
+
     /// After an exit by itself: finish, or wait and start again, as the policy says.
     mutating func applyRestartPolicy() {
-        let failed = status.exitCode != 0
-        let wanted =
-            switch arguments.restart {
-            case .never: false
-            case .onFailure: failed
-            case .always: true
-            }
-        guard wanted else {
+        guard restartWanted else {
             status.state = .exited
             writeStatus()
             phase = .done(0)

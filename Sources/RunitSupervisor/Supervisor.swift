@@ -37,6 +37,10 @@ public struct Supervisor: ~Copyable {
     static let interleaveChunk = 1024
     /// Quick failures in a row after which the restart policy gives up.
     static let maxQuickFailures = 10
+    /// How long to wait before polling again after poll itself failed.
+    static let pollRetryMicros: UInt32 = 100_000
+    /// The longest control line kept; a longer one is dropped (client lines are a dozen bytes).
+    static let controlLineLimit = 512
 
     let arguments: SupervisorArguments
     let paths: ProcessPaths
@@ -49,14 +53,23 @@ public struct Supervisor: ~Copyable {
     var noChildrenLeft = true
     /// Set when the main process exited: what it left behind still has to get SIGTERM.
     var leftoversToSignal = false
+    /// Set when the main process exited: the client still has to be told, after the status says so.
+    var exitToReport = false
     var quickFailures = 0
     /// When a failed write of `status.json` is tried again; nil when the file is up to date.
     var statusRetryAt: Int64?
     /// The inode of the status file last written, to notice one deleted or replaced by others.
     var statusInode: UInt64 = 0
+    /// Polls that failed in a row (not counting EINTR).
+    var pollFailures = 0
     var readBuffer: UnsafeMutableRawBufferPointer
     /// The poll set, allocated once: the loop allocates nothing per event.
     let pollSet: UnsafeMutableBufferPointer<pollfd>
+    /// What was read from the control FIFO and not yet ended by a newline, in a buffer allocated once.
+    let controlBuffer: UnsafeMutableRawBufferPointer
+    var controlLength = 0
+    /// Set while the rest of a control line over the limit is skipped, up to its newline.
+    var skippingControlLine = false
 
     init(arguments: SupervisorArguments) {
         self.arguments = arguments
@@ -67,12 +80,14 @@ public struct Supervisor: ~Copyable {
         self.log = LogWriter(paths: paths, maxSize: arguments.logMaxSize, keep: arguments.logKeep)
         self.readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
         self.pollSet = .allocate(capacity: 6)
+        self.controlBuffer = .allocate(byteCount: Self.controlLineLimit, alignment: 1)
         descriptors.notify = arguments.notifyFD
     }
 
     deinit {
         readBuffer.deallocate()
         pollSet.deallocate()
+        controlBuffer.deallocate()
     }
 
     /// Runs the supervisor for a command line (without the program name); returns the exit code.
@@ -163,7 +178,16 @@ public struct Supervisor: ~Copyable {
                 ? pollfd(fd: descriptors.stdinWrite, events: Int16(POLLOUT), revents: 0)
                 : pollfd(fd: descriptors.input, events: Int16(POLLIN), revents: 0)
         let ready = poll(fds.baseAddress, 6, timeoutMillis())
-        if ready < 0 && crunit_errno() != EINTR { phase = .done(1) }
+        if ready < 0 && crunit_errno() != EINTR {
+            // Never give up the process for this (ENOMEM passes): note it, wait a little, and go on
+            // with the deadlines (a stop's SIGKILL, reaping), then poll again.
+            if pollFailures == 0 { log.system("poll failed: \(Platform.describe(errno: crunit_errno())); retrying") }
+            pollFailures += 1
+            usleep(Self.pollRetryMicros)
+        } else if ready >= 0 && pollFailures > 0 {
+            log.system("poll works again after \(pollFailures) failures")
+            pollFailures = 0
+        }
         switch (fds[2].revents != 0, fds[3].revents != 0) {
         case (true, true): pumpBoth()
         case (true, false): pump(descriptors.outRead, stream: .out)
@@ -249,15 +273,33 @@ public struct Supervisor: ~Copyable {
         }
     }
 
+    /// Reads the control FIFO and runs each whole line. A line split across reads (a writer that
+    /// wrote it in pieces) is kept until its newline comes; one over the limit is dropped, noted.
     mutating func handleControl() {
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let count = buffer.withUnsafeMutableBytes { read(descriptors.control, $0.baseAddress, $0.count) }
+        let buffer = controlBuffer
+        let count = read(descriptors.control, buffer.baseAddress! + controlLength, buffer.count - controlLength)
         guard count > 0 else { return }
-        for line in buffer[0..<count].split(separator: 0x0A) {
-            switch ControlCommand(line: Substring(String(decoding: line, as: UTF8.self))) {
-            case .stop(let grace): beginStop(graceMillis: Int64(grace))
-            case nil: log.system("ignored an unknown control command")
+        let end = controlLength + count
+        var lineStart = 0
+        for index in controlLength..<end where buffer[index] == 0x0A {
+            if skippingControlLine {
+                skippingControlLine = false
+            } else {
+                switch ControlCommand(bytes: UnsafeRawBufferPointer(rebasing: buffer[lineStart..<index])) {
+                case .stop(let grace): beginStop(graceMillis: Int64(grace))
+                case nil: log.system("ignored an unknown control command")
+                }
             }
+            lineStart = index + 1
+        }
+        controlLength = end - lineStart
+        if controlLength > 0 && lineStart > 0 {
+            buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + lineStart, byteCount: controlLength)
+        }
+        if controlLength == buffer.count {
+            if !skippingControlLine { log.system("ignored a control command over \(Self.controlLineLimit) bytes") }
+            skippingControlLine = true
+            controlLength = 0
         }
     }
 
@@ -278,5 +320,6 @@ public struct Supervisor: ~Copyable {
             if !noChildrenLeft { signalTree(SIGTERM) }
         }
         finishIfTreeIsGone()
+        if exitToReport { reportExit() }
     }
 }

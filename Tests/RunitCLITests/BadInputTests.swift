@@ -94,6 +94,41 @@ struct BadInputTests {
         #expect(try fixture.status("typo2")["state"] as? String == "failed")
     }
 
+    @Test("a start whose command fails at once reports the state after the exit: no pid, never running")
+    func failedStartReportsExit() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        // The exit and its status record used to race: a few tries catch a report taken in between.
+        for (index, policy) in ["never", "never", "never", "never", "on-failure"].enumerated() {
+            let result = try fixture.run(
+                "start", "--name", "bad\(index)", "--restart", policy, "--command", "nmp run dev", "--json")
+            #expect(result.status == 1)
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+            #expect((object["failure"] as? String)?.contains("exited with code 127") == true, "\(object)")
+            let process = try #require(object["process"] as? [String: Any])
+            #expect(process["state"] as? String == (policy == "never" ? "exited" : "backoff"), "\(process)")
+            #expect(process["pid"] == nil, "\(process)")
+            #expect(process["exit_code"] as? Int == 127, "\(process)")
+        }
+    }
+
+    @Test("a start that cannot launch its supervisor fails and leaves no entry behind")
+    func supervisorMissing() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let missing = ["RUNIT_SUPERVISE": fixture.scratch + "/no-such-supervise"]
+        let result = try fixture.run(["start", "nosup", "--", "sleep", "300"], environment: missing)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no-such-supervise is missing"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.home + "/procs/nosup"))
+        #expect(try fixture.run("list").stdout.contains("no processes"))
+        // An entry that ran before keeps its record: it shows as it was, not as a new unknown state.
+        #expect(try fixture.run("start", "ran", "--", "true").status == 0)
+        #expect(fixture.eventually { fixture.state("ran") == "exited" })
+        #expect(try fixture.run(["start", "ran"], environment: missing).status == 1)
+        #expect(fixture.state("ran") == "exited")
+    }
+
     @Test("help and options still reach the full parser: stop --help, start NAME --settle bad")
     func fastPathFallsBack() throws {
         let fixture = try CLIFixture()

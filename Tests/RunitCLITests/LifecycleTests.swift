@@ -156,6 +156,24 @@ struct LifecycleTests {
         #expect(!logs.contains("eof"), "stdin must not reach end-of-file while the supervisor holds it")
     }
 
+    @Test("send to a process that does not read says how much arrived, exit 1; a reader that is late gets it all")
+    func sendPartialDelivery() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let text = String(repeating: "x", count: 102_399)
+        #expect(try fixture.run("start", "deaf", "--", "sleep", "300").status == 0)
+        let partial = try fixture.run("send", "deaf", text)
+        #expect(partial.status == 1)
+        let match = partial.stderr.firstMatch(of: #/delivered (\d+) of 102400 bytes; 'deaf' is not reading its input/#)
+        #expect(match != nil, "\(partial.stderr)")
+        #expect(match.flatMap { Int($0.1) }.map { $0 > 0 && $0 < 102_400 } == true, "the pipe took a part")
+        #expect(!partial.stderr.contains("Resource temporarily unavailable"))
+        #expect(try fixture.run("start", "late", "--", "/bin/sh", "-c", "sleep 0.3; exec cat >/dev/null").status == 0)
+        let whole = try fixture.run("send", "late", text)
+        #expect(whole.status == 0, "\(whole.stderr)")
+        #expect(whole.stdout.contains("sent 102400 bytes to late"))
+    }
+
     @Test("secrets are masked in status, other values shown")
     func secretsMasked() throws {
         let fixture = try CLIFixture()

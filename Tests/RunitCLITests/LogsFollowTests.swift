@@ -94,6 +94,28 @@ struct LogsFollowTests {
         #expect(follower.endsBy(20), "the follow went on past --until")
     }
 
+    @Test("--follow ends when the process is removed, and says so on stderr with exit 1")
+    func followEndsOnRemove() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try startBurster(fixture, maxSize: "1M", keep: 2, count: 1)
+        let follower = try readyFollower(fixture, options: [])
+        defer { follower.stop() }
+        #expect(try fixture.run("remove", "burst").status == 0)
+        try #require(follower.endsBy(10), "the follow went on after the remove")
+        #expect(follower.exitStatus == 1)
+        #expect(
+            fixture.eventually(timeout: 2) { follower.errorOutput.contains("'burst' was removed") }, "\(follower.errorOutput)")
+        // A new process of the same name is another process: a follow of the old one ends too.
+        try startBurster(fixture, maxSize: "1M", keep: 2, count: 1)
+        let second = try readyFollower(fixture, options: [])
+        defer { second.stop() }
+        #expect(try fixture.run("remove", "burst").status == 0)
+        try startBurster(fixture, maxSize: "1M", keep: 2, count: 1)
+        try #require(second.endsBy(10), "the follow went on with the new process")
+        #expect(second.exitStatus == 1)
+    }
+
     @Test("--follow of a fast writer with --log-keep 3 sees every line once, across many rotations")
     func followFastWriterWithFewFiles() throws {
         let fixture = try CLIFixture()

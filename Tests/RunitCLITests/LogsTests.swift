@@ -184,10 +184,11 @@ struct LogsTests {
 
 /// A `runit logs NAME --follow` running in the background, its output collected.
 final class Follower: @unchecked Sendable {
-    // `buffer` is guarded by `lock`; the process is only touched from the test.
+    // `buffer` and `errorBuffer` are guarded by `lock`; the process is only touched from the test.
     private let process = Process()
     private let lock = NSLock()
     private var buffer = Data()
+    private var errorBuffer = Data()
 
     init(fixture: CLIFixture, name: String?, options: [String] = []) {
         process.executableURL = URL(fileURLWithPath: CLIFixture.binary)
@@ -205,6 +206,15 @@ final class Follower: @unchecked Sendable {
             self.buffer.append(data)
             self.lock.unlock()
         }
+        let errorPipe = Pipe()
+        process.standardError = errorPipe
+        errorPipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self else { return }
+            self.lock.lock()
+            self.errorBuffer.append(data)
+            self.lock.unlock()
+        }
         try? process.run()
     }
 
@@ -213,6 +223,16 @@ final class Follower: @unchecked Sendable {
         defer { lock.unlock() }
         return String(decoding: buffer, as: UTF8.self)
     }
+
+    /// What it wrote to stderr so far.
+    var errorOutput: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: errorBuffer, as: UTF8.self)
+    }
+
+    /// Its exit status, once it has ended.
+    var exitStatus: Int32 { process.terminationStatus }
 
     func waitFor(_ text: String, timeout: Double = 15) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -1,4 +1,5 @@
 import Foundation
+import RunitCore
 import Testing
 
 @Suite("What the CLI prints, and what it leaves on disk")
@@ -15,6 +16,31 @@ struct OutputTests {
         let lines = list.stdout.split(separator: "\n")
         #expect(lines.count == 2, "header and one row: \(lines)")
         #expect(lines.last?.contains(#"exec sleep 300 # a\tb\n\e[31m"#) == true, "\(lines)")
+    }
+
+    @Test("status shows control characters in every value as escapes, so a value cannot fake a field")
+    func statusValuesEscaped() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let value = "x\npid:       1\n\u{1B}[31mred"
+        #expect(try fixture.run("start", "fake", "--env", "NOTE=" + value, "--", "sleep", "300").status == 0)
+        let status = try fixture.run("status", "fake")
+        #expect(status.status == 0)
+        let lines = status.stdout.split(separator: "\n")
+        #expect(lines.filter { $0.hasPrefix("pid:") }.count == 1, "\(lines)")
+        #expect(status.stdout.contains(#"NOTE=x\npid:       1\n\e[31mred"#), "\(status.stdout)")
+        #expect(!status.stdout.contains("\u{1B}"))
+    }
+
+    @Test("every state that list and status can show is documented in docs/cli.md")
+    func statesDocumented() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let text = try String(contentsOf: root.appendingPathComponent("docs/cli.md"), encoding: .utf8)
+        let states = try #require(text.components(separatedBy: "\nStates: ").last?.components(separatedBy: "\n\n").first)
+        for state in DisplayState.allCases {
+            #expect(states.contains("`\(state.rawValue)`"), "docs/cli.md does not describe the state \(state.rawValue)")
+        }
     }
 
     @Test(

@@ -63,6 +63,63 @@ struct SupervisorTests {
         #expect(message.contains("a program is required after --"))
     }
 
+    @Test(
+        "a supervisor whose poll fails keeps its process, and goes on once poll works again",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+    func pollFailureIsNotFatal() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "--name", "ticker", "--command", "while :; do echo tick; sleep 0.1; done").status == 0)
+        let status = try fixture.status("ticker")
+        let pid = Int32(try #require(status["pid"] as? Int))
+        let supervisor = Int32(try #require(status["supervisor_pid"] as? Int))
+        defer { kill(pid, SIGKILL) }
+        // poll(2) fails with EINVAL while it is given more descriptors than RLIMIT_NOFILE allows.
+        let soft = try prlimit(["--pid", "\(supervisor)", "--nofile", "--raw", "--noheadings", "--output", "SOFT"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try prlimit(["--pid", "\(supervisor)", "--nofile=3:"])
+        usleep(1_000_000)
+        #expect(isAlive(supervisor), "the supervisor ended on a poll error")
+        #expect(isAlive(pid))
+        _ = try prlimit(["--pid", "\(supervisor)", "--nofile=\(soft):"])
+        let log = fixture.home + "/procs/ticker/logs/current.log"
+        #expect(
+            fixture.eventually {
+                let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+                return text.contains(" sys poll failed")
+                    && text.components(separatedBy: " sys poll failed").last?.contains(" out tick") == true
+            }, "the supervisor logged the failure and went on logging")
+        let stop = try fixture.run("stop", "ticker")
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(!isAlive(pid))
+        #expect(fixture.state("ticker") == "stopped")
+    }
+
+    @Test("a control command split across two writes is understood; one over 512 bytes is dropped with a record")
+    func controlCommandAcrossReads() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "split", "--", "sleep", "300").status == 0)
+        let pid = Int32(try #require(try fixture.status("split")["pid"] as? Int))
+        defer { kill(pid, SIGKILL) }
+        let control = open(fixture.home + "/procs/split/control", O_WRONLY | O_NONBLOCK)
+        try #require(control >= 0)
+        defer { close(control) }
+        func send(_ text: String) {
+            let bytes = Array(text.utf8)
+            #expect(write(control, bytes, bytes.count) == bytes.count)
+            usleep(300_000)
+        }
+        send(String(repeating: "x", count: 600) + "\n")
+        send("sto")
+        send("p 1000\n")
+        #expect(fixture.eventually { fixture.state("split") == "stopped" }, "the stop was not understood")
+        #expect(!isAlive(pid))
+        let log = try String(contentsOfFile: fixture.home + "/procs/split/logs/current.log", encoding: .utf8)
+        #expect(log.contains("sys ignored a control command over 512 bytes"), "\(log)")
+        #expect(!log.contains("unknown control command"), "\(log)")
+    }
+
     @Test("a supervisor killed with SIGKILL shows as lost; stop then ends the process and its group")
     func lostSupervisor() throws {
         let fixture = try CLIFixture()
@@ -81,6 +138,39 @@ struct SupervisorTests {
         let after = try fixture.status("victim")
         #expect(after["state"] as? String == "stopped")
         #expect((after["message"] as? String)?.contains("was gone") == true)
+    }
+
+    @Test("a supervisor killed during a stop: the stop ends what it left, or fails saying so; never 'stopped' over a live tree")
+    func supervisorKilledMidStop() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        // Ignores SIGTERM (and so do its sleeps) and runs on for about 5 seconds, writing nothing.
+        let script = "trap '' TERM; i=0; while [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done"
+        #expect(try fixture.run("start", "--name", "stubborn", "--command", script).status == 0)
+        let status = try fixture.status("stubborn")
+        let pid = Int32(try #require(status["pid"] as? Int))
+        let supervisor = Int32(try #require(status["supervisor_pid"] as? Int))
+        defer { kill(pid, SIGKILL) }
+        let results = ConcurrentResults()
+        let stopped = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            results.append(try? fixture.run("stop", "stubborn", "--timeout", "2"))
+            stopped.signal()
+        }
+        #expect(fixture.eventually { fixture.state("stubborn") == "stopping" })
+        kill(supervisor, SIGKILL)
+        #expect(stopped.wait(timeout: .now() + 30) == .success, "the stop did not end")
+        let stop = try #require(results.values.first ?? nil)
+        let left = ProcessTable().entries.filter { $0.session == supervisor && !$0.isZombie }.map(\.pid)
+        if stop.status == 0 {
+            #expect(left.isEmpty, "the stop said \(stop.stdout) while pids \(left) still ran")
+            #expect(!isAlive(pid))
+            #expect(fixture.state("stubborn") == "stopped")
+        } else {
+            #expect(stop.status == 1)
+            #expect(stop.stderr.contains("runit: "), "\(stop.stderr)")
+            #expect(!stop.stdout.contains("stopped"))
+        }
     }
 
     @Test("start of a lost process ends the copy its dead supervisor left, so only one runs")
@@ -189,6 +279,20 @@ struct SupervisorTests {
                 (try? String(contentsOfFile: log, encoding: .utf8))?.contains("out " + fixture.home + "\n") == true
             })
     }
+}
+
+/// Runs prlimit(1) with `arguments`; what it printed.
+private func prlimit(_ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    #expect(process.terminationStatus == 0, "prlimit \(arguments)")
+    return String(decoding: output, as: UTF8.self)
 }
 
 /// The live members of process group `group`, from `/proc`.

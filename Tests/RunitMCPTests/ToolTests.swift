@@ -104,6 +104,31 @@ struct ToolTests {
         #expect(removed.object["removed"] == true)
     }
 
+    @Test("start_process of a command that fails at once answers the state after the exit, never running")
+    func failedStartState() async throws {
+        let fixture = ToolFixture()
+        defer { fixture.cleanUp() }
+        for index in 0..<5 {
+            let result = await fixture.call("start_process", ["name": .string("bad\(index)"), "command": "nmp run dev"])
+            #expect(result.isError == true)
+            #expect(result.text.contains("exited with code 127"), "\(result.text)")
+            let process = result.object["process"]?.objectValue ?? [:]
+            #expect(process["state"] == "exited", "\(process)")
+            #expect(process["pid"] == nil || process["pid"] == .null, "\(process)")
+        }
+    }
+
+    @Test("start_process with an argv over the kernel's limit fails and leaves no entry")
+    func argumentsTooLong() async throws {
+        let fixture = ToolFixture()
+        defer { fixture.cleanUp() }
+        let huge = String(repeating: "x", count: 200_000)
+        let result = await fixture.call("start_process", ["name": "huge", "argv": ["echo", .string(huge)]])
+        #expect(result.isError == true)
+        #expect(result.text.contains("Argument list too long"), "\(result.text.prefix(300))")
+        #expect(try fixture.tools.registry.names().isEmpty)
+    }
+
     @Test("bad calls answer with isError and a message, never a crash")
     func errors() async {
         let fixture = ToolFixture()

@@ -67,9 +67,9 @@ struct StatusCommand: AsyncParsableCommand {
     static func render(_ report: ProcessReport) -> String {
         var rows: [(String, String)] = [
             ("name", report.name),
-            ("state", Terminal.paint(report.state.rawValue, Terminal.stateColor(report.state.rawValue))),
+            ("state", report.state.rawValue),
             ("pid", report.pid.map(String.init) ?? "-"),
-            ("command", Table.visible(report.command ?? "?")),
+            ("command", report.command ?? "?"),
             ("cwd", report.cwd ?? "?"),
         ]
         for (key, value) in (report.env ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append(("env", "\(key)=\(value)")) }
@@ -85,6 +85,12 @@ struct StatusCommand: AsyncParsableCommand {
         if let cpu = report.cpuSeconds { rows.append(("cpu", String(format: "%.2fs", cpu))) }
         rows.append(("log", report.logPath))
         if let problem = report.problem { rows.append(("problem", problem)) }
-        return rows.map { ($0.0 + ":" + String(repeating: " ", count: max(1, 11 - $0.0.count))) + $0.1 + "\n" }.joined()
+        // Every value with its control characters as escapes: none (an env value, a message, a
+        // path) can break its row, fake another field or drive the terminal.
+        return rows.map { key, value in
+            var shown = Table.visible(value)
+            if key == "state" { shown = Terminal.paint(shown, Terminal.stateColor(value)) }
+            return key + ":" + String(repeating: " ", count: max(1, 11 - key.count)) + shown + "\n"
+        }.joined()
     }
 }

@@ -60,10 +60,11 @@ struct LogsCommand: AsyncParsableCommand {
         guard let cursor else { return }
         var followQuery = query
         followQuery.sinceMicros = nil
-        reader.follow(from: cursor, query: followQuery, until: query.untilMicros) { records in
+        let end = reader.follow(from: cursor, query: followQuery, until: query.untilMicros) { records in
             printer.print(records, joining: joining)
             return true
         }
+        if end == .removed { throw RunitError(.notFound, "'\(name)' was removed") }
     }
 
     /// A follow ends with Ctrl-C or SIGTERM: exit 0 then, as `tail -f` users expect.
