@@ -123,34 +123,25 @@ def check_logs(directory):
     return gaps, sys_texts
 
 
-def test_full_disk_keeps_records_whole_and_accounts_for_drops(faults):
+def start_chatty(faults, name):
     faults.mount_tmpfs(faults.home, "2m")
-    name = "chatty"
     faults.start(name, "python3", "-c", CHATTY, "chatty-marker",
                  extra=("--log-max-size", str(MAX_SIZE), "--log-keep", "2"))
-    directory = faults.dir(name)
+    return faults.dir(name)
+
+
+def test_full_disk_keeps_records_whole_and_accounts_for_drops(faults):
+    directory = start_chatty(faults, "chatty")
     watch = StatusWatch(directory / "status.json")
     time.sleep(1.0)
-
     filler = Filler(faults.home)
     try:
         filler.fill()
-        time.sleep(1.5)
-        restart = faults.cli("restart", name, "--timeout", "2", timeout=60)
-        time.sleep(1.0)
+        time.sleep(2.5)
     finally:
         filler.free()
     time.sleep(1.5)
-
-    # once space is back, a state that says running has a live pid
-    def consistent():
-        entry = faults.entry(name)
-        return entry and (entry.get("state") != "running" or (entry.get("pid") and alive(entry["pid"])))
-    settled = faults.wait_for(consistent, 5)
-    assert settled, f"after a restart on a full disk (exit {restart.returncode}: {text(restart).strip()}) " \
-                    f"list says {faults.entry(name)} with a dead pid"
-
-    r = faults.cli("stop", name, "--timeout", "2")
+    r = faults.cli("stop", "chatty", "--timeout", "2")
     watch.stop()
     assert r.returncode == 0, text(r)
     assert watch.reads > 0
@@ -160,6 +151,44 @@ def test_full_disk_keeps_records_whole_and_accounts_for_drops(faults):
     assert not gaps, f"lines missing without a sys record saying so (last seen, next seen, file): {gaps[:5]}"
     assert any(DROPPED.search(t) for t in sys_texts), \
         f"no sys record says what the full disk dropped; sys records: {[t[:80] for t in sys_texts][-8:]}"
+
+
+def test_restart_on_full_disk_leaves_no_lie(faults):
+    """A restart while the disk is full: once space is back, neither status.json nor list says
+    running with a dead pid; status.json is valid JSON at every read; the logs stay whole."""
+    name = "chatty"
+    directory = start_chatty(faults, name)
+    watch = StatusWatch(directory / "status.json")
+    time.sleep(0.5)
+    filler = Filler(faults.home)
+    try:
+        filler.fill()
+        time.sleep(1.0)
+        restart = faults.cli("restart", name, "--timeout", "2", timeout=60)
+        time.sleep(1.0)
+    finally:
+        filler.free()
+
+    def consistent():
+        try:
+            record = json.loads((directory / "status.json").read_bytes())
+        except (OSError, ValueError):
+            return False
+        if record.get("state") == "running":
+            if not (record.get("pid") and alive(record["pid"]) and record.get("supervisor_pid")
+                    and alive(record["supervisor_pid"])):
+                return False
+        entry = faults.entry(name)
+        return entry and (entry.get("state") != "running" or (entry.get("pid") and alive(entry["pid"])))
+    settled = faults.wait_for(consistent, 5)
+    record = (directory / "status.json").read_bytes()[:300]
+    listed = (faults.entry(name) or {}).get("state")
+    faults.cli("stop", name, "--timeout", "2")
+    watch.stop()
+    assert settled, f"after a restart on a full disk (exit {restart.returncode}: {text(restart).strip()}) " \
+                    f"status.json says {record!r} and list {listed}: running with a dead pid"
+    assert not watch.bad, f"status.json was not valid JSON at {len(watch.bad)} of {watch.reads} reads: {watch.bad[:3]}"
+    check_logs(directory)
 
 
 def test_rotation_counts_only_written_bytes(faults):
