@@ -96,12 +96,14 @@ def test_planted_link_to_small_rotation(faults):
     d = make_proc_dir(faults, "rot")
     for n in range(1, 4):
         os.symlink(target, d / "logs" / f"previous.{n}.log")
-    faults.cli("start", "rot", "--log-max-size", "1K", "--log-keep", "3", "--",
-               "sh", "-c", "i=0; while [ $i -lt 300 ]; do echo rotation-line-$i; i=$((i+1)); done; exec sleep 1000.5")
+    r = faults.cli("start", "rot", "--log-max-size", "4K", "--log-keep", "3", "--",
+               "sh", "-c", "i=0; while [ $i -lt 600 ]; do echo rotation-line-$i; i=$((i+1)); done; exec sleep 1000.5")
     time.sleep(1.0)
     faults.cli("stop", "rot", "--timeout", "1")
     assert unchanged(target, content), "rotation wrote through a planted previous.N.log link"
     assert os.path.exists(target), "rotation deleted the target of a planted link"
+    if r.returncode != 0:
+        assert "previous" in text(r) or "link" in text(r), f"the refusal does not name the planted file: {text(r)}"
 
 
 @pytest.mark.parametrize("file", ["status.json", "spec.json"])
