@@ -66,8 +66,14 @@ extension Registry {
         record.pid = 0
         record.message = message
         record.updatedAtMilliseconds = Platform.nowMicros() / 1000
-        Platform.writeAtomically(paths.status, Array(record.json.utf8))
+        let failure = Platform.writeAtomically(paths.status, Array(record.json.utf8), reserve: paths.reserve)
         appendSystemLine(message, to: paths)
+        guard failure == 0 else {
+            throw RunitError(
+                .storage,
+                "'\(name)' lost its supervisor; \(wasRunning ? "runit ended what it left running, but " : "")cannot write "
+                    + "\(paths.status): \(Platform.describe(errno: failure)); make room, then run 'runit stop \(name)' again")
+        }
         return wasRunning
     }
 

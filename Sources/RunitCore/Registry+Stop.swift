@@ -178,7 +178,7 @@ extension Registry {
         let paths = context.paths(name)
         guard var status = try StateFiles.readStatus(paths) else { return }
         status.restarts += 1
-        let failure = Platform.writeAtomically(paths.status, Array(status.json.utf8))
+        let failure = Platform.writeAtomically(paths.status, Array(status.json.utf8), reserve: paths.reserve)
         guard failure == 0 else {
             throw RunitError(
                 .storage,

@@ -101,8 +101,32 @@ extension Platform {
     /// Writes `bytes` to `path` atomically: a new temporary file (never an existing one, never
     /// through a link), fsync, then rename. A reader sees either the old file or the new one,
     /// never a torn one. Returns 0, or the errno of the step that failed (nothing is left behind).
+    /// On a full disk, a `reserve` file (see ``makeReserve(_:)``) is deleted to make room and
+    /// the write is tried once more.
     @discardableResult
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) -> Int32 {
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, reserve: String? = nil)
+        -> Int32
+    {
+        let failure = writeAtomicallyOnce(path, bytes, mode: mode)
+        guard failure == ENOSPC || failure == EDQUOT, let reserve, unlink(reserve) == 0 else { return failure }
+        return writeAtomicallyOnce(path, bytes, mode: mode)
+    }
+
+    /// Makes the reserve file at `path` if it is missing: one page of zeros, really written (not
+    /// sparse), so deleting it frees room for one small file. False when there is no room for it.
+    @discardableResult
+    public static func makeReserve(_ path: String) -> Bool {
+        guard access(path, F_OK) != 0 else { return true }
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+        guard fd >= 0 else { return false }
+        let zeros = [UInt8](repeating: 0, count: 4096)
+        let ok = zeros.withUnsafeBytes { writeAll(fd, $0) } && fsync(fd) == 0
+        close(fd)
+        if !ok { unlink(path) }
+        return ok
+    }
+
+    private static func writeAtomicallyOnce(_ path: String, _ bytes: [UInt8], mode: mode_t) -> Int32 {
         let temporary = path + ".tmp." + String(getpid()) + "." + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
         guard fd >= 0 else { return crunit_errno() }

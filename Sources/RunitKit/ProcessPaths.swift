@@ -17,6 +17,9 @@ public struct ProcessPaths: Sendable {
     public var spec: String { directory + "/spec.json" }
     /// The observed state, written by the supervisor.
     public var status: String { directory + "/status.json" }
+    /// A page of zeros kept so that the status can still be written on a full disk: deleted to
+    /// make room for that one write, and made again by the supervisor once there is room.
+    public var reserve: String { directory + "/reserve" }
     /// Held (as a POSIX record lock) by the live supervisor.
     public var lock: String { directory + "/lock" }
     /// A FIFO that carries control commands to the supervisor.

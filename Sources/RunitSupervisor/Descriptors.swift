@@ -129,8 +129,10 @@ extension Supervisor {
     @discardableResult
     mutating func writeStatus() -> Int32 {
         status.updatedAtMilliseconds = Platform.nowMicros() / 1000
-        let failure = Platform.writeAtomically(paths.status, Array(status.json.utf8))
+        let failure = Platform.writeAtomically(paths.status, Array(status.json.utf8), reserve: paths.reserve)
         if failure == 0 {
+            // Made again as soon as there is room; a missing one is tried at the next write.
+            Platform.makeReserve(paths.reserve)
             if statusRetryAt != nil { log.system("wrote \(paths.status) again") }
             statusRetryAt = nil
             statusInode = Platform.inode(paths.status)
