@@ -2,14 +2,18 @@
 live supervisor, a paused supervisor, a crash loop removed mid-backoff, and leftovers that
 left the session before their supervisor was killed."""
 
+import contextlib
 import os
+import pwd
 import shutil
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
-from conftest import alive, text
+from conftest import alive, needs_root, text
 
 
 def gone(faults, name, marker=None, timeout=5.0):
@@ -131,3 +135,93 @@ def test_concurrent_sends_do_not_interleave(faults):
     bad = [l for l in lines if not l.startswith("len:3000:")]
     assert not bad, f"sends interleaved inside a line: {bad[:5]}"
     assert out, f"not every line arrived whole: {lines}"
+
+
+SQUATTER = r"""
+import os, socket, sys, time
+if len(sys.argv) > 2:
+    os.setgid(int(sys.argv[3])); os.setuid(int(sys.argv[2]))
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind("\0" + sys.argv[1])
+s.listen(1)
+print("bound", flush=True)
+time.sleep(1000)
+"""
+
+
+def abstract_names(pid):
+    """The abstract unix socket names PID holds (from /proc/net/unix and its fds)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+    names = []
+    with open("/proc/net/unix") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 8 and fields[6] in inodes and fields[7].startswith("@"):
+                names.append(fields[7][1:])
+    return names
+
+
+def squat(faults, name, user=None):
+    args = [sys.executable, "-c", SQUATTER, name]
+    if user is not None:
+        args += [str(user.pw_uid), str(user.pw_gid)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNIT_")}
+    env["FAULTS_UNRELATED"] = faults.token
+    p = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    line = p.stdout.readline()
+    if line.strip() != b"bound":
+        p.kill()
+        pytest.skip(f"could not bind the abstract name {name!r}")
+    return p
+
+
+def supervisor_name(faults, name):
+    [sup] = faults.supervisors(name)
+    names = abstract_names(sup)
+    if not names:
+        pytest.skip("the supervisor holds no abstract socket name (nothing to squat)")
+    return sup, names[0]
+
+
+def test_squatted_name_after_supervisor_killed(faults):
+    """Someone binds the dead supervisor's abstract name: the lost process is still ended,
+    and a start neither runs two copies nor claims a supervisor that does not exist."""
+    faults.start("q")
+    sup, name = supervisor_name(faults, "q")
+    os.kill(sup, signal.SIGKILL)
+    faults.wait_for(lambda: not alive(sup), 5)
+    squatter = squat(faults, name)
+    r = faults.cli("stop", "q")
+    assert r.returncode in (0, 1), text(r)
+    if r.returncode == 0:
+        assert faults.wait_for(lambda: not faults.copies(), 3), f"stop said `{text(r).strip()}` but copies run"
+    r = faults.cli("start", "q")
+    time.sleep(0.3)
+    assert len(faults.copies()) <= 1
+    if r.returncode != 0:
+        assert "pid 0" not in text(r), f"start reports a supervisor that does not exist: {text(r)}"
+    assert squatter.poll() is None, "runit killed the process that held the name"
+
+
+def test_name_squatted_by_another_user_does_not_block_start(faults):
+    """Abstract socket names are open to every user: one held by another user must not make
+    runit refuse to start (or claim it runs) a process in the user's own state directory."""
+    needs_root()
+    faults.start("u")
+    _, name = supervisor_name(faults, "u")
+    assert faults.cli("stop", "u").returncode == 0
+    try:
+        user = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user 'nobody'")
+    squat(faults, name, user)
+    r = faults.cli("start", "u")
+    assert r.returncode == 0, f"another user's socket blocks the start: {text(r)}"
+    assert len(faults.copies()) == 1
+    assert faults.cli("stop", "u").returncode == 0
+    assert faults.wait_for(lambda: not faults.copies(), 5)
