@@ -6,6 +6,7 @@ before forking it. `runit stop` and `runit start` of the lost name must leave it
 
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import alive, needs_root, session_of, text
+from conftest import alive, live_processes, needs_root, session_of, text
 
 NS_LAST_PID = "/proc/sys/kernel/ns_last_pid"
 
@@ -153,3 +154,63 @@ def test_forged_status_naming_a_foreign_session_spared(faults):
         r = faults.cli(*command)
         time.sleep(0.3)
         assert_alive(members, session, f"on `runit {' '.join(command)}` (exit {r.returncode}: {text(r).strip()})")
+
+
+def as_user(user):
+    def switch():
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+    return switch
+
+
+@pytest.mark.parametrize("forged", ["exact", "prefix"])
+def test_forged_run_token_of_another_user_spared(faults, forged):
+    """A process of another user whose environment carries this directory's run token (the
+    exact one, or only the directory's prefix, which anyone can compute from the path) is
+    not runit's: neither the stop of the lost process nor a start over a missing status.json
+    may signal it."""
+    needs_root()
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        pytest.skip("no user 'nobody'")
+    faults.start("tk")
+    record = json.loads((faults.dir("tk") / "status.json").read_text())
+    token = record.get("run")
+    if not token or "-" not in token:
+        pytest.skip("this runit records no run token")
+    value = token if forged == "exact" else token.rsplit("-", 1)[0] + "-0123456789abcdef"
+    env = {"RUNIT_RUN": value, "FAULTS_UNRELATED": faults.token}
+    other = subprocess.Popen(["sleep", "1000.7"], env=env, preexec_fn=as_user(nobody), stdin=subprocess.DEVNULL)
+    os.kill(record["supervisor_pid"], signal.SIGKILL)
+    faults.wait_for(lambda: not alive(record["supervisor_pid"]), 5)
+
+    r = faults.cli("stop", "tk", "--timeout", "1")
+    time.sleep(0.3)
+    assert other.poll() is None, f"`runit stop` killed another user's process (exit {r.returncode}: {text(r).strip()})"
+    (faults.dir("tk") / "status.json").unlink()
+    r = faults.cli("start", "tk")
+    time.sleep(0.3)
+    assert other.poll() is None, f"`runit start` over a missing status killed another user's process: {text(r).strip()}"
+
+
+def test_unprovable_leftover_is_reported(faults):
+    """A child that dropped its environment (`env -i`) cannot be proven runit's once the
+    supervisor is dead; `runit stop` may leave it, but must not report a clean stop without
+    saying what may be left (its pid)."""
+    needs_root()
+    faults.start("ev", "sh", "-c", "env -i sleep 1000.9 & exec sleep 1000.5")
+    assert faults.wait_for(lambda: [p for p, a, _ in live_processes() if a == [b"sleep", b"1000.9"]], 5)
+    [sup] = faults.supervisors("ev")
+    session = session_of(sup)
+    hidden = [p for p, a, _ in live_processes() if a == [b"sleep", b"1000.9"] and session_of(p) == session]
+    os.kill(sup, signal.SIGKILL)
+    faults.wait_for(lambda: not alive(sup), 5)
+    r = faults.cli("stop", "ev", "--timeout", "1")
+    time.sleep(0.3)
+    left = [p for p in hidden if alive(p)]
+    for p in left:
+        assert str(p) in text(r) or r.returncode == 1, \
+            f"stop said `{text(r).strip()}` (exit {r.returncode}) and did not name pid {p} it left running"
+    for p in left:
+        os.kill(p, signal.SIGKILL)
