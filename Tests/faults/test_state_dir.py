@@ -160,3 +160,36 @@ def test_planted_procs_link(faults):
     r = start_and_stop(faults, "i")
     assert list(outside.iterdir()) == [], \
         f"runit wrote into {outside} through procs (start exit {r.returncode}): {sorted(p.name for p in outside.iterdir())}"
+
+
+def test_planted_client_lock_link(faults):
+    """locks/NAME (the client lock) planted as a link to a file outside: never truncated,
+    created or written through."""
+    content = b"precious\n"
+    target = outside_file(faults, content)
+    (faults.home / "locks").mkdir(mode=0o700)
+    os.symlink(target, faults.home / "locks" / "k")
+    r = start_and_stop(faults, "k")
+    assert unchanged(target, content), f"the client lock went through a planted link (start exit {r.returncode})"
+    assert os.stat(target).st_mode & 0o777 == 0o600, "the client lock changed the target's mode"
+
+
+def test_planted_locks_directory_link(faults):
+    outside = pathlib.Path(tempfile.mkdtemp(prefix="runit-faults-outside-"))
+    faults.outside.append(str(outside))
+    os.symlink(outside, faults.home / "locks")
+    r = start_and_stop(faults, "j")
+    assert list(outside.iterdir()) == [], \
+        f"runit made files in {outside} through a planted locks link (start exit {r.returncode}): " \
+        f"{sorted(p.name for p in outside.iterdir())}"
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770])
+def test_unsafe_locks_directory_refused(faults, mode):
+    locks = faults.home / "locks"
+    locks.mkdir()
+    os.chmod(locks, mode)
+    r = faults.cli("start", "s", "--", "sleep", "1000.5")
+    assert r.returncode == 1, f"start with locks/ mode {mode:o} gave exit {r.returncode}: {text(r)}"
+    assert str(locks) in text(r), f"the refusal does not name {locks}: {text(r)}"
+    assert faults.copies() == []
