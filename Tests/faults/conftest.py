@@ -121,6 +121,7 @@ class Faults:
         self.paused = []
         self.outside = []  # files outside the home to delete at the end
         self.run_tokens = set()
+        self.adopted = []  # (pid, argv) of processes no marker finds (an `env -i` child, say)
 
     # --- running the CLI
 
@@ -223,6 +224,10 @@ class Faults:
                 return value
             time.sleep(interval)
 
+    def adopt(self, pid):
+        """Has the cleanup kill PID if it still runs the same command."""
+        self.adopted.append((pid, argv(pid)))
+
     # --- mounts
 
     def mount_tmpfs(self, path, size="2m"):
@@ -293,9 +298,21 @@ class Faults:
         names = []
         with contextlib.suppress(OSError):
             names = [n for n in os.listdir(procs) if not n.startswith(".")]
+        settled = {}
+        if names:  # one list to skip the names that run nothing; any doubt means a stop
+            with contextlib.suppress(Exception):
+                r = self.cli("list", "--json", timeout=10, env={"RUNIT_LOCK_TIMEOUT": "2s"})
+                if r.returncode == 0:
+                    settled = {e.get("name"): e.get("state") for e in json.loads(r.stdout)}
         for name in names:
+            if settled.get(name) in ("stopped", "exited", "failed"):
+                continue
             with contextlib.suppress(Exception):
                 self.cli("stop", name, "--timeout", "1", timeout=10, env={"RUNIT_LOCK_TIMEOUT": "2s"})
+        for pid, args in self.adopted:
+            if args and argv(pid) == args and alive(pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
         for _ in range(50):
             left = self.leftovers()
             if not left:
