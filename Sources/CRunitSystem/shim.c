@@ -157,7 +157,7 @@ int crunit_abstract_bind(const char *name) {
     if (length > sizeof address.sun_path - 1) length = sizeof address.sun_path - 1;
     memcpy(address.sun_path + 1, name, length);
     socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
-    if (bind(fd, (struct sockaddr *)&address, size) != 0) {
+    if (bind(fd, (struct sockaddr *)&address, size) != 0 || listen(fd, 16) != 0) {
         int saved = errno;
         close(fd);
         errno = saved;
@@ -181,4 +181,47 @@ long crunit_splice(int from, int to, unsigned long length) {
     errno = ENOSYS;
     return -1;
 #endif
+}
+
+int crunit_abstract_peer(const char *name, pid_t *pid, uid_t *uid) {
+#ifdef __linux__
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_un address = {0};
+    address.sun_family = AF_UNIX;
+    size_t length = strlen(name);
+    if (length > sizeof address.sun_path - 1) length = sizeof address.sun_path - 1;
+    memcpy(address.sun_path + 1, name, length);
+    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+    if (connect(fd, (struct sockaddr *)&address, size) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    struct ucred credentials;
+    socklen_t credentialsSize = sizeof credentials;
+    int result = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &credentialsSize);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (result != 0) return -1;
+    *pid = credentials.pid;
+    *uid = credentials.uid;
+    return 0;
+#else
+    (void)name;
+    (void)pid;
+    (void)uid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+void crunit_accept_all(int fd) {
+    for (;;) {
+        int client = accept(fd, NULL, NULL);
+        if (client < 0) return;
+        close(client);
+    }
 }

@@ -5,18 +5,11 @@ extension Registry {
     /// The pid of the live supervisor of `name`, or 0 when none lives.
     ///
     /// The lock's holder, as a rule. A supervisor whose lock file was just deleted or replaced
-    /// holds no lock for an instant, until it makes the file anew; its abstract name says it
-    /// lives (``RunToken/supervisorAlive(directory:)``), so the caller waits for the new lock
-    /// rather than take it for dead. For a caller that holds the client lock.
+    /// holds no lock for an instant, until it makes the file anew; its abstract name still
+    /// names it (``RunToken/holder(directory:)``), so it is never taken for dead.
     func liveSupervisor(_ paths: ProcessPaths) -> Int32 {
-        let holder = Platform.lockHolder(paths.lock) ?? 0
-        guard holder == 0, RunToken.supervisorAlive(directory: paths.directory) == true else { return holder }
-        let deadline = Platform.monotonicMillis() + 2_000
-        while Platform.monotonicMillis() < deadline {
-            usleep(5_000)
-            if let holder = Platform.lockHolder(paths.lock), holder > 0 { return holder }
-            if RunToken.supervisorAlive(directory: paths.directory) == false { return 0 }
-        }
+        if let holder = Platform.lockHolder(paths.lock), holder > 0 { return holder }
+        if case .supervisor(let pid) = RunToken.holder(directory: paths.directory) { return pid }
         return 0
     }
 
@@ -36,7 +29,7 @@ extension Registry {
         // No status file at all: a process that was never started, or one whose file was
         // deleted, which is told by its spec; then any run of this directory may be left.
         if status == nil && !damaged && access(paths.spec, F_OK) != 0 { return false }
-        let tree = LostTree(directory: paths.directory, token: status?.run)
+        var tree = LostTree(directory: paths.directory, token: status?.run, session: status?.supervisorPID ?? 0)
         let wasRunning = !tree.members().isEmpty
         if wasRunning {
             tree.signal(SIGTERM)
@@ -55,7 +48,7 @@ extension Registry {
         var message =
             "its supervisor\(supervisor > 0 ? " (pid \(supervisor))" : "") was gone; "
             + (wasRunning ? "runit ended the process it left running" : "nothing of it was left running")
-        let unproven = tree.unproven(session: supervisor)
+        let unproven = tree.unproven()
         if !unproven.isEmpty {
             message +=
                 "; pids \(unproven.map(String.init).joined(separator: ", ")) are in its session but carry no mark "
@@ -91,19 +84,28 @@ extension Registry {
 ///
 /// Each supervisor puts a token unique to its run into its process's environment
 /// (``RunToken``), and everything the process starts inherits it. A process is taken for a
-/// remnant only when its `/proc/PID/environ` holds that token: a pid, a process group or a
-/// session id can be reused by an unrelated program, a random token cannot. With the status
-/// file damaged, the token is unknown, and any process carrying a token of this directory
-/// (any run of this name) is a remnant. A record from before tokens, or a process that cleared
-/// its environment, proves nothing: nothing is signalled, and the message names what may be left.
+/// remnant when its `/proc/PID/environ` holds that token and it is this user's or in the dead
+/// supervisor's session (a process that dropped its privileges stays there; another user's
+/// process that copied a token does not): a pid, a process group or a session id alone can be
+/// reused by an unrelated program, a random token cannot. While a carrier of the token is
+/// still in that session, the session's id cannot have been reused (the kernel keeps the id
+/// while a member lives), so its members without the token (a child started with `env -i`)
+/// are remnants too. With the status damaged, the token is unknown, and any process of this
+/// user carrying a token of this directory (any run of this name) is a remnant. Nothing else
+/// is signalled; what may be left is named.
 struct LostTree {
     /// What a member's environment must hold: `RUNIT_RUN=<token>` whole, or a prefix of it.
     let mark: [UInt8]
     /// Whether `mark` is a whole entry (a known token) or the prefix of any run of the directory.
     let exact: Bool
+    /// The dead supervisor's session id (its pid), or 0 when unknown.
+    let session: Int32
+    /// Every process proven a member so far, by pid and start time: one proven while a carrier
+    /// of the token still lived stays proven after that carrier is gone.
+    private(set) var proven: [Int32: Int64] = [:]
 
-    /// The tree of the run with `token`; with no token (a damaged status), of any run in `directory`.
-    init(directory: String, token: String?) {
+    /// The tree of the run with `token` in `session`; with no token (a damaged status), of any run in `directory`.
+    init(directory: String, token: String?, session: Int32) {
         if let token {
             mark = token.isEmpty ? [] : Array("\(RunToken.variable)=\(token)".utf8)
             exact = true
@@ -111,18 +113,31 @@ struct LostTree {
             mark = Array("\(RunToken.variable)=\(RunToken.prefix(directory: directory))".utf8)
             exact = false
         }
+        self.session = session > 1 ? session : 0
     }
 
-    /// The pids of the live processes that carry the mark; empty when none is left.
-    func members() -> [Int32] {
+    /// The pids of the live processes proven to be the dead supervisor's; empty when none is left.
+    mutating func members() -> [Int32] {
         guard !mark.isEmpty else { return [] }
         let me = getpid()
-        return ProcessTable().entries.filter { !$0.isZombie && $0.pid != me && carries($0.pid) }.map(\.pid)
+        let user = geteuid()
+        let live = ProcessTable().entries.filter { !$0.isZombie && $0.pid != me }
+        var found = live.filter { entry in
+            proven[entry.pid] == entry.startTicks
+                || carries(entry.pid) && (Self.owner(entry.pid) == user || (session > 0 && entry.session == session))
+        }
+        if session > 0, found.contains(where: { $0.session == session && carries($0.pid) }) {
+            let pids = Set(found.map(\.pid))
+            found += live.filter { $0.session == session && !pids.contains($0.pid) }
+        }
+        for entry in found { proven[entry.pid] = entry.startTicks }
+        return found.map(\.pid)
     }
 
-    /// Live processes in the dead supervisor's session that carry no mark: what may be left.
-    func unproven(session: Int32) -> [Int32] {
-        guard session > 1 else { return [] }
+    /// Live processes in the dead supervisor's session that carry no mark and could not be
+    /// proven its own (no carrier is left in the session): what may be left.
+    func unproven() -> [Int32] {
+        guard session > 0 else { return [] }
         let table = ProcessTable()
         if table.entries.contains(where: { $0.pid == session && !$0.isZombie }) { return [] }
         return table.entries.filter { $0.session == session && !$0.isZombie && !carries($0.pid) }.map(\.pid)
@@ -136,13 +151,19 @@ struct LostTree {
         }
     }
 
+    /// The user owning process `pid`.
+    static func owner(_ pid: Int32) -> uid_t? {
+        var info = stat()
+        return stat("/proc/\(pid)", &info) == 0 ? info.st_uid : nil
+    }
+
     /// Sends `signal` to every member, once each.
-    func signal(_ signal: Int32) {
+    mutating func signal(_ signal: Int32) {
         for pid in members() { kill(pid, signal) }
     }
 
     /// Waits until no member is left; false if some are still there after `timeoutMillis`.
-    func waitUntilGone(timeoutMillis: Int64) -> Bool {
+    mutating func waitUntilGone(timeoutMillis: Int64) -> Bool {
         let deadline = Platform.monotonicMillis() + timeoutMillis
         while !members().isEmpty {
             if Platform.monotonicMillis() >= deadline { return false }

@@ -40,7 +40,7 @@ public struct RunitContext: Sendable {
             supervisor = executable.deletingLastPathComponent().appendingPathComponent("runit-supervise").path
         }
         return RunitContext(
-            home: absolute(home, from: FileManager.default.currentDirectoryPath), supervisorPath: supervisor,
+            home: resolved(absolute(home, from: FileManager.default.currentDirectoryPath)), supervisorPath: supervisor,
             workingDirectory: FileManager.default.currentDirectoryPath)
     }
 
@@ -49,6 +49,19 @@ public struct RunitContext: Sendable {
 
     /// The directory holding one directory per process.
     public var processesDirectory: String { home + "/procs" }
+
+    /// `path` with every link in it resolved, as far as it exists: one state directory has one
+    /// name, whichever link a client reached it by (the supervisor's identity and each run's
+    /// token are made from that name).
+    public static func resolved(_ path: String) -> String {
+        if let real = realpath(path, nil) {
+            defer { free(real) }
+            return String(cString: real)
+        }
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return path }
+        let parent = resolved(String(path[..<slash]))
+        return (parent == "/" ? "" : parent) + String(path[slash...])
+    }
 
     /// `path` made absolute against `base`, with `.` and `..` resolved.
     public static func absolute(_ path: String, from base: String) -> String {

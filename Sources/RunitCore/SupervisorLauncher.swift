@@ -54,7 +54,9 @@ enum SupervisorLauncher {
     /// posix_spawn with a new session, /dev/null for stdio and only the notify pipe as fd 3.
     /// Returns the pid, or minus the errno.
     private static func spawn(_ path: String, arguments: [String], notifyFD: Int32) -> Int32 {
-        let result = Spawn.run([path] + arguments, detach: .newSession) { actions in
+        // Without the run token of a process this client may run inside: the new supervisor, and
+        // what it starts, must not carry another run's proof of membership.
+        let result = Spawn.run([path] + arguments, detach: .newSession, dropping: RunToken.variable) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)

@@ -21,7 +21,8 @@ public enum Spawn {
     /// or the errno of the failed spawn. The child starts with no blocked signals and the
     /// default disposition for the signals a supervisor blocks or ignores.
     public static func run(
-        _ argv: [String], detach: Detach, fileActions: (inout posix_spawn_file_actions_t) -> Void
+        _ argv: [String], detach: Detach, dropping dropped: String? = nil,
+        fileActions: (inout posix_spawn_file_actions_t) -> Void
     ) -> Result<Int32, SpawnErrno> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -51,12 +52,24 @@ public enum Spawn {
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cArguments.append(nil)
         defer { for pointer in cArguments { free(pointer) } }
+        // This process's environment, less the variable `dropped` names (pointers into it, not copies).
+        var environment: [UnsafeMutablePointer<CChar>?] = []
+        if let dropped, var entry = Platform.environment {
+            let prefix = dropped + "="
+            while let variable = entry.pointee {
+                if strncmp(variable, prefix, prefix.utf8.count) != 0 { environment.append(variable) }
+                entry += 1
+            }
+            environment.append(nil)
+        }
         var pid: pid_t = 0
         let program = argv[0]
-        let result =
-            program.contains("/")
-            ? posix_spawn(&pid, program, &actions, &attributes, cArguments, Platform.environment)
-            : posix_spawnp(&pid, program, &actions, &attributes, cArguments, Platform.environment)
+        let result = environment.withUnsafeMutableBufferPointer { kept in
+            let chosen = dropped == nil ? Platform.environment : kept.baseAddress
+            return program.contains("/")
+                ? posix_spawn(&pid, program, &actions, &attributes, cArguments, chosen)
+                : posix_spawnp(&pid, program, &actions, &attributes, cArguments, chosen)
+        }
         return result == 0 ? .success(pid) : .failure(SpawnErrno(code: result))
     }
 }

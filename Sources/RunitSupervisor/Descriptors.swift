@@ -27,6 +27,8 @@ struct Descriptors {
     var guardSocket: Int32 = -1
     /// The inotify descriptor watching the process's directory, or -1.
     var watch: Int32 = -1
+    /// The process's directory, held open to tell when it is deleted or moved away.
+    var directory: Int32 = -1
     /// The lock file, holding the POSIX write lock.
     var lock: Int32 = -1
     /// The pipes the process writes its stdout and stderr into.
@@ -72,7 +74,16 @@ extension Supervisor {
         // is held first, so a deleted or replaced lock file cannot let a second one in.
         descriptors.guardSocket = crunit_abstract_bind(RunToken.supervisorName(directory: paths.directory))
         if descriptors.guardSocket < 0 && crunit_errno() == EADDRINUSE {
-            return "'\(arguments.name)' is already running under supervisor pid \(Platform.lockHolder(paths.lock) ?? 0)"
+            switch RunToken.holder(directory: paths.directory) {
+            case .supervisor(let pid): return "'\(arguments.name)' is already running under supervisor pid \(pid)"
+            case .squatter(let pid, let uid):
+                // Not a supervisor of ours: the name proves nothing, and must not block the start;
+                // the lock file alone keeps one supervisor per directory.
+                squatter =
+                    "its supervisor name is held by pid \(pid) (uid \(uid)), which is not a runit supervisor of "
+                    + "this directory; going on with the lock file alone"
+            case .none, .unsupported: break
+            }
         }
         descriptors.lock = claimFile(paths.lock)
         guard descriptors.lock >= 0 else { return "cannot open \(paths.lock): \(Platform.describe(errno: crunit_errno()))" }
@@ -110,6 +121,7 @@ extension Supervisor {
         }
         setenv(RunToken.variable, status.run, 1)
         watchDirectory()
+        if let squatter { log.system(squatter) }
         // A start that cannot record itself must fail before the process runs.
         let failure = writeStatus()
         guard failure == 0 else { return "cannot write \(paths.status): \(Platform.describe(errno: failure))" }
@@ -136,6 +148,8 @@ extension Supervisor {
             if statusRetryAt != nil { log.system("wrote \(paths.status) again") }
             statusRetryAt = nil
             statusInode = Platform.inode(paths.status)
+        } else if directoryLost {
+            statusRetryAt = nil  // Nowhere to write it: the directory is gone.
         } else {
             if statusRetryAt == nil {
                 log.system("cannot write \(paths.status): \(Platform.describe(errno: failure)); retrying every second")

@@ -19,7 +19,8 @@ extension Supervisor {
         for _ in 0..<2 {
             switch Platform.openRegular(path, O_RDWR | O_CREAT) {
             case .success(let fd): return fd
-            case .failure(.link), .failure(.notRegular): _ = unlink(path)
+            case .failure(.link), .failure(.notRegular):
+                if unlink(path) != 0 { _ = rmdir(path) }
             case .failure: return -1
             }
         }
@@ -41,18 +42,42 @@ extension Supervisor {
         return -1
     }
 
-    /// Watches the process's directory for its files being deleted, moved or replaced.
+    /// How often the files are checked when they cannot be watched, or could not all be put back.
+    static let repairMillis: Int64 = 2_000
+
+    /// Watches the process's directory for its files being deleted, moved or replaced. Without
+    /// inotify (its limits reached), it says so in the log and checks every 2 s instead.
     mutating func watchDirectory() {
+        descriptors.directory = Platform.open(paths.directory, O_RDONLY | O_DIRECTORY)
         #if os(Linux)
             let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
-            guard fd >= 0 else { return }
             let mask = IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR
-            guard inotify_add_watch(fd, paths.directory, UInt32(mask)) >= 0 else {
-                close(fd)
+            if fd >= 0 && inotify_add_watch(fd, paths.directory, UInt32(mask)) >= 0 {
+                descriptors.watch = fd
                 return
             }
-            descriptors.watch = fd
+            let failure = crunit_errno()
+            if fd >= 0 { close(fd) }
+            log.system(
+                "cannot watch \(paths.directory) (\(Platform.describe(errno: failure)); see fs.inotify.max_user_instances "
+                    + "and max_user_watches): checking its files every 2s instead")
         #endif
+        repairAt = Platform.monotonicMillis() + Self.repairMillis
+    }
+
+    /// Whether the process's directory is gone: deleted (no links left) or moved away (another
+    /// directory, or none, at its path).
+    var directoryIsGone: Bool {
+        guard descriptors.directory >= 0 else { return false }
+        return !Platform.isLinked(descriptors.directory) || !Platform.names(paths.directory, descriptors.directory)
+    }
+
+    /// Checks the files on a timer, while they cannot be watched or could not all be put back.
+    mutating func repairIfDue(now: Int64) {
+        guard let due = repairAt, now >= due else { return }
+        repairAt = nil
+        checkFiles()
+        if descriptors.watch < 0 && repairAt == nil { repairAt = now + Self.repairMillis }
     }
 
     /// Reads the directory's events and puts back whatever of the supervisor's files is missing.
@@ -74,38 +99,55 @@ extension Supervisor {
             if directoryGone {
                 close(descriptors.watch)
                 descriptors.watch = -1
-                log.system("its directory \(paths.directory) was deleted or moved away: stopping the process")
-                beginStop(graceMillis: Self.defaultGraceMillis)
-                return
             }
-            restoreFiles()
+            checkFiles()
         #endif
     }
 
-    /// Makes anew each of the supervisor's files that is no longer the one it holds.
-    mutating func restoreFiles() {
+    /// Stops the process when its directory is gone; otherwise puts back what is missing.
+    mutating func checkFiles() {
+        if directoryIsGone {
+            if descriptors.directory >= 0 { close(descriptors.directory) }
+            descriptors.directory = -1
+            directoryLost = true
+            repairAt = nil
+            log.system("its directory \(paths.directory) was deleted or moved away: stopping the process")
+            beginStop(graceMillis: arguments.policies.stopTimeoutMillis)
+            return
+        }
+        guard descriptors.directory >= 0 else { return }
+        if !restoreFiles() { repairAt = Platform.monotonicMillis() + Self.repairMillis }
+    }
+
+    /// Makes anew each of the supervisor's files that is no longer the one it holds; false when
+    /// one could not be (it is tried again on a timer).
+    mutating func restoreFiles() -> Bool {
+        var restored = true
         if !Platform.names(paths.lock, descriptors.lock) {
-            _ = unlink(paths.lock)
+            if unlink(paths.lock) != 0 { _ = rmdir(paths.lock) }
             let fd = claimFile(paths.lock)
             if fd >= 0 && crunit_lock_try(fd) == 0 {
                 close(descriptors.lock)
                 descriptors.lock = fd
                 log.system("made \(paths.lock) anew: it was deleted or replaced")
-            } else if fd >= 0 {
-                close(fd)
+            } else {
+                if fd >= 0 { close(fd) }
+                restored = false
             }
         }
         if !Platform.names(paths.control, descriptors.control) {
-            _ = unlink(paths.control)
+            if unlink(paths.control) != 0 { _ = rmdir(paths.control) }
             let fd = claimFIFO(paths.control)
             if fd >= 0 {
                 close(descriptors.control)
                 descriptors.control = fd
                 log.system("made \(paths.control) anew: it was deleted or replaced")
+            } else {
+                restored = false
             }
         }
         if descriptors.stdinWrite >= 0 && !Platform.names(paths.input, descriptors.input) {
-            _ = unlink(paths.input)
+            if unlink(paths.input) != 0 { _ = rmdir(paths.input) }
             let fd = claimFIFO(paths.input)
             if fd >= 0 {
                 relayInput()
@@ -113,9 +155,15 @@ extension Supervisor {
                 descriptors.input = fd
                 descriptors.inputBlocked = false
                 log.system("made \(paths.input) anew: it was deleted or replaced")
+            } else {
+                restored = false
             }
         }
-        if Platform.inode(paths.status) != statusInode && statusRetryAt == nil { writeStatus() }
+        if Platform.inode(paths.status) != statusInode && statusRetryAt == nil {
+            if unlink(paths.status) != 0 { _ = rmdir(paths.status) }
+            writeStatus()
+        }
+        return restored
     }
 
     /// Moves what clients wrote into the input FIFO on to the process's stdin, in the kernel,

@@ -56,7 +56,10 @@ def test_unsafe_directory_refused(faults, which):
     for command in commands:
         r = faults.cli(*command)
         message = text(r)
-        assert r.returncode == 1, f"`runit {command[0]}` with {which} gave exit {r.returncode}: {message}"
+        # An unsafe folder of one process is a problem on its row only: list goes on showing the
+        # others (exit 0), as it does for a damaged file; an unsafe home or procs/ refuses all.
+        expected = (0, 1) if command[0] == "list" and which.startswith("name") else (1,)
+        assert r.returncode in expected, f"`runit {command[0]}` with {which} gave exit {r.returncode}: {message}"
         assert any(p in message for p in paths), f"`runit {command[0]}` does not name {directory}: {message}"
         assert "chmod" in message or "chown" in message, f"`runit {command[0]}` does not say how to fix it: {message}"
     assert faults.copies() == [], "a process started in an unsafe state directory"

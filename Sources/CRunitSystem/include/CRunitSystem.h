@@ -49,6 +49,11 @@ int crunit_set_cloexec(int fd);
 /// delete and the kernel frees when its holder dies: the socket's descriptor, or -1 with errno
 /// (EADDRINUSE when another process holds the name; ENOSYS off Linux).
 int crunit_abstract_bind(const char *name);
+/// Connects to the listener of an abstract socket name and reads who holds it (SO_PEERCRED):
+/// 0 with `pid` and `uid` set, or -1 with errno (ECONNREFUSED when no one listens there).
+int crunit_abstract_peer(const char *name, pid_t *pid, uid_t *uid);
+/// Accepts and closes every pending connection of a non-blocking listening socket.
+void crunit_accept_all(int fd);
 /// Moves up to `length` bytes from one pipe to another inside the kernel, without blocking
 /// (Linux splice(2)); -1 with EAGAIN when the source is empty or the destination full.
 long crunit_splice(int from, int to, unsigned long length);
