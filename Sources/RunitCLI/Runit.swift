@@ -74,7 +74,7 @@ extension Runit {
         case ["list"], ["ls"]: try ListCommand.list(json: false)
         case ["list", "--json"], ["ls", "--json"]: try ListCommand.list(json: true)
         case let words where words.count == 2 && words[0] == "stop" && isName(words[1]):
-            try StopCommand.stop(words[1], graceMillis: Registry.defaultGraceMillis, json: false)
+            try StopCommand.stop(words[1], graceMillis: nil, json: false)
         case let words where words.count == 2 && words[0] == "start" && isName(words[1]):
             try StartCommand.start(StartRequest(name: words[1]), json: false)
         case let words where words.count == 4 && words[0] == "start" && isName(words[1]) && words[2] == "--settle":

@@ -26,6 +26,12 @@ public struct ProcessReport: Codable, Equatable, Sendable {
     public var processCount: Int?
     /// A problem with the process's files, if any.
     public var problem: String?
+    /// The health check's last verdict, when there is a check.
+    public var health: HealthReport?
+    /// When the restart policy starts it again (in `backoff`): an RFC 3339 time.
+    public var nextRestartAt: String?
+    /// Seconds until then, from the stored deadline (a countdown, never a frozen text).
+    public var nextRestartInSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case name, state, pid, command, argv, cwd, env, restarts, message, problem
@@ -39,6 +45,9 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         case memoryBytes = "memory_bytes"
         case cpuSeconds = "cpu_seconds"
         case processCount = "process_count"
+        case health
+        case nextRestartAt = "next_restart_at"
+        case nextRestartInSeconds = "next_restart_in_seconds"
     }
 
     /// The report for a snapshot; `withMetrics` reads memory and CPU from `/proc`.
@@ -64,6 +73,14 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         message = snapshot.status?.message.isEmpty == false ? snapshot.status?.message : nil
         logPath = paths.currentLog
         problem = snapshot.problem
+        if let status = snapshot.status, !status.health.isEmpty {
+            health = HealthReport(status, now: now)
+        }
+        if let status = snapshot.status, status.state == .backoff, status.nextRestartAtMilliseconds > 0 {
+            nextRestartAt = Timestamp.string(micros: status.nextRestartAtMilliseconds * 1000)
+            let left = Double(status.nextRestartAtMilliseconds) / 1000 - now.timeIntervalSince1970
+            nextRestartInSeconds = (max(0, left) * 10).rounded() / 10
+        }
         if withMetrics, let supervisor = snapshot.supervisorPID, snapshot.pid != nil,
             let metrics = ProcessMetrics.tree(underSupervisor: supervisor)
         {
@@ -83,6 +100,46 @@ public struct ProcessReport: Codable, Equatable, Sendable {
     static let signalNames: [Int32: String] = [
         1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 15: "SIGTERM",
     ]
+}
+
+/// A health check's last verdict, as reported.
+public struct HealthReport: Codable, Equatable, Sendable {
+    /// `starting` (no verdict yet), `healthy` or `unhealthy`.
+    public var status: String
+    /// Failed checks in a row.
+    public var failures: Int
+    /// When the last check ended (RFC 3339), if one has.
+    public var checkedAt: String?
+    /// Seconds since then.
+    public var checkedSecondsAgo: Int?
+    /// What it said: the status code, the exit code and first lines, or the error.
+    public var detail: String?
+
+    enum CodingKeys: String, CodingKey {
+        case status, failures, detail
+        case checkedAt = "checked_at"
+        case checkedSecondsAgo = "checked_seconds_ago"
+    }
+
+    init(_ status: StatusRecord, now: Date) {
+        self.status = status.health
+        failures = status.healthFailures
+        if status.healthCheckedAtMilliseconds > 0 {
+            checkedAt = Timestamp.string(micros: status.healthCheckedAtMilliseconds * 1000)
+            checkedSecondsAgo = max(0, Int(now.timeIntervalSince1970 - Double(status.healthCheckedAtMilliseconds) / 1000))
+        }
+        detail = status.healthDetail.isEmpty ? nil : status.healthDetail
+    }
+
+    /// One line for people: `healthy (checked 3s ago: HTTP 200)`.
+    public var summary: String {
+        var text = status
+        if let ago = checkedSecondsAgo {
+            text += " (checked \(ago)s ago" + (detail.map { ": " + $0 } ?? "") + ")"
+        }
+        if failures > 0 { text += ", \(failures) failed in a row" }
+        return text
+    }
 }
 
 extension Registry {

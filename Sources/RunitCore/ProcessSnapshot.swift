@@ -26,7 +26,7 @@ public struct ProcessSnapshot: Sendable {
 
     /// The pid of the running process, or nil.
     public var pid: Int32? {
-        guard isSupervised, let status, status.pid > 0, status.state == .running || status.state == .stopping else {
+        guard isSupervised, let status, status.pid > 0, status.state.isActive, status.state != .backoff else {
             return nil
         }
         return status.pid
@@ -41,7 +41,7 @@ public struct ProcessSnapshot: Sendable {
 
 /// A process state as shown to users: the recorded states, plus what a reader can tell on its own.
 public enum DisplayState: String, Sendable, Codable, CaseIterable {
-    case starting, running, backoff, stopping, stopped, exited, failed
+    case starting, running, ready, unhealthy, backoff, stopping, stopped, exited, failed
     /// The status says active, but no supervisor holds the lock: it died without a word.
     case lost
     /// No readable status and no supervisor: a start in its first moment, before its supervisor

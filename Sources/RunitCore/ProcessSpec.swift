@@ -19,12 +19,16 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
     public var logMaxSize: Int
     /// How many rotated log files are kept.
     public var logKeep: Int
+    /// Readiness, health, restart tuning, stopping and watching.
+    public var policies = ProcessPolicies()
 
     /// A spec with every field given.
     public init(
         name: String, argv: [String], command: String? = nil, cwd: String, env: [EnvironmentEntry] = [],
-        restart: RestartPolicy = .never, logMaxSize: Int = 10 * 1024 * 1024, logKeep: Int = 5
+        restart: RestartPolicy = .never, logMaxSize: Int = 10 * 1024 * 1024, logKeep: Int = 5,
+        policies: ProcessPolicies = ProcessPolicies()
     ) {
+        self.policies = policies
         self.name = name
         self.argv = argv
         self.command = command
@@ -73,10 +77,15 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
         self.init(
             name: name, argv: argv, command: value["command"]?.string, cwd: cwd, env: env, restart: restart,
             logMaxSize: Int(maxSize), logKeep: Int(keep))
+        // Specs written before policies existed have none: the defaults.
+        if let policies = value["policies"] {
+            guard let parsed = ProcessPolicies(json: policies) else { return nil }
+            self.policies = parsed
+        }
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, argv, command, cwd, env, restart
+        case name, argv, command, cwd, env, restart, policies
         case logMaxSize = "log_max_size"
         case logKeep = "log_keep"
     }

@@ -19,6 +19,9 @@ public struct StartRequest: Sendable {
     public var logMaxSize: Int = 10 * 1024 * 1024
     /// Keep this many rotated files.
     public var logKeep: Int = 5
+    /// Readiness, health, restart tuning, stopping and watching; nil keeps the stored ones
+    /// (or the defaults) when no command is given.
+    public var policies: ProcessPolicies?
     /// Stop a running process of that name first, instead of refusing.
     public var replace = false
     /// How long to watch for an exit right after the start.
@@ -110,6 +113,7 @@ extension Registry {
         arguments.restarts = previous?.restarts ?? 0
         arguments.logMaxSize = spec.logMaxSize
         arguments.logKeep = spec.logKeep
+        arguments.policies = spec.policies
         let report: SupervisorLauncher.Report
         do throws(RunitError) {
             report = try SupervisorLauncher.launch(
@@ -185,6 +189,7 @@ extension Registry {
                     try EnvironmentEntry(parsing: text, for: name.rawValue)
                 }
             }
+            if let policies = request.policies { spec.policies = try PolicyCheck.validated(policies, name: name) }
             return spec
         } else {
             throw RunitError(.invalidInput, "no command given for '\(name)'; use --command \"CMD\" or -- PROGRAM ARG...")
@@ -194,7 +199,8 @@ extension Registry {
         for text in request.env { env.append(try EnvironmentEntry(parsing: text, for: name.rawValue)) }
         return ProcessSpec(
             name: name.rawValue, argv: argv, command: command, cwd: cwd, env: env, restart: request.restart,
-            logMaxSize: request.logMaxSize, logKeep: request.logKeep)
+            logMaxSize: request.logMaxSize, logKeep: request.logKeep,
+            policies: try PolicyCheck.validated(request.policies ?? ProcessPolicies(), name: name))
     }
 
     private func validatedDirectory(_ path: String, name: ProcessName) throws(RunitError) -> String {

@@ -15,9 +15,9 @@ extension Registry {
     public static let defaultGraceMillis: Int64 = 10_000
 
     /// Stops a process: SIGTERM to its tree, SIGKILL after `graceMillis`; returns when all of it is gone.
-    public func stop(_ text: String, graceMillis: Int64 = defaultGraceMillis) throws(RunitError) -> StopOutcome {
-        try Limits.check(milliseconds: graceMillis, in: Limits.graceMillis, "the grace period (--timeout)")
+    public func stop(_ text: String, graceMillis given: Int64? = nil) throws(RunitError) -> StopOutcome {
         let snapshot = try existing(text)
+        let graceMillis = try grace(given, spec: snapshot.spec)
         let name = try Self.name(snapshot.name)
         let lock = try ClientLock(home: context.home, name: name)
         defer { lock.release() }
@@ -59,11 +59,11 @@ extension Registry {
     }
 
     /// Stops the process if it runs, then starts it again with the same spec; the restart count goes up.
-    public func restart(_ text: String, graceMillis: Int64 = defaultGraceMillis, settleMillis: Int64 = 200) throws(RunitError)
+    public func restart(_ text: String, graceMillis given: Int64? = nil, settleMillis: Int64 = 200) throws(RunitError)
         -> StartOutcome
     {
-        try Limits.check(milliseconds: graceMillis, in: Limits.graceMillis, "the grace period (--timeout)")
         let snapshot = try existing(text)
+        let graceMillis = try grace(given, spec: snapshot.spec)
         guard snapshot.spec != nil else {
             throw RunitError(.storage, snapshot.problem ?? "'\(text)' has no spec; start it with a command")
         }
@@ -80,9 +80,9 @@ extension Registry {
     }
 
     /// Stops the process if needed, then deletes its directory: spec, status and logs.
-    public func remove(_ text: String, graceMillis: Int64 = defaultGraceMillis) throws(RunitError) -> StopOutcome {
-        try Limits.check(milliseconds: graceMillis, in: Limits.graceMillis, "the grace period (--timeout)")
+    public func remove(_ text: String, graceMillis given: Int64? = nil) throws(RunitError) -> StopOutcome {
         let snapshot = try existing(text)
+        let graceMillis = try grace(given, spec: snapshot.spec)
         let name = try Self.name(snapshot.name)
         let paths = context.paths(name)
         let lock = try ClientLock(home: context.home, name: name)
@@ -94,6 +94,14 @@ extension Registry {
             throw RunitError(.storage, "cannot remove \(paths.directory): \(error.localizedDescription)")
         }
         return outcome
+    }
+
+    /// The grace period a stop gives: the one asked for (within its range), else the
+    /// process's own `--stop-timeout`, else the default.
+    func grace(_ given: Int64?, spec: ProcessSpec?) throws(RunitError) -> Int64 {
+        guard let given else { return spec?.policies.stopTimeoutMillis ?? Self.defaultGraceMillis }
+        try Limits.check(milliseconds: given, in: Limits.graceMillis, "the grace period (--timeout)")
+        return given
     }
 
     /// Writes `text` to the process's stdin, through the input FIFO its supervisor holds open.

@@ -2,8 +2,12 @@
 public enum ProcessState: String, Sendable, CaseIterable, Codable {
     /// The supervisor is spawning the process.
     case starting
-    /// The process is running.
+    /// The process is running (and has no readiness check).
     case running
+    /// The process runs and its readiness check has passed.
+    case ready
+    /// The process runs and its health check failed its retries in a row.
+    case unhealthy
     /// The process exited and the restart policy will start it again after a delay.
     case backoff
     /// A stop was asked for and the process tree is being terminated.
@@ -18,7 +22,7 @@ public enum ProcessState: String, Sendable, CaseIterable, Codable {
     /// Whether a supervisor is expected to be alive in this state.
     public var isActive: Bool {
         switch self {
-        case .starting, .running, .backoff, .stopping: return true
+        case .starting, .running, .ready, .unhealthy, .backoff, .stopping: return true
         case .stopped, .exited, .failed: return false
         }
     }
@@ -48,6 +52,16 @@ public struct StatusRecord: Equatable, Sendable {
     public var updatedAtMilliseconds: Int64
     /// The run's token (``RunToken``) in the process's environment; empty in records of old versions.
     public var run: String = ""
+    /// The health check's verdict: empty without a check, else `starting`, `healthy` or `unhealthy`.
+    public var health: String = ""
+    /// When the last health check ended, in milliseconds since the epoch; 0 before the first.
+    public var healthCheckedAtMilliseconds: Int64 = 0
+    /// What the last health check said: its status code, exit code and first lines, or its error.
+    public var healthDetail: String = ""
+    /// Failed health checks in a row.
+    public var healthFailures = 0
+    /// When the restart policy starts the process again (in `backoff`), in milliseconds since the epoch; 0 if not.
+    public var nextRestartAtMilliseconds: Int64 = 0
 
     /// A record with every field given.
     public init(
@@ -80,6 +94,14 @@ public struct StatusRecord: Equatable, Sendable {
         JSONText.appendString(message, to: &out)
         out += ",\"updated_at_ms\":\(updatedAtMilliseconds),\"run\":"
         JSONText.appendString(run, to: &out)
+        if !health.isEmpty {
+            out += ",\"health\":"
+            JSONText.appendString(health, to: &out)
+            out += ",\"health_checked_at_ms\":\(healthCheckedAtMilliseconds),\"health_failures\":\(healthFailures)"
+            out += ",\"health_detail\":"
+            JSONText.appendString(healthDetail, to: &out)
+        }
+        if nextRestartAtMilliseconds > 0 { out += ",\"next_restart_at_ms\":\(nextRestartAtMilliseconds)" }
         out += "}\n"
         return out
     }
@@ -106,6 +128,11 @@ extension StatusRecord {
             name: name, state: state, pid: pid32, supervisorPID: supervisor32, startedAtMilliseconds: started,
             restarts: Int(restarts), exitCode: code, exitSignal: signal, message: message, updatedAtMilliseconds: updated)
         self.run = value["run"]?.string ?? ""
+        self.health = value["health"]?.string ?? ""
+        self.healthCheckedAtMilliseconds = value["health_checked_at_ms"]?.integer ?? 0
+        self.healthDetail = value["health_detail"]?.string ?? ""
+        self.healthFailures = Int(value["health_failures"]?.integer ?? 0)
+        self.nextRestartAtMilliseconds = value["next_restart_at_ms"]?.integer ?? 0
     }
 }
 

@@ -38,6 +38,8 @@ public struct SupervisorArguments: Equatable, Sendable {
     public var logMaxSize: Int = 10 * 1024 * 1024
     /// How many rotated log files are kept.
     public var logKeep: Int = 5
+    /// Readiness, health, restart tuning, stopping and watching.
+    public var policies = ProcessPolicies()
     /// A descriptor the supervisor reports its first start on, then closes; -1 for none.
     public var notifyFD: Int32 = -1
     /// The program and its arguments.
@@ -57,6 +59,7 @@ public struct SupervisorArguments: Equatable, Sendable {
         for entry in environment { out += ["--env", entry] }
         out += ["--restart", restart.rawValue, "--restarts", String(restarts)]
         out += ["--log-max-size", String(logMaxSize), "--log-keep", String(logKeep)]
+        out += policies.commandLine
         if notifyFD >= 0 { out += ["--notify-fd", String(notifyFD)] }
         out.append("--")
         out += argv
@@ -124,7 +127,10 @@ public struct SupervisorArguments: Equatable, Sendable {
                 parsed.argv = Array(arguments[(index + 1)...])
                 index = arguments.count
                 continue
-            default: throw SupervisorArgumentError("unknown option '\(flag)'")
+            default:
+                guard try parsed.policies.parse(flag, { () throws(SupervisorArgumentError) in try value(flag) }) else {
+                    throw SupervisorArgumentError("unknown option '\(flag)'")
+                }
             }
             index += 1
         }

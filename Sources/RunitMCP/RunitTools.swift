@@ -98,7 +98,7 @@ public struct RunitTools: Sendable {
 
     func stop(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
         let name = try arguments.requiredString("name")
-        var grace = Registry.defaultGraceMillis
+        var grace: Int64?
         if let seconds = try arguments.number("timeout_s") {
             guard (0...300).contains(seconds) else {
                 throw RunitError(.invalidInput, "stop_process: 'timeout_s' must be 0 to 300 seconds, not \(seconds)")

@@ -26,6 +26,7 @@ extension Supervisor {
             status.exitCode = nil
             status.exitSignal = nil
             status.message = ""
+            status.nextRestartAtMilliseconds = 0
             log.system("started pid \(pid)")
             writeStatus()
             notify("running \(pid)\n")
@@ -94,7 +95,7 @@ extension Supervisor {
         phase = .stopping(killAt: Platform.monotonicMillis() + graceMillis, killed: false)
         // The group and every descendant, so one that left the group (setsid) can also shut down
         // cleanly while the main process still runs.
-        signalTree(SIGTERM)
+        signalTree(arguments.policies.stopSignal)
         reap()
     }
 
@@ -113,6 +114,7 @@ extension Supervisor {
         let now = Platform.monotonicMillis()
         log.flushPartials(now: now, force: false)
         if let retry = statusRetryAt, now >= retry { writeStatus() }
+        repairIfDue(now: now)
         switch phase {
         case .stopping(let killAt, let killed):
             if killed || now >= killAt {
@@ -168,20 +170,33 @@ extension Supervisor {
             phase = .done(0)
             return
         }
+        scheduleRestart()
+    }
+
+    /// Waits, then starts the process again: 500 ms after a quick failure (a run shorter than
+    /// `--min-uptime`), doubling with each one in a row up to `--backoff-max`; after more than
+    /// `--max-restarts` quick failures in a row, gives up (`failed`). The next attempt's time is
+    /// kept in the status, so clients show a countdown.
+    mutating func scheduleRestart() {
+        let policies = arguments.policies
         let ran = Platform.monotonicMillis() - childStartedAt
-        quickFailures = ran >= Self.stableRunMillis ? 1 : quickFailures + 1
-        guard quickFailures <= Self.maxQuickFailures else {
+        quickFailures = ran >= policies.minUptimeMillis ? 1 : quickFailures + 1
+        guard quickFailures <= policies.maxRestarts else {
             status.state = .failed
-            status.message = "gave up after \(Self.maxQuickFailures) restarts in a row that each ran under 10s"
+            status.nextRestartAtMilliseconds = 0
+            status.message =
+                "gave up after \(policies.maxRestarts) restarts in a row that each ran under "
+                + DurationText.format(milliseconds: policies.minUptimeMillis)
             log.system(status.message)
             writeStatus()
             phase = .done(0)
             return
         }
-        let delay = min(30_000, Int64(500) << Int64(quickFailures - 1))
+        let delay = min(policies.backoffMaxMillis, Int64(500) << Int64(min(quickFailures - 1, 30)))
         status.state = .backoff
-        status.message = "restarting in \(DurationText.format(milliseconds: delay))"
-        log.system(status.message)
+        status.nextRestartAtMilliseconds = Platform.nowMicros() / 1000 + delay
+        status.message = "quick failure \(quickFailures) of at most \(policies.maxRestarts) in a row"
+        log.system("restarting in \(DurationText.format(milliseconds: delay))")
         writeStatus()
         phase = .backoff(until: Platform.monotonicMillis() + delay)
     }

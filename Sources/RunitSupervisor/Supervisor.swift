@@ -25,18 +25,12 @@ public struct Supervisor: ~Copyable {
         case done(Int32)
     }
 
-    /// How long a stop asked for by a signal (not the CLI) waits before SIGKILL.
-    static let defaultGraceMillis: Int64 = 10_000
     /// How long leftovers of a process that exited by itself get before SIGKILL.
     static let leftoverGraceMillis: Int64 = 2_000
-    /// A run at least this long resets the restart backoff.
-    static let stableRunMillis: Int64 = 10_000
     /// The most read from a pipe at once; its pages are touched only by a process that writes a lot.
     static let readSize = 256 * 1024
     /// The most read from one pipe before turning to the other, when both have data.
     static let interleaveChunk = 1024
-    /// Quick failures in a row after which the restart policy gives up.
-    static let maxQuickFailures = 10
     /// How long to wait before polling again after poll itself failed.
     static let pollRetryMicros: UInt32 = 100_000
     /// The longest control line kept; a longer one is dropped (client lines are a dozen bytes).
@@ -62,6 +56,12 @@ public struct Supervisor: ~Copyable {
     var statusInode: UInt64 = 0
     /// Polls that failed in a row (not counting EINTR).
     var pollFailures = 0
+    /// Set once the process's directory was deleted or moved away: no file can be written.
+    var directoryLost = false
+    /// When the supervisor's files are checked next without an inotify event; nil when not needed.
+    var repairAt: Int64?
+    /// Set when another program holds the supervisor's abstract name: what to log about it.
+    var squatter: String?
     var readBuffer: UnsafeMutableRawBufferPointer
     /// The poll set, allocated once: the loop allocates nothing per event.
     let pollSet: UnsafeMutableBufferPointer<pollfd>
@@ -79,7 +79,7 @@ public struct Supervisor: ~Copyable {
         self.status.run = RunToken.make(directory: arguments.directory)
         self.log = LogWriter(paths: paths, maxSize: arguments.logMaxSize, keep: arguments.logKeep)
         self.readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
-        self.pollSet = .allocate(capacity: 6)
+        self.pollSet = .allocate(capacity: 7)
         self.controlBuffer = .allocate(byteCount: Self.controlLineLimit, alignment: 1)
         descriptors.notify = arguments.notifyFD
     }
@@ -170,6 +170,8 @@ public struct Supervisor: ~Copyable {
         fds[2] = pollfd(fd: descriptors.outRead, events: Int16(POLLIN), revents: 0)
         fds[3] = pollfd(fd: descriptors.errRead, events: Int16(POLLIN), revents: 0)
         fds[4] = pollfd(fd: descriptors.watch, events: Int16(POLLIN), revents: 0)
+        // Clients that ask who holds the abstract name connect to it: let them go at once.
+        fds[6] = pollfd(fd: descriptors.guardSocket, events: Int16(POLLIN), revents: 0)
         // Input waits in the FIFO while the process's stdin is full: then wait for room instead.
         fds[5] =
             descriptors.stdinWrite < 0
@@ -177,7 +179,7 @@ public struct Supervisor: ~Copyable {
             : descriptors.inputBlocked
                 ? pollfd(fd: descriptors.stdinWrite, events: Int16(POLLOUT), revents: 0)
                 : pollfd(fd: descriptors.input, events: Int16(POLLIN), revents: 0)
-        let ready = poll(fds.baseAddress, 6, timeoutMillis())
+        let ready = poll(fds.baseAddress, 7, timeoutMillis())
         if ready < 0 && crunit_errno() != EINTR {
             // Never give up the process for this (ENOMEM passes): note it, wait a little, and go on
             // with the deadlines (a stop's SIGKILL, reaping), then poll again.
@@ -198,6 +200,7 @@ public struct Supervisor: ~Copyable {
         if fds[1].revents != 0 { handleControl() }
         if fds[4].revents != 0 { handleDirectoryEvents() }
         if fds[5].revents != 0 { relayInput() }
+        if fds[6].revents != 0 { crunit_accept_all(descriptors.guardSocket) }
         handleDeadlines()
     }
 
@@ -205,6 +208,7 @@ public struct Supervisor: ~Copyable {
     func timeoutMillis() -> Int32 {
         var deadline = log.partialDeadline
         if let retry = statusRetryAt { deadline = min(deadline ?? retry, retry) }
+        if let repair = repairAt { deadline = min(deadline ?? repair, repair) }
         switch phase {
         case .stopping(let killAt, let killed), .cleaning(let killAt, let killed):
             let next = killed ? Platform.monotonicMillis() + 100 : killAt
@@ -268,7 +272,7 @@ public struct Supervisor: ~Copyable {
             if signal == SIGCHLD {
                 reap()
             } else {
-                beginStop(graceMillis: Self.defaultGraceMillis)
+                beginStop(graceMillis: arguments.policies.stopTimeoutMillis)
             }
         }
     }
@@ -317,7 +321,7 @@ public struct Supervisor: ~Copyable {
         }
         if leftoversToSignal {
             leftoversToSignal = false
-            if !noChildrenLeft { signalTree(SIGTERM) }
+            if !noChildrenLeft { signalTree(arguments.policies.stopSignal) }
         }
         finishIfTreeIsGone()
         if exitToReport { reportExit() }

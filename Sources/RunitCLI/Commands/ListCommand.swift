@@ -79,6 +79,10 @@ struct StatusCommand: AsyncParsableCommand {
         rows.append(("restarts", String(report.restarts)))
         rows.append(("last exit", report.lastExit ?? "-"))
         if let message = report.message { rows.append(("message", message)) }
+        if let health = report.health { rows.append(("health", health.summary)) }
+        if let left = report.nextRestartInSeconds, let at = report.nextRestartAt {
+            rows.append(("next start", "in \(ProcessMetrics.formatDuration(left.rounded(.up))) (\(at))"))
+        }
         if let memory = report.memoryBytes {
             rows.append(("memory", ProcessMetrics.formatBytes(memory) + " RSS in \(report.processCount ?? 1) processes"))
         }

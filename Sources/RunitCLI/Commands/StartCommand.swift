@@ -45,6 +45,8 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How long to watch for an exit right after the start (default 200ms).")
     var settle: String = "200ms"
 
+    @OptionGroup(title: "Readiness, health, restarts and stopping") var policyOptions: PolicyOptions
+
     @OptionGroup var output: OutputOptions
 
     @Argument(parsing: .postTerminator, help: "The program and its arguments, after --.")
@@ -112,6 +114,7 @@ struct StartCommand: AsyncParsableCommand {
         request.logKeep = logKeep
         request.replace = replace
         request.settleMillis = settleMillis
+        request.policies = try policyOptions.policies()
         return request
     }
 }

@@ -19,7 +19,7 @@ struct StopCommand: AsyncParsableCommand {
     }
 
     /// The command's work, callable without argument parsing.
-    static func stop(_ name: String, graceMillis: Int64, json: Bool) throws {
+    static func stop(_ name: String, graceMillis: Int64?, json: Bool) throws {
         let registry = Registry(context: .fromEnvironment())
         let outcome = try registry.stop(name, graceMillis: graceMillis)
         let report = registry.report(for: outcome.snapshot)
@@ -29,6 +29,10 @@ struct StopCommand: AsyncParsableCommand {
             Terminal.write("stopped \(report.name)" + (report.lastExit.map { " (\($0))" } ?? "") + "\n")
         } else {
             Terminal.write("\(report.name) was not running (\(report.state.rawValue))\n")
+        }
+        // A lost process whose leftovers could not all be proven its own: say what may be left.
+        if let message = report.message, message.contains("left them alone") {
+            Terminal.standardError.write("runit: '\(report.name)': \(message)\n")
         }
     }
 }
@@ -49,12 +53,14 @@ struct StopTarget: ParsableArguments {
     @Argument(help: "The process name.")
     var name: String
 
-    @Option(name: [.long, .short], help: "Seconds (or a duration, e.g. 500ms) before SIGKILL (default 10).")
+    @Option(
+        name: [.long, .short],
+        help: "Seconds (or a duration, e.g. 500ms) before SIGKILL (default: its --stop-timeout, else 10s).")
     var timeout: String?
 
-    /// The grace period in milliseconds.
-    func graceMillis() throws -> Int64 {
-        guard let timeout else { return Registry.defaultGraceMillis }
+    /// The grace period in milliseconds; nil for the process's own --stop-timeout.
+    func graceMillis() throws -> Int64? {
+        guard let timeout else { return nil }
         guard let millis = DurationText.milliseconds(timeout) else {
             throw RunitError(
                 .invalidInput, "--timeout '\(timeout)' is not a duration from 0s to 1h; \(DurationText.rule)")

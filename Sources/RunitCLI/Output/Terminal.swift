@@ -26,9 +26,9 @@ struct Terminal {
     /// The color of a state.
     static func stateColor(_ state: String) -> String {
         switch state {
-        case "running": return "32"
+        case "running", "ready": return "32"
         case "starting", "stopping", "backoff": return "33"
-        case "failed", "lost": return "31"
+        case "failed", "lost", "unhealthy": return "31"
         default: return "90"
         }
     }

@@ -1,0 +1,44 @@
+import Foundation
+import RunitKit
+
+/// Checks policies before anything is written: every number within its range, every check
+/// well formed, so that a supervisor never starts with a setting it would refuse.
+enum PolicyCheck {
+    /// `policies`, or an invalid-input error naming the first bad setting, its range and `name`.
+    static func validated(_ policies: ProcessPolicies, name: ProcessName) throws(RunitError) -> ProcessPolicies {
+        typealias R = ProcessPolicies.Range
+        let of = "of '\(name)',"
+        for (flag, port) in [("--ready-port", policies.ready.port), ("--health-port", policies.health.port)] {
+            if let port { try Limits.check(port, in: R.port, "the port (\(flag)) \(of)") }
+        }
+        try Limits.check(policies.maxRestarts, in: R.maxRestarts, "the restart limit (--max-restarts) \(of)")
+        try Limits.check(milliseconds: policies.minUptimeMillis, in: R.minUptimeMillis, "--min-uptime \(of)")
+        try Limits.check(milliseconds: policies.backoffMaxMillis, in: R.backoffMaxMillis, "--backoff-max \(of)")
+        try Limits.check(milliseconds: policies.stopTimeoutMillis, in: R.stopTimeoutMillis, "--stop-timeout \(of)")
+        guard (1...64).contains(policies.stopSignal) else {
+            throw RunitError(.invalidInput, "the stop signal \(policies.stopSignal) \(of) is not one; \(SignalName.rule)")
+        }
+        let health = policies.health
+        if health.isSet {
+            try Limits.check(milliseconds: health.intervalMillis, in: R.intervalMillis, "--health-interval \(of)")
+            try Limits.check(milliseconds: health.timeoutMillis, in: R.timeoutMillis, "--health-timeout \(of)")
+            try Limits.check(health.retries, in: R.retries, "--health-retries \(of)")
+            try Limits.check(milliseconds: health.startPeriodMillis, in: R.startPeriodMillis, "--health-start-period \(of)")
+            let kinds = [health.command != nil, health.http != nil, health.port != nil].filter { $0 }.count
+            guard kinds == 1 else {
+                throw RunitError(
+                    .invalidInput,
+                    "give one health check for '\(name)': --health-cmd, --health-http or --health-port, not \(kinds)")
+            }
+        }
+        for (flag, text) in [("--ready-cmd", policies.ready.command), ("--health-cmd", health.command)] {
+            if let text, text.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw RunitError(.invalidInput, "the command of \(flag) \(of) is empty; give a shell command")
+            }
+        }
+        for path in policies.watch where path.isEmpty {
+            throw RunitError(.invalidInput, "a --watch path \(of) is empty; give a file or directory")
+        }
+        return policies
+    }
+}
