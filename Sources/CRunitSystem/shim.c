@@ -11,6 +11,9 @@
 #include <unistd.h>
 #include <stddef.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #ifdef __linux__
 #include <sys/prctl.h>
@@ -143,7 +146,6 @@ int crunit_set_nonblocking(int fd) {
 int crunit_set_cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC); }
 
 #ifdef __linux__
-#include <sys/socket.h>
 #include <sys/un.h>
 #endif
 
@@ -180,5 +182,69 @@ long crunit_splice(int from, int to, unsigned long length) {
     (void)length;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+int crunit_ip_literal_family(const char *text) {
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, text, &v4) == 1) return 4;
+    if (inet_pton(AF_INET6, text, &v6) == 1) return 6;
+    return 0;
+}
+
+int crunit_tcp_connect(const char *address, int port) {
+    struct sockaddr_storage storage;
+    memset(&storage, 0, sizeof storage);
+    socklen_t size;
+    int family;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&storage;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&storage;
+    if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
+        family = AF_INET;
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((unsigned short)port);
+        size = sizeof *v4;
+    } else if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
+        family = AF_INET6;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((unsigned short)port);
+        size = sizeof *v6;
+    } else {
+        errno = EINVAL;
+        return -1;
+    }
+#ifdef __linux__
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+#else
+    int fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
+#endif
+    if (connect(fd, (struct sockaddr *)&storage, size) != 0 && errno != EINPROGRESS && errno != EINTR) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int crunit_socket_error(int fd) {
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) return errno;
+    return error;
+}
+
+long crunit_send(int fd, const void *bytes, unsigned long length) {
+#ifdef MSG_NOSIGNAL
+    return (long)send(fd, bytes, length, MSG_NOSIGNAL);
+#else
+    return (long)send(fd, bytes, length, 0);
 #endif
 }

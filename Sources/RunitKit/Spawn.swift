@@ -19,9 +19,11 @@ public enum Spawn {
 
     /// Spawns `argv` (with `PATH` lookup when the program has no slash) and returns its pid,
     /// or the errno of the failed spawn. The child starts with no blocked signals and the
-    /// default disposition for the signals a supervisor blocks or ignores.
+    /// default disposition for the signals a supervisor blocks or ignores. `environment`
+    /// (`KEY=VALUE` entries) replaces the caller's environment when given.
     public static func run(
-        _ argv: [String], detach: Detach, fileActions: (inout posix_spawn_file_actions_t) -> Void
+        _ argv: [String], detach: Detach, environment: [String]? = nil,
+        fileActions: (inout posix_spawn_file_actions_t) -> Void
     ) -> Result<Int32, SpawnErrno> {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -51,12 +53,17 @@ public enum Spawn {
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cArguments.append(nil)
         defer { for pointer in cArguments { free(pointer) } }
+        var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment?.map { strdup($0) } ?? []
+        cEnvironment.append(nil)
+        defer { for pointer in cEnvironment { free(pointer) } }
         var pid: pid_t = 0
         let program = argv[0]
-        let result =
-            program.contains("/")
-            ? posix_spawn(&pid, program, &actions, &attributes, cArguments, Platform.environment)
-            : posix_spawnp(&pid, program, &actions, &attributes, cArguments, Platform.environment)
+        let result = cEnvironment.withUnsafeMutableBufferPointer { given in
+            let chosen = environment == nil ? Platform.environment : given.baseAddress
+            return program.contains("/")
+                ? posix_spawn(&pid, program, &actions, &attributes, cArguments, chosen)
+                : posix_spawnp(&pid, program, &actions, &attributes, cArguments, chosen)
+        }
         return result == 0 ? .success(pid) : .failure(SpawnErrno(code: result))
     }
 }
