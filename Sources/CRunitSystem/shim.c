@@ -248,3 +248,74 @@ long crunit_send(int fd, const void *bytes, unsigned long length) {
     return (long)send(fd, bytes, length, 0);
 #endif
 }
+
+int crunit_abstract_bind_datagram(const char *name) {
+#ifdef __linux__
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    struct sockaddr_un address = {0};
+    address.sun_family = AF_UNIX;
+    size_t length = strlen(name);
+    if (length > sizeof address.sun_path - 1) length = sizeof address.sun_path - 1;
+    memcpy(address.sun_path + 1, name, length);
+    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0
+        || bind(fd, (struct sockaddr *)&address, size) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+#else
+    (void)name;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid, uid_t *uid) {
+    *pid = 0;
+    *uid = (uid_t)-1;
+#ifdef __linux__
+    struct iovec vector = {.iov_base = buffer, .iov_len = length};
+    // Room for the credentials and a few passed descriptors; the kernel discards (closes)
+    // descriptors that do not fit.
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+    } control;
+    struct msghdr message = {0};
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    ssize_t count = recvmsg(fd, &message, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+    if (count < 0) return -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET) continue;
+        if (header->cmsg_type == SCM_CREDENTIALS && header->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred credentials;
+            memcpy(&credentials, CMSG_DATA(header), sizeof credentials);
+            *pid = credentials.pid;
+            *uid = credentials.uid;
+        } else if (header->cmsg_type == SCM_RIGHTS) {
+            size_t count_fds = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t index = 0; index < count_fds; index++) {
+                int passed;
+                memcpy(&passed, CMSG_DATA(header) + index * sizeof(int), sizeof passed);
+                close(passed);
+            }
+        }
+    }
+    if ((message.msg_flags & MSG_TRUNC) && (unsigned long)count <= length) return (long)length + 1;
+    return (long)count;
+#else
+    (void)fd;
+    (void)buffer;
+    (void)length;
+    errno = ENOSYS;
+    return -1;
+#endif
+}

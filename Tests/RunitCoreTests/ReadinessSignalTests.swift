@@ -4,8 +4,12 @@ import Testing
 @testable import RunitKit
 @testable import RunitSupervisor
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The readiness signals that come from the process itself: a line of its output matching a
-/// pattern.
+/// pattern, and `READY=1` sent to its notify socket.
 @Suite struct ReadinessSignalTests {
     @Test func lineMatcherMatchesExtendedExpressionsOnTheLineOnly() throws {
         let matcher = try LineMatcher(pattern: "listening on (port )?[0-9]+$")
@@ -36,4 +40,56 @@ import Testing
         }
         #expect(throws: ProbeError(message: "the log pattern is empty")) { _ = try LineMatcher(pattern: "") }
     }
+
+    #if os(Linux)
+        /// Sends each datagram to `$NOTIFY_SOCKET` as `sd_notify` does (a leading `@` is the abstract
+        /// namespace); the sender's pid.
+        static func sendNotify(_ address: String, _ datagrams: [String]) throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments =
+                [
+                    "python3", "-c",
+                    """
+                    import os, socket, sys
+                    address = os.environ["NOTIFY_SOCKET"]
+                    if address.startswith("@"):
+                        address = "\\0" + address[1:]
+                    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+                    for datagram in sys.argv[1:]:
+                        sock.sendto(datagram.encode(), address)
+                    """,
+                ] + datagrams
+            process.environment = ProcessInfo.processInfo.environment.merging(["NOTIFY_SOCKET": address]) { $1 }
+            try process.run()
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+            return process.processIdentifier
+        }
+
+        @Test func notifySocketReadsReadyFromAnSdNotifyDatagram() throws {
+            var socket = try NotifySocket()
+            #expect(socket.address.hasPrefix("@runit-notify/\(getpid())-"))
+            let sender = try Self.sendNotify(socket.address, ["READY=1\nSTATUS=listening on 8080\n"])
+            var entry = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&entry, 1, 10_000) == 1)
+            #expect(socket.receive() == [NotifyMessage(pid: sender, lines: ["READY=1", "STATUS=listening on 8080"])])
+            #expect(socket.read() == [])
+        }
+
+        @Test func notifySocketDropsDatagramsOverSystemdsLimit() throws {
+            var socket = try NotifySocket()
+            _ = try Self.sendNotify(socket.address, [String(repeating: "X", count: 5000), "READY=1", "MAINPID=42"])
+            var entry = pollfd(fd: socket.fd, events: Int16(POLLIN), revents: 0)
+            #expect(poll(&entry, 1, 10_000) == 1)
+            #expect(socket.read() == ["READY=1", "MAINPID=42"])
+            #expect(socket.ignored == 1)
+        }
+
+        @Test func notifySocketNamesAreOwnedByOneSocket() throws {
+            let first = try NotifySocket(unique: "probe-test-\(getpid())")
+            #expect(throws: ProbeError.self) { _ = try NotifySocket(unique: "probe-test-\(getpid())") }
+            _ = first
+        }
+    #endif
 }

@@ -62,5 +62,14 @@ int crunit_tcp_connect(const char *address, int port);
 int crunit_socket_error(int fd);
 /// send(2) that never raises SIGPIPE; -1 with errno (EAGAIN when the socket is full).
 long crunit_send(int fd, const void *bytes, unsigned long length);
+/// A non-blocking, close-on-exec Unix datagram socket bound to `name` in Linux's abstract
+/// namespace, with SO_PASSCRED set so each datagram carries its sender's credentials:
+/// the descriptor, or -1 with errno (EADDRINUSE; ENOSYS off Linux).
+int crunit_abstract_bind_datagram(const char *name);
+/// Receives one datagram without blocking into `buffer`; its full length (larger than `length`
+/// when it was cut), or -1 with errno (EAGAIN when none waits). `pid` and `uid` get the sender's
+/// credentials (0 and (uid_t)-1 when the kernel attached none); descriptors passed along with it
+/// (SCM_RIGHTS) are closed at once.
+long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid, uid_t *uid);
 
 #endif
