@@ -71,7 +71,8 @@ struct Probe: ~Copyable {
     static func start(
         _ kind: ProbeKind, timeoutMillis: Int64, now: Int64, cwd: String = "", environment: [String]? = nil
     ) -> Probe {
-        var probe = Probe(timeoutMillis: timeoutMillis, deadline: now + timeoutMillis)
+        let (deadline, overflow) = now.addingReportingOverflow(max(0, timeoutMillis))
+        var probe = Probe(timeoutMillis: timeoutMillis, deadline: overflow ? Int64.max : deadline)
         switch kind {
         case .http(let url):
             do {
