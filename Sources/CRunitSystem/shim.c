@@ -9,6 +9,9 @@
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -224,4 +227,139 @@ void crunit_accept_all(int fd) {
         if (client < 0) return;
         close(client);
     }
+}
+
+int crunit_ip_literal_family(const char *text) {
+    struct in_addr v4;
+    struct in6_addr v6;
+    if (inet_pton(AF_INET, text, &v4) == 1) return 4;
+    if (inet_pton(AF_INET6, text, &v6) == 1) return 6;
+    return 0;
+}
+
+int crunit_tcp_connect(const char *address, int port) {
+    struct sockaddr_storage storage;
+    memset(&storage, 0, sizeof storage);
+    socklen_t size;
+    int family;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&storage;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&storage;
+    if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
+        family = AF_INET;
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((unsigned short)port);
+        size = sizeof *v4;
+    } else if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
+        family = AF_INET6;
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((unsigned short)port);
+        size = sizeof *v6;
+    } else {
+        errno = EINVAL;
+        return -1;
+    }
+#ifdef __linux__
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+#else
+    int fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, sizeof on);
+#endif
+    if (connect(fd, (struct sockaddr *)&storage, size) != 0 && errno != EINPROGRESS && errno != EINTR) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+int crunit_socket_error(int fd) {
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) return errno;
+    return error;
+}
+
+long crunit_send(int fd, const void *bytes, unsigned long length) {
+#ifdef MSG_NOSIGNAL
+    return (long)send(fd, bytes, length, MSG_NOSIGNAL);
+#else
+    return (long)send(fd, bytes, length, 0);
+#endif
+}
+
+int crunit_abstract_bind_datagram(const char *name) {
+#ifdef __linux__
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) return -1;
+    int on = 1;
+    struct sockaddr_un address = {0};
+    address.sun_family = AF_UNIX;
+    size_t length = strlen(name);
+    if (length > sizeof address.sun_path - 1) length = sizeof address.sun_path - 1;
+    memcpy(address.sun_path + 1, name, length);
+    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0
+        || bind(fd, (struct sockaddr *)&address, size) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+#else
+    (void)name;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid, uid_t *uid) {
+    *pid = 0;
+    *uid = (uid_t)-1;
+#ifdef __linux__
+    struct iovec vector = {.iov_base = buffer, .iov_len = length};
+    // Room for the credentials and a few passed descriptors; the kernel discards (closes)
+    // descriptors that do not fit.
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * 16)];
+    } control;
+    struct msghdr message = {0};
+    message.msg_iov = &vector;
+    message.msg_iovlen = 1;
+    message.msg_control = control.bytes;
+    message.msg_controllen = sizeof control.bytes;
+    ssize_t count = recvmsg(fd, &message, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+    if (count < 0) return -1;
+    for (struct cmsghdr *header = CMSG_FIRSTHDR(&message); header; header = CMSG_NXTHDR(&message, header)) {
+        if (header->cmsg_level != SOL_SOCKET) continue;
+        if (header->cmsg_type == SCM_CREDENTIALS && header->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred credentials;
+            memcpy(&credentials, CMSG_DATA(header), sizeof credentials);
+            *pid = credentials.pid;
+            *uid = credentials.uid;
+        } else if (header->cmsg_type == SCM_RIGHTS) {
+            size_t count_fds = (header->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t index = 0; index < count_fds; index++) {
+                int passed;
+                memcpy(&passed, CMSG_DATA(header) + index * sizeof(int), sizeof passed);
+                close(passed);
+            }
+        }
+    }
+    if ((message.msg_flags & MSG_TRUNC) && (unsigned long)count <= length) return (long)length + 1;
+    return (long)count;
+#else
+    (void)fd;
+    (void)buffer;
+    (void)length;
+    errno = ENOSYS;
+    return -1;
+#endif
 }

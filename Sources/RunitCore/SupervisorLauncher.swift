@@ -56,7 +56,10 @@ enum SupervisorLauncher {
     private static func spawn(_ path: String, arguments: [String], notifyFD: Int32) -> Int32 {
         // Without the run token of a process this client may run inside: the new supervisor, and
         // what it starts, must not carry another run's proof of membership.
-        let result = Spawn.run([path] + arguments, detach: .newSession, dropping: RunToken.variable) { actions in
+        let environment = ProcessInfo.processInfo.environment.filter { $0.key != RunToken.variable }.map {
+            "\($0.key)=\($0.value)"
+        }
+        let result = Spawn.run([path] + arguments, detach: .newSession, environment: environment) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)

@@ -19,9 +19,10 @@ public enum Spawn {
 
     /// Spawns `argv` (with `PATH` lookup when the program has no slash) and returns its pid,
     /// or the errno of the failed spawn. The child starts with no blocked signals and the
-    /// default disposition for the signals a supervisor blocks or ignores.
+    /// default disposition for the signals a supervisor blocks or ignores. `environment`
+    /// (`KEY=VALUE` entries) replaces the caller's environment when given.
     public static func run(
-        _ argv: [String], detach: Detach, dropping dropped: String? = nil,
+        _ argv: [String], detach: Detach, environment: [String]? = nil,
         fileActions: (inout posix_spawn_file_actions_t) -> Void
     ) -> Result<Int32, SpawnErrno> {
         var actions = posix_spawn_file_actions_t()
@@ -52,20 +53,13 @@ public enum Spawn {
         var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cArguments.append(nil)
         defer { for pointer in cArguments { free(pointer) } }
-        // This process's environment, less the variable `dropped` names (pointers into it, not copies).
-        var environment: [UnsafeMutablePointer<CChar>?] = []
-        if let dropped, var entry = Platform.environment {
-            let prefix = dropped + "="
-            while let variable = entry.pointee {
-                if strncmp(variable, prefix, prefix.utf8.count) != 0 { environment.append(variable) }
-                entry += 1
-            }
-            environment.append(nil)
-        }
+        var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment?.map { strdup($0) } ?? []
+        cEnvironment.append(nil)
+        defer { for pointer in cEnvironment { free(pointer) } }
         var pid: pid_t = 0
         let program = argv[0]
-        let result = environment.withUnsafeMutableBufferPointer { kept in
-            let chosen = dropped == nil ? Platform.environment : kept.baseAddress
+        let result = cEnvironment.withUnsafeMutableBufferPointer { given in
+            let chosen = environment == nil ? Platform.environment : given.baseAddress
             return program.contains("/")
                 ? posix_spawn(&pid, program, &actions, &attributes, cArguments, chosen)
                 : posix_spawnp(&pid, program, &actions, &attributes, cArguments, chosen)

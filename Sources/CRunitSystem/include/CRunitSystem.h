@@ -58,4 +58,23 @@ void crunit_accept_all(int fd);
 /// (Linux splice(2)); -1 with EAGAIN when the source is empty or the destination full.
 long crunit_splice(int from, int to, unsigned long length);
 
+/// Whether `text` is an IPv4 literal (4), an IPv6 literal (6, without brackets), or neither (0).
+int crunit_ip_literal_family(const char *text);
+/// Starts a non-blocking TCP connect to an IPv4 or IPv6 literal: the close-on-exec socket (the
+/// connect done or in progress), or -1 with errno (ECONNREFUSED, EINVAL for a bad literal, ...).
+int crunit_tcp_connect(const char *address, int port);
+/// The pending error of a socket (SO_ERROR): 0 when its connect succeeded, else the errno.
+int crunit_socket_error(int fd);
+/// send(2) that never raises SIGPIPE; -1 with errno (EAGAIN when the socket is full).
+long crunit_send(int fd, const void *bytes, unsigned long length);
+/// A non-blocking, close-on-exec Unix datagram socket bound to `name` in Linux's abstract
+/// namespace, with SO_PASSCRED set so each datagram carries its sender's credentials:
+/// the descriptor, or -1 with errno (EADDRINUSE; ENOSYS off Linux).
+int crunit_abstract_bind_datagram(const char *name);
+/// Receives one datagram without blocking into `buffer`; its full length (larger than `length`
+/// when it was cut), or -1 with errno (EAGAIN when none waits). `pid` and `uid` get the sender's
+/// credentials (0 and (uid_t)-1 when the kernel attached none); descriptors passed along with it
+/// (SCM_RIGHTS) are closed at once.
+long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid, uid_t *uid);
+
 #endif
