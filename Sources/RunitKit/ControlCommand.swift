@@ -4,11 +4,15 @@
 public enum ControlCommand: Equatable, Sendable {
     /// Stop the process (TERM, then KILL after the grace period) and exit.
     case stop(graceMilliseconds: Int)
+    /// Stop the tree and start the process again in place, keeping the supervisor (a restart
+    /// asked from inside the process's own tree, which a new supervisor's stop would end).
+    case restart(graceMilliseconds: Int)
 
     /// The wire form, newline included.
     public var line: String {
         switch self {
         case .stop(let grace): return "stop \(grace)\n"
+        case .restart(let grace): return "restart \(grace)\n"
         }
     }
 
@@ -38,7 +42,12 @@ public enum ControlCommand: Equatable, Sendable {
             guard !overflowed && !overflowedAgain else { return nil }
             value = sum
         }
-        guard bytes[verb].elementsEqual("stop".utf8) else { return nil }
-        self = .stop(graceMilliseconds: value)
+        if bytes[verb].elementsEqual("stop".utf8) {
+            self = .stop(graceMilliseconds: value)
+        } else if bytes[verb].elementsEqual("restart".utf8) {
+            self = .restart(graceMilliseconds: value)
+        } else {
+            return nil
+        }
     }
 }

@@ -104,12 +104,12 @@ extension Platform {
     /// On a full disk, a `reserve` file (see ``makeReserve(_:)``) is deleted to make room and
     /// the write is tried once more.
     @discardableResult
-    public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, reserve: String? = nil)
-        -> Int32
-    {
-        let failure = writeAtomicallyOnce(path, bytes, mode: mode)
+    public static func writeAtomically(
+        _ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, reserve: String? = nil, durable: Bool = true
+    ) -> Int32 {
+        let failure = writeAtomicallyOnce(path, bytes, mode: mode, durable: durable)
         guard failure == ENOSPC || failure == EDQUOT, let reserve, unlink(reserve) == 0 else { return failure }
-        return writeAtomicallyOnce(path, bytes, mode: mode)
+        return writeAtomicallyOnce(path, bytes, mode: mode, durable: durable)
     }
 
     /// Makes the reserve file at `path` if it is missing: one page of zeros, really written (not
@@ -126,18 +126,19 @@ extension Platform {
         return ok
     }
 
-    private static func writeAtomicallyOnce(_ path: String, _ bytes: [UInt8], mode: mode_t) -> Int32 {
+    private static func writeAtomicallyOnce(_ path: String, _ bytes: [UInt8], mode: mode_t, durable: Bool) -> Int32 {
         let temporary = path + ".tmp." + String(getpid()) + "." + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
         guard fd >= 0 else { return crunit_errno() }
         var failure: Int32 = 0
-        if !bytes.withUnsafeBytes({ writeAll(fd, $0) }) || fsync(fd) != 0 { failure = crunit_errno() }
+        if !bytes.withUnsafeBytes({ writeAll(fd, $0) }) || (durable && fsync(fd) != 0) { failure = crunit_errno() }
         close(fd)
         if failure == 0 && rename(temporary, path) != 0 { failure = crunit_errno() }
         guard failure == 0 else {
             unlink(temporary)
             return failure
         }
+        guard durable else { return 0 }
         // The rename is durable only once the directory holding it is synced. Best effort: the new
         // file is in place either way, and a directory that cannot be opened (mode 0300) is no error.
         let slash = path.utf8.lastIndex(of: UInt8(ascii: "/"))

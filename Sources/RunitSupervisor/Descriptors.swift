@@ -120,6 +120,7 @@ extension Supervisor {
             setenv(String(entry[..<equals]), String(entry[entry.index(after: equals)...]), 1)
         }
         setenv(RunToken.variable, status.run, 1)
+        if let problem = prepareChecks() { return problem }
         watchDirectory()
         if let squatter { log.system(squatter) }
         // A start that cannot record itself must fail before the process runs.
@@ -138,10 +139,12 @@ extension Supervisor {
 
     /// Writes `status.json` atomically; 0, or the errno of a failed write, which is then retried
     /// every second (a full disk) until one succeeds, so the file never keeps a state that lies.
+    /// `durable: false` skips the fsyncs, for what is fine to lose in a crash (a health check's time).
     @discardableResult
-    mutating func writeStatus() -> Int32 {
+    mutating func writeStatus(durable: Bool = true) -> Int32 {
         status.updatedAtMilliseconds = Platform.nowMicros() / 1000
-        let failure = Platform.writeAtomically(paths.status, Array(status.json.utf8), reserve: paths.reserve)
+        let failure = Platform.writeAtomically(
+            paths.status, Array(status.json.utf8), reserve: paths.reserve, durable: durable)
         if failure == 0 {
             // Made again as soon as there is room; a missing one is tried at the next write.
             Platform.makeReserve(paths.reserve)

@@ -35,6 +35,10 @@ struct LogWriter: ~Copyable {
     private var droppedError: Int32 = 0
     /// Why the log could not be opened the last time, for the client; nil once it was.
     private(set) var problem: String?
+    /// `--ready-log`: the pattern a line of the process's own output (never a `sys` record) must match.
+    var readiness: LineMatcher?
+    /// Set once a line matched `readiness` in this run; the supervisor clears it at each start.
+    var readinessMet = false
 
     init(paths: ProcessPaths, maxSize: Int, keep: Int) {
         self.paths = paths
@@ -119,6 +123,9 @@ struct LogWriter: ~Copyable {
                 output.append(contentsOf: header)
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: typed[start..<end]))
                 output.append(0x0A)
+                if !readinessMet && readiness != nil {
+                    readinessMet = readiness!.matches(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                }
             } else {
                 appendPending(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), index: index, stream: stream, micros: micros)
                 emitPending(index: index, stream: stream, continued: false, micros: micros)
@@ -218,6 +225,9 @@ struct LogWriter: ~Copyable {
     }
 
     private mutating func emitPending(index: Int, stream: LogStream, continued: Bool, micros: Int64) {
+        if !readinessMet && readiness != nil {
+            readinessMet = pending[index].withUnsafeBytes { readiness!.matches($0) }
+        }
         LogRecord.appendHeader(micros: micros, stream: stream, continued: continued, to: &output)
         output.append(contentsOf: pending[index])
         output.append(0x0A)

@@ -28,6 +28,7 @@ extension Supervisor {
             status.message = ""
             status.nextRestartAtMilliseconds = 0
             log.system("started pid \(pid)")
+            armChecks(now: childStartedAt)
             writeStatus()
             notify("running \(pid)\n")
         case .failure(let error):
@@ -43,6 +44,7 @@ extension Supervisor {
 
     /// Records the exit of the main process and decides what follows.
     mutating func mainProcessExited(_ waitStatus: Int32) {
+        disarmChecks()
         drainPipes()
         log.flushPartials(now: 0, force: true)
         childPID = 0
@@ -81,6 +83,9 @@ extension Supervisor {
 
     /// Starts terminating the tree: SIGTERM now, SIGKILL after the grace period.
     mutating func beginStop(graceMillis: Int64) {
+        // A stop asked for now is final: it ends a restart in place under way.
+        restartAfterStop = nil
+        disarmChecks()
         switch phase {
         case .stopping, .done: return
         case .backoff:
@@ -142,6 +147,18 @@ extension Supervisor {
         guard childPID == 0, noChildrenLeft else { return }
         switch phase {
         case .stopping:
+            if let next = restartAfterStop {
+                restartAfterStop = nil
+                switch next {
+                case .now:
+                    quickFailures = 0
+                    status.restarts += 1
+                    startProcess()
+                case .afterFailure:
+                    scheduleRestart()
+                }
+                return
+            }
             status.state = .stopped
             log.system("stopped")
             writeStatus()

@@ -56,6 +56,18 @@ public struct Supervisor: ~Copyable {
     var statusInode: UInt64 = 0
     /// Polls that failed in a row (not counting EINTR).
     var pollFailures = 0
+    /// `--ready-notify`: the socket the process sends `READY=1` to.
+    var notifySocket: NotifySocket?
+    /// The readiness and health probes running now, if any.
+    var readyProbe: Probe?
+    var healthProbe: Probe?
+    /// Whether this run's readiness check has yet to pass.
+    var readyPending = false
+    /// When the next readiness attempt and health check are due.
+    var nextReadyAt: Int64?
+    var nextHealthAt: Int64?
+    /// Set while a stop is part of a restart in place: what follows it.
+    var restartAfterStop: RestartAfterStop?
     /// Set once the process's directory was deleted or moved away: no file can be written.
     var directoryLost = false
     /// When the supervisor's files are checked next without an inotify event; nil when not needed.
@@ -79,7 +91,7 @@ public struct Supervisor: ~Copyable {
         self.status.run = RunToken.make(directory: arguments.directory)
         self.log = LogWriter(paths: paths, maxSize: arguments.logMaxSize, keep: arguments.logKeep)
         self.readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
-        self.pollSet = .allocate(capacity: 7)
+        self.pollSet = .allocate(capacity: 10)
         self.controlBuffer = .allocate(byteCount: Self.controlLineLimit, alignment: 1)
         descriptors.notify = arguments.notifyFD
     }
@@ -172,6 +184,11 @@ public struct Supervisor: ~Copyable {
         fds[4] = pollfd(fd: descriptors.watch, events: Int16(POLLIN), revents: 0)
         // Clients that ask who holds the abstract name connect to it: let them go at once.
         fds[6] = pollfd(fd: descriptors.guardSocket, events: Int16(POLLIN), revents: 0)
+        let readyState = readyProbe?.state()
+        let healthState = healthProbe?.state()
+        fds[7] = pollfd(fd: readyState?.fd ?? -1, events: readyState?.events ?? 0, revents: 0)
+        fds[8] = pollfd(fd: healthState?.fd ?? -1, events: healthState?.events ?? 0, revents: 0)
+        fds[9] = pollfd(fd: notifySocket?.descriptor() ?? -1, events: Int16(POLLIN), revents: 0)
         // Input waits in the FIFO while the process's stdin is full: then wait for room instead.
         fds[5] =
             descriptors.stdinWrite < 0
@@ -179,7 +196,7 @@ public struct Supervisor: ~Copyable {
             : descriptors.inputBlocked
                 ? pollfd(fd: descriptors.stdinWrite, events: Int16(POLLOUT), revents: 0)
                 : pollfd(fd: descriptors.input, events: Int16(POLLIN), revents: 0)
-        let ready = poll(fds.baseAddress, 7, timeoutMillis())
+        let ready = poll(fds.baseAddress, 10, timeoutMillis())
         if ready < 0 && crunit_errno() != EINTR {
             // Never give up the process for this (ENOMEM passes): note it, wait a little, and go on
             // with the deadlines (a stop's SIGKILL, reaping), then poll again.
@@ -201,14 +218,16 @@ public struct Supervisor: ~Copyable {
         if fds[4].revents != 0 { handleDirectoryEvents() }
         if fds[5].revents != 0 { relayInput() }
         if fds[6].revents != 0 { crunit_accept_all(descriptors.guardSocket) }
+        runChecks(now: Platform.monotonicMillis(), notified: fds[9].revents != 0)
         handleDeadlines()
     }
 
     /// Milliseconds until the nearest deadline, or -1 to sleep until an event.
-    func timeoutMillis() -> Int32 {
+    mutating func timeoutMillis() -> Int32 {
         var deadline = log.partialDeadline
         if let retry = statusRetryAt { deadline = min(deadline ?? retry, retry) }
         if let repair = repairAt { deadline = min(deadline ?? repair, repair) }
+        if let check = checkDeadline() { deadline = min(deadline ?? check, check) }
         switch phase {
         case .stopping(let killAt, let killed), .cleaning(let killAt, let killed):
             let next = killed ? Platform.monotonicMillis() + 100 : killAt
@@ -291,6 +310,7 @@ public struct Supervisor: ~Copyable {
             } else {
                 switch ControlCommand(bytes: UnsafeRawBufferPointer(rebasing: buffer[lineStart..<index])) {
                 case .stop(let grace): beginStop(graceMillis: Int64(grace))
+                case .restart: restartInPlace(because: "asked from inside its own tree", countsAsFailure: false)
                 case nil: log.system("ignored an unknown control command")
                 }
             }
@@ -313,7 +333,11 @@ public struct Supervisor: ~Copyable {
             var waitStatus: Int32 = 0
             let pid = waitpid(-1, &waitStatus, WNOHANG)
             if pid > 0 {
-                if pid == childPID { mainProcessExited(waitStatus) }
+                if pid == childPID {
+                    mainProcessExited(waitStatus)
+                } else {
+                    _ = probeExited(pid: pid, status: waitStatus)
+                }
                 continue
             }
             noChildrenLeft = pid < 0 && crunit_errno() == ECHILD

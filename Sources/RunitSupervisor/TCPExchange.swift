@@ -15,11 +15,16 @@ import RunitKit
 struct TCPExchange {
     /// The most of the answer read: its status line, `HTTP/1.1 200 OK`, is all the check needs.
     static let answerLimit = 256
+    /// The most of an answer's body read before the probe gives up waiting for its end.
+    static let drainLimit = 1 << 20
 
-    private enum Stage {
+    private enum Stage: Equatable {
         case connecting
         case sending
         case receiving
+        /// The status line is read: the rest of the answer is read and dropped until the server
+        /// closes (so that it never writes into a closed socket and logs a broken pipe).
+        case draining(ProbeResult)
     }
 
     private var remaining: ArraySlice<String>
@@ -28,6 +33,7 @@ struct TCPExchange {
     private let request: [UInt8]
     private var sent = 0
     private var answer: [UInt8] = []
+    private var drained = 0
     private var stage = Stage.connecting
     /// The address being tried.
     private var address = ""
@@ -43,7 +49,12 @@ struct TCPExchange {
     }
 
     /// What to poll for.
-    var events: Int16 { Int16(stage == .receiving ? POLLIN : POLLOUT) }
+    var events: Int16 {
+        switch stage {
+        case .connecting, .sending: Int16(POLLOUT)
+        case .receiving, .draining: Int16(POLLIN)
+        }
+    }
 
     /// What the exchange was waiting for, for a timeout's message.
     var waitingFor: String {
@@ -51,6 +62,7 @@ struct TCPExchange {
         case .connecting: "connecting to \(Self.describe(address, port))"
         case .sending: "sending the request to \(Self.describe(address, port))"
         case .receiving: "waiting for an answer from \(Self.describe(address, port))"
+        case .draining: "reading the rest of the answer from \(Self.describe(address, port))"
         }
     }
 
@@ -101,9 +113,15 @@ struct TCPExchange {
                     }
                     return Self.status(of: answer)
                 }
-                if count == 0 || answer.contains(0x0A) || answer.count == Self.answerLimit {
-                    return Self.status(of: answer)
+                if count == 0 { return Self.status(of: answer) }
+                if answer.contains(0x0A) || answer.count == Self.answerLimit { stage = .draining(Self.status(of: answer)) }
+            case .draining(let result):
+                let count = withUnsafeTemporaryAllocation(byteCount: 16_384, alignment: 1) { buffer in
+                    read(fd, buffer.baseAddress, buffer.count)
                 }
+                if count < 0 && (crunit_errno() == EAGAIN || crunit_errno() == EINTR) { return nil }
+                drained += max(0, count)
+                if count <= 0 || drained >= Self.drainLimit { return result }
             }
         }
     }

@@ -1,0 +1,241 @@
+import CRunitSystem
+import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Readiness and health, run by the supervisor itself from timers in its loop: no client needs
+/// to run, a probe never blocks the loop, and between checks the loop sleeps.
+///
+/// Readiness (any check set) moves a new run from `starting` to `ready`: a line of the process's
+/// own output that matches (never runit's `sys` records), a port that a process of this tree
+/// listens on (never another program's), an HTTP answer, a command that exits 0, or `READY=1`
+/// on the notify socket. Health checks follow Docker: every interval after the start, each
+/// bounded by its timeout; failures during the start period do not count; after `retries`
+/// failures in a row the process is `unhealthy`, and a restart policy other than `never`
+/// restarts it.
+extension Supervisor {
+    /// How often a readiness check that is not an event (port, HTTP, command) is tried.
+    static let readyIntervalMillis: Int64 = 250
+    /// How long one readiness probe may take.
+    static let readyTimeoutMillis: Int64 = 5_000
+
+    /// Sets up what a run's checks need before the process starts: the notify socket (its
+    /// address goes into the process's environment).
+    mutating func prepareChecks() -> String? {
+        let ready = arguments.policies.ready
+        if ready.notify {
+            do {
+                let socket = try NotifySocket()
+                setenv("NOTIFY_SOCKET", socket.address, 1)
+                notifySocket = .some(socket)
+            } catch {
+                return error.message
+            }
+        }
+        if let pattern = ready.log {
+            do {
+                log.readiness = try LineMatcher(pattern: pattern)
+            } catch {
+                return "--ready-log '\(pattern)': \(error.message)"
+            }
+        }
+        return nil
+    }
+
+    /// Arms the checks for a run that just started.
+    mutating func armChecks(now: Int64) {
+        if arguments.policies.ready.isSet {
+            status.state = .starting
+            readyPending = true
+            nextReadyAt = now
+            log.readinessMet = false
+        }
+        if arguments.policies.health.isSet {
+            status.health = "starting"
+            status.healthFailures = 0
+            status.healthCheckedAtMilliseconds = 0
+            status.healthDetail = ""
+            nextHealthAt = now + arguments.policies.health.intervalMillis
+        }
+    }
+
+    /// Ends the checks of a run that is ending (its exit, a stop): no probe outlives it.
+    mutating func disarmChecks() {
+        readyPending = false
+        nextReadyAt = nil
+        nextHealthAt = nil
+        readyProbe?.cancel()
+        healthProbe?.cancel()
+    }
+
+    /// The earliest moment a check needs the loop.
+    mutating func checkDeadline() -> Int64? {
+        [nextReadyAt, nextHealthAt, readyProbe?.state().deadline, healthProbe?.state().deadline].compactMap { $0 }.min()
+    }
+
+    /// Runs what is due: the readiness and health checks' timers and their probes' steps.
+    mutating func runChecks(now: Int64, notified: Bool) {
+        if readyPending && log.readinessMet { markReady("a line of its output matched '\(arguments.policies.ready.log ?? "")'") }
+        if notified, notifySocket?.read().contains("READY=1") == true { markReady("it sent READY=1") }
+        stepReadiness(now: now)
+        stepHealth(now: now)
+    }
+
+    /// Hands the wait status of a reaped child to the probe that ran it; false when no probe did.
+    mutating func probeExited(pid: Int32, status waitStatus: Int32) -> Bool {
+        if readyProbe?.state().pid == pid {
+            readyProbe?.exited(status: waitStatus)
+            return true
+        }
+        if healthProbe?.state().pid == pid {
+            healthProbe?.exited(status: waitStatus)
+            return true
+        }
+        return false
+    }
+
+    private mutating func stepReadiness(now: Int64) {
+        if readyProbe?.state() != nil {
+            guard let result = readyProbe?.step(now: now) else { return }
+            if readyProbe?.state().pid == 0 { readyProbe = nil }
+            if readyPending {
+                if result.ok {
+                    markReady(readinessText(result))
+                } else {
+                    nextReadyAt = now + Self.readyIntervalMillis
+                }
+            }
+            return
+        }
+        guard readyPending, let due = nextReadyAt, now >= due else { return }
+        let ready = arguments.policies.ready
+        nextReadyAt = nil
+        if let port = ready.port {
+            // Only a listener of this tree counts, never another program that holds the port.
+            if ListeningPorts().ports(ofTree: getpid()).contains(port) {
+                markReady("a process of its tree listens on port \(port)")
+            } else {
+                nextReadyAt = now + Self.readyIntervalMillis
+            }
+        } else if let url = ready.http {
+            readyProbe = Probe.start(.http(url: url), timeoutMillis: Self.readyTimeoutMillis, now: now)
+        } else if let command = ready.command {
+            readyProbe = Probe.start(
+                .command(command), timeoutMillis: Self.readyTimeoutMillis, now: now, cwd: arguments.cwd)
+        }
+    }
+
+    private func readinessText(_ result: ProbeResult) -> String {
+        let summary = result.detail.split(separator: "\n").first.map(String.init) ?? ""
+        if let url = arguments.policies.ready.http { return "\(url) answered \(summary)" }
+        return "its readiness command exited 0"
+    }
+
+    /// Records that the run is ready.
+    mutating func markReady(_ why: String) {
+        guard readyPending else { return }
+        readyPending = false
+        nextReadyAt = nil
+        readyProbe?.cancel()
+        log.readinessMet = true
+        status.state = .ready
+        log.system("ready: \(why)")
+        writeStatus()
+    }
+
+    private mutating func stepHealth(now: Int64) {
+        let health = arguments.policies.health
+        if healthProbe?.state() != nil {
+            guard let result = healthProbe?.step(now: now) else { return }
+            if healthProbe?.state().pid == 0 { healthProbe = nil }
+            recordHealth(result, now: now)
+            nextHealthAt = now + health.intervalMillis
+            return
+        }
+        guard let due = nextHealthAt, now >= due, childPID > 0 else { return }
+        nextHealthAt = nil
+        let kind: ProbeKind
+        if let command = health.command {
+            kind = .command(command)
+        } else if let url = health.http {
+            kind = .http(url: url)
+        } else if let port = health.port {
+            kind = .port(port)
+        } else {
+            return
+        }
+        healthProbe = Probe.start(kind, timeoutMillis: health.timeoutMillis, now: now, cwd: arguments.cwd)
+    }
+
+    /// Takes one health check's result: the verdict, and a restart after too many failures.
+    private mutating func recordHealth(_ result: ProbeResult, now: Int64) {
+        guard childPID > 0, case .running = phase else { return }
+        let health = arguments.policies.health
+        let before = (status.health, status.healthFailures, status.state)
+        status.healthCheckedAtMilliseconds = Platform.nowMicros() / 1000
+        status.healthDetail = String(result.detail.prefix(600))
+        if result.ok {
+            status.healthFailures = 0
+            status.health = "healthy"
+            if status.state == .unhealthy {
+                status.state = readyPending ? .starting : arguments.policies.ready.isSet ? .ready : .running
+            }
+        } else if now - childStartedAt >= health.startPeriodMillis {
+            status.healthFailures += 1
+            if status.healthFailures >= health.retries && status.health != "unhealthy" {
+                status.health = "unhealthy"
+                status.state = .unhealthy
+                let summary = result.detail.split(separator: "\n").first.map(String.init) ?? ""
+                log.system("unhealthy after \(status.healthFailures) failed checks in a row: \(summary)")
+                if arguments.restart != .never {
+                    writeStatus()
+                    restartInPlace(because: "it is unhealthy", countsAsFailure: true)
+                    return
+                }
+            }
+        }
+        // The verdict is written when it changes; the time of each check, without an fsync.
+        let changed = before != (status.health, status.healthFailures, status.state)
+        writeStatus(durable: changed)
+    }
+
+    /// Stops the tree and starts the process again, in place: for a health failure (counted as
+    /// a quick failure, with its backoff), a change under `--watch`, or a restart asked from
+    /// inside the process's own tree.
+    mutating func restartInPlace(because reason: String, countsAsFailure: Bool) {
+        guard case .running = phase else { return }
+        log.system("restarting: \(reason)")
+        beginStop(graceMillis: arguments.policies.stopTimeoutMillis)
+        restartAfterStop = countsAsFailure ? .afterFailure : .now
+    }
+}
+
+/// What follows a stop that is part of a restart in place.
+enum RestartAfterStop {
+    /// Start again at once.
+    case now
+    /// Start again as after a failure: a quick failure counts, with its backoff.
+    case afterFailure
+}
+
+/// What the loop reads of a running probe, copied out (a probe is not copyable).
+struct ProbeState: Equatable {
+    let fd: Int32
+    let events: Int16
+    let deadline: Int64
+    let pid: Int32
+}
+
+extension Probe {
+    /// Its descriptor, events, deadline and pid, as they are now.
+    mutating func state() -> ProbeState { ProbeState(fd: fd, events: events, deadline: deadline, pid: pid) }
+}
+
+extension NotifySocket {
+    /// Its descriptor, for the poll set.
+    mutating func descriptor() -> Int32 { fd }
+}
