@@ -1,0 +1,242 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The TCP ports in the LISTEN state and who holds them, read from `/proc` (Linux).
+///
+/// A value is one snapshot: its initializer reads `/proc/net/tcp` and `/proc/net/tcp6` once,
+/// and every question asked of it after that reads only the `/proc/PID/fd` links of the
+/// processes concerned. `runit list` makes one for all its processes, not one per process.
+/// Where there is no `/proc` (macOS), the snapshot is empty and every answer is "none".
+public struct ListeningPorts: Sendable {
+    /// The local port of each listening socket, by the socket's inode.
+    public private(set) var portsByInode: [UInt64: Int] = [:]
+
+    /// The most bytes of a command line that `listener(of:)` reports.
+    public static let commandLimit = 200
+
+    /// Reads the listening sockets of this network namespace, IPv4 and IPv6.
+    public init() {
+        #if os(Linux)
+            Self.readTable("/proc/net/tcp", into: &portsByInode)
+            Self.readTable("/proc/net/tcp6", into: &portsByInode)
+        #endif
+    }
+
+    /// A snapshot made from the text of `/proc/net/tcp`-style tables (for tests).
+    init(tables: [String]) {
+        for table in tables {
+            for line in Array(table.utf8).split(separator: 0x0A) {
+                if let (inode, port) = Self.listeningSocket(in: line) { portsByInode[inode] = port }
+            }
+        }
+    }
+
+    /// Whether any socket listens on `port`, whoever holds it (readable or not).
+    public func isListening(on port: Int) -> Bool {
+        portsByInode.values.contains(port)
+    }
+
+    /// The ports the processes `pids` listen on, sorted, each once; a pid that is gone or not
+    /// ours to read adds nothing.
+    public func ports(of pids: [Int32]) -> [Int] {
+        guard !portsByInode.isEmpty else { return [] }
+        var found = Set<Int>()
+        var link = [CChar](repeating: 0, count: Self.linkBufferSize)
+        for pid in pids {
+            Self.forEachSocket(of: pid, buffer: &link) { inode in
+                if let port = portsByInode[inode] { found.insert(port) }
+                return true
+            }
+        }
+        return found.sorted()
+    }
+
+    /// The ports that `root` and every descendant of it listen on, sorted, each once.
+    public func ports(ofTree root: Int32) -> [Int] {
+        // No listener at all (the common case for most processes): no need to walk the tree.
+        guard !portsByInode.isEmpty else { return [] }
+        return ports(of: [root] + ProcessTable.descendantPIDs(of: root))
+    }
+
+    /// Who listens on `port`: the first process (lowest pid) found holding a listening socket
+    /// on it, and its command line; nil when none does or none of the holders can be read.
+    public func listener(of port: Int) -> (pid: Int32, command: String)? {
+        let inodes = Set(portsByInode.filter { $0.value == port }.keys)
+        guard !inodes.isEmpty, let dir = opendir("/proc") else { return nil }
+        defer { closedir(dir) }
+        var pids: [Int32] = []
+        while let item = readdir(dir) {
+            let pid = withUnsafePointer(to: item.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { Int32(String(cString: $0)) }
+            }
+            if let pid { pids.append(pid) }
+        }
+        var link = [CChar](repeating: 0, count: Self.linkBufferSize)
+        for pid in pids.sorted() {
+            var holds = false
+            Self.forEachSocket(of: pid, buffer: &link) { inode in
+                holds = inodes.contains(inode)
+                return !holds
+            }
+            if holds { return (pid, Self.command(of: pid) ?? "?") }
+        }
+        return nil
+    }
+
+    /// The command line of `pid`, its NUL separators as spaces, cut to `limit` bytes with `…`;
+    /// `[name]` for a process without one (a kernel thread); nil when it cannot be read.
+    public static func command(of pid: Int32, limit: Int = commandLimit) -> String? {
+        guard var text = readPrefix("/proc/\(pid)/cmdline", limit: limit + 1), !text.isEmpty else {
+            guard let name = readPrefix("/proc/\(pid)/comm", limit: 64), !name.isEmpty else { return nil }
+            return "[" + String(decoding: name.filter { $0 != 0x0A }, as: UTF8.self) + "]"
+        }
+        let cut = text.count > limit
+        if cut { text.removeLast(text.count - limit) }
+        while text.last == 0 { text.removeLast() }
+        for index in text.indices where text[index] == 0 { text[index] = 0x20 }
+        return String(decoding: text, as: UTF8.self) + (cut ? "…" : "")
+    }
+
+    // MARK: - Parsing
+
+    /// Room for `socket:[18446744073709551615]` and then some.
+    static let linkBufferSize = 64
+
+    /// What the link of a socket's descriptor starts with: `socket:[INODE]`.
+    static let socketPrefix: [UInt8] = Array("socket:[".utf8)
+
+    /// The state column's value for a listening socket (`TCP_LISTEN`).
+    static let listenState: [UInt8] = Array("0A".utf8)
+
+    /// The inode and local port of the socket on one line of `/proc/net/tcp{,6}`, when it is
+    /// listening: `sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...`.
+    static func listeningSocket(in line: ArraySlice<UInt8>) -> (inode: UInt64, port: Int)? {
+        var field = 0
+        var index = line.startIndex
+        var port = -1
+        while index < line.endIndex {
+            while index < line.endIndex, line[index] == 0x20 { index += 1 }
+            let start = index
+            while index < line.endIndex, line[index] != 0x20 { index += 1 }
+            guard start < index else { break }
+            let word = line[start..<index]
+            switch field {
+            case 1:
+                guard let colon = word.lastIndex(of: UInt8(ascii: ":")),
+                    let value = number(word[(colon + 1)...], radix: 16), value <= 65535
+                else { return nil }
+                port = Int(value)
+            case 3:
+                guard word.elementsEqual(listenState) else { return nil }
+            case 9:
+                guard port > 0, let inode = number(word, radix: 10), inode > 0 else { return nil }
+                return (inode, port)
+            default: break
+            }
+            field += 1
+        }
+        return nil
+    }
+
+    /// The unsigned number `digits` spells in `radix` (10 or 16); nil for anything else.
+    static func number(_ digits: ArraySlice<UInt8>, radix: UInt64) -> UInt64? {
+        guard !digits.isEmpty, digits.count <= 20 else { return nil }
+        var value: UInt64 = 0
+        for byte in digits {
+            let digit: UInt64
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - UInt8(ascii: "0"))
+            case UInt8(ascii: "A")...UInt8(ascii: "F") where radix == 16: digit = UInt64(byte - UInt8(ascii: "A") + 10)
+            case UInt8(ascii: "a")...UInt8(ascii: "f") where radix == 16: digit = UInt64(byte - UInt8(ascii: "a") + 10)
+            default: return nil
+            }
+            let (shifted, overflow) = value.multipliedReportingOverflow(by: radix)
+            guard !overflow else { return nil }
+            value = shifted + digit
+        }
+        return value
+    }
+
+    // MARK: - Reading /proc
+
+    /// Adds the listening sockets of one table, read in blocks line by line: a host with many
+    /// connections has a table of megabytes, and only its few LISTEN lines are kept.
+    static func readTable(_ path: String, into ports: inout [UInt64: Int]) {
+        let fd = Platform.open(path, O_RDONLY)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 32 * 1024)
+        var filled = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0, Platform.lastError == EINTR { continue }
+            // The end, or an error: what was read so far still counts (its last line too).
+            if count <= 0 {
+                if filled > 0, let (inode, port) = listeningSocket(in: buffer[0..<filled]) { ports[inode] = port }
+                return
+            }
+            filled += count
+            var start = 0
+            while let newline = buffer[start..<filled].firstIndex(of: 0x0A) {
+                if let (inode, port) = listeningSocket(in: buffer[start..<newline]) { ports[inode] = port }
+                start = newline + 1
+            }
+            if start > 0 {
+                buffer.withUnsafeMutableBytes { _ = memmove($0.baseAddress!, $0.baseAddress! + start, filled - start) }
+                filled -= start
+            } else if filled == buffer.count {
+                // A line longer than the buffer is no socket line: skip it.
+                filled = 0
+            }
+        }
+    }
+
+    /// Calls `body` with the inode of each socket that `pid` has open, until it returns false.
+    static func forEachSocket(of pid: Int32, buffer link: inout [CChar], _ body: (UInt64) -> Bool) {
+        #if os(Linux)
+            guard let dir = opendir("/proc/\(pid)/fd") else { return }
+            defer { closedir(dir) }
+            let descriptor = dirfd(dir)
+            let prefix = Self.socketPrefix
+            while let item = readdir(dir) {
+                let length = withUnsafePointer(to: item.pointee.d_name) { name in
+                    name.withMemoryRebound(to: CChar.self, capacity: 256) { name -> Int in
+                        // `.` and `..`; every descriptor's name is a number.
+                        if name[0] == 0x2E { return -1 }
+                        return link.withUnsafeMutableBufferPointer { readlinkat(descriptor, name, $0.baseAddress!, $0.count) }
+                    }
+                }
+                guard length > prefix.count, length < link.count,
+                    prefix.indices.allSatisfy({ UInt8(bitPattern: link[$0]) == prefix[$0] })
+                else { continue }
+                var inode: UInt64 = 0
+                for offset in prefix.count..<length {
+                    let byte = UInt8(bitPattern: link[offset])
+                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
+                    inode = inode &* 10 &+ UInt64(byte - UInt8(ascii: "0"))
+                }
+                if !body(inode) { return }
+            }
+        #endif
+    }
+
+    /// Up to `limit` bytes from the start of a `/proc` file; nil when it cannot be opened.
+    static func readPrefix(_ path: String, limit: Int) -> [UInt8]? {
+        let fd = Platform.open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: limit)
+        var filled = 0
+        while filled < limit {
+            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, limit - filled) }
+            if count < 0, Platform.lastError == EINTR { continue }
+            if count <= 0 { break }
+            filled += count
+        }
+        bytes.removeLast(limit - filled)
+        return bytes
+    }
+}
