@@ -24,11 +24,14 @@ public struct ProcessReport: Codable, Equatable, Sendable {
     public var memoryBytes: Int64?
     public var cpuSeconds: Double?
     public var processCount: Int?
+    /// The TCP ports the process's tree listens on, sorted; empty when it listens on none or
+    /// does not run.
+    public var ports: [Int] = []
     /// A problem with the process's files, if any.
     public var problem: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, state, pid, command, argv, cwd, env, restarts, message, problem
+        case name, state, pid, command, argv, cwd, env, restarts, message, problem, ports
         case supervisorPID = "supervisor_pid"
         case restartPolicy = "restart_policy"
         case startedAt = "started_at"
@@ -41,8 +44,13 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         case processCount = "process_count"
     }
 
-    /// The report for a snapshot; `withMetrics` reads memory and CPU from `/proc`.
-    public init(_ snapshot: ProcessSnapshot, paths: ProcessPaths, withMetrics: Bool, now: Date = Date()) {
+    /// The report for a snapshot; `withMetrics` reads memory and CPU from `/proc`. The ports of
+    /// a running process are looked up in `listening`, or in a snapshot of its own when nil
+    /// (a caller reporting many processes passes one, read once for them all).
+    public init(
+        _ snapshot: ProcessSnapshot, paths: ProcessPaths, withMetrics: Bool, listening: ListeningPorts? = nil,
+        now: Date = Date()
+    ) {
         name = snapshot.name
         state = snapshot.state
         pid = snapshot.pid
@@ -64,6 +72,9 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         message = snapshot.status?.message.isEmpty == false ? snapshot.status?.message : nil
         logPath = paths.currentLog
         problem = snapshot.problem
+        if let supervisor = snapshot.supervisorPID, snapshot.pid != nil {
+            ports = (listening ?? ListeningPorts()).ports(ofTree: supervisor)
+        }
         if withMetrics, let supervisor = snapshot.supervisorPID, snapshot.pid != nil,
             let metrics = ProcessMetrics.tree(underSupervisor: supervisor)
         {
@@ -91,14 +102,20 @@ extension Registry {
         report(for: try existing(name), withMetrics: withMetrics)
     }
 
-    /// The reports for every process.
+    /// The reports for every process; the listening sockets are read once for all of them.
     public func reports(withMetrics: Bool = false) throws(RunitError) -> [ProcessReport] {
-        try list().map { report(for: $0, withMetrics: withMetrics) }
+        let snapshots = try list()
+        let listening = snapshots.contains { $0.pid != nil } ? ListeningPorts() : nil
+        return snapshots.map { report(for: $0, withMetrics: withMetrics, listening: listening) }
     }
 
-    /// The report for a snapshot this registry returned.
-    public func report(for snapshot: ProcessSnapshot, withMetrics: Bool = false) -> ProcessReport {
-        ProcessReport(snapshot, paths: ProcessPaths(home: context.home, name: snapshot.name), withMetrics: withMetrics)
+    /// The report for a snapshot this registry returned; `listening` as for ``ProcessReport/init(_:paths:withMetrics:listening:now:)``.
+    public func report(for snapshot: ProcessSnapshot, withMetrics: Bool = false, listening: ListeningPorts? = nil)
+        -> ProcessReport
+    {
+        ProcessReport(
+            snapshot, paths: ProcessPaths(home: context.home, name: snapshot.name), withMetrics: withMetrics,
+            listening: listening)
     }
 
     /// The log reader of an existing process.

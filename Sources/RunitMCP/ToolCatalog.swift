@@ -16,6 +16,10 @@ enum ToolCatalog {
             "restarts": ["type": "integer"], "exit_code": ["type": ["integer", "null"]],
             "exit_signal": ["type": ["integer", "null"]], "uptime_seconds": ["type": ["integer", "null"]],
             "log_path": ["type": "string"],
+            "ports": [
+                "type": "array", "items": ["type": "integer"],
+                "description": "TCP ports the process or anything it started listens on (empty when none).",
+            ],
         ],
     ]
     static let lines: Value = ["type": "array", "items": ["type": "string"], "description": "Output lines, ANSI codes stripped."]
@@ -141,7 +145,8 @@ enum ToolCatalog {
             title: "List processes",
             description: """
                 List every process runit manages (started from here or from the `runit` CLI): name, state \
-                (running, exited, stopped, failed, backoff, lost), pid, uptime, restarts and command. At \
+                (running, exited, stopped, failed, backoff, lost), pid, uptime, restarts, the TCP ports its \
+                tree listens on and command. At \
                 most 200, running ones first; `truncated` and `total` say when there are more.
                 """,
             inputSchema: object([:]),
@@ -155,8 +160,9 @@ enum ToolCatalog {
             name: "get_process_status",
             title: "Process status",
             description: """
-                Everything about one process: state, pid, command, cwd, env (secrets masked), start time, \
-                uptime, restarts, last exit code or signal, log path, and memory and CPU of its whole tree. \
+                Everything about one process: state, pid, the TCP ports its tree listens on (`ports`, so you \
+                see which port a dev server chose), command, cwd, env (secrets masked), start time, uptime, \
+                restarts, last exit code or signal, log path, and memory and CPU of its whole tree. \
                 Use it to see whether a process is still up and how it ended. Fails with isError for an \
                 unknown name (list_processes shows the names).
                 """,
