@@ -22,6 +22,10 @@ enum ToolCatalog {
             ],
         ],
     ]
+    static let warnings: Value = [
+        "type": "array", "items": ["type": "string"],
+        "description": "What to know although the start went on: a $PORT that another process (pid, command) listens on.",
+    ]
     static let lines: Value = ["type": "array", "items": ["type": "string"], "description": "Output lines, ANSI codes stripped."]
     static let logLine: Value = [
         "type": "object",
@@ -72,7 +76,9 @@ enum ToolCatalog {
                 An exit is only noticed in the first moments (about 200 ms, up to 1 s while it prints \
                 nothing): for a command that may fail later, pass `wait_for` (a log line or port that means \
                 ready) or call wait_for_process with `exit: true`. `cwd` defaults to the server's working \
-                directory.
+                directory. `port` gives the process a TCP port as $PORT: a number, or "auto" for a free one \
+                (the answer's `port` says which). When $PORT (from `port` or `env`) is a port another process \
+                already listens on, the start goes on and `warnings` names that process's pid and command.
                 """,
             inputSchema: object(
                 [
@@ -85,13 +91,20 @@ enum ToolCatalog {
                         "description": "Extra environment variables.",
                     ],
                     "replace": ["type": "boolean", "description": "Stop a running process of this name first."],
+                    "port": [
+                        "oneOf": [
+                            ["type": "string", "enum": ["auto"]], ["type": "integer", "minimum": 1, "maximum": 65535],
+                        ],
+                        "description": "A TCP port passed as $PORT: a number, or \"auto\" for a free one.",
+                    ],
                     "restart": ["type": "string", "enum": ["never", "on-failure", "always"], "description": "Restart policy."],
                     "wait_for": waitFor,
                 ], required: ["name"]),
             annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
             outputSchema: output([
                 "process": process, "output": lines, "ready": ["type": "boolean"],
-                "ready_line": ["type": "string"], "failure": ["type": "string"],
+                "ready_line": ["type": "string"], "failure": ["type": "string"], "warnings": warnings,
+                "port": ["type": "integer", "description": "The port given as $PORT, when `port` asked for one."],
             ])
         ),
         Tool(
@@ -121,12 +134,13 @@ enum ToolCatalog {
             description: """
                 Stop a process if it runs, then start it again with the same command, cwd and env; the restart \
                 count goes up. Use it after changing code a server does not reload by itself. Returns the new \
-                pid and the first output lines of the new run. Fails with isError for an unknown name or if it \
+                pid and the first output lines of the new run, and `warnings` when its $PORT is a port another \
+                process already listens on. Fails with isError for an unknown name or if it \
                 exits at once (then with its last lines).
                 """,
             inputSchema: object(["name": name], required: ["name"]),
             annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
-            outputSchema: output(["process": process, "output": lines, "failure": ["type": "string"]])
+            outputSchema: output(["process": process, "output": lines, "failure": ["type": "string"], "warnings": warnings])
         ),
         Tool(
             name: "remove_process",

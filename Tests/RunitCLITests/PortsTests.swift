@@ -82,6 +82,71 @@ struct PortsTests {
         #expect(try fixture.ports("other") == [otherPort])
         #expect(try fixture.ports("tree") == [port], "another process's port is not this one's")
     }
+
+    @Test("a PORT another process listens on gets a warning naming it, and the start goes on")
+    func takenPortWarns() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run(["start", "holder", "--"] + pythonServer()).status == 0)
+        let port = fixture.listeningPort("holder")
+        try #require(port > 0, "the server printed no port")
+        let holder = try #require(try fixture.status("holder")["pid"] as? Int)
+
+        let start = try fixture.run("start", "web", "--env", "PORT=\(port)", "--", "sleep", "300")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(start.stdout.contains("started web (pid "))
+        let warning = "runit: warning: 'web' gets PORT=\(port), but port \(port) is already in use by pid \(holder) ("
+        #expect(start.stderr.contains(warning), "\(start.stderr)")
+        #expect(start.stderr.contains("python3 -c import os, socket, time"), "\(start.stderr)")
+        #expect(fixture.state("web") == "running")
+
+        // The stored spec's PORT is checked again at each start, --port N likewise, and --json says it too.
+        #expect(try fixture.run("stop", "web").status == 0)
+        #expect(try fixture.run("start", "web").stderr.contains(warning))
+        #expect(try fixture.run("restart", "web").stderr.contains(warning))
+        let json = try fixture.run("start", "other", "--port", "\(port)", "--json", "--", "sleep", "300")
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(json.stderr.contains("is already in use by pid \(holder) ("))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let warnings = try #require(object["warnings"] as? [String])
+        #expect(warnings.count == 1 && warnings[0].contains("pid \(holder)"), "\(warnings)")
+        #expect(object["port"] as? Int == port)
+
+        // A port nobody listens on: no warning.
+        #expect(try fixture.run("stop", "holder").status == 0)
+        let free = try fixture.run("start", "web2", "--env", "PORT=\(port)", "--", "sleep", "300")
+        #expect(free.status == 0 && !free.stderr.contains("warning"), "\(free.stderr)")
+    }
+
+    @Test("--port auto gives the process a free PORT that it can listen on")
+    func portAuto() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(["start", "auto", "--port", "auto", "--"] + pythonServer(fromEnvironment: true))
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(!start.stderr.contains("warning"), "\(start.stderr)")
+        let given = try #require(
+            start.stdout.range(of: #"PORT=\d+"#, options: .regularExpression).map { Int(start.stdout[$0].dropFirst(5)) ?? 0 },
+            "\(start.stdout)")
+        #expect(fixture.listeningPort("auto") == given, "the process listens on the port it was given")
+        #expect(try fixture.ports("auto") == [given])
+        let env = try #require(try fixture.status("auto")["env"] as? [String: String])
+        #expect(env["PORT"] == "\(given)")
+    }
+
+    @Test("--port refuses what is not a port, and a PORT given twice")
+    func badPorts() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        for value in ["0", "65536", "-1", "abc", ""] {
+            let result = try fixture.run("start", "bad", "--port", value, "--", "sleep", "300")
+            #expect(result.status == 2, "--port '\(value)': \(result.stderr)")
+        }
+        let twice = try fixture.run("start", "bad", "--port", "8080", "--env", "PORT=8081", "--", "sleep", "300")
+        #expect(twice.status == 2)
+        #expect(twice.stderr.contains("given a port twice"), "\(twice.stderr)")
+        #expect(try fixture.run("list").stdout.contains("no processes"), "a refused start leaves no entry")
+    }
 }
 
 /// `word` quoted for /bin/sh.

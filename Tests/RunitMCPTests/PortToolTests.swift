@@ -50,4 +50,54 @@ struct PortToolTests {
         let stopped = await fixture.call("stop_process", ["name": "srv", "timeout_s": 2])
         #expect(stopped.object["process"]?.objectValue?["ports"] == [])
     }
+
+    @Test("start_process with a PORT another process listens on warns, naming it, and starts")
+    func takenPortWarns() async throws {
+        let fixture = ToolFixture()
+        defer { fixture.cleanUp() }
+        #expect(await fixture.call("start_process", ["name": "holder", "argv": pythonServer()]).isError != true)
+        let port = await fixture.listeningPort("holder")
+        try #require(port > 0, "the server printed no port")
+        let holder = try #require(try fixture.tools.registry.report("holder").pid)
+
+        let started = await fixture.call(
+            "start_process", ["name": "web", "command": "exec sleep 300", "env": ["PORT": .string("\(port)")]])
+        #expect(started.isError != true, "\(started.text)")
+        let warnings = started.object["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(warnings.count == 1, "\(started.object)")
+        #expect(warnings.first?.contains("port \(port) is already in use by pid \(holder) (") == true, "\(warnings)")
+        #expect(warnings.first?.contains("python3 -c import os, socket, time") == true, "\(warnings)")
+        #expect(started.text.contains("\nwarning: 'web' gets PORT=\(port)"), "\(started.text)")
+        #expect(started.object["port"] == nil, "no port was asked for")
+
+        let restarted = await fixture.call("restart_process", ["name": "web"])
+        #expect(restarted.object["warnings"]?.arrayValue?.count == 1, "\(restarted.object)")
+        let quiet = await fixture.call("start_process", ["name": "quiet", "command": "exec sleep 300"])
+        #expect(quiet.object["warnings"] == [], "no PORT, no warning")
+    }
+
+    @Test("start_process with port auto gives a free PORT the process listens on; a bad port is refused")
+    func portAuto() async throws {
+        let fixture = ToolFixture()
+        defer { fixture.cleanUp() }
+        let started = await fixture.call(
+            "start_process", ["name": "auto", "argv": pythonServer(fromEnvironment: true), "port": "auto"])
+        #expect(started.isError != true, "\(started.text)")
+        let port = try #require(started.object["port"]?.intValue)
+        #expect(started.text.contains("PORT=\(port)"))
+        #expect(await fixture.listeningPort("auto") == port)
+        let status = await fixture.call("get_process_status", ["name": "auto"])
+        #expect(status.object["process"]?.objectValue?["ports"] == [.int(port)])
+
+        let fixed = await fixture.call("start_process", ["name": "fixed", "command": "exec sleep 300", "port": 40123])
+        #expect(fixed.object["port"] == 40123, "\(fixed.text)")
+        for bad: Value in [0, 65536, "any", true, 80.5] {
+            let refused = await fixture.call("start_process", ["name": "bad", "command": "exec sleep 300", "port": bad])
+            #expect(refused.isError == true, "\(bad)")
+            #expect(refused.text.contains("port"), "\(refused.text)")
+        }
+        let twice = await fixture.call(
+            "start_process", ["name": "bad", "command": "exec sleep 300", "port": 8080, "env": ["PORT": "8081"]])
+        #expect(twice.isError == true && twice.text.contains("given a port twice"), "\(twice.text)")
+    }
 }
