@@ -11,8 +11,13 @@ struct TestSocket {
     /// Binds `127.0.0.1:0` (or `[::1]:0`) and listens unless `listening` is false; nil when the
     /// family is not available here.
     init?(ipv6: Bool = false, listening: Bool = true) {
-        // Close-on-exec: a process that another test spawns meanwhile must not hold it too.
-        let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        #if os(Linux)
+            // Close-on-exec: a process that another test spawns meanwhile must not hold it too.
+            let kind = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        #else
+            let kind = SOCK_STREAM
+        #endif
+        let fd = socket(ipv6 ? AF_INET6 : AF_INET, kind, 0)
         guard fd >= 0 else { return nil }
         var bound: Int32
         if ipv6 {
