@@ -10,6 +10,8 @@ public enum Limits {
     public static let logKeep = 0...1000
     /// A stop's grace period before SIGKILL: up to an hour.
     public static let graceMillis: ClosedRange<Int64> = 0...3_600_000
+    /// A TCP port.
+    public static let port = 1...65535
     /// How long a start watches for an early exit: up to a minute.
     public static let settleMillis: ClosedRange<Int64> = 0...60_000
 

@@ -24,6 +24,9 @@ public struct ProcessReport: Codable, Equatable, Sendable {
     public var memoryBytes: Int64?
     public var cpuSeconds: Double?
     public var processCount: Int?
+    /// The TCP ports the process's tree listens on, sorted; empty when it listens on none or
+    /// does not run.
+    public var ports: [Int] = []
     /// A problem with the process's files, if any.
     public var problem: String?
     /// The health check's last verdict, when there is a check.
@@ -34,7 +37,7 @@ public struct ProcessReport: Codable, Equatable, Sendable {
     public var nextRestartInSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
-        case name, state, pid, command, argv, cwd, env, restarts, message, problem
+        case name, state, pid, command, argv, cwd, env, restarts, message, problem, ports
         case supervisorPID = "supervisor_pid"
         case restartPolicy = "restart_policy"
         case startedAt = "started_at"
@@ -50,8 +53,13 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         case nextRestartInSeconds = "next_restart_in_seconds"
     }
 
-    /// The report for a snapshot; `withMetrics` reads memory and CPU from `/proc`.
-    public init(_ snapshot: ProcessSnapshot, paths: ProcessPaths, withMetrics: Bool, now: Date = Date()) {
+    /// The report for a snapshot; `withMetrics` reads memory and CPU from `/proc`. The ports of
+    /// a running process are looked up in `listening`, or in a snapshot of its own when nil
+    /// (a caller reporting many processes passes one, read once for them all).
+    public init(
+        _ snapshot: ProcessSnapshot, paths: ProcessPaths, withMetrics: Bool, listening: ListeningPorts? = nil,
+        now: Date = Date()
+    ) {
         name = snapshot.name
         state = snapshot.state
         pid = snapshot.pid
@@ -80,6 +88,12 @@ public struct ProcessReport: Codable, Equatable, Sendable {
             nextRestartAt = Timestamp.string(micros: status.nextRestartAtMilliseconds * 1000)
             let left = Double(status.nextRestartAtMilliseconds) / 1000 - now.timeIntervalSince1970
             nextRestartInSeconds = (max(0, left) * 10).rounded() / 10
+        }
+        if let supervisor = snapshot.supervisorPID, snapshot.pid != nil {
+            let listening = listening ?? ListeningPorts()
+            // The supervisor listens on no TCP port: only what it started is read (half the
+            // descriptors of a small tree), and nothing at all when no socket listens.
+            if !listening.isEmpty { ports = listening.ports(of: ProcessTable.descendantPIDs(of: supervisor)) }
         }
         if withMetrics, let supervisor = snapshot.supervisorPID, snapshot.pid != nil,
             let metrics = ProcessMetrics.tree(underSupervisor: supervisor)
@@ -148,14 +162,20 @@ extension Registry {
         report(for: try existing(name), withMetrics: withMetrics)
     }
 
-    /// The reports for every process.
+    /// The reports for every process; the listening sockets are read once for all of them.
     public func reports(withMetrics: Bool = false) throws(RunitError) -> [ProcessReport] {
-        try list().map { report(for: $0, withMetrics: withMetrics) }
+        let snapshots = try list()
+        let listening = snapshots.contains { $0.pid != nil } ? ListeningPorts() : nil
+        return snapshots.map { report(for: $0, withMetrics: withMetrics, listening: listening) }
     }
 
-    /// The report for a snapshot this registry returned.
-    public func report(for snapshot: ProcessSnapshot, withMetrics: Bool = false) -> ProcessReport {
-        ProcessReport(snapshot, paths: ProcessPaths(home: context.home, name: snapshot.name), withMetrics: withMetrics)
+    /// The report for a snapshot this registry returned; `listening` as for ``ProcessReport/init(_:paths:withMetrics:listening:now:)``.
+    public func report(for snapshot: ProcessSnapshot, withMetrics: Bool = false, listening: ListeningPorts? = nil)
+        -> ProcessReport
+    {
+        ProcessReport(
+            snapshot, paths: ProcessPaths(home: context.home, name: snapshot.name), withMetrics: withMetrics,
+            listening: listening)
     }
 
     /// The log reader of an existing process.

@@ -26,6 +26,8 @@ public struct StartRequest: Sendable {
     public var replace = false
     /// How long to watch for an exit right after the start.
     public var settleMillis: Int64 = 200
+    /// A port to give the process as `PORT` (replacing a stored one); nil leaves the env as it is.
+    public var port: PortRequest?
 
     /// A request for `name`.
     public init(name: String, command: String? = nil, argv: [String]? = nil) {
@@ -43,6 +45,10 @@ public struct StartOutcome: Sendable {
     public var failure: String?
     /// Whether the process exited within the settle time with code 0 (a one-shot that succeeded).
     public var finishedCleanly = false
+    /// What the user should know although the start went on: a `PORT` another process listens on.
+    public var warnings: [String] = []
+    /// The port given as `PORT`, when the request asked for one (`auto` says which).
+    public var port: Int?
 }
 
 extension Registry {
@@ -104,6 +110,8 @@ extension Registry {
         // A supervisor that died may have left its process running: end it before a second copy starts.
         _ = try stopLost(name, status: previous, damaged: damaged, graceMillis: Self.defaultGraceMillis)
         spec.name = name.rawValue
+        // After the stop of a replaced or lost copy, whose port is then free again.
+        let warnings = startWarnings(spec)
         // A start of a stopped process with its stored spec has nothing new to write (and fsync).
         if spec != stored { try StateFiles.writeSpec(spec, paths) }
         var arguments = SupervisorArguments(directory: paths.directory, name: name.rawValue, argv: spec.argv)
@@ -126,6 +134,8 @@ extension Registry {
             throw RunitError(.startFailed, "'\(name)' could not be started: \(message)")
         }
         var outcome = StartOutcome(snapshot: snapshot(of: name))
+        outcome.warnings = warnings
+        if request.port != nil { outcome.port = spec.port }
         switch report {
         case .running: break
         case .failed(let message):
@@ -158,8 +168,17 @@ extension Registry {
         return (try? FileManager.default.removeItem(atPath: paths.directory)) != nil
     }
 
-    /// Builds and validates the spec for a request; reuses the previous spec when no command is given.
+    /// Builds and validates the spec for a request; reuses the previous spec when no command is
+    /// given. A requested port becomes `PORT` in its env.
     func makeSpec(_ request: StartRequest, name: ProcessName, previous: ProcessSpec?) throws(RunitError) -> ProcessSpec {
+        var spec = try makeBaseSpec(request, name: name, previous: previous)
+        if let port = request.port { spec.env = try Self.applying(port, to: spec.env, given: request.env, name: name) }
+        return spec
+    }
+
+    private func makeBaseSpec(_ request: StartRequest, name: ProcessName, previous: ProcessSpec?) throws(RunitError)
+        -> ProcessSpec
+    {
         try Limits.check(request.logMaxSize, in: Limits.logMaxSize, "the log size limit (--log-max-size) of '\(name)',")
         try Limits.check(request.logKeep, in: Limits.logKeep, "the rotated log count (--log-keep) of '\(name)',")
         try Limits.check(milliseconds: request.settleMillis, in: Limits.settleMillis, "the settle time (--settle)")

@@ -34,6 +34,9 @@ public struct ListeningPorts: Sendable {
         }
     }
 
+    /// Whether no socket listens at all (then no process's descriptors need to be read).
+    public var isEmpty: Bool { portsByInode.isEmpty }
+
     /// Whether any socket listens on `port`, whoever holds it (readable or not).
     public func isListening(on port: Int) -> Bool {
         portsByInode.values.contains(port)

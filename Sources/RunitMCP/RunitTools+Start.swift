@@ -31,10 +31,12 @@ extension RunitTools {
                 error.message
                     + ". From MCP: call restart_process, or start_process with replace: true to run this command instead")
         }
-        if let failure = outcome.failure { return failed(name, failure) }
-        if outcome.finishedCleanly { return exitedCleanly(name, from: cursor) }
-        var structured: [String: Value] = [:]
-        var text = "started \(name) (pid \(outcome.snapshot.pid.map(String.init) ?? "?"))"
+        let notes = Self.notes(outcome)
+        if let failure = outcome.failure { return failed(name, failure, structured: notes) }
+        if outcome.finishedCleanly { return exitedCleanly(name, from: cursor, structured: notes) }
+        var structured = notes
+        var text = "started \(name) (pid \(outcome.snapshot.pid.map(String.init) ?? "?")"
+        text += (outcome.port.map { ", PORT=\($0)" } ?? "") + ")"
         if let condition {
             let result = try registry.wait(
                 for: name, until: condition, timeoutMillis: timeout, from: cursor,
@@ -49,7 +51,8 @@ extension RunitTools {
                 structured["ready"] = true
                 text += "; ready: port \(port) accepts connections"
             case .exited(_, let code, let signal):
-                return failed(name, "\(name) \(Self.how(code, signal)) before it was ready", structured: ["ready": false])
+                structured["ready"] = false
+                return failed(name, "\(name) \(Self.how(code, signal)) before it was ready", structured: structured)
             case .timedOut, .cancelled:
                 structured["ready"] = false
                 text += "; not ready after \(Double(timeout) / 1000)s (still running)"
@@ -67,14 +70,14 @@ extension RunitTools {
                 ended = (now.status?.exitCode, now.status?.exitSignal)
             }
             if let ended {
-                if ended.code == 0 && ended.signal == nil { return exitedCleanly(name, from: cursor) }
-                return failed(name, "'\(name)' \(Self.how(ended.code, ended.signal)) right after it started")
+                if ended.code == 0 && ended.signal == nil { return exitedCleanly(name, from: cursor, structured: notes) }
+                return failed(name, "'\(name)' \(Self.how(ended.code, ended.signal)) right after it started", structured: notes)
             }
             lines = firstLines(name, from: cursor)
         }
         structured["process"] = encode(try registry.report(name, withMetrics: false))
         structured["output"] = .array(lines.map { .string($0) })
-        return ToolAnswer(text: text + Self.outputBlock(lines), structured: structured)
+        return ToolAnswer(text: text + Self.warningBlock(outcome.warnings) + Self.outputBlock(lines), structured: structured)
     }
 
     /// The start request a `start_process` call describes.
@@ -87,6 +90,7 @@ extension RunitTools {
         request.cwd = try arguments.string("cwd")
         request.env = (try arguments.stringMap("env") ?? []).map { "\($0.0)=\($0.1)" }
         request.replace = try arguments.bool("replace") ?? false
+        request.port = try port(arguments)
         if let policy = try arguments.string("restart") {
             guard let value = RestartPolicy(rawValue: policy) else {
                 throw RunitError(.invalidInput, "start_process: \(RestartPolicy.rule), not '\(policy)'")
@@ -94,6 +98,29 @@ extension RunitTools {
             request.restart = value
         }
         return request
+    }
+
+    /// The `port` argument: "auto" or a port number.
+    static func port(_ arguments: ToolArguments) throws(RunitError) -> PortRequest? {
+        guard let value = arguments.values["port"], !value.isNull else { return nil }
+        if let text = value.stringValue, let port = PortRequest(text) { return port }
+        if let number = try? arguments.int("port") { return .number(number) }
+        throw RunitError(
+            .invalidInput,
+            "start_process: 'port' must be \"auto\" or a port number from 1 to 65535, not \(ToolArguments.describe(value))")
+    }
+
+    /// What every answer to a start carries besides the process: its warnings (always, so a
+    /// model can rely on the key) and the port given as `PORT`, when one was asked for.
+    static func notes(_ outcome: StartOutcome) -> [String: Value] {
+        var notes: [String: Value] = ["warnings": .array(outcome.warnings.map { .string($0) })]
+        if let port = outcome.port { notes["port"] = .int(port) }
+        return notes
+    }
+
+    /// The warnings as lines of an answer's text.
+    static func warningBlock(_ warnings: [String]) -> String {
+        warnings.map { "\nwarning: " + $0 }.joined()
     }
 
     static func how(_ code: Int32?, _ signal: Int32?) -> String {
@@ -108,18 +135,19 @@ extension RunitTools {
         structured["process"] = (try? registry.report(name, withMetrics: false)).map(encode) ?? .null
         let lines = lastLines(name, count: 20)
         structured["output"] = .array(lines.map { .string($0) })
-        return ToolAnswer(text: failure + Self.outputBlock(lines), structured: structured, isError: true)
+        let warnings = structured["warnings"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        return ToolAnswer(
+            text: failure + Self.warningBlock(warnings) + Self.outputBlock(lines), structured: structured, isError: true)
     }
 
     /// The answer for a one-shot command that ran and exited with code 0.
-    func exitedCleanly(_ name: String, from cursor: LogCursor?) -> ToolAnswer {
+    func exitedCleanly(_ name: String, from cursor: LogCursor?, structured extra: [String: Value] = [:]) -> ToolAnswer {
         // The supervisor may report the exit a moment before status.json says so: wait for it.
         _ = try? registry.wait(for: name, until: WaitCondition(exit: true), timeoutMillis: 1000)
         let lines = firstLines(name, from: cursor)
-        let structured: [String: Value] = [
-            "process": (try? registry.report(name, withMetrics: false)).map(encode) ?? .null,
-            "output": .array(lines.map { .string($0) }),
-        ]
+        var structured = extra
+        structured["process"] = (try? registry.report(name, withMetrics: false)).map(encode) ?? .null
+        structured["output"] = .array(lines.map { .string($0) })
         return ToolAnswer(text: "\(name) ran and exited with code 0" + Self.outputBlock(lines), structured: structured)
     }
 
@@ -128,12 +156,15 @@ extension RunitTools {
         // Where the new run's output begins: the end of the log before the restart.
         let cursor = try registry.logReader(name).endCursor()
         let outcome = try registry.restart(name)
-        if let failure = outcome.failure { return failed(name, failure) }
-        if outcome.finishedCleanly { return exitedCleanly(name, from: cursor) }
+        let notes = Self.notes(outcome)
+        if let failure = outcome.failure { return failed(name, failure, structured: notes) }
+        if outcome.finishedCleanly { return exitedCleanly(name, from: cursor, structured: notes) }
         let report = try registry.report(name, withMetrics: false)
         let lines = firstLines(name, from: cursor)
-        let structured: [String: Value] = ["process": encode(report), "output": .array(lines.map { .string($0) })]
+        var structured = notes
+        structured["process"] = encode(report)
+        structured["output"] = .array(lines.map { .string($0) })
         let text = "restarted \(report.name) (pid \(report.pid.map(String.init) ?? "?"), restarts \(report.restarts))"
-        return ToolAnswer(text: text + Self.outputBlock(lines), structured: structured)
+        return ToolAnswer(text: text + Self.warningBlock(outcome.warnings) + Self.outputBlock(lines), structured: structured)
     }
 }

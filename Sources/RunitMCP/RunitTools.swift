@@ -130,7 +130,9 @@ public struct RunitTools: Sendable {
             reports.isEmpty
             ? "no processes"
             : reports.map {
-                "\($0.name) \($0.state.rawValue) pid=\($0.pid.map(String.init) ?? "-") restarts=\($0.restarts) \($0.command ?? "")"
+                "\($0.name) \($0.state.rawValue) pid=\($0.pid.map(String.init) ?? "-") restarts=\($0.restarts)"
+                    + ($0.ports.isEmpty ? "" : " ports=" + $0.ports.map(String.init).joined(separator: ","))
+                    + " \($0.command ?? "")"
             }
             .joined(separator: "\n")
         let truncated = reports.count < all.count
@@ -144,6 +146,7 @@ public struct RunitTools: Sendable {
         let report = try registry.report(try arguments.requiredString("name"))
         var text = "\(report.name): \(report.state.rawValue)"
         if let pid = report.pid { text += ", pid \(pid)" }
+        if !report.ports.isEmpty { text += ", listening on " + report.ports.map { ":\($0)" }.joined(separator: ", ") }
         if let uptime = report.uptimeSeconds { text += ", up \(ProcessMetrics.formatDuration(TimeInterval(uptime)))" }
         if let exit = report.lastExit { text += ", last \(exit)" }
         text += ", restarts \(report.restarts)\ncommand: \(report.command ?? "?")\nlog: \(report.logPath)"

@@ -16,7 +16,15 @@ enum ToolCatalog {
             "restarts": ["type": "integer"], "exit_code": ["type": ["integer", "null"]],
             "exit_signal": ["type": ["integer", "null"]], "uptime_seconds": ["type": ["integer", "null"]],
             "log_path": ["type": "string"],
+            "ports": [
+                "type": "array", "items": ["type": "integer"],
+                "description": "TCP ports the process or anything it started listens on (empty when none).",
+            ],
         ],
+    ]
+    static let warnings: Value = [
+        "type": "array", "items": ["type": "string"],
+        "description": "What to know although the start went on: a $PORT that another process (pid, command) listens on.",
     ]
     static let lines: Value = ["type": "array", "items": ["type": "string"], "description": "Output lines, ANSI codes stripped."]
     static let logLine: Value = [
@@ -68,7 +76,9 @@ enum ToolCatalog {
                 An exit is only noticed in the first moments (about 200 ms, up to 1 s while it prints \
                 nothing): for a command that may fail later, pass `wait_for` (a log line or port that means \
                 ready) or call wait_for_process with `exit: true`. `cwd` defaults to the server's working \
-                directory.
+                directory. `port` gives the process a TCP port as $PORT: a number, or "auto" for a free one \
+                (the answer's `port` says which). When $PORT (from `port` or `env`) is a port another process \
+                already listens on, the start goes on and `warnings` names that process's pid and command.
                 """,
             inputSchema: object(
                 [
@@ -81,13 +91,20 @@ enum ToolCatalog {
                         "description": "Extra environment variables.",
                     ],
                     "replace": ["type": "boolean", "description": "Stop a running process of this name first."],
+                    "port": [
+                        "oneOf": [
+                            ["type": "string", "enum": ["auto"]], ["type": "integer", "minimum": 1, "maximum": 65535],
+                        ],
+                        "description": "A TCP port passed as $PORT: a number, or \"auto\" for a free one.",
+                    ],
                     "restart": ["type": "string", "enum": ["never", "on-failure", "always"], "description": "Restart policy."],
                     "wait_for": waitFor,
                 ], required: ["name"]),
             annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
             outputSchema: output([
                 "process": process, "output": lines, "ready": ["type": "boolean"],
-                "ready_line": ["type": "string"], "failure": ["type": "string"],
+                "ready_line": ["type": "string"], "failure": ["type": "string"], "warnings": warnings,
+                "port": ["type": "integer", "description": "The port given as $PORT, when `port` asked for one."],
             ])
         ),
         Tool(
@@ -117,12 +134,13 @@ enum ToolCatalog {
             description: """
                 Stop a process if it runs, then start it again with the same command, cwd and env; the restart \
                 count goes up. Use it after changing code a server does not reload by itself. Returns the new \
-                pid and the first output lines of the new run. Fails with isError for an unknown name or if it \
+                pid and the first output lines of the new run, and `warnings` when its $PORT is a port another \
+                process already listens on. Fails with isError for an unknown name or if it \
                 exits at once (then with its last lines).
                 """,
             inputSchema: object(["name": name], required: ["name"]),
             annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
-            outputSchema: output(["process": process, "output": lines, "failure": ["type": "string"]])
+            outputSchema: output(["process": process, "output": lines, "failure": ["type": "string"], "warnings": warnings])
         ),
         Tool(
             name: "remove_process",
@@ -141,7 +159,8 @@ enum ToolCatalog {
             title: "List processes",
             description: """
                 List every process runit manages (started from here or from the `runit` CLI): name, state \
-                (running, exited, stopped, failed, backoff, lost), pid, uptime, restarts and command. At \
+                (running, exited, stopped, failed, backoff, lost), pid, uptime, restarts, the TCP ports its \
+                tree listens on and command. At \
                 most 200, running ones first; `truncated` and `total` say when there are more.
                 """,
             inputSchema: object([:]),
@@ -155,8 +174,9 @@ enum ToolCatalog {
             name: "get_process_status",
             title: "Process status",
             description: """
-                Everything about one process: state, pid, command, cwd, env (secrets masked), start time, \
-                uptime, restarts, last exit code or signal, log path, and memory and CPU of its whole tree. \
+                Everything about one process: state, pid, the TCP ports its tree listens on (`ports`, so you \
+                see which port a dev server chose), command, cwd, env (secrets masked), start time, uptime, \
+                restarts, last exit code or signal, log path, and memory and CPU of its whole tree. \
                 Use it to see whether a process is still up and how it ended. Fails with isError for an \
                 unknown name (list_processes shows the names).
                 """,

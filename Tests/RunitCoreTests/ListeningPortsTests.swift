@@ -4,14 +4,20 @@ import Testing
 @testable import RunitKit
 
 /// A TCP socket this test process binds to port 0 (the kernel chooses) on loopback.
-private struct TestSocket {
+struct TestSocket {
     let fd: Int32
     let port: Int
 
     /// Binds `127.0.0.1:0` (or `[::1]:0`) and listens unless `listening` is false; nil when the
     /// family is not available here.
     init?(ipv6: Bool = false, listening: Bool = true) {
-        let fd = socket(ipv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        #if os(Linux)
+            // Close-on-exec: a process that another test spawns meanwhile must not hold it too.
+            let kind = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        #else
+            let kind = SOCK_STREAM
+        #endif
+        let fd = socket(ipv6 ? AF_INET6 : AF_INET, kind, 0)
         guard fd >= 0 else { return nil }
         var bound: Int32
         if ipv6 {

@@ -19,12 +19,12 @@ TOOLS = {
 # What each tool takes (inputs, required ones) and answers (output properties besides `error`).
 SHAPES = {
     "start_process": (
-        {"name", "command", "argv", "cwd", "env", "replace", "restart", "wait_for"},
+        {"name", "command", "argv", "cwd", "env", "replace", "restart", "wait_for", "port"},
         {"name"},
-        {"process", "output", "ready", "ready_line", "failure"},
+        {"process", "output", "ready", "ready_line", "failure", "warnings", "port"},
     ),
     "stop_process": ({"name", "timeout_s"}, {"name"}, {"was_running", "process"}),
-    "restart_process": ({"name"}, {"name"}, {"process", "output", "failure"}),
+    "restart_process": ({"name"}, {"name"}, {"process", "output", "failure", "warnings"}),
     "remove_process": ({"name"}, {"name"}, {"name", "was_running", "removed"}),
     "list_processes": (set(), set(), {"processes", "total", "truncated"}),
     "get_process_status": ({"name"}, {"name"}, {"process"}),
@@ -200,6 +200,39 @@ def test_start_waits_for_a_port_and_reports_early_failures(runit):
             timeout = await call("wait_for_process", {"name": "srv", "log_regex": "never printed", "timeout_s": 1})
             assert timeout.structured_content["outcome"] == "timeout"
             assert timeout.structured_content["last_lines"] == [str(port)]
+
+    run(body)
+
+
+def test_ports_in_answers_port_auto_and_a_taken_port(runit):
+    """A server on port 0 shows its port in status and list; `port: "auto"` gives a free $PORT;
+    a $PORT another process holds gets a warning naming it. Every answer fits its schema."""
+
+    async def body():
+        async with runit.session() as session:
+            call = await checked_caller(session)
+
+            server = "import os,socket,time; s=socket.socket(); s.bind(('127.0.0.1',int(os.environ.get('PORT','0')))); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(300)"
+            started = await call("start_process", {"name": "srv", "argv": ["python3", "-c", server], "wait_for": {"log_regex": "^\\d+$", "timeout_s": 20}})
+            port = int(started.structured_content["ready_line"])
+            assert started.structured_content["warnings"] == []
+            status = await call("get_process_status", {"name": "srv"})
+            assert status.structured_content["process"]["ports"] == [port]
+            listed = await call("list_processes", {})
+            assert listed.structured_content["processes"][0]["ports"] == [port]
+            assert runit.cli_json("status", "srv")["ports"] == [port]
+
+            taken = await call("start_process", {"name": "web", "command": "exec sleep 300", "env": {"PORT": str(port)}})
+            assert not taken.is_error
+            pid = status.structured_content["process"]["pid"]
+            assert f"port {port} is already in use by pid {pid} (" in taken.structured_content["warnings"][0]
+
+            auto = await call("start_process", {"name": "auto", "argv": ["python3", "-c", server], "port": "auto", "wait_for": {"log_regex": "^\\d+$", "timeout_s": 20}})
+            assert auto.structured_content["ready_line"] == str(auto.structured_content["port"])
+            assert auto.structured_content["process"]["env"]["PORT"] == auto.structured_content["port"].__str__()
+
+            restarted = await call("restart_process", {"name": "web"})
+            assert len(restarted.structured_content["warnings"]) == 1
 
     run(body)
 

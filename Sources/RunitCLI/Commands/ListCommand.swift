@@ -6,7 +6,7 @@ import RunitKit
 /// `runit list [--json]`.
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List every process: name, state, pid, uptime, restarts, command.", aliases: ["ls"])
+        commandName: "list", abstract: "List every process: name, state, pid, uptime, restarts, ports, command.", aliases: ["ls"])
 
     @OptionGroup var output: OutputOptions
 
@@ -25,24 +25,30 @@ struct ListCommand: AsyncParsableCommand {
             Terminal.write("no processes; start one with: runit start NAME -- PROGRAM ARG...\n")
             return
         }
-        var table = Table(headers: ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "COMMAND"])
+        var table = Table(headers: ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "PORTS", "COMMAND"])
         for report in reports {
             table.add(
                 [
                     report.name, report.state.rawValue, report.pid.map(String.init) ?? "-",
                     report.uptimeSeconds.map { ProcessMetrics.formatDuration(TimeInterval($0)) } ?? "-",
-                    String(report.restarts), report.problem ?? report.command ?? "?",
+                    String(report.restarts), Self.ports(report.ports, separator: ","),
+                    report.problem ?? report.command ?? "?",
                 ],
-                colors: [nil, Terminal.stateColor(report.state.rawValue), nil, nil, nil, nil])
+                colors: [nil, Terminal.stateColor(report.state.rawValue), nil, nil, nil, nil, nil])
         }
         Terminal.write(table.render(width: Terminal.width))
+    }
+
+    /// Ports as a cell or a value: `-` when there are none.
+    static func ports(_ ports: [Int], separator: String) -> String {
+        ports.isEmpty ? "-" : ports.map(String.init).joined(separator: separator)
     }
 }
 
 /// `runit status NAME [--json]`.
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Show one process: state, pid, command, env, uptime, exits, memory and CPU.")
+        commandName: "status", abstract: "Show one process: state, pid, ports, command, env, uptime, exits, memory and CPU.")
 
     @Argument(help: "The process name.")
     var name: String
@@ -69,6 +75,7 @@ struct StatusCommand: AsyncParsableCommand {
             ("name", report.name),
             ("state", report.state.rawValue),
             ("pid", report.pid.map(String.init) ?? "-"),
+            ("ports", ListCommand.ports(report.ports, separator: ", ")),
             ("command", report.command ?? "?"),
             ("cwd", report.cwd ?? "?"),
         ]

@@ -18,8 +18,9 @@ struct RestartCommand: AsyncParsableCommand {
         let registry = Registry(context: .fromEnvironment())
         let outcome = try registry.restart(target.name, graceMillis: try target.graceMillis())
         let report = registry.report(for: outcome.snapshot)
+        StartCommand.warn(outcome.warnings)
         if output.json {
-            try Terminal.printJSON(StartJSON(process: report, failure: outcome.failure, output: []))
+            try Terminal.printJSON(StartJSON(process: report, failure: outcome.failure, output: [], warnings: outcome.warnings))
             if outcome.failure != nil { throw ExitCode(1) }
         } else if let failure = outcome.failure {
             throw RunitError(.startFailed, failure + "; see 'runit logs \(report.name)'")

@@ -30,6 +30,9 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: [.long, .customShort("e")], help: "An environment variable, KEY=VALUE; repeatable.")
     var env: [String] = []
 
+    @Option(name: .long, help: "Give the process a TCP port as $PORT: a number, or auto for a free one.")
+    var port: String?
+
     @Option(name: .long, help: "Restart policy: never, on-failure or always.")
     var restart: String = "never"
 
@@ -61,12 +64,15 @@ struct StartCommand: AsyncParsableCommand {
         let registry = Registry(context: .fromEnvironment())
         let outcome = try registry.start(request)
         let report = registry.report(for: outcome.snapshot)
+        Self.warn(outcome.warnings)
         let needsOutput = json || outcome.failure != nil
         let lines =
             needsOutput ? try registry.logReader(report.name).tail(LogQuery(lines: 10)).records.filter { $0.stream != .sys } : []
         if json {
             try Terminal.printJSON(
-                StartJSON(process: report, failure: outcome.failure, output: lines.map { LogText.clean($0.textString) }))
+                StartJSON(
+                    process: report, failure: outcome.failure, output: lines.map { LogText.clean($0.textString) },
+                    warnings: outcome.warnings, port: outcome.port))
         } else if let failure = outcome.failure {
             var message = failure
             if !lines.isEmpty {
@@ -77,9 +83,16 @@ struct StartCommand: AsyncParsableCommand {
         } else if outcome.finishedCleanly {
             Terminal.write("\(report.name) ran and exited with code 0\n")
         } else {
-            Terminal.write("started \(report.name) (pid \(report.pid.map(String.init) ?? "?"))\n")
+            let port = outcome.port.map { ", PORT=\($0)" } ?? ""
+            Terminal.write("started \(report.name) (pid \(report.pid.map(String.init) ?? "?")\(port))\n")
         }
         if outcome.failure != nil { throw ExitCode(1) }
+    }
+
+    /// Prints each warning on stderr, its control characters as escapes (a command line of
+    /// another process is part of it).
+    static func warn(_ warnings: [String]) {
+        for warning in warnings { Terminal.standardError.write("runit: warning: \(Table.visible(warning))\n") }
     }
 
     func request() throws -> StartRequest {
@@ -115,6 +128,12 @@ struct StartCommand: AsyncParsableCommand {
         request.replace = replace
         request.settleMillis = settleMillis
         request.policies = try policyOptions.policies()
+        if let port {
+            guard let value = PortRequest(port) else {
+                throw RunitError(.invalidInput, "--port '\(port)' for '\(chosen)' is not a port; \(PortRequest.rule)")
+            }
+            request.port = value
+        }
         return request
     }
 }
@@ -124,6 +143,10 @@ struct StartJSON: Encodable {
     var process: ProcessReport
     var failure: String?
     var output: [String]
+    /// Said on stderr too: a `PORT` another process already listens on.
+    var warnings: [String]
+    /// The port given as `PORT`, when `--port` asked for one.
+    var port: Int?
 }
 
 /// Sizes as people write them: `512`, `64K`, `10M`, `1G`.
