@@ -15,6 +15,9 @@ public struct LogQuery: Sendable {
     public var stream: LogStream?
     /// Lines of context around each match, when a pattern is given.
     public var context: Int = 0
+    /// Only the process's own output: no `sys` records (for matching, where runit's own words
+    /// such as "started pid N" must never pass for the process's).
+    public var ownOutput = false
 
     /// A query for the last `lines` records.
     public init(lines: Int = 100) {
@@ -26,6 +29,7 @@ public struct LogQuery: Sendable {
         if let sinceMicros, record.micros < sinceMicros { return false }
         if let untilMicros, record.micros >= untilMicros { return false }
         if let stream, record.stream != stream, record.stream != .sys { return false }
+        if ownOutput && record.stream == .sys { return false }
         return true
     }
 

@@ -1,33 +1,52 @@
 import Foundation
 import RunitKit
 
-/// What a wait is for: a log line, a listening port, or the process's exit.
+/// What a wait is for: a log line, a listening port, readiness, health, or the process's exit.
 public struct WaitCondition: Sendable {
-    /// A log line matching this pattern.
+    /// A line of the process's own output (never runit's `sys` records) matching this pattern.
     public var logPattern: LogPattern?
-    /// A TCP port accepting connections on localhost.
+    /// A TCP port that a process of its tree listens on (never another program's).
     public var port: Int?
-    /// The process ending (it is always reported; with this set, it is what is waited for).
+    /// The end of a run (it is always reported; with this set, it is what is waited for), seen
+    /// in the log even when the restart policy has already started the next run.
     public var exit = false
     /// Any line of the process's own output (not runit's), whatever it says.
     public var output = false
+    /// The process is ready: its readiness check passed (without one: it runs).
+    public var ready = false
+    /// Its health check says healthy.
+    public var healthy = false
 
     /// A condition with the parts given.
-    public init(logPattern: LogPattern? = nil, port: Int? = nil, exit: Bool = false, output: Bool = false) {
+    public init(
+        logPattern: LogPattern? = nil, port: Int? = nil, exit: Bool = false, output: Bool = false, ready: Bool = false,
+        healthy: Bool = false
+    ) {
         self.logPattern = logPattern
         self.port = port
         self.exit = exit
         self.output = output
+        self.ready = ready
+        self.healthy = healthy
     }
 }
 
 /// How a wait ended.
 public enum WaitOutcome: Sendable, Equatable {
-    /// A log line matched.
+    /// A line of its output matched.
     case logMatched(LogRecord)
-    /// The port accepts connections.
+    /// A process of its tree listens on the port.
     case portOpen(Int)
-    /// The process ended (or was never running) before anything else happened.
+    /// Its readiness check passed (or, without one, it runs).
+    case ready
+    /// Its health check passed.
+    case healthy
+    /// Its health check failed its retries: the last check's detail.
+    case unhealthy(String)
+    /// A run ended, as its `sys` record at `micros` says: its code or signal. The restart
+    /// policy may already have started the next run.
+    case runEnded(code: Int32?, signal: Int32?, micros: Int64)
+    /// The process is not running (it ended before the wait began, or is stopped or lost).
     case exited(state: DisplayState, code: Int32?, signal: Int32?)
     /// The time ran out.
     case timedOut
@@ -36,13 +55,15 @@ public enum WaitOutcome: Sendable, Equatable {
 }
 
 extension Registry {
-    /// Waits until `condition` holds, the process ends, or `timeoutMillis` passes.
+    /// Waits until `condition` holds, a run ends, or `timeoutMillis` passes.
     ///
     /// Log lines are looked for from `cursor` on; without one, in everything the current run
-    /// has printed (a server that is already ready is found at once) and what follows. Sleeps on
-    /// inotify between writes; only a port is checked by polling (every 100 ms), since no
-    /// event tells that a port started listening. `tick` is called about once a second
-    /// with the milliseconds waited; `isCancelled` is checked at least as often.
+    /// has printed (a server that is already ready is found at once) and what follows. The end
+    /// of a run is read from its `sys` record in the log, so an exit followed at once by a
+    /// restart is still seen, with that run's code. Sleeps on inotify between writes; only a
+    /// port is checked by polling (every 100 ms), since no event tells that a port started
+    /// listening. `tick` is called about once a second with the milliseconds waited;
+    /// `isCancelled` is checked at least as often.
     public func wait(
         for name: String, until condition: WaitCondition, timeoutMillis: Int64, from cursor: LogCursor? = nil,
         tick: (Int64) -> Void = { _ in }, isCancelled: () -> Bool = { false }
@@ -56,32 +77,37 @@ extension Registry {
             var earlier = LogQuery(lines: 1)
             earlier.pattern = pattern
             earlier.sinceMicros = started * 1000
+            earlier.ownOutput = true
             if let match = reader.tail(earlier, end: position).records.last { return .logMatched(match) }
         }
         let watcher = DirectoryWatcher(paths: [paths.directory, paths.logs])
         defer { watcher.close() }
+        // The end of a run before the current one (a replaced copy's stop) ends no wait.
+        let runStartMicros = (snapshot.status?.startedAtMilliseconds ?? 0) * 1000
         let start = Platform.monotonicMillis()
         var lastTick = start
-        var query = LogQuery()
-        query.pattern = condition.logPattern
         while true {
-            if condition.logPattern != nil {
-                // The query holds the pattern: what the read returns has matched.
-                let (records, next) = reader.read(from: position, limit: 1, query: query)
+            // Every record since the last look, in order: the lines, and the end of a run.
+            while true {
+                let (records, next) = reader.read(from: position, limit: 500)
                 position = next
-                if let match = records.first { return .logMatched(match) }
-            } else if condition.output {
-                let (records, next) = reader.read(from: position, limit: 100)
-                position = next
-                if let line = records.first(where: { $0.stream != .sys }) { return .logMatched(line) }
+                for record in records where record.micros >= runStartMicros {
+                    if let outcome = Self.verdict(on: record, for: condition) { return outcome }
+                }
+                if records.count < 500 { break }
             }
-            if let port = condition.port, Self.portIsOpen(port) { return .portOpen(port) }
             let current = try existing(name)
+            if let outcome = Self.verdict(on: current, for: condition) { return outcome }
+            if let port = condition.port, let supervisor = current.supervisorPID,
+                ListeningPorts().ports(ofTree: supervisor).contains(port)
+            {
+                return .portOpen(port)
+            }
             if !current.isSupervised || [.exited, .stopped, .failed, .lost].contains(current.state) {
                 // Read what the process wrote before it ended, in case the line came last.
-                if condition.logPattern != nil {
-                    let (records, _) = reader.read(from: position, limit: 1, query: query)
-                    if let match = records.first { return .logMatched(match) }
+                let (records, _) = reader.read(from: position, limit: 500)
+                for record in records where record.micros >= runStartMicros {
+                    if let outcome = Self.verdict(on: record, for: condition) { return outcome }
                 }
                 return .exited(state: current.state, code: current.status?.exitCode, signal: current.status?.exitSignal)
             }
@@ -95,6 +121,31 @@ extension Registry {
             let step = condition.port == nil ? 250 : 100
             watcher.wait(timeoutMillis: Int32(min(Int64(step), max(1, timeoutMillis - (now - start)))))
         }
+    }
+
+    /// What one log record decides: a matching line of the process's own output, or the end of
+    /// a run (which ends every wait: the one for it, and the others, which it failed).
+    static func verdict(on record: LogRecord, for condition: WaitCondition) -> WaitOutcome? {
+        if record.stream == .sys {
+            guard let end = RunEnd(record) else { return nil }
+            return .runEnded(code: end.code, signal: end.signal, micros: record.micros)
+        }
+        if let pattern = condition.logPattern, pattern.matches(record.textString) { return .logMatched(record) }
+        if condition.output && condition.logPattern == nil { return .logMatched(record) }
+        return nil
+    }
+
+    /// What the process's state decides: ready, healthy, or unhealthy.
+    static func verdict(on snapshot: ProcessSnapshot, for condition: WaitCondition) -> WaitOutcome? {
+        if condition.ready {
+            let hasCheck = snapshot.spec?.policies.ready.isSet ?? false
+            if snapshot.state == .ready || (!hasCheck && [.running, .unhealthy].contains(snapshot.state)) { return .ready }
+        }
+        if condition.healthy, let status = snapshot.status, snapshot.isSupervised {
+            if status.health == "healthy" { return .healthy }
+            if status.health == "unhealthy" { return .unhealthy(status.healthDetail) }
+        }
+        return nil
     }
 
     /// Whether something accepts TCP connections on `port` at 127.0.0.1 or ::1.
@@ -126,6 +177,26 @@ extension Registry {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0
             }
+        }
+    }
+}
+
+/// The end of a run, as its supervisor's `sys` record says it: `exited with code N` or
+/// `killed by signal N`.
+struct RunEnd {
+    let code: Int32?
+    let signal: Int32?
+
+    init?(_ record: LogRecord) {
+        let text = record.textString
+        if text.hasPrefix("exited with code "), let code = Int32(text.dropFirst(17)) {
+            self.code = code
+            signal = nil
+        } else if text.hasPrefix("killed by signal "), let signal = Int32(text.dropFirst(17)) {
+            code = nil
+            self.signal = signal
+        } else {
+            return nil
         }
     }
 }

@@ -70,12 +70,18 @@ extension RunitTools {
     }
 
     /// The last output lines (not runit's own) of the current run, cut to fit an answer.
-    func lastLines(_ name: String, count: Int = 10) -> [String] {
+    func lastLines(_ name: String, count: Int = 10, endingAt end: Int64? = nil) -> [String] {
         guard let reader = try? registry.logReader(name) else { return [] }
-        // runit's own lines count in a tail: ask for a few more, then drop them.
-        var query = LogQuery(lines: count + 5)
-        if let started = (try? registry.existing(name))?.status?.startedAtMilliseconds { query.sinceMicros = started * 1000 }
-        let records = reader.tail(query).records.filter { $0.stream != .sys }.suffix(count)
+        // Only the process's own lines: runit's records are left out of the tail.
+        var query = LogQuery(lines: count)
+        query.ownOutput = true
+        if let end {
+            // The run that ended at `end` (a restart may have started the next one since).
+            query.untilMicros = end + 1
+        } else if let started = (try? registry.existing(name))?.status?.startedAtMilliseconds {
+            query.sinceMicros = started * 1000
+        }
+        let records = reader.tail(query).records.suffix(count)
         return AnswerText.fit(records.map(AnswerText.line), fromEnd: true).lines
     }
 

@@ -94,6 +94,8 @@ extension RunitTools {
 
     static func condition(_ arguments: ToolArguments, exit: Bool) throws(RunitError) -> WaitCondition {
         var condition = WaitCondition(exit: exit)
+        condition.ready = try arguments.bool("ready") ?? false
+        condition.healthy = try arguments.bool("healthy") ?? false
         if let regex = try arguments.string("log_regex") { condition.logPattern = try LogPattern(regex) }
         if let port = try arguments.int("port") {
             guard (1...65535).contains(port) else {
@@ -107,8 +109,10 @@ extension RunitTools {
     func wait(_ arguments: ToolArguments, progress: ProgressSink?, cancelled: CancellationFlag) throws(RunitError) -> ToolAnswer {
         let name = try arguments.requiredString("name")
         let condition = try Self.condition(arguments, exit: try arguments.bool("exit") ?? false)
-        guard condition.logPattern != nil || condition.port != nil || condition.exit else {
-            throw RunitError(.invalidInput, "wait_for_process needs 'log_regex', 'port' or 'exit: true'")
+        guard condition.logPattern != nil || condition.port != nil || condition.exit || condition.ready || condition.healthy
+        else {
+            throw RunitError(
+                .invalidInput, "wait_for_process needs 'log_regex', 'port', 'ready: true', 'healthy: true' or 'exit: true'")
         }
         let timeout = try arguments.timeoutMillis()
         var cursor: LogCursor?
@@ -136,7 +140,34 @@ extension RunitTools {
         case .portOpen(let port):
             structured["outcome"] = "port_open"
             structured["port"] = .int(port)
-            text = "port \(port) accepts connections after \(waited)s"
+            text = "a process of \(name) listens on port \(port) after \(waited)s"
+        case .ready:
+            structured["outcome"] = "ready"
+            text = "\(name) is ready after \(waited)s"
+        case .healthy:
+            structured["outcome"] = "healthy"
+            text = "\(name) is healthy after \(waited)s"
+        case .unhealthy(let detail):
+            structured["outcome"] = "unhealthy"
+            structured["detail"] = .string(detail)
+            let lines = lastLines(name, count: 10)
+            structured["last_lines"] = .array(lines.map { .string($0) })
+            text = "\(name) is unhealthy: \(detail)" + Self.outputBlock(lines)
+        case .runEnded(let code, let signal, let micros):
+            // A run ended: reported with its code and its last lines, even when the restart policy
+            // has started the next run already.
+            structured["outcome"] = "exited"
+            let now = try registry.existing(name)
+            structured["state"] = .string(now.state.rawValue)
+            structured["exit_code"] = code.map { .int(Int($0)) } ?? .null
+            structured["exit_signal"] = signal.map { .int(Int($0)) } ?? .null
+            let lines = lastLines(name, count: 10, endingAt: micros)
+            structured["last_lines"] = .array(lines.map { .string($0) })
+            let restarted = [.starting, .running, .ready, .backoff].contains(now.state)
+            text =
+                "\(name) \(Self.how(code, signal))"
+                + (restarted ? "; its restart policy started it again (\(now.state.rawValue))" : "")
+                + Self.outputBlock(lines)
         case .exited(let state, let code, let signal):
             structured["outcome"] = "exited"
             structured["state"] = .string(state.rawValue)

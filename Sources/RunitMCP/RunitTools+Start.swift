@@ -12,13 +12,28 @@ extension RunitTools {
         -> ToolAnswer
     {
         let name = try arguments.requiredString("name")
-        let request = try Self.startRequest(arguments, name: name)
-        let waitFor = try arguments.object("wait_for", keys: ["log_regex", "port", "timeout_s"])
-        let condition = try waitFor.map { arguments throws(RunitError) in try Self.condition(arguments, exit: false) }
-        let timeout = try waitFor?.timeoutMillis() ?? 30_000
-        if let condition, condition.logPattern == nil, condition.port == nil {
-            throw RunitError(.invalidInput, "start_process: wait_for needs 'log_regex' or 'port'")
+        var request = try Self.startRequest(arguments, name: name)
+        let waitFor = try arguments.object("wait_for", keys: ["log_regex", "port", "http", "cmd", "timeout_s"])
+        var condition: WaitCondition?
+        if let waitFor {
+            // What makes it ready becomes its readiness check, run by its supervisor: the wait
+            // is for that check (a log check never fires on runit's own lines; a port check
+            // only on a listener of its tree).
+            var ready = ReadinessCheck()
+            ready.log = try waitFor.string("log_regex")
+            if let log = ready.log { _ = try LogPattern(log) }
+            ready.port = try waitFor.int("port")
+            ready.http = try waitFor.string("http")
+            ready.command = try waitFor.string("cmd")
+            guard ready.isSet else {
+                throw RunitError(.invalidInput, "start_process: wait_for needs 'log_regex', 'port', 'http' or 'cmd'")
+            }
+            var policies = request.policies ?? ProcessPolicies()
+            policies.ready = ready
+            request.policies = policies
+            condition = WaitCondition(ready: true)
         }
+        let timeout = try waitFor?.timeoutMillis() ?? 30_000
         // Where this run's output begins: the end of the log before the start.
         let cursor = (try? registry.logReader(name))?.endCursor()
         let outcome: StartOutcome
@@ -43,16 +58,22 @@ extension RunitTools {
                 tick: { waited in progress?.report(Double(waited) / 1000, "waiting for \(name) to be ready") },
                 isCancelled: cancelled.isSet)
             switch result {
-            case .logMatched(let record):
+            case .ready, .logMatched, .portOpen, .healthy:
                 structured["ready"] = true
-                structured["ready_line"] = .string(AnswerText.line(record))
-                text += "; ready: \(AnswerText.line(record))"
-            case .portOpen(let port):
-                structured["ready"] = true
-                text += "; ready: port \(port) accepts connections"
-            case .exited(_, let code, let signal):
+                let why = readiness(name)
+                if let why { structured["ready_because"] = .string(why) }
+                if let pattern = request.policies?.ready.log, let line = matchedLine(name, pattern: pattern) {
+                    structured["ready_line"] = .string(line)
+                    text += "; ready: \(line)"
+                } else {
+                    text += "; ready" + (why.map { ": " + $0 } ?? "")
+                }
+            case .runEnded(let code, let signal, _), .exited(_, let code, let signal):
                 structured["ready"] = false
                 return failed(name, "\(name) \(Self.how(code, signal)) before it was ready", structured: structured)
+            case .unhealthy(let detail):
+                structured["ready"] = false
+                return failed(name, "\(name) turned unhealthy before it was ready: \(detail)", structured: structured)
             case .timedOut, .cancelled:
                 structured["ready"] = false
                 text += "; not ready after \(Double(timeout) / 1000)s (still running)"
@@ -64,7 +85,10 @@ extension RunitTools {
                 for: name, until: WaitCondition(output: true), timeoutMillis: Self.quietStartMillis,
                 from: cursor ?? LogCursor(inode: 0, offset: 0), isCancelled: cancelled.isSet)
             var ended: (code: Int32?, signal: Int32?)?
-            if case .exited(_, let code, let signal) = settled { ended = (code, signal) }
+            switch settled {
+            case .exited(_, let code, let signal), .runEnded(let code, let signal, _): ended = (code, signal)
+            default: break
+            }
             if ended == nil, let now = try? registry.existing(name), [.exited, .failed, .lost].contains(now.state) {
                 // The first line came, and the process is gone already (an error, then exit).
                 ended = (now.status?.exitCode, now.status?.exitSignal)
@@ -91,6 +115,11 @@ extension RunitTools {
         request.env = (try arguments.stringMap("env") ?? []).map { "\($0.0)=\($0.1)" }
         request.replace = try arguments.bool("replace") ?? false
         request.port = try port(arguments)
+        if let health = try health(arguments) {
+            var policies = request.policies ?? ProcessPolicies()
+            policies.health = health
+            request.policies = policies
+        }
         if let policy = try arguments.string("restart") {
             guard let value = RestartPolicy(rawValue: policy) else {
                 throw RunitError(.invalidInput, "start_process: \(RestartPolicy.rule), not '\(policy)'")
@@ -98,6 +127,49 @@ extension RunitTools {
             request.restart = value
         }
         return request
+    }
+
+    /// Why the process is ready, as its supervisor logged it ("a process of its tree listens on port 5173").
+    func readiness(_ name: String) -> String? {
+        guard let reader = try? registry.logReader(name) else { return nil }
+        var query = LogQuery(lines: 1)
+        query.pattern = try? LogPattern("^ready: ")
+        guard let record = reader.tail(query).records.last, record.stream == .sys else { return nil }
+        return String(record.textString.dropFirst(7))
+    }
+
+    /// The line of this run's own output that met a `log_regex` readiness check.
+    func matchedLine(_ name: String, pattern: String) -> String? {
+        guard let reader = try? registry.logReader(name), let compiled = try? LogPattern(pattern) else { return nil }
+        var query = LogQuery(lines: 1)
+        query.pattern = compiled
+        query.ownOutput = true
+        if let started = (try? registry.existing(name))?.status?.startedAtMilliseconds { query.sinceMicros = started * 1000 }
+        return reader.tail(query).records.last.map(AnswerText.line)
+    }
+
+    /// The `health` argument: a health check run by the process's supervisor.
+    static func health(_ arguments: ToolArguments) throws(RunitError) -> HealthCheck? {
+        guard
+            let given = try arguments.object(
+                "health", keys: ["cmd", "http", "port", "interval_s", "timeout_s", "retries", "start_period_s"])
+        else { return nil }
+        var health = HealthCheck()
+        health.command = try given.string("cmd")
+        health.http = try given.string("http")
+        health.port = try given.int("port")
+        func millis(_ key: String) throws(RunitError) -> Int64? {
+            guard let seconds = try given.number(key) else { return nil }
+            guard seconds.isFinite, seconds >= 0, seconds <= 86_400 else {
+                throw RunitError(.invalidInput, "start_process: health.\(key) must be 0 to 86400 seconds, not \(seconds)")
+            }
+            return Int64(seconds * 1000)
+        }
+        if let value = try millis("interval_s") { health.intervalMillis = value }
+        if let value = try millis("timeout_s") { health.timeoutMillis = value }
+        if let value = try millis("start_period_s") { health.startPeriodMillis = value }
+        if let retries = try given.int("retries") { health.retries = retries }
+        return health
     }
 
     /// The `port` argument: "auto" or a port number.

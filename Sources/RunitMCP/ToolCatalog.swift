@@ -20,6 +20,17 @@ enum ToolCatalog {
                 "type": "array", "items": ["type": "integer"],
                 "description": "TCP ports the process or anything it started listens on (empty when none).",
             ],
+            "health": [
+                "type": ["object", "null"],
+                "description": "Its health check's last verdict (starting, healthy, unhealthy), when it has one.",
+                "properties": [
+                    "status": ["type": "string"], "failures": ["type": "integer"], "checked_at": ["type": "string"],
+                    "checked_seconds_ago": ["type": "integer"], "detail": ["type": "string"],
+                ],
+            ],
+            "next_restart_in_seconds": [
+                "type": ["number", "null"], "description": "In backoff: seconds until its restart policy starts it again.",
+            ],
         ],
     ]
     static let warnings: Value = [
@@ -51,11 +62,16 @@ enum ToolCatalog {
 
     static let waitFor: Value = object(
         [
-            "log_regex": ["type": "string", "description": "Ready when a new log line matches this regular expression."],
+            "log_regex": [
+                "type": "string",
+                "description": "Ready when a line of its own output (never runit's) matches this regular expression.",
+            ],
             "port": [
                 "type": "integer", "minimum": 1, "maximum": 65535,
-                "description": "Ready when this TCP port accepts connections on localhost.",
+                "description": "Ready when a process of its tree listens on this TCP port (another program's does not count).",
             ],
+            "http": ["type": "string", "description": "Ready when this http:// URL answers 2xx or 3xx."],
+            "cmd": ["type": "string", "description": "Ready when this shell command exits 0."],
             "timeout_s": [
                 "type": "number", "exclusiveMinimum": 0, "maximum": 300,
                 "description": "How long to wait, in seconds (default 30, at most 300).",
@@ -99,11 +115,24 @@ enum ToolCatalog {
                     ],
                     "restart": ["type": "string", "enum": ["never", "on-failure", "always"], "description": "Restart policy."],
                     "wait_for": waitFor,
+                    "health": object(
+                        [
+                            "cmd": ["type": "string", "description": "Healthy while this shell command exits 0."],
+                            "http": ["type": "string", "description": "Healthy while this http:// URL answers 2xx or 3xx."],
+                            "port": ["type": "integer", "minimum": 1, "maximum": 65535],
+                            "interval_s": ["type": "number", "description": "Between checks (default 30)."],
+                            "timeout_s": ["type": "number", "description": "One check's limit (default 30)."],
+                            "retries": [
+                                "type": "integer", "description": "Failures in a row that make it unhealthy (default 3).",
+                            ],
+                            "start_period_s": ["type": "number", "description": "Failures after a start that do not count."],
+                        ], additionalProperties: false),
                 ], required: ["name"]),
             annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
             outputSchema: output([
                 "process": process, "output": lines, "ready": ["type": "boolean"],
-                "ready_line": ["type": "string"], "failure": ["type": "string"], "warnings": warnings,
+                "ready_because": ["type": "string"], "ready_line": ["type": "string"], "failure": ["type": "string"],
+                "warnings": warnings,
                 "port": ["type": "integer", "description": "The port given as $PORT, when `port` asked for one."],
             ])
         ),
@@ -236,7 +265,12 @@ enum ToolCatalog {
                         "type": "integer", "minimum": 1, "maximum": 65535,
                         "description": "A TCP port on localhost that should accept connections.",
                     ],
-                    "exit": ["type": "boolean", "description": "Wait for the process to exit."],
+                    "exit": [
+                        "type": "boolean",
+                        "description": "Wait for a run to end; seen even when its restart policy has already started the next.",
+                    ],
+                    "ready": ["type": "boolean", "description": "Wait until its readiness check passes (without one: it runs)."],
+                    "healthy": ["type": "boolean", "description": "Wait until its health check passes."],
                     "timeout_s": [
                         "type": "number", "exclusiveMinimum": 0, "maximum": 300,
                         "description": "At most this many seconds (default 30, at most 300).",
@@ -244,7 +278,11 @@ enum ToolCatalog {
                 ], required: ["name"]),
             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
             outputSchema: output([
-                "outcome": ["type": "string", "enum": ["log_match", "port_open", "exited", "timeout", "cancelled"]],
+                "outcome": [
+                    "type": "string",
+                    "enum": ["log_match", "port_open", "ready", "healthy", "unhealthy", "exited", "timeout", "cancelled"],
+                ],
+                "detail": ["type": "string"],
                 "line": ["type": "string"], "port": ["type": "integer"], "state": ["type": "string"],
                 "exit_code": ["type": ["integer", "null"]], "exit_signal": ["type": ["integer", "null"]],
                 "waited_s": ["type": "number"], "last_lines": lines,

@@ -23,8 +23,10 @@ struct LineMatcher: ~Copyable {
         guard !pattern.isEmpty else { throw ProbeError(message: "the log pattern is empty") }
         guard !pattern.utf8.contains(0) else { throw ProbeError(message: "the log pattern contains a NUL byte") }
         let regex = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
-        let flags = REG_EXTENDED | REG_NOSUB | (ignoringCase ? REG_ICASE : 0)
-        let code = regcomp(regex, pattern, Int32(flags))
+        var (expression, caseless) = Self.posix(pattern)
+        caseless = caseless || ignoringCase
+        let flags = REG_EXTENDED | REG_NOSUB | (caseless ? REG_ICASE : 0)
+        let code = regcomp(regex, expression, Int32(flags))
         guard code == 0 else {
             var text = [CChar](repeating: 0, count: 256)
             _ = regerror(code, regex, &text, text.count)
@@ -42,11 +44,82 @@ struct LineMatcher: ~Copyable {
         buffer.deallocate()
     }
 
-    /// Whether the line's text (without its newline; no NUL needed) matches.
+    /// The pattern in POSIX extended syntax, and whether it asked to ignore case: the escapes
+    /// people write in the client's regular expressions (`\d`, `\s`, `\w` and their negations)
+    /// become bracket expressions, and a leading `(?i)` the case flag, so that one pattern means
+    /// the same to `runit logs --grep`, MCP and the supervisor's readiness check.
+    static func posix(_ pattern: String) -> (String, Bool) {
+        var text = Substring(pattern)
+        var caseless = false
+        if text.hasPrefix("(?i)") {
+            caseless = true
+            text = text.dropFirst(4)
+        }
+        let classes: [Character: String] = [
+            "d": "[0-9]", "D": "[^0-9]", "s": "[[:space:]]", "S": "[^[:space:]]", "w": "[[:alnum:]_]", "W": "[^[:alnum:]_]",
+        ]
+        var out = ""
+        var escaped = false
+        var inBracket = false
+        for character in text {
+            if escaped {
+                escaped = false
+                if !inBracket, let replacement = classes[character] {
+                    out += replacement
+                } else {
+                    out += "\\" + String(character)
+                }
+                continue
+            }
+            switch character {
+            case "\\": escaped = true
+            case "[":
+                inBracket = true
+                out.append(character)
+            case "]":
+                inBracket = false
+                out.append(character)
+            default: out.append(character)
+            }
+        }
+        if escaped { out += "\\" }
+        return (out, caseless)
+    }
+
+    /// Whether the line's text (without its newline; no NUL needed) matches, as a person sees it:
+    /// terminal escape sequences (colours) are left out, as the client's matching leaves them out.
     func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let count = min(bytes.count, Self.lineLimit)
-        if count > 0 { UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: bytes.baseAddress!, byteCount: count) }
-        buffer[count] = 0
+        var kept = 0
+        var index = 0
+        while index < count {
+            let byte = bytes[index]
+            if byte == 0x1B && index + 1 < count {
+                index = Self.endOfEscape(bytes, from: index, limit: count)
+                continue
+            }
+            buffer[kept] = CChar(bitPattern: byte)
+            kept += 1
+            index += 1
+        }
+        buffer[kept] = 0
         return regexec(regex, buffer.baseAddress!, 0, nil, 0) == 0
+    }
+
+    /// The index after the escape sequence at `start`: CSI (`ESC [` … a final byte), OSC
+    /// (`ESC ]` … BEL or `ESC \\`), or a two-byte escape.
+    static func endOfEscape(_ bytes: UnsafeRawBufferPointer, from start: Int, limit: Int) -> Int {
+        var index = start + 2
+        switch bytes[start + 1] {
+        case UInt8(ascii: "["):
+            while index < limit && !(0x40...0x7E).contains(bytes[index]) { index += 1 }
+            return min(limit, index + 1)
+        case UInt8(ascii: "]"):
+            while index < limit && bytes[index] != 0x07 && bytes[index] != 0x1B { index += 1 }
+            if index < limit && bytes[index] == 0x1B { index += 1 }
+            return min(limit, index + 1)
+        default:
+            return index
+        }
     }
 }

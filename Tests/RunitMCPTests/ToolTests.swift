@@ -144,14 +144,17 @@ struct ToolTests {
             ("start_process", ["name": "x", "command": "true", "env": ["A": 1]], "its key 'A' is the number 1"),
             (
                 "start_process", ["name": "x", "command": "true", "wait_for": ["regex": "hi"]],
-                "has no key 'regex'; its keys are: log_regex, port, timeout_s"
+                "has no key 'regex'; its keys are: cmd, http, log_regex, port, timeout_s"
             ),
             ("start_process", ["name": "x", "command": "true", "wait_for": ["exit": true]], "has no key 'exit'"),
             ("get_process_logs", ["name": "x", "context": 2], "'context' needs 'grep'"),
             ("start_process", ["name": "x", "command": "true", "restart": "sometimes"], "never, on-failure, always"),
-            ("start_process", ["name": "x", "command": "true", "wait_for": ["timeout_s": 5]], "needs 'log_regex' or 'port'"),
+            (
+                "start_process", ["name": "x", "command": "true", "wait_for": ["timeout_s": 5]],
+                "needs 'log_regex', 'port', 'http' or 'cmd'"
+            ),
             ("start_process", ["name": "x", "command": "true", "wait_for": "soon"], "must be an object"),
-            ("wait_for_process", ["name": "x"], "needs 'log_regex', 'port' or 'exit: true'"),
+            ("wait_for_process", ["name": "x"], "needs 'log_regex', 'port', 'ready: true', 'healthy: true' or 'exit: true'"),
             ("wait_for_process", ["name": "x", "exit": true, "timeout_s": 0], "more than 0"),
             ("wait_for_process", ["name": "x", "port": 70000], "1 to 65535"),
             ("send_process_input", ["name": "x"], "needs 'text'"),

@@ -55,23 +55,29 @@ struct WaitTests {
         #expect(second.object["process"]?.objectValue?["command"] == "echo booting; exec sleep 300")
     }
 
-    @Test("a wait for a port ends when something starts listening there")
+    @Test("a wait for a port ends when a process of its tree listens there, never another program's listener")
     func port() async throws {
         let fixture = ToolFixture()
         defer { fixture.cleanUp() }
-        let socket = try #require(BoundSocket())
-        #expect(!Registry.portIsOpen(socket.port))
-        #expect(await fixture.call("start_process", ["name": "srv", "argv": ["sleep", "300"]]).isError != true)
-        let listening = Task {
-            try? await Task.sleep(for: .milliseconds(300))
-            socket.listen()
-        }
-        let result = await fixture.call("wait_for_process", ["name": "srv", "port": .int(socket.port), "timeout_s": 30])
-        await listening.value
-        #expect(result.object["outcome"] == "port_open")
-        #expect(result.object["port"] == .int(socket.port))
-        #expect(result.text.contains("port \(socket.port) accepts connections"))
-        socket.close()
+        // Another program holds this one: it must not count.
+        let other = try #require(BoundSocket())
+        other.listen()
+        defer { other.close() }
+        #expect(await fixture.call("start_process", ["name": "idle", "argv": ["sleep", "300"]]).isError != true)
+        let ignored = await fixture.call("wait_for_process", ["name": "idle", "port": .int(other.port), "timeout_s": 1])
+        #expect(ignored.object["outcome"] == "timeout", "\(ignored.text)")
+
+        let script =
+            "import socket,time; time.sleep(0.3); s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); "
+            + "print(s.getsockname()[1], flush=True); time.sleep(300)"
+        #expect(
+            await fixture.call("start_process", ["name": "srv", "argv": ["python3", "-c", .string(script)]]).isError != true)
+        let printed = await fixture.call("wait_for_process", ["name": "srv", "log_regex": "^[0-9]+$", "timeout_s": 30])
+        let port = try #require(Int(printed.object["line"]?.stringValue ?? ""))
+        let result = await fixture.call("wait_for_process", ["name": "srv", "port": .int(port), "timeout_s": 30])
+        #expect(result.object["outcome"] == "port_open", "\(result.text)")
+        #expect(result.object["port"] == .int(port))
+        #expect(result.text.contains("listens on port \(port)"))
     }
 
     @Test("a process that ends while waited on is reported at once, with its exit code and last words")

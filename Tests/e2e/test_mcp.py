@@ -19,9 +19,9 @@ TOOLS = {
 # What each tool takes (inputs, required ones) and answers (output properties besides `error`).
 SHAPES = {
     "start_process": (
-        {"name", "command", "argv", "cwd", "env", "replace", "restart", "wait_for", "port"},
+        {"name", "command", "argv", "cwd", "env", "replace", "restart", "wait_for", "port", "health"},
         {"name"},
-        {"process", "output", "ready", "ready_line", "failure", "warnings", "port"},
+        {"process", "output", "ready", "ready_line", "ready_because", "failure", "warnings", "port"},
     ),
     "stop_process": ({"name", "timeout_s"}, {"name"}, {"was_running", "process"}),
     "restart_process": ({"name"}, {"name"}, {"process", "output", "failure", "warnings"}),
@@ -34,9 +34,9 @@ SHAPES = {
         {"name", "lines", "cursor", "truncated", "state"},
     ),
     "wait_for_process": (
-        {"name", "log_regex", "cursor", "port", "exit", "timeout_s"},
+        {"name", "log_regex", "cursor", "port", "exit", "ready", "healthy", "timeout_s"},
         {"name"},
-        {"outcome", "line", "port", "state", "exit_code", "exit_signal", "waited_s", "last_lines"},
+        {"outcome", "line", "port", "state", "exit_code", "exit_signal", "waited_s", "last_lines", "detail"},
     ),
     "send_process_input": ({"name", "text", "newline"}, {"name", "text"}, {"name", "bytes"}),
 }
@@ -95,7 +95,7 @@ def test_tools_are_listed_with_schemas_and_annotations(runit):
                 if "idempotent" in hints:
                     assert tool.annotations.idempotent_hint is hints["idempotent"]
             wait_for = tools["start_process"].input_schema["properties"]["wait_for"]
-            assert set(wait_for["properties"]) == {"log_regex", "port", "timeout_s"}
+            assert set(wait_for["properties"]) == {"log_regex", "port", "http", "cmd", "timeout_s"}
             assert wait_for["additionalProperties"] is False
             for name, path, low_key, low, high in BOUNDS:
                 schema = tools[name].input_schema

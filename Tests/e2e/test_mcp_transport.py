@@ -53,7 +53,7 @@ def test_every_request_is_answered_when_stdin_closes_right_after_it(runit):
     assert started["isError"] is False, started["content"][0]["text"]
     assert started["structuredContent"]["ready_line"] == "up"
     # The server has exited; the process it started lives on.
-    assert runit.cli_json("status", "late")["state"] == "running"
+    assert runit.cli_json("status", "late")["state"] == "ready"  # its wait_for became its readiness check
 
 
 def test_a_cancelled_wait_stops_and_gets_no_answer(runit):
