@@ -28,6 +28,8 @@ public struct StartRequest: Sendable {
     public var settleMillis: Int64 = 200
     /// A port to give the process as `PORT` (replacing a stored one); nil leaves the env as it is.
     public var port: PortRequest?
+    /// Make that port its readiness check when it has none (`start --port auto --wait`).
+    public var readyOnPort = false
 
     /// A request for `name`.
     public init(name: String, command: String? = nil, argv: [String]? = nil) {
@@ -173,6 +175,8 @@ extension Registry {
     func makeSpec(_ request: StartRequest, name: ProcessName, previous: ProcessSpec?) throws(RunitError) -> ProcessSpec {
         var spec = try makeBaseSpec(request, name: name, previous: previous)
         if let port = request.port { spec.env = try Self.applying(port, to: spec.env, given: request.env, name: name) }
+        // `--port` with `--wait` and no readiness check of its own: ready once the process listens there.
+        if request.readyOnPort, !spec.policies.ready.isSet, let port = spec.port { spec.policies.ready.port = port }
         return spec
     }
 

@@ -48,6 +48,12 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .long, help: "How long to watch for an exit right after the start (default 200ms).")
     var settle: String = "200ms"
 
+    @Flag(name: .long, help: "Return once it is ready (its readiness check passed, or it runs), or fail with its last lines.")
+    var wait = false
+
+    @Option(name: .long, help: "With --wait: give up after this long (default 30s; exit 124).")
+    var timeout: String?
+
     @OptionGroup(title: "Readiness, health, restarts and stopping") var policyOptions: PolicyOptions
 
     @OptionGroup var output: OutputOptions
@@ -56,7 +62,26 @@ struct StartCommand: AsyncParsableCommand {
     var argv: [String] = []
 
     func run() async throws {
-        try Self.start(try request(), json: output.json)
+        guard timeout == nil || wait else { throw ValidationError("--timeout is for --wait: give --wait too") }
+        let waitMillis = try timeout.map { text throws -> Int64 in
+            guard let millis = DurationText.milliseconds(text), millis <= 86_400_000 else {
+                throw ValidationError("--timeout '\(text)' is not a duration from 0s to 1d; \(DurationText.rule)")
+            }
+            return millis
+        }
+        let request = try request()
+        try Self.start(request, json: output.json && !wait)
+        if wait { try Self.waitUntilReady(request.name, timeoutMillis: waitMillis ?? 30_000, json: output.json) }
+    }
+
+    /// `--wait`: until the process is ready; a run that ends first fails with its last lines.
+    static func waitUntilReady(_ name: String, timeoutMillis: Int64, json: Bool) throws {
+        let registry = Registry(context: .fromEnvironment())
+        guard let current = try? registry.existing(name), current.isSupervised else { return }
+        let outcome = try registry.wait(for: name, until: WaitCondition(ready: true), timeoutMillis: timeoutMillis)
+        let result = WaitCommand.describe(outcome, name: name, registry: registry)
+        if json { try Terminal.printJSON(result) } else { WaitCommand.print(result) }
+        if !result.met { throw ExitCode(result.outcome == "timeout" ? WaitCommand.timedOut : 1) }
     }
 
     /// The command's work for a validated request, callable without argument parsing.
@@ -128,6 +153,7 @@ struct StartCommand: AsyncParsableCommand {
         request.replace = replace
         request.settleMillis = settleMillis
         request.policies = try policyOptions.policies()
+        request.readyOnPort = wait
         if let port {
             guard let value = PortRequest(port) else {
                 throw RunitError(.invalidInput, "--port '\(port)' for '\(chosen)' is not a port; \(PortRequest.rule)")

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Foundation
+import RunitCore
+import RunitKit
+
+/// `runit wait NAME... (--ready | --healthy | --exit | --log REGEX | --port N) [--timeout D]`.
+struct WaitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wait",
+        abstract: "Wait until processes are ready, healthy, have exited, printed a line or listen on a port.",
+        discussion: """
+            Sleeps on the state files' events, not in a polling loop (a port is checked every 100ms).
+            Exit codes: 0 the condition holds for every name; 1 a process ended (or turned unhealthy)
+            first, with its last lines; 2 bad input; 124 the time ran out.
+            """
+    )
+
+    /// The exit code when the time runs out, as timeout(1) uses it.
+    static let timedOut: Int32 = 124
+
+    @Argument(help: "The process names; each must meet the condition.")
+    var names: [String]
+
+    @Flag(name: .long, help: "Until its readiness check passes (without one: until it runs).")
+    var ready = false
+
+    @Flag(name: .long, help: "Until its health check passes.")
+    var healthy = false
+
+    @Flag(name: .long, help: "Until a run ends, even one its restart policy has started again; says its code.")
+    var exit = false
+
+    @Option(name: .long, help: "Until a line of its own output matches this regular expression.")
+    var log: String?
+
+    @Option(name: .long, help: "Until a process of its tree listens on this TCP port.")
+    var port: Int?
+
+    @Option(name: [.long, .short], help: "Give up after this long (default 30s).")
+    var timeout: String = "30s"
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        let given = [ready, healthy, exit, log != nil, port != nil].filter { $0 }.count
+        guard given == 1 else {
+            throw ValidationError("give one condition: --ready, --healthy, --exit, --log REGEX or --port N")
+        }
+        if let port, !(1...65535).contains(port) { throw ValidationError("--port must be 1 to 65535, not \(port)") }
+        guard let millis = DurationText.milliseconds(timeout), millis <= 86_400_000 else {
+            throw ValidationError("--timeout '\(timeout)' is not a duration from 0s to 1d; \(DurationText.rule)")
+        }
+        _ = millis
+    }
+
+    func run() async throws {
+        var condition = WaitCondition(exit: exit, ready: ready, healthy: healthy)
+        condition.port = port
+        if let log { condition.logPattern = try LogPattern(log) }
+        let registry = Registry(context: .fromEnvironment())
+        let deadline = Platform.monotonicMillis() + (DurationText.milliseconds(timeout) ?? 30_000)
+        var results: [WaitJSON] = []
+        var code: Int32 = 0
+        for name in names {
+            let left = max(0, deadline - Platform.monotonicMillis())
+            let outcome = try registry.wait(for: name, until: condition, timeoutMillis: left)
+            var result = Self.describe(outcome, name: name, registry: registry)
+            // An exit is what --exit waits for; for any other condition it is a failure.
+            if exit && result.outcome == "exited" { result.met = true }
+            results.append(result)
+            if !output.json { Self.print(result) }
+            if !result.met {
+                code = result.outcome == "timeout" ? Self.timedOut : 1
+                break
+            }
+        }
+        if output.json { try Terminal.printJSON(results) }
+        if code != 0 { throw ExitCode(code) }
+    }
+
+    /// Prints a result: met on stdout, not met on stderr; the last lines of a run that ended.
+    static func print(_ result: WaitJSON) {
+        var text =
+            result.met
+            ? "\(result.name): \(Table.visible(result.message))" : "runit: '\(result.name)' \(Table.visible(result.message))"
+        if !result.lastLines.isEmpty {
+            text += "; its last lines:\n" + result.lastLines.map { "  " + Table.visible($0) }.joined(separator: "\n")
+        }
+        if result.met {
+            Terminal.write(text + "\n")
+        } else {
+            Terminal.standardError.write(text + "\n")
+        }
+    }
+
+    /// What a wait's outcome means for `name`: met or not, in words, with the last lines of a
+    /// run that ended.
+    static func describe(_ outcome: WaitOutcome, name: String, registry: Registry) -> WaitJSON {
+        var result = WaitJSON(name: name, met: true, outcome: "", message: "")
+        func lastLines(until micros: Int64?) -> [String] {
+            guard let reader = try? registry.logReader(name) else { return [] }
+            var query = LogQuery(lines: 10)
+            query.ownOutput = true
+            if let micros { query.untilMicros = micros + 1 }
+            return reader.tail(query).records.map { LogText.clean($0.textString) }
+        }
+        func how(_ code: Int32?, _ signal: Int32?) -> String {
+            signal.map { "was killed by signal \($0)" } ?? code.map { "exited with code \($0)" } ?? "ended"
+        }
+        switch outcome {
+        case .logMatched(let record):
+            (result.outcome, result.message) = ("log_match", "matched: " + LogText.clean(record.textString))
+        case .portOpen(let port):
+            (result.outcome, result.message) = ("port_open", "a process of its tree listens on port \(port)")
+        case .ready:
+            (result.outcome, result.message) = ("ready", "ready")
+        case .healthy:
+            (result.outcome, result.message) = ("healthy", "healthy")
+        case .unhealthy(let detail):
+            result.met = false
+            (result.outcome, result.message) = ("unhealthy", "is unhealthy: \(detail)")
+            result.lastLines = lastLines(until: nil)
+        case .runEnded(let code, let signal, let micros):
+            result.outcome = "exited"
+            (result.exitCode, result.exitSignal) = (code, signal)
+            result.message = how(code, signal)
+            result.lastLines = lastLines(until: micros)
+            result.met = false
+        case .exited(let state, let code, let signal):
+            result.met = false
+            result.outcome = "exited"
+            (result.exitCode, result.exitSignal) = (code, signal)
+            result.message = code == nil && signal == nil ? "is \(state.rawValue)" : how(code, signal)
+            result.lastLines = lastLines(until: nil)
+        case .timedOut, .cancelled:
+            result.met = false
+            (result.outcome, result.message) = ("timeout", "did not get there in time")
+            result.lastLines = lastLines(until: nil)
+        }
+        return result
+    }
+}
+
+/// `runit wait --json`: one object per name waited for.
+struct WaitJSON: Encodable {
+    var name: String
+    var met: Bool
+    var outcome: String
+    var message: String
+    var exitCode: Int32?
+    var exitSignal: Int32?
+    var lastLines: [String] = []
+
+    enum CodingKeys: String, CodingKey {
+        case name, met, outcome, message
+        case exitCode = "exit_code"
+        case exitSignal = "exit_signal"
+        case lastLines = "last_lines"
+    }
+}
