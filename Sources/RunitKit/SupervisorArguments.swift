@@ -20,7 +20,8 @@ public enum RestartPolicy: String, Sendable, CaseIterable, Codable {
 /// The supervisor's whole spec, carried on its command line so that it needs no JSON parser.
 ///
 /// `runit-supervise --dir DIR --name NAME [--cwd DIR] [--env K=V]... [--restart POLICY]
-/// [--restarts N] [--log-max-size BYTES] [--log-keep N] [--notify-fd FD] -- PROGRAM ARG...`
+/// [--restarts N] [--log-max-size BYTES] [--log-keep N] [--notify-fd FD] [--watch PATH]...
+/// [--watch-ignore GLOB]... -- PROGRAM ARG...`
 public struct SupervisorArguments: Equatable, Sendable {
     /// The process's directory (`$RUNIT_HOME/procs/<name>`).
     public var directory: String
@@ -40,6 +41,10 @@ public struct SupervisorArguments: Equatable, Sendable {
     public var logKeep: Int = 5
     /// A descriptor the supervisor reports its first start on, then closes; -1 for none.
     public var notifyFD: Int32 = -1
+    /// Paths watched for a restart on change, relative ones taken from the process's cwd.
+    public var watchPaths: [String] = []
+    /// Globs of watched paths whose changes are ignored, on top of the defaults.
+    public var watchIgnore: [String] = []
     /// The program and its arguments.
     public var argv: [String] = []
 
@@ -58,6 +63,8 @@ public struct SupervisorArguments: Equatable, Sendable {
         out += ["--restart", restart.rawValue, "--restarts", String(restarts)]
         out += ["--log-max-size", String(logMaxSize), "--log-keep", String(logKeep)]
         if notifyFD >= 0 { out += ["--notify-fd", String(notifyFD)] }
+        for path in watchPaths { out += ["--watch", path] }
+        for glob in watchIgnore { out += ["--watch-ignore", glob] }
         out.append("--")
         out += argv
         return out
@@ -120,6 +127,14 @@ public struct SupervisorArguments: Equatable, Sendable {
             case "--log-max-size": parsed.logMaxSize = try integer(flag, minimum: 1, maximum: 1 << 40)
             case "--log-keep": parsed.logKeep = try integer(flag, minimum: 0, maximum: 1000)
             case "--notify-fd": parsed.notifyFD = Int32(try integer(flag, minimum: 0))
+            case "--watch":
+                let path = try value(flag)
+                guard !path.isEmpty else { throw SupervisorArgumentError("--watch needs a path") }
+                parsed.watchPaths.append(path)
+            case "--watch-ignore":
+                let glob = try value(flag)
+                guard !glob.isEmpty else { throw SupervisorArgumentError("--watch-ignore needs a glob") }
+                parsed.watchIgnore.append(glob)
             case "--":
                 parsed.argv = Array(arguments[(index + 1)...])
                 index = arguments.count
