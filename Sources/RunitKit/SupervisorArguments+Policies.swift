@@ -58,8 +58,14 @@ extension ProcessPolicies {
         case "--backoff-max": backoffMaxMillis = try number(Range.backoffMaxMillis)
         case "--stop-signal": stopSignal = try number(Int32(1)...Int32(64))
         case "--stop-timeout": stopTimeoutMillis = try number(Range.stopTimeoutMillis)
-        case "--watch": watch.append(try value())
-        case "--watch-ignore": watchIgnore.append(try value())
+        case "--watch":
+            let path = try value()
+            guard !path.isEmpty else { throw SupervisorArgumentError("--watch needs a path") }
+            watch.append(path)
+        case "--watch-ignore":
+            let glob = try value()
+            guard !glob.isEmpty else { throw SupervisorArgumentError("--watch-ignore needs a glob") }
+            watchIgnore.append(glob)
         default: return false
         }
         return true

@@ -20,7 +20,8 @@ public enum RestartPolicy: String, Sendable, CaseIterable, Codable {
 /// The supervisor's whole spec, carried on its command line so that it needs no JSON parser.
 ///
 /// `runit-supervise --dir DIR --name NAME [--cwd DIR] [--env K=V]... [--restart POLICY]
-/// [--restarts N] [--log-max-size BYTES] [--log-keep N] [--notify-fd FD] -- PROGRAM ARG...`
+/// [--restarts N] [--log-max-size BYTES] [--log-keep N] [--notify-fd FD] [--watch PATH]...
+/// [--watch-ignore GLOB]... -- PROGRAM ARG...`
 public struct SupervisorArguments: Equatable, Sendable {
     /// The process's directory (`$RUNIT_HOME/procs/<name>`).
     public var directory: String

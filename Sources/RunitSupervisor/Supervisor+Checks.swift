@@ -203,6 +203,31 @@ extension Supervisor {
         writeStatus(durable: changed)
     }
 
+    /// `--watch`: a change restarts a running process in place, and starts one waiting in
+    /// backoff at once (a fix for what made it crash); it never counts as a failure.
+    mutating func restartForChange(_ path: String) {
+        switch phase {
+        case .running:
+            restartInPlace(because: "\(path) changed", countsAsFailure: false)
+        case .backoff:
+            log.system("\(path) changed: starting it now")
+            quickFailures = 0
+            status.restarts += 1
+            startProcess()
+        case .stopping, .cleaning, .done:
+            break
+        }
+    }
+
+    /// Writes what could not be watched, once each, as `sys` records.
+    mutating func logWatchProblems() {
+        let problems = fileWatch.problems
+        while fileWatchProblemsLogged < problems.count {
+            log.system(problems[fileWatchProblemsLogged])
+            fileWatchProblemsLogged += 1
+        }
+    }
+
     /// Stops the tree and starts the process again, in place: for a health failure (counted as
     /// a quick failure, with its backoff), a change under `--watch`, or a restart asked from
     /// inside the process's own tree.

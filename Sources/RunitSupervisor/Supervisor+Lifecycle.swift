@@ -49,14 +49,15 @@ extension Supervisor {
         log.flushPartials(now: 0, force: true)
         childPID = 0
         status.pid = 0
+        let record: String
         if crunit_wifsignaled(waitStatus) != 0 {
             status.exitCode = nil
             status.exitSignal = crunit_wtermsig(waitStatus)
-            log.system("killed by signal \(crunit_wtermsig(waitStatus))")
+            record = "killed by signal \(crunit_wtermsig(waitStatus))"
         } else {
             status.exitCode = crunit_wexitstatus(waitStatus)
             status.exitSignal = nil
-            log.system("exited with code \(crunit_wexitstatus(waitStatus))")
+            record = "exited with code \(crunit_wexitstatus(waitStatus))"
         }
         if case .running = phase {
             // The process ended by itself: end whatever it left behind, then apply the policy.
@@ -64,6 +65,10 @@ extension Supervisor {
             // What the status says while that takes: the policy's outcome, which it records again after.
             status.state = restartWanted ? .backoff : .exited
         }
+        // The status first, then the log record: a client that sees the record (a wait for the
+        // end of a run) reads a status that says so.
+        writeStatus()
+        log.system(record)
         // Whatever it left behind gets SIGTERM once the reap loop has seen whether anything is left.
         leftoversToSignal = true
         exitToReport = true
@@ -120,6 +125,7 @@ extension Supervisor {
         log.flushPartials(now: now, force: false)
         if let retry = statusRetryAt, now >= retry { writeStatus() }
         repairIfDue(now: now)
+        if let path = fileWatch.takeChange(now: now) { restartForChange(path) }
         switch phase {
         case .stopping(let killAt, let killed):
             if killed || now >= killAt {

@@ -66,6 +66,10 @@ public struct Supervisor: ~Copyable {
     /// When the next readiness attempt and health check are due.
     var nextReadyAt: Int64?
     var nextHealthAt: Int64?
+    /// `--watch`: the files whose changes restart the process.
+    var fileWatch: FileWatch
+    /// How many of `fileWatch`'s problems are in the log already.
+    var fileWatchProblemsLogged = 0
     /// Set while a stop is part of a restart in place: what follows it.
     var restartAfterStop: RestartAfterStop?
     /// Set once the process's directory was deleted or moved away: no file can be written.
@@ -90,8 +94,13 @@ public struct Supervisor: ~Copyable {
             name: arguments.name, state: .starting, supervisorPID: getpid(), restarts: arguments.restarts)
         self.status.run = RunToken.make(directory: arguments.directory)
         self.log = LogWriter(paths: paths, maxSize: arguments.logMaxSize, keep: arguments.logKeep)
+        // RUNIT_HOME (two levels above the process's directory) is never watched, should it lie
+        // under a watched path: the supervisor's own writes there would restart it forever.
+        let home = arguments.directory.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
+        self.fileWatch = FileWatch(
+            paths: arguments.policies.watch, ignore: arguments.policies.watchIgnore, base: arguments.cwd, excluding: [home])
         self.readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
-        self.pollSet = .allocate(capacity: 10)
+        self.pollSet = .allocate(capacity: 11)
         self.controlBuffer = .allocate(byteCount: Self.controlLineLimit, alignment: 1)
         descriptors.notify = arguments.notifyFD
     }
@@ -156,6 +165,7 @@ public struct Supervisor: ~Copyable {
             notify("failed " + problem + "\n")
             return 1
         }
+        logWatchProblems()
         startProcess()
         while true {
             if case .done(let code) = phase {
@@ -189,6 +199,7 @@ public struct Supervisor: ~Copyable {
         fds[7] = pollfd(fd: readyState?.fd ?? -1, events: readyState?.events ?? 0, revents: 0)
         fds[8] = pollfd(fd: healthState?.fd ?? -1, events: healthState?.events ?? 0, revents: 0)
         fds[9] = pollfd(fd: notifySocket?.descriptor() ?? -1, events: Int16(POLLIN), revents: 0)
+        fds[10] = pollfd(fd: fileWatch.fd, events: Int16(POLLIN), revents: 0)
         // Input waits in the FIFO while the process's stdin is full: then wait for room instead.
         fds[5] =
             descriptors.stdinWrite < 0
@@ -196,7 +207,7 @@ public struct Supervisor: ~Copyable {
             : descriptors.inputBlocked
                 ? pollfd(fd: descriptors.stdinWrite, events: Int16(POLLOUT), revents: 0)
                 : pollfd(fd: descriptors.input, events: Int16(POLLIN), revents: 0)
-        let ready = poll(fds.baseAddress, 10, timeoutMillis())
+        let ready = poll(fds.baseAddress, 11, timeoutMillis())
         if ready < 0 && crunit_errno() != EINTR {
             // Never give up the process for this (ENOMEM passes): note it, wait a little, and go on
             // with the deadlines (a stop's SIGKILL, reaping), then poll again.
@@ -219,6 +230,10 @@ public struct Supervisor: ~Copyable {
         if fds[5].revents != 0 { relayInput() }
         if fds[6].revents != 0 { crunit_accept_all(descriptors.guardSocket) }
         runChecks(now: Platform.monotonicMillis(), notified: fds[9].revents != 0)
+        if fds[10].revents != 0 {
+            fileWatch.handleEvents(now: Platform.monotonicMillis())
+            logWatchProblems()
+        }
         handleDeadlines()
     }
 
@@ -228,6 +243,7 @@ public struct Supervisor: ~Copyable {
         if let retry = statusRetryAt { deadline = min(deadline ?? retry, retry) }
         if let repair = repairAt { deadline = min(deadline ?? repair, repair) }
         if let check = checkDeadline() { deadline = min(deadline ?? check, check) }
+        if let change = fileWatch.deadline { deadline = min(deadline ?? change, change) }
         switch phase {
         case .stopping(let killAt, let killed), .cleaning(let killAt, let killed):
             let next = killed ? Platform.monotonicMillis() + 100 : killAt

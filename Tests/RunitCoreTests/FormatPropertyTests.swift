@@ -126,10 +126,15 @@ struct FormatPropertyTests {
     func supervisorArgumentsRoundTrip() async {
         let word = Self.anyCharacter.array(of: 1...12).map { String($0.compactMap { $0 }) }.filter { !$0.isEmpty }
         await propertyCheck(
-            input: word.array(of: 1...5), word.array(of: 0...3), Gen.element(of: RestartPolicy.allCases), Gen.int(in: 1...1 << 30)
-        ) { argv, env, policy, size in
+            input: word.array(of: 1...5), word.array(of: 0...3), Gen.element(of: RestartPolicy.allCases),
+            Gen.int(in: 1...1 << 30), word.array(of: 0...3), word.array(of: 0...3)
+        ) { argv, env, policy, size, watched, ignored in
             var arguments = SupervisorArguments(directory: "/tmp/x", name: "svc", argv: argv)
             arguments.environment = env.map { "K\($0.count)=\($0)" }
+            arguments.policies.watch = watched
+            arguments.policies.watchIgnore = ignored
+            // A value that looks like an option is still the value.
+            if ignored.count == 2 { arguments.policies.watch += ["--", "--watch"] }
             arguments.restart = policy!
             arguments.logMaxSize = size
             arguments.restarts = size % 7
@@ -148,6 +153,9 @@ struct FormatPropertyTests {
             (["--dir", "/d", "--name", "a", "--env", "NOEQ", "--", "x"], "KEY=VALUE"),
             (["--bogus"], "unknown option"),
             (["--dir"], "needs a value"),
+            (["--dir", "/d", "--name", "a", "--watch", "", "--", "x"], "--watch needs a path"),
+            (["--dir", "/d", "--name", "a", "--watch-ignore", "", "--", "x"], "--watch-ignore needs a glob"),
+            (["--dir", "/d", "--name", "a", "--watch"], "needs a value"),
         ]
         for (line, message) in cases {
             do {

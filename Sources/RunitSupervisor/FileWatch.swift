@@ -1,0 +1,262 @@
+import CRunitSystem
+import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Watches the paths given to `--watch` for changes (Linux, inotify), for a restart on change.
+///
+/// A directory is watched recursively, one inotify watch per directory: subdirectories created
+/// later are added, removed ones dropped. A file is watched through its parent directory, with
+/// the events filtered to its name, so an editor's save that writes a new file and renames it
+/// over the old one is seen. A change is a file created, written (modified or closed after
+/// writing), deleted or moved; a directory counts by its files (a new empty directory is no
+/// change, one moved away is). Paths matched by ``WatchIgnoreRules`` (the `--watch-ignore` globs
+/// and the defaults `.git`, `node_modules`, `.build`, `__pycache__`, `.DS_Store`) and the
+/// directories in `excluding` (runit's own state) are neither watched nor counted.
+///
+/// Changes are debounced: ``deadline`` is set to the debounce after the last relevant event, and
+/// ``takeChange(now:)`` returns the first changed path once it has passed. Memory is bounded:
+/// at most `maxWatches` directories (one message in ``problems`` when some are left out), the
+/// first changed path only, and a full kernel queue counts as one change. Reading events
+/// allocates nothing unless a directory is added or a change starts a new debounce.
+struct FileWatch: ~Copyable {
+    /// How long after the last relevant event a change is reported, unless init says otherwise.
+    static let defaultDebounceMillis: Int64 = 300
+    /// The most directories watched, unless init says otherwise.
+    static let defaultMaxWatches = 10_000
+    /// The most problems kept; more are counted in one last line.
+    static let maxProblems = 20
+    /// What ``takeChange(now:)`` returns after the kernel's event queue overflowed.
+    static let overflowChange = "(more changes than inotify could queue)"
+    /// The most reads of the inotify descriptor in one ``handleEvents(now:)``; poll wakes again for more.
+    static let readsPerCall = 64
+
+    /// A path given to `--watch`.
+    struct Root {
+        /// The resolved absolute directory watched: the path itself, or a file's parent.
+        let directory: [UInt8]
+        /// For a file, its name in `directory`, NUL-terminated; nil for a directory (recursive).
+        let file: [CChar]?
+        /// How the user wrote it, to name changed paths by; empty for `.`.
+        let display: String
+    }
+
+    /// One directory watched for a root: its path under the root, empty for the root's directory.
+    struct Watched: Equatable {
+        let root: Int
+        let relative: [UInt8]
+    }
+
+    /// The inotify descriptor, to poll for POLLIN; -1 when nothing is watched.
+    private(set) var fd: Int32 = -1
+    /// When the pending change is due (monotonic milliseconds); nil when nothing changed.
+    private(set) var deadline: Int64?
+    /// What could not be watched, each a sentence for the log. Set by init; later entries are added
+    /// when a watched path is deleted or a limit is reached.
+    private(set) var problems: [String] = []
+    let debounceMillis: Int64
+    let maxWatches: Int
+    let rules: WatchIgnoreRules
+    /// Resolved absolute directories never watched (runit's state).
+    let excluded: [[UInt8]]
+    var roots: [Root] = []
+    /// What each inotify watch stands for; more than one entry when roots overlap.
+    var watches: [Int32: [Watched]] = [:]
+    /// The first path changed since the last ``takeChange(now:)``, as the user would name it.
+    var changed: String?
+    var capReported = false
+    var limitReported = false
+    var problemsDropped = 0
+    /// The buffer events are read into, allocated once.
+    let events: UnsafeMutableRawBufferPointer
+    /// Where a path is put together to match it against the globs, allocated once.
+    let pathBuffer: UnsafeMutableBufferPointer<CChar>
+
+    /// Watches `paths` (relative ones taken from `base`, the process's working directory), ignoring
+    /// what `ignore` (globs) or the defaults match and whatever lies in `excluding`.
+    init(
+        paths: [String], ignore: [String], base: String, excluding: [String] = [],
+        debounceMillis: Int64 = Self.defaultDebounceMillis, maxWatches: Int = Self.defaultMaxWatches
+    ) {
+        self.debounceMillis = debounceMillis
+        self.maxWatches = maxWatches
+        let anchor = Self.resolved(base) ?? base
+        rules = WatchIgnoreRules(ignore, base: anchor)
+        excluded = excluding.map { path in
+            let absolute = Self.absolute(path, base: anchor)
+            return Array((Self.resolved(absolute) ?? absolute).utf8)
+        }
+        events = .allocate(byteCount: 16 * 1024, alignment: 16)
+        pathBuffer = .allocate(capacity: 2 * Int(PATH_MAX) + 512)
+        #if os(Linux)
+            fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
+            guard fd >= 0 else {
+                let code = crunit_errno()
+                addProblem(
+                    code == EMFILE
+                        ? "cannot watch files: the limit on inotify instances is reached (fs.inotify.max_user_instances)"
+                        : "cannot watch files: inotify: \(Platform.describe(errno: code))")
+                return
+            }
+            for path in paths { addRoot(path, base: anchor) }
+            if watches.isEmpty {
+                close(fd)
+                fd = -1
+            }
+        #else
+            if !paths.isEmpty { addProblem("watching files for changes needs Linux (inotify): nothing is watched") }
+        #endif
+    }
+
+    deinit {
+        if fd >= 0 { close(fd) }
+        events.deallocate()
+        pathBuffer.deallocate()
+    }
+
+    /// Returns the first changed path once the debounce has passed since the last change, and
+    /// starts over; nil before then or when nothing changed.
+    mutating func takeChange(now: Int64) -> String? {
+        guard let due = deadline, now >= due else { return nil }
+        deadline = nil
+        let path = changed
+        changed = nil
+        return path
+    }
+
+    /// Reads the pending events: new directories are watched, removed ones dropped, and a change
+    /// to a path not ignored sets ``deadline`` to `now` plus the debounce.
+    mutating func handleEvents(now: Int64) {
+        #if os(Linux)
+            guard fd >= 0 else { return }
+            var overflowed = false
+            for _ in 0..<Self.readsPerCall {
+                let count = read(fd, events.baseAddress, events.count)
+                guard count > 0 else { break }
+                var offset = 0
+                // struct inotify_event: wd, mask, cookie, len, then len bytes of name, NUL-padded.
+                while offset + 16 <= count {
+                    let wd = events.load(fromByteOffset: offset, as: Int32.self)
+                    let mask = events.load(fromByteOffset: offset + 4, as: UInt32.self)
+                    let length = Int(events.load(fromByteOffset: offset + 12, as: UInt32.self))
+                    let start = events.baseAddress! + offset + 16
+                    let name = UnsafeRawBufferPointer(
+                        start: start, count: length == 0 ? 0 : strnlen(start.assumingMemoryBound(to: CChar.self), length))
+                    if mask & UInt32(IN_Q_OVERFLOW) != 0 {
+                        overflowed = true
+                    } else {
+                        handle(wd: wd, mask: mask, name: name, now: now)
+                    }
+                    offset += 16 + length
+                }
+            }
+            if overflowed {
+                // Events were lost, new directories among them perhaps: count it as a change and
+                // look for directories that are not watched yet.
+                note(now: now) { Self.overflowChange }
+                for index in roots.indices where roots[index].file == nil {
+                    _ = addTree(root: index, relative: [], findFile: false)
+                }
+            }
+        #endif
+    }
+
+    #if os(Linux)
+        /// Handles one event on watch `wd`, for each root the watch stands for.
+        mutating func handle(wd: Int32, mask: UInt32, name: UnsafeRawBufferPointer, now: Int64) {
+            guard let entries = watches[wd] else { return }
+            if mask & UInt32(IN_IGNORED) != 0 {
+                // The kernel dropped the watch: its directory was deleted (or unmounted).
+                watches[wd] = nil
+                for entry in entries where entry.relative.isEmpty { lose(entry.root, how: "deleted", now: now) }
+                return
+            }
+            for entry in entries {
+                if mask & UInt32(IN_MOVE_SELF) != 0 {
+                    // A subdirectory's move is handled in its parent; a root's ends its watch.
+                    if entry.relative.isEmpty { lose(entry.root, how: "moved away", now: now) }
+                    continue
+                }
+                guard !name.isEmpty, mask & UInt32(IN_DELETE_SELF) == 0 else { continue }
+                let root = roots[entry.root]
+                if let file = root.file {
+                    // A file named in --watch: only its own events, whatever the globs say.
+                    let isFile = file.withUnsafeBufferPointer { file in
+                        name.count == file.count - 1 && memcmp(name.baseAddress!, file.baseAddress!, name.count) == 0
+                    }
+                    if isFile && mask & UInt32(IN_ISDIR) == 0 { note(now: now) { root.display } }
+                    continue
+                }
+                let isDirectory = mask & UInt32(IN_ISDIR) != 0
+                guard !isIgnored(root: entry.root, under: entry.relative, name: name, directory: isDirectory) else { continue }
+                guard isDirectory else {
+                    note(now: now) { Self.describe(root, entry.relative, name) }
+                    continue
+                }
+                let child = Self.joined(entry.relative, name)
+                if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
+                    // Files may have been made in it before its watch: the walk finds them.
+                    if let found = addTree(root: entry.root, relative: child, findFile: true) { note(now: now) { found } }
+                } else if mask & UInt32(IN_MOVED_FROM) != 0 {
+                    dropTree(root: entry.root, relative: child)
+                    note(now: now) { Self.describe(root, entry.relative, name) }
+                }
+                // A deleted directory: the deletion of each of its files was reported in it already.
+            }
+        }
+
+        /// A root's directory is gone: a change, and a problem, since nothing there is watched now.
+        mutating func lose(_ index: Int, how: String, now: Int64) {
+            let root = roots[index]
+            let shown = root.display.isEmpty ? "." : root.display
+            note(now: now) { shown }
+            let what = root.file == nil ? "'\(shown)'" : "the directory of '\(shown)'"
+            addProblem("\(what) was \(how): it is no longer watched")
+            dropTree(root: index, relative: [])
+        }
+    #endif
+
+    /// Notes a relevant event: the debounce starts again; the path is kept if it is the first.
+    mutating func note(now: Int64, _ path: () -> String) {
+        if changed == nil { changed = path() }
+        deadline = now + debounceMillis
+    }
+
+    /// Adds a sentence to ``problems``: at most ``maxProblems``, then one line that counts the rest.
+    mutating func addProblem(_ text: String) {
+        guard problems.count >= Self.maxProblems else {
+            problems.append(text)
+            return
+        }
+        problemsDropped += 1
+        let summary = "and \(problemsDropped) more problems with watched paths"
+        if problemsDropped == 1 { problems.append(summary) } else { problems[Self.maxProblems] = summary }
+    }
+
+    /// `path` made absolute against `base`.
+    static func absolute(_ path: String, base: String) -> String {
+        path.hasPrefix("/") ? path : base == "/" ? "/" + path : base + "/" + path
+    }
+
+    /// `path` with links, `.` and `..` resolved; nil if it cannot be (errno says why).
+    static func resolved(_ path: String) -> String? {
+        guard let real = realpath(path, nil) else { return nil }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
+    /// How a path under a root is shown: the root as the user wrote it, then the path under it.
+    static func describe(_ root: Root, _ relative: [UInt8], _ name: UnsafeRawBufferPointer) -> String {
+        let under = String(decoding: joined(relative, name), as: UTF8.self)
+        return root.display.isEmpty ? under : root.display + "/" + under
+    }
+
+    /// `relative` and `name` joined with a `/` (just `name` when `relative` is empty).
+    static func joined(_ relative: [UInt8], _ name: UnsafeRawBufferPointer) -> [UInt8] {
+        relative.isEmpty ? Array(name) : relative + [0x2F] + Array(name)
+    }
+}
