@@ -42,10 +42,21 @@ extension Registry {
         }
     }
 
-    /// The warnings for a start of `spec`: its `PORT`, when another process listens on it.
+    /// The warnings for a start of `spec`: its `PORT`, its `--ready-port` and its
+    /// `--health-port`, each when another process listens on it already (its readiness check
+    /// would then never pass, and a health check would ask someone else).
     func startWarnings(_ spec: ProcessSpec) -> [String] {
-        guard let port = spec.port else { return [] }
-        return portWarnings(for: [port]).map { "'\(spec.name)' gets PORT=\(port), but " + $0 }
+        var uses: [(port: Int, what: String)] = []
+        if let port = spec.port { uses.append((port, "gets PORT=\(port)")) }
+        if let port = spec.policies.ready.port, port != spec.port { uses.append((port, "waits for port \(port) (--ready-port)")) }
+        if let port = spec.policies.health.port, port != spec.port, port != spec.policies.ready.port {
+            uses.append((port, "checks port \(port) for health (--health-port)"))
+        }
+        guard !uses.isEmpty else { return [] }
+        let warnings = portWarnings(for: uses.map(\.port))
+        return uses.compactMap { use in
+            warnings.first { $0.hasPrefix("port \(use.port) ") }.map { "'\(spec.name)' \(use.what), but " + $0 }
+        }
     }
 
     /// A TCP port that is free now: bound on 127.0.0.1 with port 0 (the kernel chooses), read

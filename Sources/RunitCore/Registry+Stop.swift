@@ -68,6 +68,17 @@ extension Registry {
             throw RunitError(.storage, snapshot.problem ?? "'\(text)' has no spec; start it with a command")
         }
         let name = try Self.name(snapshot.name)
+        // Asked from inside the process's own tree (a script that restarts its own server): a
+        // new supervisor's stop would end this client too, half way. The live supervisor
+        // restarts the process in place instead, and this returns at once.
+        if let supervisor = snapshot.supervisorPID, let run = snapshot.status?.run, !run.isEmpty,
+            ProcessInfo.processInfo.environment[RunToken.variable] == run
+        {
+            try sendControl(
+                .restart(graceMilliseconds: Int(clamping: graceMillis)), to: context.paths(name), name: name,
+                supervisor: supervisor)
+            return StartOutcome(snapshot: snapshot)
+        }
         do {
             let lock = try ClientLock(home: context.home, name: name)
             defer { lock.release() }
