@@ -3,8 +3,8 @@
 
 Starts N `sleep` processes three ways (no check, `--health-cmd true`, `--health-http` against
 a local server), each with `--health-interval 1s`, lets them idle, and reports the CPU the
-supervisors used (utime + stime from /proc, their probes' children included through cutime
-and cstime) as % of one core per supervisor, with the median over the rounds.
+supervisors used as % of one core per supervisor, the median over the rounds: their own CPU
+(utime + stime) apart from that of the check commands they ran (cutime + cstime).
 
     python3 Benchmarks/health_idle.py [--n 10] [--seconds 30] [--rounds 3] [--runit-bin .build/release]
 """
@@ -26,12 +26,13 @@ SLEEP = "86400.7"
 
 
 def ticks(pid):
-    """utime + stime + cutime + cstime of a process, in clock ticks (0 when it is gone)."""
+    """(utime + stime, cutime + cstime) of a process in clock ticks: its own CPU, and its reaped
+    children's (the health commands it ran); zeros when it is gone."""
     try:
         fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
-        return 0
-    return sum(int(fields[index]) for index in (11, 12, 13, 14))
+        return (0, 0)
+    return (int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14]))
 
 
 def supervisors(home):
@@ -57,10 +58,13 @@ def measure(runit, home, n, seconds, extra):
     pids = supervisors(home)
     before = {pid: ticks(pid) for pid in pids}
     time.sleep(seconds)
-    used = sum(ticks(pid) - before[pid] for pid in pids)
+    after = {pid: ticks(pid) for pid in pids}
+    own = sum(after[pid][0] - before[pid][0] for pid in pids)
+    children = sum(after[pid][1] - before[pid][1] for pid in pids)
     for index in range(n):
         subprocess.run([runit, "remove", f"p{index}", "--timeout", "1"], env=env, capture_output=True)
-    return used / os.sysconf("SC_CLK_TCK") / seconds * 100 / max(1, len(pids))
+    scale = os.sysconf("SC_CLK_TCK") * seconds * max(1, len(pids)) / 100
+    return own / scale, children / scale
 
 
 def main():
@@ -88,8 +92,10 @@ def main():
     try:
         for label, extra in kinds.items():
             figures = [measure(runit, base / f"home-{index}", args.n, args.seconds, extra) for index in range(args.rounds)]
-            print(f"{label:28} N={args.n}  CPU per supervisor, % of one core: median {statistics.median(figures):.4f}"
-                  f"  (rounds: {', '.join(f'{f:.4f}' for f in figures)})")
+            own = [f[0] for f in figures]
+            children = [f[1] for f in figures]
+            print(f"{label:28} N={args.n}  % of one core per supervisor: its own median {statistics.median(own):.4f}"
+                  f" (rounds {', '.join(f'{f:.4f}' for f in own)}); its check commands {statistics.median(children):.4f}")
     finally:
         server.shutdown()
         subprocess.run(["pkill", "-KILL", "-f", f"sleep {SLEEP}"], capture_output=True)
