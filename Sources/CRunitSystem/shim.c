@@ -150,16 +150,24 @@ int crunit_set_cloexec(int fd) { return fcntl(fd, F_SETFD, FD_CLOEXEC); }
 #include <sys/un.h>
 #endif
 
+#ifdef __linux__
+/// The address of `name` in the abstract namespace (a NUL, then the name, cut to fit); its size.
+static socklen_t abstract_address(const char *name, struct sockaddr_un *address) {
+    memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    size_t length = strlen(name);
+    if (length > sizeof address->sun_path - 1) length = sizeof address->sun_path - 1;
+    memcpy(address->sun_path + 1, name, length);
+    return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+}
+#endif
+
 int crunit_abstract_bind(const char *name) {
 #ifdef __linux__
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -1;
-    struct sockaddr_un address = {0};
-    address.sun_family = AF_UNIX;
-    size_t length = strlen(name);
-    if (length > sizeof address.sun_path - 1) length = sizeof address.sun_path - 1;
-    memcpy(address.sun_path + 1, name, length);
-    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+    struct sockaddr_un address;
+    socklen_t size = abstract_address(name, &address);
     if (bind(fd, (struct sockaddr *)&address, size) != 0 || listen(fd, 16) != 0) {
         int saved = errno;
         close(fd);
@@ -190,12 +198,8 @@ int crunit_abstract_peer(const char *name, pid_t *pid, uid_t *uid) {
 #ifdef __linux__
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -1;
-    struct sockaddr_un address = {0};
-    address.sun_family = AF_UNIX;
-    size_t length = strlen(name);
-    if (length > sizeof address.sun_path - 1) length = sizeof address.sun_path - 1;
-    memcpy(address.sun_path + 1, name, length);
-    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+    struct sockaddr_un address;
+    socklen_t size = abstract_address(name, &address);
     if (connect(fd, (struct sockaddr *)&address, size) != 0) {
         int saved = errno;
         close(fd);
@@ -298,12 +302,8 @@ int crunit_abstract_bind_datagram(const char *name) {
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) return -1;
     int on = 1;
-    struct sockaddr_un address = {0};
-    address.sun_family = AF_UNIX;
-    size_t length = strlen(name);
-    if (length > sizeof address.sun_path - 1) length = sizeof address.sun_path - 1;
-    memcpy(address.sun_path + 1, name, length);
-    socklen_t size = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + length);
+    struct sockaddr_un address;
+    socklen_t size = abstract_address(name, &address);
     if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0
         || bind(fd, (struct sockaddr *)&address, size) != 0) {
         int saved = errno;
