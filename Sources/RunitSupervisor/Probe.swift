@@ -34,6 +34,8 @@ struct Probe: ~Copyable {
     /// The outcome, once known; nothing is held open after it.
     private var result: ProbeResult?
     private let timeoutMillis: Int64
+    /// Set once the owner has taken the result (see ``take()``).
+    private var taken = false
     /// When `step(now:)` must be called at the latest: the timeout, or the start when it already
     /// has a result (a check that could not even start).
     private(set) var deadline: Int64
@@ -114,6 +116,14 @@ struct Probe: ~Copyable {
         guard command != nil else { return }
         let outcome = command!.exited(status: status)
         if result == nil { finish(outcome) }
+    }
+
+    /// Marks the result as taken by the owner; true the first time only, so that a probe kept
+    /// until its command is reaped has its result counted once.
+    mutating func take() -> Bool {
+        guard result != nil, !taken else { return false }
+        taken = true
+        return true
     }
 
     /// Stops the check: closes its sockets or pipe and kills a command's process group. Its

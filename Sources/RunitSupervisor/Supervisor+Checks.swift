@@ -108,8 +108,10 @@ extension Supervisor {
     private mutating func stepReadiness(now: Int64) {
         if readyProbe?.state() != nil {
             guard let result = readyProbe?.step(now: now) else { return }
+            // A command killed at its timeout is kept until it is reaped: its result counts once.
+            let fresh = readyProbe?.take() == true
             if readyProbe?.state().pid == 0 { readyProbe = nil }
-            if readyPending {
+            if readyPending && fresh {
                 if result.ok {
                     markReady(readinessText(result))
                 } else {
@@ -158,9 +160,13 @@ extension Supervisor {
         let health = arguments.policies.health
         if healthProbe?.state() != nil {
             guard let result = healthProbe?.step(now: now) else { return }
+            // A command killed at its timeout is kept until it is reaped: its result counts once.
+            let fresh = healthProbe?.take() == true
             if healthProbe?.state().pid == 0 { healthProbe = nil }
-            recordHealth(result, now: now)
-            nextHealthAt = now + health.intervalMillis
+            if fresh {
+                recordHealth(result, now: now)
+                nextHealthAt = now + health.intervalMillis
+            }
             return
         }
         guard let due = nextHealthAt, now >= due, childPID > 0 else { return }
@@ -241,8 +247,7 @@ extension Supervisor {
     mutating func restartInPlace(because reason: String, countsAsFailure: Bool) {
         guard case .running = phase else { return }
         log.system("restarting: \(reason)")
-        beginStop(graceMillis: arguments.policies.stopTimeoutMillis)
-        restartAfterStop = countsAsFailure ? .afterFailure : .now
+        beginStop(graceMillis: arguments.policies.stopTimeoutMillis, then: countsAsFailure ? .afterFailure : .now)
     }
 }
 

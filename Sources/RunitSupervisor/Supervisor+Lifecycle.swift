@@ -87,9 +87,11 @@ extension Supervisor {
     }
 
     /// Starts terminating the tree: SIGTERM now, SIGKILL after the grace period.
-    mutating func beginStop(graceMillis: Int64) {
-        // A stop asked for now is final: it ends a restart in place under way.
-        restartAfterStop = nil
+    /// With `then`, the stop is part of a restart in place; without, it is final (and ends a
+    /// restart in place under way). It is set before the tree is signalled: a tree that dies at
+    /// once is found gone within this call.
+    mutating func beginStop(graceMillis: Int64, then next: RestartAfterStop? = nil) {
+        restartAfterStop = next
         disarmChecks()
         switch phase {
         case .stopping, .done: return
