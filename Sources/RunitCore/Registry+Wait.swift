@@ -69,6 +69,12 @@ extension Registry {
         tick: (Int64) -> Void = { _ in }, isCancelled: () -> Bool = { false }
     ) throws(RunitError) -> WaitOutcome {
         let snapshot = try existing(name)
+        if condition.healthy, let spec = snapshot.spec, !spec.policies.health.isSet {
+            // Nothing would ever say healthy: fail now, not at the end of the timeout.
+            throw RunitError(
+                .invalidInput,
+                "'\(snapshot.name)' has no health check; start it with --health-cmd, --health-http or --health-port")
+        }
         let paths = ProcessPaths(home: context.home, name: snapshot.name)
         let reader = LogReader(paths: paths)
         var position = cursor ?? reader.endCursor() ?? LogCursor(inode: 0, offset: 0)
