@@ -18,7 +18,15 @@ enum PolicyCheck {
         guard (1...64).contains(policies.stopSignal) else {
             throw RunitError(.invalidInput, "the stop signal \(policies.stopSignal) \(of) is not one; \(SignalName.rule)")
         }
+        try checkReadiness(policies.ready, of: of, name: name)
         let health = policies.health
+        if !health.isSet && health != HealthCheck() {
+            throw RunitError(
+                .invalidInput,
+                "the health tuning (--health-interval, --health-timeout, --health-retries, --health-start-period) \(of) "
+                    + "needs a health check: add --health-cmd, --health-http or --health-port")
+        }
+        if let url = health.http { try checkURL(url, flag: "--health-http", of: of) }
         if health.isSet {
             try Limits.check(milliseconds: health.intervalMillis, in: R.intervalMillis, "--health-interval \(of)")
             try Limits.check(milliseconds: health.timeoutMillis, in: R.timeoutMillis, "--health-timeout \(of)")
@@ -40,5 +48,35 @@ enum PolicyCheck {
             throw RunitError(.invalidInput, "a --watch path \(of) is empty; give a file or directory")
         }
         return policies
+    }
+
+    /// One readiness check at most, and a pattern or URL the supervisor will take.
+    private static func checkReadiness(_ ready: ReadinessCheck, of: String, name: ProcessName) throws(RunitError) {
+        let given = [
+            ("--ready-log", ready.log != nil), ("--ready-port", ready.port != nil), ("--ready-http", ready.http != nil),
+            ("--ready-cmd", ready.command != nil), ("--ready-notify", ready.notify),
+        ].filter(\.1).map(\.0)
+        guard given.count <= 1 else {
+            throw RunitError(
+                .invalidInput,
+                "give one readiness check for '\(name)', not \(given.count) (\(given.joined(separator: ", "))): "
+                    + "a process is ready when that one check holds; wait for more with 'runit wait' after the start")
+        }
+        if let pattern = ready.log {
+            do {
+                _ = try LineMatcher(pattern: pattern)
+            } catch {
+                throw RunitError(.invalidInput, "--ready-log \(of) is refused: \(error.message)")
+            }
+        }
+        if let url = ready.http { try checkURL(url, flag: "--ready-http", of: of) }
+    }
+
+    private static func checkURL(_ url: String, flag: String, of: String) throws(RunitError) {
+        do {
+            _ = try HTTPTarget(parsing: url)
+        } catch {
+            throw RunitError(.invalidInput, "\(flag) \(of) is refused: \(error.message)")
+        }
     }
 }

@@ -24,6 +24,19 @@ extension Registry {
         return Array(merged.suffix(query.lines))
     }
 
+    /// The last `count` lines of the process's own output in one run: the run that ended at
+    /// `end` (a restart may have begun the next since), or the latest run. A run begins at its
+    /// supervisor's `started pid N` record, so no line of an earlier run is mixed in.
+    public func runLines(_ name: String, count: Int = 10, endingAt end: Int64? = nil) -> [LogRecord] {
+        guard let reader = try? logReader(name) else { return [] }
+        var query = LogQuery(lines: max(count, 1) * 4 + 100)
+        if let end { query.untilMicros = end + 1 }
+        let records = reader.tail(query).records
+        let start = records.lastIndex { $0.stream == .sys && $0.text.starts(with: "started pid ".utf8) }
+        let run = start.map { records[records.index(after: $0)...] } ?? records[...]
+        return Array(run.filter { $0.stream != .sys }.suffix(count))
+    }
+
     /// Calls `visit` with each batch of records any process writes after `start`, with its name,
     /// until `visit` returns false. Processes started later are picked up too.
     public func followAll(

@@ -71,17 +71,8 @@ extension RunitTools {
 
     /// The last output lines (not runit's own) of the current run, cut to fit an answer.
     func lastLines(_ name: String, count: Int = 10, endingAt end: Int64? = nil) -> [String] {
-        guard let reader = try? registry.logReader(name) else { return [] }
-        // Only the process's own lines: runit's records are left out of the tail.
-        var query = LogQuery(lines: count)
-        query.ownOutput = true
-        if let end {
-            // The run that ended at `end` (a restart may have started the next one since).
-            query.untilMicros = end + 1
-        } else if let started = (try? registry.existing(name))?.status?.startedAtMilliseconds {
-            query.sinceMicros = started * 1000
-        }
-        let records = reader.tail(query).records.suffix(count)
+        // Only the process's own lines of that one run: runit's records are left out.
+        let records = registry.runLines(name, count: count, endingAt: end)
         return AnswerText.fit(records.map(AnswerText.line), fromEnd: true).lines
     }
 

@@ -15,7 +15,7 @@ import RunitKit
 /// over the old one is seen. A change is a file created, written (modified or closed after
 /// writing), deleted or moved; a directory counts by its files (a new empty directory is no
 /// change, one moved away is). Paths matched by ``WatchIgnoreRules`` (the `--watch-ignore` globs
-/// and the defaults `.git`, `node_modules`, `.build`, `__pycache__`, `.DS_Store`) and the
+/// and the defaults: `.git`, `node_modules`, `.build`, `__pycache__`, `.DS_Store` and editors' swap files) and the
 /// directories in `excluding` (runit's own state) are neither watched nor counted.
 ///
 /// Changes are debounced: ``deadline`` is set to the debounce after the last relevant event, and
@@ -26,6 +26,8 @@ import RunitKit
 struct FileWatch: ~Copyable {
     /// How long after the last relevant event a change is reported, unless init says otherwise.
     static let defaultDebounceMillis: Int64 = 300
+    /// The longest a change waits while more keep coming (a build that writes for minutes).
+    static let maxDelayMillis: Int64 = 2_000
     /// The most directories watched, unless init says otherwise.
     static let defaultMaxWatches = 10_000
     /// The most problems kept; more are counted in one last line.
@@ -68,6 +70,10 @@ struct FileWatch: ~Copyable {
     var watches: [Int32: [Watched]] = [:]
     /// The first path changed since the last ``takeChange(now:)``, as the user would name it.
     var changed: String?
+    /// Paths whose changes no longer count: the process itself writes them at each start.
+    var quieted: Set<String> = []
+    /// When ``changed`` was seen: the change is due ``maxDelayMillis`` after it at the latest.
+    var changedAt: Int64 = 0
     var capReported = false
     var limitReported = false
     var problemsDropped = 0
@@ -220,10 +226,16 @@ struct FileWatch: ~Copyable {
         }
     #endif
 
-    /// Notes a relevant event: the debounce starts again; the path is kept if it is the first.
+    /// Notes a relevant event: the debounce starts again, but ends ``maxDelayMillis`` after the
+    /// first change at the latest; the path is kept if it is the first.
     mutating func note(now: Int64, _ path: () -> String) {
-        if changed == nil { changed = path() }
-        deadline = now + debounceMillis
+        if changed == nil {
+            let text = path()
+            guard !quieted.contains(text) else { return }
+            changed = text
+            changedAt = now
+        }
+        deadline = min(now + debounceMillis, changedAt + max(debounceMillis, Self.maxDelayMillis))
     }
 
     /// Adds a sentence to ``problems``: at most ``maxProblems``, then one line that counts the rest.

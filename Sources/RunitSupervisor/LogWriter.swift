@@ -38,7 +38,12 @@ struct LogWriter: ~Copyable {
     /// `--ready-log`: the pattern a line of the process's own output (never a `sys` record) must match.
     var readiness: LineMatcher?
     /// Set once a line matched `readiness` in this run; the supervisor clears it at each start.
-    var readinessMet = false
+    var readinessMet = false {
+        didSet { if !readinessMet { readinessCarry = [[], []] } }
+    }
+    /// Per stream, the pieces of a line not yet ended that were written as partial records (the
+    /// process paused mid-line), so that the whole line is matched when its end comes.
+    private var readinessCarry: [[UInt8]] = [[], []]
 
     init(paths: ProcessPaths, maxSize: Int, keep: Int) {
         self.paths = paths
@@ -124,7 +129,7 @@ struct LogWriter: ~Copyable {
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: typed[start..<end]))
                 output.append(0x0A)
                 if !readinessMet && readiness != nil {
-                    readinessMet = readiness!.matches(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                    checkReadiness(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), index: index, lineEnds: true)
                 }
             } else {
                 appendPending(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), index: index, stream: stream, micros: micros)
@@ -226,12 +231,29 @@ struct LogWriter: ~Copyable {
 
     private mutating func emitPending(index: Int, stream: LogStream, continued: Bool, micros: Int64) {
         if !readinessMet && readiness != nil {
-            readinessMet = pending[index].withUnsafeBytes { readiness!.matches($0) }
+            let piece = pending[index]
+            piece.withUnsafeBytes { checkReadiness($0, index: index, lineEnds: !continued) }
         }
         LogRecord.appendHeader(micros: micros, stream: stream, continued: continued, to: &output)
         output.append(contentsOf: pending[index])
         output.append(0x0A)
         pending[index].removeAll(keepingCapacity: true)
+    }
+
+    /// Matches a line, or a piece of one, against `readiness`: a piece is matched with the pieces
+    /// of its line before it (up to the matcher's limit), and kept until its line ends.
+    private mutating func checkReadiness(_ bytes: UnsafeRawBufferPointer, index: Int, lineEnds: Bool) {
+        if readinessCarry[index].isEmpty {
+            readinessMet = readiness!.matches(bytes)
+            if !lineEnds && !readinessMet {
+                readinessCarry[index].append(contentsOf: bytes.prefix(LineMatcher.lineLimit))
+            }
+            return
+        }
+        let room = max(0, LineMatcher.lineLimit - readinessCarry[index].count)
+        readinessCarry[index].append(contentsOf: bytes.prefix(room))
+        readinessMet = readinessCarry[index].withUnsafeBytes { readiness!.matches($0) }
+        if lineEnds || readinessMet { readinessCarry[index].removeAll() }
     }
 
     /// Renames current → previous.1 → previous.2 …, dropping the oldest beyond `keep`.

@@ -70,11 +70,6 @@ struct NotifySocket: ~Copyable {
         return "\(getpid())-" + String(repeating: "0", count: 16 - random.count) + random
     }
 
-    /// The lines of every datagram waiting, without blocking.
-    mutating func read() -> [String] {
-        receive().flatMap(\.lines)
-    }
-
     /// Every datagram waiting, without blocking, with its sender's pid.
     mutating func receive() -> [NotifyMessage] {
         var messages: [NotifyMessage] = []

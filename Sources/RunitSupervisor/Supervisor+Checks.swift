@@ -87,9 +87,26 @@ extension Supervisor {
     /// Runs what is due: the readiness and health checks' timers and their probes' steps.
     mutating func runChecks(now: Int64, notified: Bool) {
         if readyPending && log.readinessMet { markReady("a line of its output matched '\(arguments.policies.ready.log ?? "")'") }
-        if notified, notifySocket?.read().contains("READY=1") == true { markReady("it sent READY=1") }
+        if notified, let messages = notifySocket?.receive() { takeNotifications(messages) }
         stepReadiness(now: now)
         stepHealth(now: now)
+    }
+
+    /// Marks the process ready on a `READY=1` sent by a process of its tree (the supervisor's
+    /// descendants, as a subreaper), never on one from another live program that found the
+    /// socket. A sender already gone is taken at its word: `systemd-notify --ready`, run by a
+    /// script, has often exited (and been reaped) before its datagram is read.
+    mutating func takeNotifications(_ messages: [NotifyMessage]) {
+        let ready = messages.filter { $0.lines.contains("READY=1") }
+        guard readyPending, !ready.isEmpty else { return }
+        let tree = ProcessTable.descendantPIDs(of: getpid())
+        for message in ready {
+            if tree.contains(message.pid) || (kill(message.pid, 0) != 0 && crunit_errno() == ESRCH) {
+                markReady("it sent READY=1")
+                return
+            }
+            log.system("ignored READY=1 from pid \(message.pid), which is not of this process's tree")
+        }
     }
 
     /// Hands the wait status of a reaped child to the probe that ran it; false when no probe did.
@@ -216,11 +233,27 @@ extension Supervisor {
         writeStatus(durable: changed)
     }
 
+    /// Runs in a row that one path changed early in, after which its changes are ignored.
+    static let selfWriteRuns = 5
+    /// How early: within this long of the start, the debounce included (a person who saves a
+    /// file within 2 s of five restarts in a row is rare; a program that writes it at start is not).
+    static let selfWriteWindowMillis: Int64 = 2_000
+
     /// `--watch`: a change restarts a running process in place, and starts one waiting in
     /// backoff at once (a fix for what made it crash); it never counts as a failure.
     mutating func restartForChange(_ path: String) {
         switch phase {
         case .running:
+            let early = Platform.monotonicMillis() - childStartedAt < Self.selfWriteWindowMillis
+            changeStreak = early ? (path, changeStreak.path == path ? changeStreak.runs + 1 : 1) : ("", 0)
+            if changeStreak.runs >= Self.selfWriteRuns {
+                fileWatch.quieted.insert(path)
+                log.system(
+                    "\(path) changed soon after each of the last \(changeStreak.runs) starts: the process seems to write it "
+                        + "itself, so its changes no longer restart it (add --watch-ignore for it)")
+                changeStreak = ("", 0)
+                return
+            }
             restartInPlace(because: "\(path) changed", countsAsFailure: false)
         case .backoff:
             log.system("\(path) changed: starting it now")

@@ -50,6 +50,9 @@ public struct Supervisor: ~Copyable {
     /// Set when the main process exited: the client still has to be told, after the status says so.
     var exitToReport = false
     var quickFailures = 0
+    /// `--watch`: the path that restarted the process, and how many runs in a row it changed
+    /// soon after the start (a process that writes a watched file itself).
+    var changeStreak: (path: String, runs: Int) = ("", 0)
     /// When a failed write of `status.json` is tried again; nil when the file is up to date.
     var statusRetryAt: Int64?
     /// The inode of the status file last written, to notice one deleted or replaced by others.

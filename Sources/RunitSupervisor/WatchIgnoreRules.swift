@@ -15,8 +15,13 @@
 /// path only. A directory is also matched with a `/` after it, so `dist/**` leaves `dist` itself
 /// unwatched. `./x` is read as `x`, `x/` as `x`, and `**/x` also as `x`.
 struct WatchIgnoreRules {
-    /// Ignored unless the user says otherwise: what changes all the time and never needs a restart.
-    static let defaults = [".git", "node_modules", ".build", "__pycache__", ".DS_Store"]
+    /// Ignored unless the user says otherwise: what changes all the time and never needs a restart,
+    /// and the swap, backup and lock files editors write beside a file being edited (Vim's
+    /// `.x.swp` and its `4913` probe, Emacs's `#x#` and `.#x`, `x~`).
+    static let defaults = [
+        ".git", "node_modules", ".build", "__pycache__", ".DS_Store", "*.swp", "*.swo", "*.swx", "4913", "*~", "#*#",
+        ".#*",
+    ]
 
     /// Globs matched against the last component and the path relative to the root.
     private(set) var relative: [[CChar]] = []

@@ -98,11 +98,7 @@ struct WaitCommand: AsyncParsableCommand {
     static func describe(_ outcome: WaitOutcome, name: String, registry: Registry) -> WaitJSON {
         var result = WaitJSON(name: name, met: true, outcome: "", message: "")
         func lastLines(until micros: Int64?) -> [String] {
-            guard let reader = try? registry.logReader(name) else { return [] }
-            var query = LogQuery(lines: 10)
-            query.ownOutput = true
-            if let micros { query.untilMicros = micros + 1 }
-            return reader.tail(query).records.map { LogText.clean($0.textString) }
+            registry.runLines(name, endingAt: micros).map { LogText.clean($0.textString) }
         }
         func how(_ code: Int32?, _ signal: Int32?) -> String {
             signal.map { "was killed by signal \($0)" } ?? code.map { "exited with code \($0)" } ?? "ended"

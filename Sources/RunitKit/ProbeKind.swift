@@ -1,7 +1,7 @@
 import CRunitSystem
 
 /// What a readiness or health check looks at.
-enum ProbeKind: Equatable {
+public enum ProbeKind: Equatable, Sendable {
     /// An HTTP GET that must be answered with a 2xx or 3xx status: `http://HOST[:PORT][/PATH]`.
     case http(url: String)
     /// A TCP port on this machine that must accept a connection, on 127.0.0.1 or ::1.
@@ -11,22 +11,25 @@ enum ProbeKind: Equatable {
 }
 
 /// Why a check's text, a pattern or a notify socket was refused, for the person who gave it.
-struct ProbeError: Error, Equatable, CustomStringConvertible {
+public struct ProbeError: Error, Equatable, CustomStringConvertible {
     /// The message.
-    let message: String
+    public let message: String
 
-    var description: String { message }
+    /// An error saying `message`.
+    public init(message: String) { self.message = message }
+
+    public var description: String { message }
 }
 
 extension ProbeKind {
     /// The HTTP check for `text`, after checking that it is a URL the supervisor can probe.
-    static func http(parsing text: String) throws(ProbeError) -> ProbeKind {
+    public static func http(parsing text: String) throws(ProbeError) -> ProbeKind {
         _ = try HTTPTarget(parsing: text)
         return .http(url: text)
     }
 
     /// The port check for `text`, a number from 1 to 65535.
-    static func port(parsing text: String) throws(ProbeError) -> ProbeKind {
+    public static func port(parsing text: String) throws(ProbeError) -> ProbeKind {
         guard !text.isEmpty, text.utf8.count <= 5, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
             let port = Int(text), (1...65535).contains(port)
         else { throw ProbeError(message: "a port is a number from 1 to 65535, not '\(text)'") }
@@ -34,7 +37,7 @@ extension ProbeKind {
     }
 
     /// The command check for `text`, a shell command line.
-    static func command(parsing text: String) throws(ProbeError) -> ProbeKind {
+    public static func command(parsing text: String) throws(ProbeError) -> ProbeKind {
         guard text.contains(where: { !$0.isWhitespace }) else {
             throw ProbeError(message: "the check's command is empty")
         }
@@ -48,20 +51,20 @@ extension ProbeKind {
 /// Only `http://HOST[:PORT][/PATH]` with HOST an IPv4 literal, a bracketed IPv6 literal or
 /// `localhost`: the supervisor resolves no names (a resolver would block its loop or need a
 /// thread, and a dev server is on this machine), and it links no TLS library.
-struct HTTPTarget: Equatable {
+public struct HTTPTarget: Equatable, Sendable {
     /// The addresses tried in turn: the literal, or 127.0.0.1 then ::1 for `localhost`.
-    let addresses: [String]
+    public let addresses: [String]
     /// The TCP port, 80 when the URL names none.
-    let port: Int
+    public let port: Int
     /// The request's target: the path and query, `/` when the URL has none.
-    let path: String
+    public let path: String
     /// The `Host:` header: the host as written, with the port when it is not 80.
-    let host: String
+    public let host: String
 }
 
 extension HTTPTarget {
     /// Parses `url`; the error says what is wrong and what would do.
-    init(parsing url: String) throws(ProbeError) {
+    public init(parsing url: String) throws(ProbeError) {
         let example = "http://localhost:3000/health"
         let lowered = url.lowercased()
         if lowered.hasPrefix("https://") {
@@ -141,7 +144,7 @@ extension HTTPTarget {
     }
 
     /// The whole request: HTTP/1.0, so the server answers without chunking and closes.
-    var request: [UInt8] {
+    public var request: [UInt8] {
         Array("GET \(path) HTTP/1.0\r\nHost: \(host)\r\nUser-Agent: runit-probe\r\nConnection: close\r\n\r\n".utf8)
     }
 }

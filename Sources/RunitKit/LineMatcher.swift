@@ -9,19 +9,26 @@
 /// none.
 ///
 /// A line is copied into a buffer allocated once, to end it with the NUL that `regexec` needs;
-/// a line longer than `lineLimit` (the log's own longest record piece) is matched on its first
-/// `lineLimit` bytes, and a NUL byte inside a line ends the text matched.
-struct LineMatcher: ~Copyable {
-    /// The longest text matched, as the log writer splits longer lines into pieces this long.
-    static let lineLimit = 64 * 1024
+/// a line longer than `lineLimit` is matched on its first `lineLimit` bytes, and a NUL byte
+/// inside a line ends the text matched. Backreferences are refused.
+public struct LineMatcher: ~Copyable {
+    /// The longest text matched: a line's first 4 KiB. A readiness line is short, and the bound
+    /// keeps the time one line can take small whatever the pattern (glibc's matcher is not
+    /// linear for every expression), so that the supervisor's loop never stalls on a match.
+    public static let lineLimit = 4 * 1024
 
     private let regex: UnsafeMutablePointer<regex_t>
     private let buffer: UnsafeMutableBufferPointer<CChar>
 
     /// Compiles `pattern`; the error carries `regerror`'s text when it is not a valid expression.
-    init(pattern: String, ignoringCase: Bool = false) throws(ProbeError) {
+    public init(pattern: String, ignoringCase: Bool = false) throws(ProbeError) {
         guard !pattern.isEmpty else { throw ProbeError(message: "the log pattern is empty") }
         guard !pattern.utf8.contains(0) else { throw ProbeError(message: "the log pattern contains a NUL byte") }
+        if Self.hasBackreference(pattern) {
+            throw ProbeError(
+                message: "the log pattern '\(pattern)' has a backreference (\\1 to \\9), which is not supported: "
+                    + "it can make matching take exponential time; write the text out instead")
+        }
         let regex = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
         var (expression, caseless) = Self.posix(pattern)
         caseless = caseless || ignoringCase
@@ -42,6 +49,25 @@ struct LineMatcher: ~Copyable {
         regfree(regex)
         regex.deallocate()
         buffer.deallocate()
+    }
+
+    /// Whether `pattern` has a backreference (`\1` to `\9` outside a bracket expression).
+    static func hasBackreference(_ pattern: String) -> Bool {
+        var escaped = false
+        var inBracket = false
+        for byte in pattern.utf8 {
+            if escaped {
+                escaped = false
+                if !inBracket, (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(byte) { return true }
+            } else if byte == UInt8(ascii: "\\") {
+                escaped = true
+            } else if byte == UInt8(ascii: "[") {
+                inBracket = true
+            } else if byte == UInt8(ascii: "]") {
+                inBracket = false
+            }
+        }
+        return false
     }
 
     /// The pattern in POSIX extended syntax, and whether it asked to ignore case: the escapes
@@ -88,7 +114,7 @@ struct LineMatcher: ~Copyable {
 
     /// Whether the line's text (without its newline; no NUL needed) matches, as a person sees it:
     /// terminal escape sequences (colours) are left out, as the client's matching leaves them out.
-    func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let count = min(bytes.count, Self.lineLimit)
         var kept = 0
         var index = 0
