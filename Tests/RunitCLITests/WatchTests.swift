@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+@Suite("Restart on change: --watch and --watch-ignore")
+struct WatchTests {
+    /// The pid `runit status` reports for `name`, or 0.
+    private func pid(_ fixture: CLIFixture, _ name: String) -> Int {
+        (try? fixture.status(name)["pid"] as? Int) ?? 0
+    }
+
+    /// Whether `name`'s pid stays `pid` for `seconds` (the debounce is 300 ms).
+    private func stays(_ fixture: CLIFixture, _ name: String, _ pid: Int, for seconds: Double = 2) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if self.pid(fixture, name) != pid { return false }
+            usleep(100_000)
+        }
+        return self.pid(fixture, name) == pid
+    }
+
+    @Test("--watch restarts on a change, not on one an --watch-ignore glob or node_modules covers; a new folder is watched")
+    func restartsOnChange() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try fixture.write("v1", to: "proj/src/app.js")
+        try fixture.write("{}", to: "proj/node_modules/dep/index.js")
+        let start = try fixture.run(
+            "start", "--name", "dev", "--cwd", fixture.scratch + "/proj", "--watch", "src", "--watch", ".", "--watch-ignore",
+            "*.log", "--command", "echo serving; sleep 300")
+        #expect(start.status == 0, "\(start.stderr)")
+        let first = pid(fixture, "dev")
+        try #require(first > 0)
+        usleep(500_000)
+
+        try fixture.write("v2", to: "proj/src/app.js")
+        #expect(fixture.eventually(timeout: 15) { pid(fixture, "dev") != first && pid(fixture, "dev") != 0 }, "no restart")
+        #expect(fixture.eventually { fixture.state("dev") == "running" })
+        let second = pid(fixture, "dev")
+        #expect(try fixture.run("logs", "dev").stdout.components(separatedBy: "serving").count - 1 == 2)
+
+        try fixture.write("noise", to: "proj/src/debug.log")
+        #expect(stays(fixture, "dev", second), "a change to an ignored *.log restarted it")
+        try fixture.write("{\"v\":2}", to: "proj/node_modules/dep/index.js")
+        #expect(stays(fixture, "dev", second), "a change under node_modules restarted it")
+
+        try fixture.write("new", to: "proj/src/components/deep/button.js")
+        #expect(fixture.eventually(timeout: 15) { ![0, second].contains(pid(fixture, "dev")) }, "a new folder is not watched")
+    }
+
+    @Test("a burst of changes is one restart, after the debounce")
+    func debounced() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try fixture.write("v0", to: "proj/a.txt")
+        let start = try fixture.run(
+            "start", "--name", "dev", "--cwd", fixture.scratch + "/proj", "--watch", ".", "--command", "echo serving; sleep 300")
+        #expect(start.status == 0, "\(start.stderr)")
+        usleep(500_000)
+        for index in 1...10 { try fixture.write("v\(index)", to: "proj/a.txt") }
+        #expect(
+            fixture.eventually(timeout: 15) {
+                try fixture.run("logs", "dev").stdout.components(separatedBy: "serving").count == 3
+            })
+        usleep(1_500_000)
+        #expect(
+            try fixture.run("logs", "dev").stdout.components(separatedBy: "serving").count - 1 == 2, "one restart for the burst")
+    }
+
+    @Test("a --watch path that does not exist is said by name in the log, and the process runs")
+    func missingPathSaid() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run("start", "dev", "--watch", fixture.scratch + "/no-such-dir", "--", "sleep", "300")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(fixture.state("dev") == "running")
+        #expect(fixture.eventually { try fixture.run("logs", "dev").stdout.contains("no-such-dir") })
+    }
+}
