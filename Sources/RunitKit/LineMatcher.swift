@@ -114,7 +114,9 @@ public struct LineMatcher: ~Copyable {
 
     /// Whether the line's text (without its newline; no NUL needed) matches, as a person sees it:
     /// terminal escape sequences (colours) are left out, as the client's matching leaves them out.
-    public func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    /// A line cut at `lineLimit`, or a piece of one (`lineEnds` false), does not end there: `$`
+    /// does not match at its end.
+    public func matches(_ bytes: UnsafeRawBufferPointer, lineEnds: Bool = true) -> Bool {
         let count = min(bytes.count, Self.lineLimit)
         var kept = 0
         var index = 0
@@ -129,7 +131,8 @@ public struct LineMatcher: ~Copyable {
             index += 1
         }
         buffer[kept] = 0
-        return regexec(regex, buffer.baseAddress!, 0, nil, 0) == 0
+        let flags = lineEnds && bytes.count <= Self.lineLimit ? 0 : REG_NOTEOL
+        return regexec(regex, buffer.baseAddress!, 0, nil, Int32(flags)) == 0
     }
 
     /// The index after the escape sequence at `start`: CSI (`ESC [` … a final byte), OSC

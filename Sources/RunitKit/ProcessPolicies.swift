@@ -112,7 +112,9 @@ public enum SignalName {
     ]
 
     /// What is accepted, for an error message.
-    public static let rule = "a signal is a name (TERM, INT, HUP, QUIT, KILL, USR1, USR2, WINCH) or a number from 1 to 64"
+    public static let rule =
+        "a signal is a name (TERM, INT, HUP, QUIT, KILL, USR1, USR2, WINCH, CONT, STOP, with or without SIG) or a number "
+        + "from 1 to 64"
 
     /// The signal number for `text`; nil when it is not a signal.
     public static func number(_ text: String) -> Int32? {

@@ -244,15 +244,15 @@ struct LogWriter: ~Copyable {
     /// of its line before it (up to the matcher's limit), and kept until its line ends.
     private mutating func checkReadiness(_ bytes: UnsafeRawBufferPointer, index: Int, lineEnds: Bool) {
         if readinessCarry[index].isEmpty {
-            readinessMet = readiness!.matches(bytes)
+            readinessMet = readiness!.matches(bytes, lineEnds: lineEnds)
             if !lineEnds && !readinessMet {
-                readinessCarry[index].append(contentsOf: bytes.prefix(LineMatcher.lineLimit))
+                readinessCarry[index].append(contentsOf: bytes.prefix(LineMatcher.lineLimit + 1))
             }
             return
         }
-        let room = max(0, LineMatcher.lineLimit - readinessCarry[index].count)
+        let room = max(0, LineMatcher.lineLimit + 1 - readinessCarry[index].count)
         readinessCarry[index].append(contentsOf: bytes.prefix(room))
-        readinessMet = readinessCarry[index].withUnsafeBytes { readiness!.matches($0) }
+        readinessMet = readinessCarry[index].withUnsafeBytes { readiness!.matches($0, lineEnds: lineEnds) }
         if lineEnds || readinessMet { readinessCarry[index].removeAll() }
     }
 

@@ -36,6 +36,10 @@ struct Probe: ~Copyable {
     private let timeoutMillis: Int64
     /// Set once the owner has taken the result (see ``take()``).
     private var taken = false
+    /// When an HTTP answer whose status is read stops being drained.
+    private var drainUntil: Int64?
+    /// How long the rest of an answer is read after its status line.
+    static let drainGraceMillis: Int64 = 1_000
     /// When `step(now:)` must be called at the latest: the timeout, or the start when it already
     /// has a result (a check that could not even start).
     private(set) var deadline: Int64
@@ -102,7 +106,17 @@ struct Probe: ~Copyable {
     mutating func step(now: Int64) -> ProbeResult? {
         if let result { return result }
         if network != nil {
-            if let outcome = network!.advance() { finish(outcome) }
+            if let outcome = network!.advance() {
+                finish(outcome)
+            } else if let answered = network!.answered {
+                // The status is known. A server that keeps the connection open (keep-alive in
+                // spite of `Connection: close`) is given a moment to end it, then left.
+                if drainUntil == nil {
+                    drainUntil = min(deadline, now + Self.drainGraceMillis)
+                    deadline = drainUntil!
+                }
+                if now >= drainUntil! { finish(answered) }
+            }
         } else if command != nil {
             command!.readOutput()
         }

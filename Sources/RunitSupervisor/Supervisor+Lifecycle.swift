@@ -209,9 +209,11 @@ extension Supervisor {
         guard quickFailures <= policies.maxRestarts else {
             status.state = .failed
             status.nextRestartAtMilliseconds = 0
+            let under = DurationText.format(milliseconds: policies.minUptimeMillis)
             status.message =
-                "gave up after \(policies.maxRestarts) restarts in a row that each ran under "
-                + DurationText.format(milliseconds: policies.minUptimeMillis)
+                policies.maxRestarts == 0
+                ? "not restarted: it ran under \(under) and --max-restarts is 0"
+                : "gave up after \(policies.maxRestarts) restarts in a row that each ran under \(under)"
             log.system(status.message)
             writeStatus()
             phase = .done(0)

@@ -48,6 +48,12 @@ struct TCPExchange {
         self.request = request
     }
 
+    /// The result once the answer's status line is read, while the rest is drained.
+    var answered: ProbeResult? {
+        if case .draining(let result) = stage { return result }
+        return nil
+    }
+
     /// What to poll for.
     var events: Int16 {
         switch stage {

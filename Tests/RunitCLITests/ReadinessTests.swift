@@ -106,6 +106,53 @@ struct ReadinessTests {
         #expect(try fixture.run("logs", "app").stdout.contains("Server started"))
     }
 
+    @Test("a ready line the process writes in pieces, a pause between them, still matches --ready-log")
+    func pausedLineMatches() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(
+            "start", "--name", "app", "--ready-log", "listening on 8080", "--wait", "--timeout", "30s", "--command",
+            "printf 'listening '; sleep 1; echo 'on 8080'; sleep 300")
+        #expect(start.status == 0, "\(start.stdout) \(start.stderr)")
+        #expect(fixture.state("app") == "ready")
+    }
+
+    @Test("a pattern that backtracks on long lines neither stalls the supervisor nor matches a line cut short")
+    func heavyPatternOnLongLines() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let script =
+            "import time\nfor i in range(100): print('a' * 100000 + 'b', flush=True)\nprint('done', flush=True)\ntime.sleep(300)"
+        #expect(try fixture.run("start", "heavy", "--ready-log", "^(a+)+$", "--", "python3", "-c", script).status == 0)
+        #expect(fixture.eventually(timeout: 30) { try fixture.run("logs", "heavy", "--lines", "1").stdout.contains("done") })
+        #expect(fixture.state("heavy") == "starting", "a line cut at the match limit met '$'")
+        let stop = try fixture.run("stop", "heavy")
+        #expect(stop.status == 0, "\(stop.stderr)")
+    }
+
+    @Test("READY=1 from a program outside the process's tree is ignored, and the log says so")
+    func notifyFromOutsideIgnored() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "app", "--ready-notify", "--", "sleep", "300").status == 0)
+        let pid = try #require(try fixture.status("app")["pid"] as? Int)
+        let environ = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")), as: UTF8.self)
+        let address = try #require(
+            environ.split(separator: "\0").first { $0.hasPrefix("NOTIFY_SOCKET=") }.map { String($0.dropFirst(14)) })
+        // The sender stays alive while the supervisor reads its datagram, so its pid can be checked.
+        let sender = Process()
+        sender.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        sender.arguments = [
+            "python3", "-c",
+            "import socket, time; s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); "
+                + "s.connect('\\0' + '\(address.dropFirst())'); s.send(b'READY=1'); time.sleep(5)",
+        ]
+        try sender.run()
+        defer { sender.terminate() }
+        #expect(fixture.eventually { try fixture.run("logs", "app").stdout.contains("ignored READY=1 from pid") })
+        #expect(fixture.state("app") == "starting", "an outsider's READY=1 made it ready")
+    }
+
     @Test("a port check is not met by another program's listener on that port")
     func portCheckIgnoresOtherListeners() throws {
         let fixture = try CLIFixture()

@@ -102,13 +102,32 @@ struct RestartTuningTests {
         #expect(fixture.state("stubborn") == "stopped")
     }
 
+    @Test("--max-restarts 0: a quick failure is not restarted, said plainly; wait --exit on a stopped process says so")
+    func noRestartsSaid() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(
+            "start", "once", "--restart", "on-failure", "--max-restarts", "0", "--command", "echo trying; exit 3")
+        #expect(start.status != 2, "\(start.stderr)")
+        #expect(fixture.eventually { fixture.state("once") == "failed" })
+        let message = (try fixture.status("once")["message"] as? String) ?? ""
+        #expect(message.contains("not restarted: it ran under 10s and --max-restarts is 0"), "\(message)")
+        #expect(try fixture.run("start", "idle", "--", "sleep", "300").status == 0)
+        #expect(try fixture.run("stop", "idle").status == 0)
+        let wait = try fixture.run("wait", "idle", "--exit", "--timeout", "5s")
+        #expect(wait.status == 0 && wait.stdout.contains("idle: was stopped"), "\(wait.stdout) \(wait.stderr)")
+    }
+
     @Test("bad values are refused with exit 2, saying what is allowed, and leave no entry")
     func badValuesRefused() throws {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
         let cases: [([String], String)] = [
             (["--health-cmd", "true", "--health-retries", "0"], "give 1 to 1000"),
-            (["--health-retries", "0"], "1 to 1000"),
+            (["--health-retries", "5"], "needs a health check"),
+            (["--ready-port", "8080", "--ready-log", "up"], "give one readiness check"),
+            (["--ready-log", "(a)\\1"], "backreference"),
+            (["--health-http", "http://example.com/"], "resolves no names"),
             (["--ready-port", "70000"], "give 1 to 65535"),
             (["--health-port", "0"], "give 1 to 65535"),
             (["--stop-signal", "BOGUS"], "is not a signal"),

@@ -66,6 +66,54 @@ struct WatchTests {
             try fixture.run("logs", "dev").stdout.components(separatedBy: "serving").count - 1 == 2, "one restart for the burst")
     }
 
+    @Test("changes that never stop restart it 2 s after the first at the latest; an editor's swap file does not")
+    func endlessChangesStillRestart() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try fixture.write("v0", to: "proj/a.txt")
+        let start = try fixture.run(
+            "start", "--name", "dev", "--cwd", fixture.scratch + "/proj", "--watch", ".", "--command", "echo serving; sleep 300")
+        #expect(start.status == 0, "\(start.stderr)")
+        let first = pid(fixture, "dev")
+        usleep(500_000)
+        try fixture.write("swap", to: "proj/.a.txt.swp")
+        try fixture.write("backup", to: "proj/a.txt~")
+        #expect(stays(fixture, "dev", first), "an editor's swap or backup file restarted it")
+        // A write every 100 ms, for 6 s: a debounce of 300 ms alone would never end.
+        var restartedWhileWriting = false
+        for index in 1...60 {
+            try fixture.write("v\(index)", to: "proj/a.txt")
+            usleep(100_000)
+            if ![0, first].contains(pid(fixture, "dev")) {
+                restartedWhileWriting = true
+                break
+            }
+        }
+        #expect(restartedWhileWriting, "a stream of changes held the restart back")
+    }
+
+    @Test("a file the process writes at each start: after 5 runs its changes no longer restart it, and the log says why")
+    func selfWritesStop() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try fixture.write("", to: "proj/keep")
+        let start = try fixture.run(
+            "start", "--name", "dev", "--cwd", fixture.scratch + "/proj", "--watch", ".", "--command",
+            "echo serving; date +%s%N > stamp; sleep 300")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(
+            fixture.eventually(timeout: 30) {
+                try fixture.run("logs", "dev").stdout.contains("seems to write it itself")
+            }, "the loop never stopped")
+        let settled = pid(fixture, "dev")
+        #expect(stays(fixture, "dev", settled, for: 3), "it kept restarting")
+        let runs = try fixture.run("logs", "dev").stdout.components(separatedBy: "serving").count - 1
+        #expect(runs == 5, "\(runs) runs")
+        // A change to another file still restarts it.
+        try fixture.write("v2", to: "proj/keep")
+        #expect(fixture.eventually(timeout: 15) { ![0, settled].contains(pid(fixture, "dev")) })
+    }
+
     @Test("a --watch path that does not exist is said by name in the log, and the process runs")
     func missingPathSaid() throws {
         let fixture = try CLIFixture()

@@ -65,11 +65,11 @@ final class ProbeServers {
     let ipv6Only: Int
 
     static let script = """
-        import http.server, socket, sys, threading
+        import http.server, socket, sys, threading, time
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 path, _, query = self.path.partition("?")
-                code = {"/ok": 200, "/moved": 302, "/down": 503}.get(path, 404)
+                code = {"/ok": 200, "/moved": 302, "/down": 503, "/keepalive": 200}.get(path, 404)
                 if path == "/host":
                     code = 200 if self.headers.get("Host") == query else 400
                 self.send_response(code)
@@ -77,6 +77,9 @@ final class ProbeServers {
                     self.send_header("Location", "/ok")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
+                if path == "/keepalive":
+                    self.wfile.flush()
+                    time.sleep(30)
             def log_message(self, *args):
                 pass
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

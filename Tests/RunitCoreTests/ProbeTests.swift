@@ -35,6 +35,13 @@ import Testing
         #expect(runToEnd(&probe) == ProbeResult(ok: true, detail: "HTTP 200"))
     }
 
+    @Test func httpCheckPassesWhenTheServerAnswersButKeepsTheConnection() throws {
+        let servers = try ProbeServers()
+        var probe = Self.start(.http(url: "http://127.0.0.1:\(servers.http)/keepalive"))
+        #expect(runToEnd(&probe) == ProbeResult(ok: true, detail: "HTTP 200"))
+        #expect(probe.fd == -1)
+    }
+
     @Test func httpCheckOnAClosedPortSaysConnectionRefused() throws {
         let servers = try ProbeServers()
         var probe = Self.start(.http(url: "http://127.0.0.1:\(servers.closed)/"))

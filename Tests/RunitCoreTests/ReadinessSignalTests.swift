@@ -29,6 +29,28 @@ import Testing
         #expect(foldedMatch)
     }
 
+    @Test func aLineCutAtTheLimitOrAPieceOfOneDoesNotEndThere() throws {
+        let whole = try LineMatcher(pattern: "^(a+)+$")
+        let long = Array(repeating: UInt8(ascii: "a"), count: 100_000) + Array("b".utf8)
+        // Matched on its first 4 KiB, all a's: the cut is not the line's end, so `$` fails there.
+        #expect(long.withUnsafeBytes { whole.matches($0) } == false)
+        #expect(Array("aaaa".utf8).withUnsafeBytes { whole.matches($0) })
+        #expect(Array("aaaa".utf8).withUnsafeBytes { whole.matches($0, lineEnds: false) } == false)
+        let unanchored = try LineMatcher(pattern: "a+b?")
+        #expect(long.withUnsafeBytes { unanchored.matches($0) })
+    }
+
+    @Test func backreferencesAreRefused() {
+        #expect(LineMatcher.hasBackreference("(a)\\1"))
+        #expect(!LineMatcher.hasBackreference("[\\1]x"))
+        #expect(!LineMatcher.hasBackreference("\\\\1"))
+        #expect {
+            _ = try LineMatcher(pattern: "(ab)\\1")
+        } throws: { error in
+            (error as? ProbeError)?.message.contains("backreference") == true
+        }
+    }
+
     @Test func badPatternsAreRefusedWithRegcompsText() {
         #expect {
             _ = try LineMatcher(pattern: "(unclosed")

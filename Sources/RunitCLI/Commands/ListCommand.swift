@@ -88,7 +88,9 @@ struct StatusCommand: AsyncParsableCommand {
         if let message = report.message { rows.append(("message", message)) }
         if let health = report.health { rows.append(("health", health.summary)) }
         if let left = report.nextRestartInSeconds, let at = report.nextRestartAt {
-            rows.append(("next start", "in \(ProcessMetrics.formatDuration(left.rounded(.up))) (\(at))"))
+            let wait =
+                left < 1 ? "\(max(0, Int((left * 1000).rounded(.up))))ms" : ProcessMetrics.formatDuration(left.rounded(.up))
+            rows.append(("next start", "in \(wait) (\(at))"))
         }
         if let memory = report.memoryBytes {
             rows.append(("memory", ProcessMetrics.formatBytes(memory) + " RSS in \(report.processCount ?? 1) processes"))

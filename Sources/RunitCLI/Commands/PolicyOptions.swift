@@ -50,7 +50,11 @@ struct PolicyOptions: ParsableArguments {
     @Option(name: .long, help: "The longest wait between restarts (default 30s).")
     var backoffMax: String?
 
-    @Option(name: .long, help: "The signal a stop sends first: TERM, INT, HUP, QUIT, USR1, USR2 (default TERM).")
+    @Option(
+        name: .long,
+        help:
+            "The signal a stop sends first: a name (TERM, INT, HUP, QUIT, KILL, USR1, USR2, WINCH, CONT, STOP) or a number from 1 to 64 (default TERM)."
+    )
     var stopSignal: String?
 
     @Option(name: .long, help: "How long a stop waits before SIGKILL (default 10s).")

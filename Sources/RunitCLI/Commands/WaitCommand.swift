@@ -126,7 +126,9 @@ struct WaitCommand: AsyncParsableCommand {
             result.met = false
             result.outcome = "exited"
             (result.exitCode, result.exitSignal) = (code, signal)
-            result.message = code == nil && signal == nil ? "is \(state.rawValue)" : how(code, signal)
+            result.message =
+                state == .stopped
+                ? "was stopped" : code == nil && signal == nil ? "is \(state.rawValue)" : how(code, signal)
             result.lastLines = lastLines(until: nil)
         case .timedOut, .cancelled:
             result.met = false
