@@ -25,8 +25,12 @@ extension RunitTools {
             ready.port = try waitFor.int("port")
             ready.http = try waitFor.string("http")
             ready.command = try waitFor.string("cmd")
-            guard ready.isSet else {
-                throw RunitError(.invalidInput, "start_process: wait_for needs 'log_regex', 'port', 'http' or 'cmd'")
+            let given = [ready.log != nil, ready.port != nil, ready.http != nil, ready.command != nil].filter { $0 }.count
+            guard given == 1 else {
+                throw RunitError(
+                    .invalidInput,
+                    "start_process: wait_for takes one of 'log_regex', 'port', 'http' or 'cmd', not \(given); to wait for "
+                        + "more, call wait_for_process after the start")
             }
             var policies = request.policies ?? ProcessPolicies()
             policies.ready = ready
