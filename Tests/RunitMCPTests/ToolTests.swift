@@ -151,7 +151,15 @@ struct ToolTests {
             ("start_process", ["name": "x", "command": "true", "restart": "sometimes"], "never, on-failure, always"),
             (
                 "start_process", ["name": "x", "command": "true", "wait_for": ["timeout_s": 5]],
-                "needs 'log_regex', 'port', 'http' or 'cmd'"
+                "takes one of 'log_regex', 'port', 'http' or 'cmd', not 0"
+            ),
+            (
+                "start_process", ["name": "x", "command": "true", "wait_for": ["log_regex": "up", "port": 8080]],
+                "takes one of 'log_regex', 'port', 'http' or 'cmd', not 2"
+            ),
+            (
+                "start_process", ["name": "x", "command": "true", "wait_for": ["http": "https://127.0.0.1/"]],
+                "https is not supported"
             ),
             ("start_process", ["name": "x", "command": "true", "wait_for": "soon"], "must be an object"),
             ("wait_for_process", ["name": "x"], "needs 'log_regex', 'port', 'ready: true', 'healthy: true' or 'exit: true'"),
