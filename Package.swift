@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .target(name: "CRunitSystem"),
@@ -29,17 +30,20 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
         ),
         .target(name: "RunitCore", dependencies: ["RunitKit"]),
+        // The project file (`runit.yaml`, `Procfile`, `.env`): the CLI and the MCP server read it;
+        // the supervisor never links it.
+        .target(name: "RunitProject", dependencies: ["RunitCore", "RunitKit", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "RunitMCP",
             dependencies: [
-                "RunitCore", "RunitKit", .product(name: "MCP", package: "swift-sdk"),
+                "RunitCore", "RunitKit", "RunitProject", .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
             name: "RunitCLI",
             dependencies: [
-                "RunitCore", "RunitKit",
+                "RunitCore", "RunitKit", "RunitProject",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,6 +71,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RunitCLITests", dependencies: ["RunitCore", "RunitKit"]),
+        .testTarget(
+            name: "RunitProjectTests",
+            dependencies: [
+                "RunitProject", "RunitCore", "RunitKit", .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
         .testTarget(name: "RunitMCPTests", dependencies: ["RunitMCP", "RunitCore", "RunitKit"]),
     ]
 )

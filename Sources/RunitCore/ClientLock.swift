@@ -22,7 +22,7 @@ struct ClientLock {
             throw RunitError(.storage, "cannot create \(directory): \(Platform.describe(errno: Platform.lastError))")
         }
         if let problem = Platform.untrustedDirectory(directory) { throw RunitError(.storage, problem) }
-        let path = directory + "/" + name.rawValue
+        let path = directory + "/" + name.storage
         let deadline = Platform.monotonicMillis() + Self.timeoutMillis()
         var pause: UInt32 = 1_000
         while true {

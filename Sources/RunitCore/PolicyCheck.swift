@@ -3,9 +3,9 @@ import RunitKit
 
 /// Checks policies before anything is written: every number within its range, every check
 /// well formed, so that a supervisor never starts with a setting it would refuse.
-enum PolicyCheck {
+public enum PolicyCheck {
     /// `policies`, or an invalid-input error naming the first bad setting, its range and `name`.
-    static func validated(_ policies: ProcessPolicies, name: ProcessName) throws(RunitError) -> ProcessPolicies {
+    public static func validated(_ policies: ProcessPolicies, name: ProcessName) throws(RunitError) -> ProcessPolicies {
         typealias R = ProcessPolicies.Range
         let of = "of '\(name)',"
         for (flag, port) in [("--ready-port", policies.ready.port), ("--health-port", policies.health.port)] {

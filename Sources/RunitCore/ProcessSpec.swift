@@ -21,6 +21,10 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
     public var logKeep: Int
     /// Readiness, health, restart tuning, stopping and watching.
     public var policies = ProcessPolicies()
+    /// For a project's process: its project's directory and file, and its dependencies.
+    public var project: ProjectLink?
+    /// What the user last asked: `runit resurrect` starts the processes last started.
+    public var desired = DesiredState.running
 
     /// A spec with every field given.
     public init(
@@ -82,10 +86,18 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
             guard let parsed = ProcessPolicies(json: policies) else { return nil }
             self.policies = parsed
         }
+        if let project = value["project"] {
+            guard let link = ProjectLink(json: project) else { return nil }
+            self.project = link
+        }
+        if let desired = value["desired"] {
+            guard let state = desired.string.flatMap(DesiredState.init(rawValue:)) else { return nil }
+            self.desired = state
+        }
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, argv, command, cwd, env, restart, policies
+        case name, argv, command, cwd, env, restart, policies, project, desired
         case logMaxSize = "log_max_size"
         case logKeep = "log_keep"
     }

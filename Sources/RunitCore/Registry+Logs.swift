@@ -45,7 +45,7 @@ extension Registry {
     ) {
         var cursors = start
         var watcher = DirectoryWatcher(
-            paths: [context.processesDirectory] + ((try? names()) ?? []).map { context.home + "/procs/\($0)/logs" })
+            paths: [context.processesDirectory] + ((try? names()) ?? []).map { ProcessPaths(home: context.home, name: $0).logs })
         var watched = Set((try? names()) ?? [])
         defer { watcher.close() }
         while true {
@@ -53,7 +53,7 @@ extension Registry {
             if Set(current) != watched {
                 watcher.close()
                 watcher = DirectoryWatcher(
-                    paths: [context.processesDirectory] + current.map { context.home + "/procs/\($0)/logs" })
+                    paths: [context.processesDirectory] + current.map { ProcessPaths(home: context.home, name: $0).logs })
                 watched = Set(current)
             }
             var batch: [(name: String, record: LogRecord)] = []

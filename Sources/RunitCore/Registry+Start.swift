@@ -30,6 +30,8 @@ public struct StartRequest: Sendable {
     public var port: PortRequest?
     /// Make that port its readiness check when it has none (`start --port auto --wait`).
     public var readyOnPort = false
+    /// For a project's process (`project/name`): where its project is and what it depends on.
+    public var project: ProjectLink?
 
     /// A request for `name`.
     public init(name: String, command: String? = nil, argv: [String]? = nil) {
@@ -57,7 +59,10 @@ extension Registry {
     /// Starts a process: validates the request, records the spec and launches its supervisor.
     ///
     /// Returns once the process runs or has already ended. Bad input throws and changes nothing.
-    public func start(_ request: StartRequest) throws(RunitError) -> StartOutcome {
+    public func start(_ given: StartRequest) throws(RunitError) -> StartOutcome {
+        var request = given
+        // A start with the stored spec may name a project's process as `name` inside its directory.
+        if request.command == nil && request.argv == nil && request.project == nil { request.name = resolve(request.name) }
         let name = try Self.name(request.name)
         let paths = context.paths(name)
         // Without a command the stored spec is what runs, so a damaged one is an error; with a
@@ -174,6 +179,13 @@ extension Registry {
     /// given. A requested port becomes `PORT` in its env.
     func makeSpec(_ request: StartRequest, name: ProcessName, previous: ProcessSpec?) throws(RunitError) -> ProcessSpec {
         var spec = try makeBaseSpec(request, name: name, previous: previous)
+        if let project = request.project { spec.project = project }
+        if name.project != nil && spec.project == nil {
+            throw RunitError(
+                .invalidInput,
+                "'\(name)' is a project's process: start it with 'runit up \(name.base)' in its project's directory")
+        }
+        spec.desired = .running
         if let port = request.port { spec.env = try Self.applying(port, to: spec.env, given: request.env, name: name) }
         // `--port` with `--wait` and no readiness check of its own: ready once the process listens there.
         if request.readyOnPort, !spec.policies.ready.isSet, let port = spec.port { spec.policies.ready.port = port }

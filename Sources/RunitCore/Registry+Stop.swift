@@ -21,7 +21,17 @@ extension Registry {
         let name = try Self.name(snapshot.name)
         let lock = try ClientLock(home: context.home, name: name)
         defer { lock.release() }
-        return try stopLocked(name, graceMillis: graceMillis)
+        let outcome = try stopLocked(name, graceMillis: graceMillis)
+        try recordDesired(.stopped, name: name)
+        return outcome
+    }
+
+    /// Records what the user asked of `name` in its spec, while the caller holds its lock.
+    func recordDesired(_ desired: DesiredState, name: ProcessName) throws(RunitError) {
+        let paths = context.paths(name)
+        guard var spec = try? StateFiles.readSpec(paths), spec.desired != desired else { return }
+        spec.desired = desired
+        try StateFiles.writeSpec(spec, paths)
     }
 
     /// Stops `name` while the caller holds its start lock.

@@ -26,7 +26,7 @@ public struct Registry: Sendable {
     public func names() throws(RunitError) -> [String] {
         try checkHome()
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: context.processesDirectory)) ?? []
-        return entries.filter { ProcessName.isValid($0) }.sorted()
+        return entries.compactMap { ProcessName(storage: $0)?.rawValue }.sorted()
     }
 
     /// A snapshot of every process, sorted by name; damaged files show as a problem, not a failure.
@@ -55,7 +55,8 @@ public struct Registry: Sendable {
     }
 
     /// The snapshot of an existing process; a not-found error (with the closest name) otherwise.
-    public func existing(_ text: String) throws(RunitError) -> ProcessSnapshot {
+    public func existing(_ given: String) throws(RunitError) -> ProcessSnapshot {
+        let text = resolve(given)
         let name = try Self.name(text)
         try checkHome()
         guard FileManager.default.fileExists(atPath: context.paths(name).directory) else {

@@ -1,13 +1,16 @@
 /// A managed process's name: an identifier, never a path.
 ///
-/// Allowed: `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`.
+/// A loose process's name is one part, `[A-Za-z0-9][A-Za-z0-9._-]{0,63}`; a project's process
+/// is `project/name`, two such parts. On disk (its directory under `procs/`, its lock) the two
+/// parts are joined by `~`, a character no part can hold, so the storage name maps back.
 public struct ProcessName: Hashable, Sendable, CustomStringConvertible {
-    /// The validated name.
+    /// The validated name, as users write it: `web` or `shop/web`.
     public let rawValue: String
 
     /// The rule, as said to a user whose name was refused.
     public static let rule =
-        "a name is 1 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit"
+        "a name is 1 to 64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit "
+        + "(a project's process is PROJECT/NAME, each part such a name)"
 
     /// Validates `rawValue`; returns nil if it is not a valid name.
     public init?(_ rawValue: String) {
@@ -15,8 +18,41 @@ public struct ProcessName: Hashable, Sendable, CustomStringConvertible {
         self.rawValue = rawValue
     }
 
-    /// Whether `text` is a valid process name.
+    /// The name whose directory (or lock file) is called `storage`; nil for any other file name.
+    public init?(storage: String) {
+        let parts = storage.split(separator: "~", omittingEmptySubsequences: false)
+        guard parts.count <= 2, parts.allSatisfy({ Self.isValidPart(String($0)) }) else { return nil }
+        self.rawValue = parts.joined(separator: "/")
+    }
+
+    /// The project, for `project/name`; nil for a loose process.
+    public var project: String? {
+        guard let slash = rawValue.utf8.firstIndex(of: UInt8(ascii: "/")) else { return nil }
+        return String(rawValue[..<slash])
+    }
+
+    /// The name within its project (the whole name for a loose process).
+    public var base: String {
+        guard let slash = rawValue.utf8.firstIndex(of: UInt8(ascii: "/")) else { return rawValue }
+        return String(rawValue[rawValue.index(after: slash)...])
+    }
+
+    /// The name of its directory under `procs/` and of its lock file.
+    public var storage: String { Self.storage(of: rawValue) }
+
+    /// The storage name of a name given as text (valid or not: a `/` becomes `~`).
+    public static func storage(of name: String) -> String {
+        String(decoding: name.utf8.map { $0 == UInt8(ascii: "/") ? UInt8(ascii: "~") : $0 }, as: UTF8.self)
+    }
+
+    /// Whether `text` is a valid process name: one part, or two joined by `/`.
     public static func isValid(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.count <= 2 && parts.allSatisfy { isValidPart(String($0)) }
+    }
+
+    /// Whether `text` is one valid part: a loose name, a project's name, or a name in a project.
+    public static func isValidPart(_ text: String) -> Bool {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty, bytes.count <= 64 else { return false }
         guard isAlnum(bytes[0]) else { return false }
@@ -32,8 +68,10 @@ public struct ProcessName: Hashable, Sendable, CustomStringConvertible {
     /// Why `text` is not a valid name, in words; nil when it is valid.
     public static func problem(with text: String) -> String? {
         if text.isEmpty { return "the name is empty; \(rule)" }
-        if text.utf8.count > 64 { return "the name is \(text.utf8.count) characters long; \(rule)" }
         if isValid(text) { return nil }
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        if parts.count == 1, text.utf8.count > 64 { return "the name is \(text.utf8.count) characters long; \(rule)" }
+        if parts.count > 2 { return "'\(text)' has more than one '/'; \(rule)" }
         return "'\(text)' is not a valid name; \(rule)"
     }
 

@@ -1,11 +1,12 @@
-/// Where one process's files live under `$RUNIT_HOME/procs/<name>/`.
+/// Where one process's files live under `$RUNIT_HOME/procs/<name>/` (`<project>~<name>` for a
+/// project's process).
 public struct ProcessPaths: Sendable {
     /// The process's directory.
     public let directory: String
 
-    /// Paths for `name` under the runit home directory `home`.
+    /// Paths for `name` (`web`, or `shop/web` for a project's) under the runit home directory `home`.
     public init(home: String, name: String) {
-        self.directory = home + "/procs/" + name
+        self.directory = home + "/procs/" + ProcessName.storage(of: name)
     }
 
     /// Paths inside an existing process directory.

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import RunitCore
+import RunitKit
+import RunitProject
+
+/// Where a project command finds its project: `-f FILE`, or the nearest `runit.yaml` or
+/// `Procfile` from the current directory upwards.
+struct ProjectOptions: ParsableArguments {
+    @Option(name: [.customShort("f"), .long], help: "The project file (default: runit.yaml or Procfile, looked for upwards).")
+    var file: String?
+
+    func project() throws -> Project {
+        try ProjectLoader.locate(file: file, from: RunitContext.fromEnvironment().workingDirectory)
+    }
+}
+
+/// `runit config`: the project as runit reads it.
+struct ConfigCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Print the project as runit reads it: env files merged, paths absolute, defaults filled in."
+    )
+
+    @OptionGroup var options: ProjectOptions
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let project = try options.project()
+        if output.json {
+            try Terminal.printJSON(project)
+            return
+        }
+        var text = "project:  \(project.name)\nfile:     \(project.file)\n"
+        let levels = ProjectGraph.levels(project.processes) ?? []
+        text += "order:    " + levels.map { $0.joined(separator: ", ") }.joined(separator: " → ") + "\n"
+        for process in project.processes {
+            text += "\n\(project.name)/\(process.name):\n"
+            text += "  command:  " + (process.command ?? (process.argv ?? []).map(Self.quoted).joined(separator: " ")) + "\n"
+            text += "  cwd:      \(process.cwd)\n"
+            text += "  restart:  \(process.restart.rawValue)\n"
+            for entry in process.env { text += "  env:      \(entry.key)=\(entry.displayValue)\n" }
+            for dependency in process.dependsOn {
+                text += "  after:    \(dependency.name) (\(dependency.condition.rawValue))\n"
+            }
+            text += Self.policyLines(process.policies)
+        }
+        Terminal.write(ProjectPrinter.visibleLines(text))
+    }
+
+    static func policyLines(_ policies: ProcessPolicies) -> String {
+        var lines: [String] = []
+        let ready = policies.ready
+        if let log = ready.log { lines.append("ready:    a line matching \(log)") }
+        if let port = ready.port { lines.append("ready:    port \(port)") }
+        if let http = ready.http { lines.append("ready:    \(http)") }
+        if let command = ready.command { lines.append("ready:    \(command) exits 0") }
+        if ready.notify { lines.append("ready:    READY=1 on $NOTIFY_SOCKET") }
+        let health = policies.health
+        if health.isSet {
+            let check = health.command ?? health.http ?? health.port.map { "port \($0)" } ?? ""
+            lines.append(
+                "health:   \(check), every \(DurationText.format(milliseconds: health.intervalMillis)), "
+                    + "\(health.retries) retries")
+        }
+        if !policies.watch.isEmpty { lines.append("watch:    " + policies.watch.joined(separator: ", ")) }
+        return lines.map { "  " + $0 + "\n" }.joined()
+    }
+
+    static func quoted(_ word: String) -> String {
+        word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:@%+,".contains($0) } && !word.isEmpty
+            ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+}
+
+/// `runit up [NAME…]`.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Start a project's processes in dependency order; restart those whose spec changed.",
+        discussion: """
+            Each process starts once its dependencies' conditions hold (started, ready, healthy or \
+            completed_successfully); independent ones start at the same time. A process that runs \
+            with the same spec is left alone. Exit 0 when every one is up, 1 when any failed.
+            """
+    )
+
+    @Argument(help: "Processes of the project to bring up, with what they depend on (default: all).")
+    var names: [String] = []
+    @OptionGroup var options: ProjectOptions
+    @Flag(help: "Also wait until each started process with a readiness check is ready.")
+    var wait = false
+    @Option(help: "How long to wait for dependencies and readiness (default 2m).")
+    var timeout = "2m"
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        guard let timeoutMillis = DurationText.milliseconds(timeout), timeoutMillis > 0 else {
+            throw RunitError(.invalidInput, "--timeout '\(timeout)' is not a duration; \(DurationText.rule)")
+        }
+        let project = try options.project()
+        let runner = ProjectRunner(registry: Registry(context: .fromEnvironment()), project: project)
+        let json = output.json
+        let results = try runner.up(names, wait: wait, timeoutMillis: timeoutMillis) { result in
+            if !json { ProjectPrinter.print(result) }
+        }
+        try ProjectPrinter.finish(results, json: json)
+    }
+}
+
+/// `runit down [NAME…]`.
+struct DownCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "down",
+        abstract: "Stop a project's processes, those that depend on others first.",
+        discussion: "With names, stops those and what depends on them. The processes stay listed, stopped."
+    )
+
+    @Argument(help: "Processes of the project to stop, with what depends on them (default: all).")
+    var names: [String] = []
+    @OptionGroup var options: ProjectOptions
+    @Option(name: [.long, .short], help: "Seconds (or a duration) before SIGKILL (default: each one's --stop-timeout).")
+    var timeout: String?
+    @OptionGroup var output: OutputOptions
+
+    func run() async throws {
+        let grace = try timeout.map { text throws -> Int64 in
+            guard let millis = DurationText.milliseconds(text) else {
+                throw RunitError(.invalidInput, "--timeout '\(text)' is not a duration; \(DurationText.rule)")
+            }
+            return millis
+        }
+        let project = try options.project()
+        let runner = ProjectRunner(registry: Registry(context: .fromEnvironment()), project: project)
+        let results = try runner.down(names, graceMillis: grace)
+        if !output.json { results.forEach(ProjectPrinter.print) }
+        if !output.json && results.isEmpty { Terminal.write("nothing of project '\(project.name)' is running\n") }
+        try ProjectPrinter.finish(results, json: output.json)
+    }
+}
+
+/// How a project command says what happened to each process.
+enum ProjectPrinter {
+    static func print(_ result: ProjectResult) {
+        var line = "\(result.name): \(result.result)"
+        if let pid = result.pid, result.error == nil { line += " (pid \(pid))" }
+        if let error = result.error { line += ": \(error)" }
+        if !result.lastLines.isEmpty {
+            line += "; its last lines:\n" + result.lastLines.map { "  " + $0 }.joined(separator: "\n")
+        }
+        let text = visibleLines(line) + "\n"
+        if result.succeeded { Terminal.write(text) } else { Terminal.standardError.write(text) }
+    }
+
+    /// `text` with control characters shown as escapes, line by line.
+    static func visibleLines(_ text: String) -> String {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { Table.visible(String($0)) }.joined(separator: "\n")
+    }
+
+    /// Prints the JSON (when asked) and exits 1 when any process failed.
+    static func finish(_ results: [ProjectResult], json: Bool) throws {
+        if json { try Terminal.printJSON(results) }
+        if results.contains(where: { !$0.succeeded }) { throw ExitCode(1) }
+    }
+}
