@@ -12,7 +12,7 @@ public struct Runit: AsyncParsableCommand {
         subcommands: [
             StartCommand.self, StopCommand.self, RestartCommand.self, ListCommand.self, StatusCommand.self,
             LogsCommand.self, SendCommand.self, RemoveCommand.self, WaitCommand.self, UpCommand.self, DownCommand.self,
-            ConfigCommand.self, MCPCommand.self,
+            ConfigCommand.self, ResurrectCommand.self, StartupCommand.self, ExportCommand.self, MCPCommand.self,
         ]
     )
 
@@ -70,7 +70,7 @@ extension Runit {
     }
 
     static func fastPath(_ arguments: [String]) throws -> Bool {
-        func isName(_ text: String) -> Bool { !text.hasPrefix("-") }
+        func isName(_ text: String) -> Bool { !text.hasPrefix("-") && !text.contains(where: { "*?[".contains($0) }) }
         switch arguments {
         case ["list"], ["ls"]: try ListCommand.list(json: false)
         case ["list", "--json"], ["ls", "--json"]: try ListCommand.list(json: true)

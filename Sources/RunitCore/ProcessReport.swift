@@ -35,9 +35,13 @@ public struct ProcessReport: Codable, Equatable, Sendable {
     public var nextRestartAt: String?
     /// Seconds until then, from the stored deadline (a countdown, never a frozen text).
     public var nextRestartInSeconds: Double?
+    /// The project it belongs to (`project/name`); nil for a loose process.
+    public var project: String?
+    /// What the user last asked: `running` (started) or `stopped`.
+    public var desired: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, state, pid, command, argv, cwd, env, restarts, message, problem, ports
+        case name, state, pid, command, argv, cwd, env, restarts, message, problem, ports, project, desired
         case supervisorPID = "supervisor_pid"
         case restartPolicy = "restart_policy"
         case startedAt = "started_at"
@@ -61,6 +65,8 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         now: Date = Date()
     ) {
         name = snapshot.name
+        project = ProcessName(snapshot.name)?.project
+        desired = snapshot.spec?.desired.rawValue
         state = snapshot.state
         pid = snapshot.pid
         supervisorPID = snapshot.supervisorPID

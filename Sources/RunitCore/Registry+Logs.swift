@@ -3,9 +3,9 @@ import RunitKit
 
 extension Registry {
     /// The cursor at the end of every process's log, for a follow that starts now.
-    public func endCursors() -> [String: LogCursor] {
+    public func endCursors(only: [String]? = nil) -> [String: LogCursor] {
         var cursors: [String: LogCursor] = [:]
-        for name in (try? names()) ?? [] {
+        for name in only ?? (try? names()) ?? [] {
             if let cursor = try? logReader(name).endCursor() { cursors[name] = cursor }
         }
         return cursors
@@ -13,11 +13,13 @@ extension Registry {
 
     /// The last records of every process, merged by time, each with its process's name;
     /// with `ends`, only records before those cursors.
-    public func tailAll(_ query: LogQuery, ends: [String: LogCursor] = [:]) throws(RunitError) -> [(
-        name: String, record: LogRecord
-    )] {
+    public func tailAll(_ query: LogQuery, ends: [String: LogCursor] = [:], only: [String]? = nil) throws(RunitError)
+        -> [(name: String, record: LogRecord)]
+    {
         var merged: [(name: String, record: LogRecord)] = []
-        for name in try names() {
+        let chosen: [String]
+        if let only { chosen = only } else { chosen = try names() }
+        for name in chosen {
             merged += try logReader(name).tail(query, end: ends[name]).records.map { (name, $0) }
         }
         merged.sort { $0.record.micros < $1.record.micros }
@@ -40,9 +42,14 @@ extension Registry {
     /// Calls `visit` with each batch of records any process writes after `start`, with its name,
     /// until `visit` returns false. Processes started later are picked up too.
     public func followAll(
-        from start: [String: LogCursor], query: LogQuery, until: Int64? = nil,
+        from start: [String: LogCursor], query: LogQuery, until: Int64? = nil, only: [String]? = nil,
         _ visit: ([(name: String, record: LogRecord)]) -> Bool
     ) {
+        func names() throws(RunitError) -> [String] {
+            let every = try self.names()
+            guard let only else { return every }
+            return every.filter { only.contains($0) }
+        }
         var cursors = start
         var watcher = DirectoryWatcher(
             paths: [context.processesDirectory] + ((try? names()) ?? []).map { ProcessPaths(home: context.home, name: $0).logs })

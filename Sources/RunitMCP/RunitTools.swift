@@ -74,7 +74,9 @@ public struct RunitTools: Sendable {
         case "stop_process": return try stop(arguments)
         case "restart_process": return try restart(arguments)
         case "remove_process": return try remove(arguments)
-        case "list_processes": return try list()
+        case "list_processes": return try list(try arguments.string("project"))
+        case "up_project": return try up(arguments)
+        case "down_project": return try down(arguments)
         case "get_process_status": return try status(arguments)
         case "get_process_logs": return try logs(arguments)
         case "wait_for_process": return try wait(arguments, progress: progress, cancelled: cancelled)
@@ -122,8 +124,9 @@ public struct RunitTools: Sendable {
             structured: ["name": .string(outcome.snapshot.name), "was_running": .bool(outcome.wasRunning), "removed": true])
     }
 
-    func list() throws(RunitError) -> ToolAnswer {
-        let all = try registry.reports()
+    func list(_ project: String?) throws(RunitError) -> ToolAnswer {
+        var all = try registry.reports()
+        if let project { all = all.filter { $0.project == project } }
         // Running ones first, so that a cut keeps what matters most.
         let reports = Array((all.filter { $0.pid != nil } + all.filter { $0.pid == nil }).prefix(maxListed))
         var text =

@@ -2,7 +2,10 @@ import MCP
 
 /// The tools runit serves: names, descriptions written for a model, schemas and annotations.
 enum ToolCatalog {
-    static let name: Value = ["type": "string", "description": "The process name: 1-64 letters, digits, '.', '_' or '-'."]
+    static let name: Value = [
+        "type": "string",
+        "description": "The process name: 1-64 letters, digits, '.', '_' or '-'; a project's process is PROJECT/NAME.",
+    ]
     static let error: Value = [
         "type": "object", "description": "Set when the call failed: a code and a message saying what to do.",
         "properties": ["code": ["type": "string"], "message": ["type": "string"]],
@@ -30,6 +33,10 @@ enum ToolCatalog {
             ],
             "next_restart_in_seconds": [
                 "type": ["number", "null"], "description": "In backoff: seconds until its restart policy starts it again.",
+            ],
+            "project": ["type": ["string", "null"], "description": "Its project, for a PROJECT/NAME process."],
+            "desired": [
+                "type": ["string", "null"], "description": "What was last asked of it: running (started) or stopped.",
             ],
         ],
     ]
@@ -78,7 +85,9 @@ enum ToolCatalog {
             ],
         ], additionalProperties: false)
 
-    static let tools: [Tool] = [
+    static let tools: [Tool] = coreTools + RunitTools.projectTools
+
+    static let coreTools: [Tool] = [
         Tool(
             name: "start_process",
             title: "Start a process",
@@ -190,9 +199,11 @@ enum ToolCatalog {
                 List every process runit manages (started from here or from the `runit` CLI): name, state \
                 (running, exited, stopped, failed, backoff, lost), pid, uptime, restarts, the TCP ports its \
                 tree listens on and command. At \
-                most 200, running ones first; `truncated` and `total` say when there are more.
+                most 200, running ones first; `truncated` and `total` say when there are more. A project's                 processes are named PROJECT/NAME and carry `project`; `project` filters on it.
                 """,
-            inputSchema: object([:]),
+            inputSchema: object(
+                ["project": ["type": "string", "description": "Only the processes of this project."]],
+                additionalProperties: false),
             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
             outputSchema: output([
                 "processes": ["type": "array", "items": process], "total": ["type": "integer"],

@@ -43,7 +43,8 @@ extension ProjectParser {
                 add(keyMark, Self.withKeyNames(error.message))
             }
         }
-        return problems.count == before ? process : nil
+        // Kept even with problems, so that its dependencies are checked too: every problem at once.
+        return process
     }
 
     // swiftlint:disable:next function_parameter_count

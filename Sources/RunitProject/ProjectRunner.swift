@@ -146,8 +146,8 @@ public struct ProjectRunner: Sendable {
             return ProjectResult(name: full, result: "failed", error: error.message)
         }
         let lines = { registry.runLines(full).map { LogText.clean($0.textString) } }
+        if outcome.finishedCleanly { return ProjectResult(name: full, result: "completed") }
         if let failure = outcome.failure {
-            if outcome.finishedCleanly { return ProjectResult(name: full, result: "completed") }
             return ProjectResult(name: full, result: "failed", error: failure, lastLines: lines())
         }
         let pid = outcome.snapshot.status?.pid

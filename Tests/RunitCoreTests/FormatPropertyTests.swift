@@ -25,11 +25,21 @@ struct FormatPropertyTests {
             let text = String(characters.compactMap { $0 })
             let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
             let leading = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-            let expected =
-                text.utf8.count <= 64 && text.allSatisfy(allowed.contains) && text.first.map(leading.contains) == true
+            func part(_ part: Substring) -> Bool {
+                part.utf8.count <= 64 && part.allSatisfy(allowed.contains) && part.first.map(leading.contains) == true
+            }
+            // One part, or a project's PROJECT/NAME: two.
+            let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+            let expected = parts.count <= 2 && parts.allSatisfy(part)
             let valid = ProcessName.isValid(text)
             #expect(valid == expected, "\(text)")
             #expect((ProcessName.problem(with: text) == nil) == valid)
+            // A valid name's storage name (its directory) maps back to it, and holds no '/'.
+            if let name = ProcessName(text) {
+                #expect(!name.storage.contains("/"))
+                #expect(ProcessName(storage: name.storage) == name)
+                #expect(name.project.map { $0 + "/" + name.base } ?? name.base == text)
+            }
         }
     }
 

@@ -8,25 +8,38 @@ struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List every process: name, state, pid, uptime, restarts, ports, command.", aliases: ["ls"])
 
+    @Option(name: .long, help: "Only the processes of this project.")
+    var project: String?
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        try Self.list(json: output.json)
+        try Self.list(json: output.json, project: project)
     }
 
-    /// The command's work, callable without argument parsing (see `Runit.fastPath`).
-    static func list(json: Bool) throws {
-        let reports = try Registry(context: .fromEnvironment()).reports()
+    /// The command's work, callable without argument parsing (see `Runit.fastPath`). Loose
+    /// processes come first, then each project's, a blank line between groups.
+    static func list(json: Bool, project: String? = nil) throws {
+        var reports = try Registry(context: .fromEnvironment()).reports()
+        if let project { reports = reports.filter { $0.project == project } }
+        reports.sort { ($0.project ?? "", $0.name) < ($1.project ?? "", $1.name) }
         if json {
             try Terminal.printJSON(reports)
             return
         }
         if reports.isEmpty {
-            Terminal.write("no processes; start one with: runit start NAME -- PROGRAM ARG...\n")
+            if let project {
+                Terminal.write("no processes in project '\(project)'\n")
+                return
+            }
+            Terminal.write("no processes; start one with: runit start NAME -- PROGRAM ARG..., or runit up in a project\n")
             return
         }
         var table = Table(headers: ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "PORTS", "COMMAND"])
-        for report in reports {
+        for (index, report) in reports.enumerated() {
+            if index > 0 && reports[index - 1].project != report.project {
+                table.add(Array(repeating: "", count: 7), colors: Array(repeating: nil, count: 7))
+            }
             table.add(
                 [
                     report.name, report.state.rawValue, report.pid.map(String.init) ?? "-",

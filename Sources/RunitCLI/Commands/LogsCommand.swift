@@ -10,8 +10,11 @@ struct LogsCommand: AsyncParsableCommand {
         abstract: "Show a process's output (or every process's, without a name); --follow streams new lines."
     )
 
-    @Argument(help: "The process name; without one, the last lines of every process.")
-    var name: String?
+    @Argument(help: "Process names or glob patterns; without one, the last lines of every process.")
+    var names: [String] = []
+
+    @Option(name: .long, help: "Every process of this project.")
+    var project: String?
 
     @Option(name: [.customShort("n"), .long], help: "How many lines from the end (default 100).")
     var lines: Int = 100
@@ -48,10 +51,12 @@ struct LogsCommand: AsyncParsableCommand {
         let registry = Registry(context: .fromEnvironment())
         let query = try makeQuery()
         if follow { Self.exitCleanlyOnSignals() }
-        guard let name else {
-            try printAll(registry, query: query)
+        guard names.count == 1, project == nil, !names[0].contains(where: { "*?[".contains($0) }) else {
+            let only = names.isEmpty && project == nil ? nil : try registry.select(names, project: project)
+            try printAll(registry, query: query, only: only)
             return
         }
+        let name = registry.resolve(names[0])
         let reader = try registry.logReader(name)
         let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil)
         let cursor = follow ? (reader.endCursor() ?? LogCursor(inode: 0, offset: 0)) : nil
@@ -98,12 +103,12 @@ struct LogsCommand: AsyncParsableCommand {
 
     /// The last lines of every process, merged by time, each prefixed with its name in its own
     /// color, as `docker compose logs` shows them; with `--follow`, new lines as they come.
-    func printAll(_ registry: Registry, query: LogQuery) throws {
+    func printAll(_ registry: Registry, query: LogQuery, only: [String]?) throws {
         let palette = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
         // By position among the names (sorted), then in order of appearance, as docker compose
         // does: a hash of the name made "web" and "db" share a color.
         var colors: [String: String] = [:]
-        let names = try registry.names()
+        let names = try only ?? registry.names()
         for name in names { colors[name] = palette[colors.count % palette.count] }
         var width = names.map(\.count).max() ?? 0
         func emit(_ batch: [(name: String, record: LogRecord)]) {
@@ -117,12 +122,12 @@ struct LogsCommand: AsyncParsableCommand {
             }
             Terminal.write(text)
         }
-        let cursors = follow ? registry.endCursors() : [:]
-        emit(try registry.tailAll(query, ends: cursors))
+        let cursors = follow ? registry.endCursors(only: only) : [:]
+        emit(try registry.tailAll(query, ends: cursors, only: only))
         guard follow else { return }
         var followQuery = query
         followQuery.sinceMicros = nil
-        registry.followAll(from: cursors, query: followQuery, until: query.untilMicros) { batch in
+        registry.followAll(from: cursors, query: followQuery, until: query.untilMicros, only: only) { batch in
             emit(batch)
             return true
         }

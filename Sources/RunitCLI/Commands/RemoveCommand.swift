@@ -14,14 +14,39 @@ struct RemoveCommand: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @Flag(name: .long, help: "Do not ask before removing every process (--all).")
+    var yes = false
+
     func run() async throws {
         let registry = Registry(context: .fromEnvironment())
-        let outcome = try registry.remove(target.name, graceMillis: try target.graceMillis())
+        let grace = try target.graceMillis()
+        guard let name = target.single else {
+            let selection = try target.selected(registry)
+            if target.all && !yes { try Self.confirm(selection.names) }
+            try Batch.run(selection, json: output.json) { name in
+                let outcome = try registry.remove(name, graceMillis: grace)
+                return outcome.wasRunning ? "removed (stopped it first)" : "removed"
+            }
+            return
+        }
+        let outcome = try registry.remove(name, graceMillis: grace)
         if output.json {
             let report = registry.report(for: outcome.snapshot)
             try Terminal.printJSON(StopJSON(wasRunning: outcome.wasRunning, process: report))
         } else {
             Terminal.write("removed \(outcome.snapshot.name)" + (outcome.wasRunning ? " (stopped it first)" : "") + "\n")
         }
+    }
+
+    /// Asks on a terminal before `remove --all`; refuses without one.
+    static func confirm(_ names: [String]) throws {
+        guard isatty(0) == 1 else {
+            throw RunitError(
+                .invalidInput,
+                "remove --all deletes \(names.count) processes and their logs; add --yes to do it without a terminal")
+        }
+        Terminal.standardError.write("Remove \(names.count) processes and their logs (\(names.joined(separator: ", ")))? [y/N] ")
+        let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        guard answer == "y" || answer == "yes" else { throw RunitError(.invalidInput, "nothing removed") }
     }
 }

@@ -16,7 +16,17 @@ struct RestartCommand: AsyncParsableCommand {
 
     func run() async throws {
         let registry = Registry(context: .fromEnvironment())
-        let outcome = try registry.restart(target.name, graceMillis: try target.graceMillis())
+        let grace = try target.graceMillis()
+        guard let name = target.single else {
+            try Batch.run(try target.selected(registry), json: output.json) { name in
+                let outcome = try registry.restart(name, graceMillis: grace)
+                if outcome.finishedCleanly { return "ran and exited with code 0" }
+                if let failure = outcome.failure { throw RunitError(.startFailed, failure) }
+                return "restarted (pid \((outcome.snapshot.status?.pid).map { String($0) } ?? "?"))"
+            }
+            return
+        }
+        let outcome = try registry.restart(name, graceMillis: grace)
         let report = registry.report(for: outcome.snapshot)
         StartCommand.warn(outcome.warnings)
         if output.json {

@@ -1,0 +1,185 @@
+import Foundation
+import Testing
+
+extension CLIFixture {
+    /// Writes `runit.yaml` (or another file) into the project directory `proj` of the scratch.
+    func project(_ text: String, file: String = "runit.yaml") throws -> String {
+        try write(text, to: "shop/" + file)
+        return scratch + "/shop"
+    }
+
+    /// The times (microseconds) of `name`'s log records whose text contains `text`, in order.
+    func times(_ name: String, _ text: String) throws -> [Double] {
+        let result = try run("logs", name, "--json", "--lines", "1000")
+        return result.stdout.split(separator: "\n").compactMap { line -> Double? in
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                (object["text"] as? String)?.contains(text) == true, let time = object["time"] as? String
+            else { return nil }
+            return ISO8601DateFormatter.precise.date(from: time)?.timeIntervalSince1970
+        }
+    }
+}
+
+extension ISO8601DateFormatter {
+    /// A formatter for RFC 3339 times with fractions (a new one each time: formatters are not Sendable).
+    static var precise: ISO8601DateFormatter {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter
+    }
+}
+
+@Suite("Projects: up in dependency order, down in reverse, names within a project")
+struct ProjectTests {
+    static let stack = """
+        name: shop
+        processes:
+          migrate:
+            command: echo migrating; sleep 1; echo migrated
+          db:
+            command: echo db starting; sleep 1; echo db accepting connections; sleep 300
+            ready_log: accepting connections
+          api:
+            argv: [sh, -c, "echo api up; sleep 300"]
+            depends_on:
+              db: ready
+              migrate: completed_successfully
+          web:
+            command: echo web up; sleep 300
+            depends_on: [api]
+        """
+
+    @Test("a four-process project comes up in order, each dependency's condition held first, and goes down in reverse")
+    func upInOrderDownInReverse() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let directory = try fixture.project(Self.stack)
+        let up = try fixture.run(["up"], cwd: directory)
+        #expect(up.status == 0, "\(up.stdout) \(up.stderr)")
+        for line in ["shop/migrate: started", "shop/db: started", "shop/api: started", "shop/web: started"] {
+            #expect(up.stdout.contains(line), "\(up.stdout)")
+        }
+        let dbReady = try #require(try fixture.times("shop/db", "accepting connections").first)
+        let migrated = try #require(try fixture.times("shop/migrate", "exited with code 0").first)
+        let apiStarted = try #require(try fixture.times("shop/api", "started pid").first)
+        let webStarted = try #require(try fixture.times("shop/web", "started pid").first)
+        #expect(apiStarted >= dbReady && apiStarted >= migrated, "api started before its dependencies' conditions held")
+        #expect(webStarted >= apiStarted)
+        #expect(fixture.state("shop/api") == "running" && fixture.state("shop/db") == "ready")
+        // Again: nothing changed, nothing restarted.
+        let again = try fixture.run(["up"], cwd: directory)
+        #expect(again.stdout.contains("shop/api: running") && again.stdout.contains("shop/web: running"), "\(again.stdout)")
+        let down = try fixture.run(["down"], cwd: directory + "/")
+        #expect(down.status == 0, "\(down.stderr)")
+        let order = ["shop/web", "shop/api", "shop/db"].map { down.stdout.range(of: $0 + ": stopped")?.lowerBound }
+        #expect(order.allSatisfy { $0 != nil } && order[0]! < order[1]! && order[1]! < order[2]!, "\(down.stdout)")
+        #expect(fixture.state("shop/db") == "stopped")
+    }
+
+    @Test("a dependency that fails stops the start of what depends on it, saying which, why, and its last lines")
+    func failureSkipsDependants() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let directory = try fixture.project(
+            """
+            processes:
+              db:
+                command: echo cannot open data directory >&2; exit 3
+                ready_log: accepting
+              api:
+                command: sleep 300
+                depends_on: {db: ready}
+              web:
+                command: sleep 300
+                depends_on: [api]
+              cache:
+                command: sleep 300
+            """)
+        let up = try fixture.run(["up", "--timeout", "30s"], cwd: directory)
+        #expect(up.status == 1, "\(up.stdout) \(up.stderr)")
+        #expect(up.stderr.contains("shop/db: failed: 'shop/db' exited with code 3"), "\(up.stderr)")
+        #expect(up.stderr.contains("shop/api: skipped: not started: its dependency 'db' failed"), "\(up.stderr)")
+        #expect(up.stderr.contains("  cannot open data directory"), "the last lines: \(up.stderr)")
+        #expect(up.stderr.contains("shop/web: skipped: not started: its dependency 'api' failed"), "\(up.stderr)")
+        #expect(fixture.state("shop/cache") == "running", "an independent process was held back")
+        #expect(fixture.state("shop/api") == nil, "a dependant was started")
+        // A dependency that ends later, while its dependant waits for it to be ready.
+        _ = try fixture.run(["down"], cwd: directory)
+        try fixture.write(
+            "processes:\n  db:\n    command: sleep 1; echo disk full >&2; exit 4\n    ready_log: accepting\n"
+                + "  api:\n    command: sleep 300\n    depends_on: {db: ready}\n", to: "shop/runit.yaml")
+        let later = try fixture.run(["up", "--timeout", "30s"], cwd: directory)
+        #expect(later.status == 1, "\(later.stdout) \(later.stderr)")
+        #expect(later.stderr.contains("shop/api: skipped: not started: 'db' exited with code 4"), "\(later.stderr)")
+        #expect(later.stderr.contains("  disk full"), "\(later.stderr)")
+    }
+
+    @Test("up of a changed file restarts only what changed; a name inside the project is PROJECT/NAME, outside it is not")
+    func changedSpecsAndNames() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        var directory = try fixture.project("processes:\n  api: {command: sleep 300}\n  web: {command: sleep 301}\n")
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        let apiPID = try #require(try fixture.status("shop/api")["pid"] as? Int)
+        directory = try fixture.project("processes:\n  api: {command: sleep 300}\n  web: {command: sleep 302}\n")
+        let up = try fixture.run(["up"], cwd: directory)
+        #expect(up.stdout.contains("shop/web: restarted") && up.stdout.contains("shop/api: running"), "\(up.stdout)")
+        #expect(try fixture.status("shop/api")["pid"] as? Int == apiPID)
+        try fixture.write("", to: "shop/src/keep")
+        let inside = try fixture.run(["status", "api", "--json"], cwd: directory + "/src")
+        #expect(inside.status == 0 && inside.stdout.contains("\"name\" : \"shop/api\""), "\(inside.stdout)")
+        #expect(try fixture.run(["status", "api"], cwd: fixture.scratch).status != 0, "a bare name resolved outside its project")
+        #expect(try fixture.run(["start", "shop/other", "--", "sleep", "1"]).status == 2, "a project's name made by start")
+        let list = try fixture.run("list", "--project", "shop", "--json")
+        let entries = (try? JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]]) ?? []
+        #expect(entries.map { $0["project"] as? String } == ["shop", "shop"], "\(list.stdout)")
+        let config = try fixture.run(["config", "--json"], cwd: directory)
+        #expect(config.status == 0 && config.stdout.contains("\"name\" : \"shop\""), "\(config.stdout)")
+    }
+
+    @Test("a Procfile project with its .env comes up; a bad project file starts nothing and says where")
+    func procfileAndBadFile() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let directory = try fixture.project(
+            "web: echo web on $PORT; sleep 300\nworker: echo working; sleep 300\n", file: "Procfile")
+        try fixture.write("PORT=8123\n", to: "shop/.env")
+        let up = try fixture.run(["up"], cwd: directory)
+        #expect(up.status == 0, "\(up.stderr)")
+        #expect(fixture.eventually { try fixture.run("logs", "shop/web").stdout.contains("web on 8123") })
+        _ = try fixture.run(["down"], cwd: directory)
+        try fixture.write("processes:\n  a:\n    command: x\n    restrat: always\n", to: "other/runit.yaml")
+        let bad = try fixture.run(["up"], cwd: fixture.scratch + "/other")
+        #expect(bad.status == 2, "\(bad.stderr)")
+        #expect(bad.stderr.contains("runit.yaml:4:5: unknown key 'restrat'; did you mean 'restart'?"), "\(bad.stderr)")
+        #expect(fixture.state("other/a") == nil)
+        let none = try fixture.run(["up"], cwd: "/")
+        #expect(none.status == 2 && none.stderr.contains("no runit.yaml or Procfile"), "\(none.stderr)")
+    }
+
+    @Test("batches: stop by glob and by project, an unknown name fails the batch while the others stop, --all")
+    func batches() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        for name in ["web-1", "web-2", "worker"] { #expect(try fixture.run("start", name, "--", "sleep", "300").status == 0) }
+        let directory = try fixture.project("processes:\n  api: {command: sleep 300}\n  db: {command: sleep 300}\n")
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        let glob = try fixture.run("stop", "web-*")
+        #expect(glob.status == 0 && glob.stdout.contains("web-1: stopped") && glob.stdout.contains("web-2: stopped"))
+        #expect(fixture.state("worker") == "running")
+        let mixed = try fixture.run("stop", "worker", "nosuch", "--json")
+        #expect(mixed.status == 1)
+        let results = (try? JSONSerialization.jsonObject(with: Data(mixed.stdout.utf8)) as? [[String: Any]]) ?? []
+        #expect(results.map { ($0["result"] as? String)?.prefix(7) } == ["stopped", "failed"], "\(mixed.stdout)")
+        #expect(fixture.state("worker") == "stopped")
+        let project = try fixture.run("restart", "--project", "shop")
+        #expect(project.status == 0 && project.stdout.contains("shop/api: restarted"), "\(project.stdout)")
+        let logs = try fixture.run("logs", "shop/api", "shop/db")
+        #expect(logs.stdout.contains("shop/api |") && logs.stdout.contains("shop/db  |"), "\(logs.stdout)")
+        let refused = try fixture.run("remove", "--all")
+        #expect(refused.status == 2 && refused.stderr.contains("--yes"), "\(refused.stderr)")
+        let all = try fixture.run("remove", "--all", "--yes")
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(try fixture.run("list", "--json").stdout.filter { !$0.isWhitespace } == "[]")
+    }
+}

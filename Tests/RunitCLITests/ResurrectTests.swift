@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+@Suite("Back after a reboot: desired state, resurrect, startup, export systemd")
+struct ResurrectTests {
+    /// Kills every supervisor and its process with SIGKILL, as a reboot ends them.
+    func reboot(_ fixture: CLIFixture, _ names: [String]) throws {
+        for name in names {
+            let status = try fixture.status(name)
+            for key in ["supervisor_pid", "pid"] { if let pid = status[key] as? Int { kill(Int32(pid), SIGKILL) } }
+        }
+        for name in names where fixture.state(name) != "stopped" && fixture.state(name) != "exited" {
+            #expect(fixture.eventually { fixture.state(name) == "lost" }, "\(name) is \(fixture.state(name) ?? "?")")
+        }
+    }
+
+    @Test("after a simulated reboot, resurrect starts exactly the processes last started, once even when run twice at once")
+    func resurrectsTheRightSet() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        for name in ["api", "worker", "idle"] { #expect(try fixture.run("start", name, "--", "sleep", "300").status == 0) }
+        #expect(try fixture.run("start", "once", "--command", "echo done").status == 0)
+        let directory = try fixture.project("processes:\n  db: {command: sleep 300}\n")
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        #expect(try fixture.run("stop", "idle").status == 0)
+        #expect(try fixture.status("idle")["desired"] as? String == "stopped")
+        #expect(try fixture.status("api")["desired"] as? String == "running")
+        try reboot(fixture, ["api", "worker", "shop/db"])
+        let first = try fixture.binaryProcess(["resurrect"])
+        let second = try fixture.binaryProcess(["resurrect"])
+        first.waitUntilExit()
+        second.waitUntilExit()
+        #expect(first.terminationStatus == 0 && second.terminationStatus == 0)
+        for name in ["api", "worker", "shop/db"] { #expect(fixture.state(name) == "running", "\(name)") }
+        #expect(fixture.state("idle") == "stopped", "a process stopped on purpose came back")
+        #expect(fixture.state("once") == "exited", "a one-shot that ended ran again")
+        // Each started once: one start record after the reboot.
+        for name in ["api", "worker", "shop/db"] {
+            #expect(try fixture.run("logs", name).stdout.components(separatedBy: "started pid").count - 1 == 2, "\(name)")
+        }
+        let nothing = try fixture.run("resurrect")
+        #expect(nothing.status == 0 && nothing.stdout.contains("nothing to resurrect"))
+    }
+
+    @Test("startup writes a systemd user unit that runs resurrect, and --remove deletes it")
+    func startupUnit() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let config = fixture.scratch + "/config"
+        let written = try fixture.run(["startup"], environment: ["XDG_CONFIG_HOME": config])
+        #expect(written.status == 0 && written.stdout.contains("systemctl --user enable runit-resurrect.service"))
+        let unit = try String(contentsOfFile: config + "/systemd/user/runit-resurrect.service", encoding: .utf8)
+        #expect(unit.contains("resurrect\""), "\(unit)")
+        #expect(unit.contains("Environment=\"RUNIT_HOME="), "\(unit)")
+        #expect(unit.contains("WantedBy=default.target"))
+        try verify([config + "/systemd/user/runit-resurrect.service"])
+        #expect(try fixture.run(["startup", "--remove"], environment: ["XDG_CONFIG_HOME": config]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: config + "/systemd/user/runit-resurrect.service"))
+    }
+
+    @Test("export systemd writes a unit per process that systemd-analyze accepts, with dependencies and quoting")
+    func exportSystemd() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let directory = try fixture.project(
+            """
+            processes:
+              migrate: {command: echo migrated}
+              api:
+                argv: [sh, -c, "echo $X 100%; sleep 300"]
+                env: {X: "a \\"quoted\\" value"}
+                restart: on-failure
+                max_restarts: 4
+                stop_signal: INT
+                stop_timeout: 3s
+                depends_on: {migrate: completed_successfully}
+            """)
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        let out = fixture.scratch + "/units"
+        let export = try fixture.run("export", "systemd", "--project", "shop", "--dir", out)
+        #expect(export.status == 0, "\(export.stderr)")
+        let api = try String(contentsOfFile: out + "/runit-shop-api.service", encoding: .utf8)
+        for line in [
+            "Requires=runit-shop-migrate.service", "ExecStart=\"sh\" \"-c\" \"echo $$X 100%%; sleep 300\"",
+            "Environment=\"X=a \\\"quoted\\\" value\"", "Restart=on-failure", "StartLimitBurst=4", "KillSignal=SIGINT",
+            "TimeoutStopSec=3s", "WorkingDirectory=\(directory)",
+        ] {
+            #expect(api.contains(line), "\(line) in:\n\(api)")
+        }
+        let migrate = try String(contentsOfFile: out + "/runit-shop-migrate.service", encoding: .utf8)
+        #expect(migrate.contains("Type=oneshot"))
+        try verify([out + "/runit-shop-migrate.service", out + "/runit-shop-api.service"])
+        #expect(try fixture.run("export", "upstart").status == 2)
+    }
+
+    /// `systemd-analyze verify` on the units, where the tool exists.
+    func verify(_ paths: [String]) throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
+        process.arguments = ["verify", "--man=no"] + paths
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "systemd-analyze: \(text)")
+        #expect(!text.contains("Unbalanced") && !text.contains("bad unit"), "\(text)")
+    }
+}
+
+extension CLIFixture {
+    /// `runit ARGS` started and not waited for, with this fixture's home.
+    func binaryProcess(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CLIFixture.binary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["RUNIT_HOME"] = home
+        process.environment = env
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
