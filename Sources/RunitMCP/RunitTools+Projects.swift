@@ -17,7 +17,8 @@ extension RunitTools {
                 is left alone; one whose spec changed is restarted. `dir` is where the file is looked for, \
                 upwards (default: the server's working directory). Answers what happened to each process; a \
                 failure says why with its last lines, and makes the answer isError. Processes are named \
-                PROJECT/NAME in the other tools.
+                PROJECT/NAME in the other tools. Fails with isError when no project file is found or it has \
+                problems (each with its line and column); then nothing starts.
                 """,
             inputSchema: ToolCatalog.object(
                 [
@@ -41,7 +42,7 @@ extension RunitTools {
             description: """
                 Stop the processes of a project (the file found from `dir` upwards, default the server's working \
                 directory), those that depend on others first. With `names`, those and what depends on them. \
-                They stay listed, stopped.
+                They stay listed, stopped. Fails with isError when no project file is found, or a stop fails.
                 """,
             inputSchema: ToolCatalog.object(
                 [

@@ -143,6 +143,10 @@ public struct ProjectRunner: Sendable {
         do {
             outcome = try registry.start(request)
         } catch {
+            // Another `up` of this project started it in the meantime: running, if with this spec.
+            if error.code == .alreadyRunning, let spec = try? registry.existing(full).spec, process.matches(spec, in: project) {
+                return ProjectResult(name: full, result: "running")
+            }
             return ProjectResult(name: full, result: "failed", error: error.message)
         }
         let lines = { registry.runLines(full).map { LogText.clean($0.textString) } }

@@ -5,7 +5,7 @@ import Testing
 struct BadInputTests {
     @Test(
         "invalid names are refused with the rule, exit 2",
-        arguments: ["../x", "", "has space", "a/b", String(repeating: "n", count: 65), "-dash", ".hidden"])
+        arguments: ["../x", "", "has space", "a/b/c", "/b", "a/", String(repeating: "n", count: 65), "-dash", ".hidden"])
     func invalidName(_ name: String) throws {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }

@@ -46,7 +46,7 @@ struct ToolTests {
     @Test("every tool has a description, an object input schema, an output schema and annotations")
     func definitions() {
         let tools = ToolCatalog.tools
-        #expect(tools.count == 9)
+        #expect(tools.count == 11)
         for tool in tools {
             #expect((tool.description ?? "").count > 80, "\(tool.name)")
             #expect(tool.inputSchema.objectValue?["type"] == "object")
@@ -68,7 +68,7 @@ struct ToolTests {
         let readOnly = Set(tools.filter { $0.annotations.readOnlyHint == true }.map(\.name))
         #expect(readOnly == ["list_processes", "get_process_status", "get_process_logs", "wait_for_process"])
         let destructive = Set(tools.filter { $0.annotations.destructiveHint == true }.map(\.name))
-        #expect(destructive == ["stop_process", "remove_process"])
+        #expect(destructive == ["stop_process", "remove_process", "up_project", "down_project"])
     }
 
     @Test("start, status, logs, send, wait and stop a process")

@@ -48,7 +48,8 @@ class Runit:
         procs = self.home / "procs"
         if procs.exists():
             for name in os.listdir(procs):
-                self.cli("stop", name, "--timeout", "1")
+                # A project's process is PROJECT/NAME, kept on disk as PROJECT~NAME.
+                self.cli("stop", name.replace("~", "/"), "--timeout", "1")
         shutil.rmtree(self.base, ignore_errors=True)
 
 

@@ -14,6 +14,8 @@ TOOLS = {
     "get_process_logs": dict(read_only=True, idempotent=True),
     "wait_for_process": dict(read_only=True, idempotent=True),
     "send_process_input": dict(read_only=False, destructive=False),
+    "up_project": dict(read_only=False, destructive=True, idempotent=True),
+    "down_project": dict(read_only=False, destructive=True, idempotent=True),
 }
 
 # What each tool takes (inputs, required ones) and answers (output properties besides `error`).
@@ -26,7 +28,9 @@ SHAPES = {
     "stop_process": ({"name", "timeout_s"}, {"name"}, {"was_running", "process"}),
     "restart_process": ({"name"}, {"name"}, {"process", "output", "failure", "warnings"}),
     "remove_process": ({"name"}, {"name"}, {"name", "was_running", "removed"}),
-    "list_processes": (set(), set(), {"processes", "total", "truncated"}),
+    "list_processes": ({"project"}, set(), {"processes", "total", "truncated"}),
+    "up_project": ({"dir", "names", "wait", "timeout_s"}, set(), {"project", "results"}),
+    "down_project": ({"dir", "names"}, set(), {"project", "results"}),
     "get_process_status": ({"name"}, {"name"}, {"process"}),
     "get_process_logs": (
         {"name", "lines", "since", "grep", "context", "stream", "cursor"},
