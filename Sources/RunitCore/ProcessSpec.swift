@@ -137,6 +137,31 @@ public struct EnvironmentEntry: Codable, Equatable, Sendable {
         }
     }
 
-    /// The value as shown to people: masked when the key looks secret.
-    public var displayValue: String { looksSecret ? "****" : value }
+    /// The value as shown to people: masked when the key looks secret, and with the password
+    /// (or token) of any URL in it masked (`postgres://u:***@h/db`).
+    public var displayValue: String { looksSecret ? "****" : Self.maskingURLCredentials(value) }
+
+    /// `text` with the credentials of each URL in it (`scheme://user:password@host`) masked:
+    /// the password, or a user part alone (a token used as the user name, `https://TOKEN@host`).
+    public static func maskingURLCredentials(_ text: String) -> String {
+        guard text.contains("://"), text.contains("@") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        while let scheme = rest.range(of: "://") {
+            out += rest[..<scheme.upperBound]
+            rest = rest[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex { "/?#\" \t\n".contains($0) } ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            if let at = authority.lastIndex(of: "@") {
+                let userInfo = authority[..<at]
+                if let colon = userInfo.firstIndex(of: ":") {
+                    out += userInfo[..<colon] + ":***"
+                } else {
+                    out += "***"
+                }
+                rest = rest[at...]
+            }
+        }
+        return out + rest
+    }
 }

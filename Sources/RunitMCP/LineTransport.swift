@@ -32,8 +32,17 @@ public actor LineTransport: Transport {
         let input = input
         let continuation = continuation
         let pending = pending
+        let transport = self
         let thread = Thread {
             LineTransport.readLines(from: input) { original in
+                // A line that is not JSON has no id to answer to: the reply's id is null (the
+                // SDK would make one up), and the server never sees the line.
+                guard (try? JSONSerialization.jsonObject(with: original, options: [.fragmentsAllowed])) != nil else {
+                    let reply =
+                        #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: the line is not JSON"}}"#
+                    Task { try? await transport.send(Data(reply.utf8)) }
+                    return
+                }
                 // A tool call the SDK cannot decode goes to a handler that says why (-32602).
                 let message = InvalidToolCall.rewrite(original) ?? original
                 // Counted before the server sees it, so a request is never missed by `drain()`.

@@ -7,6 +7,9 @@ import RunitCore
 public struct RunitMCPServer: Sendable {
     let tools: RunitTools
 
+    /// How long calls still running at end of input may go on before they are ended.
+    static let exitGraceNanoseconds: UInt64 = 3_000_000_000
+
     /// A server over `registry`.
     public init(registry: Registry) {
         self.tools = RunitTools(registry: registry)
@@ -47,6 +50,13 @@ public struct RunitMCPServer: Sendable {
         try await server.start(transport: transport)
         await server.waitUntilCompleted()
         // The receive loop ends at end of input; answers still being worked on go out first.
+        // A wait that would go on long after the client left is ended after a short grace:
+        // it answers as cancelled, and the server exits.
+        let grace = Task {
+            try await Task.sleep(nanoseconds: Self.exitGraceNanoseconds)
+            CancellationFlag.shutdown.set()
+        }
         await transport.drain()
+        grace.cancel()
     }
 }

@@ -175,12 +175,16 @@ extension RunitTools {
             structured["exit_signal"] = signal.map { .int(Int($0)) } ?? .null
             let how =
                 signal.map { "was killed by signal \($0)" } ?? code.map { "exited with code \($0)" } ?? "is \(state.rawValue)"
-            text = "\(name) \(how)"
+            let lines = lastLines(name, count: 10)
+            structured["last_lines"] = .array(lines.map { .string($0) })
+            text = "\(name) \(how)" + Self.outputBlock(lines)
         case .timedOut, .cancelled:
             structured["outcome"] = outcome == .cancelled ? "cancelled" : "timeout"
             let lines = lastLines(name, count: 10)
             structured["last_lines"] = .array(lines.map { .string($0) })
-            text = "nothing matched within \(Double(timeout) / 1000)s; \(name) is still running" + Self.outputBlock(lines)
+            text =
+                (outcome == .cancelled ? "the wait was cancelled" : "nothing matched within \(Double(timeout) / 1000)s")
+                + "; \(name) is still running" + Self.outputBlock(lines)
         }
         return ToolAnswer(text: text, structured: structured)
     }

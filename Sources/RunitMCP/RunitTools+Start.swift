@@ -52,7 +52,14 @@ extension RunitTools {
         }
         let notes = Self.notes(outcome)
         if let failure = outcome.failure { return failed(name, failure, structured: notes) }
-        if outcome.finishedCleanly { return exitedCleanly(name, from: cursor, structured: notes) }
+        if outcome.finishedCleanly {
+            // One rule, whatever the timing: with `wait_for`, an exit before the condition held
+            // is a failure, even with code 0; without it, an exit with code 0 is a success.
+            if condition != nil {
+                return failed(name, "\(name) exited with code 0 before it was ready", structured: notes)
+            }
+            return exitedCleanly(name, from: cursor, structured: notes)
+        }
         var structured = notes
         var text = "started \(name) (pid \(outcome.snapshot.pid.map(String.init) ?? "?")"
         text += (outcome.port.map { ", PORT=\($0)" } ?? "") + ")"

@@ -91,7 +91,16 @@ public struct RunitTools: Sendable {
         }
     }
 
+    /// A process report as an answer carries it: its echoed fields cut.
+    func encode(_ report: ProcessReport) -> Value {
+        encodeValue(report.bounded)
+    }
+
     func encode<T: Encodable>(_ value: T) -> Value {
+        encodeValue(value)
+    }
+
+    private func encodeValue<T: Encodable>(_ value: T) -> Value {
         guard let data = try? JSONEncoder().encode(value), let decoded = try? JSONDecoder().decode(Value.self, from: data) else {
             return .null
         }
@@ -135,7 +144,7 @@ public struct RunitTools: Sendable {
             : reports.map {
                 "\($0.name) \($0.state.rawValue) pid=\($0.pid.map(String.init) ?? "-") restarts=\($0.restarts)"
                     + ($0.ports.isEmpty ? "" : " ports=" + $0.ports.map(String.init).joined(separator: ","))
-                    + " \($0.command ?? "")"
+                    + " \(ProcessReport.cut($0.command ?? ""))"
             }
             .joined(separator: "\n")
         let truncated = reports.count < all.count
@@ -152,7 +161,7 @@ public struct RunitTools: Sendable {
         if !report.ports.isEmpty { text += ", listening on " + report.ports.map { ":\($0)" }.joined(separator: ", ") }
         if let uptime = report.uptimeSeconds { text += ", up \(ProcessMetrics.formatDuration(TimeInterval(uptime)))" }
         if let exit = report.lastExit { text += ", last \(exit)" }
-        text += ", restarts \(report.restarts)\ncommand: \(report.command ?? "?")\nlog: \(report.logPath)"
+        text += ", restarts \(report.restarts)\ncommand: \(ProcessReport.cut(report.command ?? "?"))\nlog: \(report.logPath)"
         return ToolAnswer(text: text, structured: ["process": encode(report)])
     }
 
@@ -164,9 +173,33 @@ public struct RunitTools: Sendable {
     }
 }
 
-/// A flag set when a tool call is cancelled, read by the blocking work.
+/// A flag set when a tool call is cancelled, read by the blocking work. Every flag also reads
+/// as set once the server shuts down (``shutdown``): the client closed its input, and work
+/// still waiting is ended so the server can answer and exit.
 final class CancellationFlag: @unchecked Sendable {
     // Guarded by `lock`.
+    private let lock = NSLock()
+    private var value = false
+
+    /// Set when the server shuts down: every call's work ends.
+    static let shutdown = ShutdownFlag()
+
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+
+    func isSet() -> Bool {
+        if Self.shutdown.isSet() { return true }
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+}
+
+/// The server-wide flag behind ``CancellationFlag/shutdown``.
+final class ShutdownFlag: @unchecked Sendable {
     private let lock = NSLock()
     private var value = false
 

@@ -35,6 +35,20 @@ enum ToolCatalog {
                 "type": ["number", "null"], "description": "In backoff: seconds until its restart policy starts it again.",
             ],
             "project": ["type": ["string", "null"], "description": "Its project, for a PROJECT/NAME process."],
+            "argv": ["type": ["array", "null"], "items": ["type": "string"], "description": "The program and its arguments."],
+            "env": [
+                "type": ["object", "null"], "additionalProperties": ["type": "string"],
+                "description": "The environment it was given (secrets and URL passwords masked).",
+            ],
+            "started_at": ["type": ["string", "null"], "description": "RFC 3339 time of its current (or last) start."],
+            "restart_policy": ["type": ["string", "null"], "description": "never, on-failure or always."],
+            "supervisor_pid": ["type": ["integer", "null"]],
+            "cpu_seconds": ["type": ["number", "null"], "description": "CPU time of its whole tree."],
+            "memory_bytes": ["type": ["integer", "null"], "description": "Resident memory of its whole tree."],
+            "process_count": ["type": ["integer", "null"], "description": "Processes in its tree."],
+            "message": ["type": ["string", "null"], "description": "What its supervisor last said (a restart limit reached)."],
+            "problem": ["type": ["string", "null"], "description": "A problem with its files, if any."],
+            "next_restart_at": ["type": ["string", "null"], "description": "In backoff: when it starts again."],
             "desired": [
                 "type": ["string", "null"], "description": "What was last asked of it: running (started) or stopped.",
             ],
@@ -137,7 +151,7 @@ enum ToolCatalog {
                             "start_period_s": ["type": "number", "description": "Failures after a start that do not count."],
                         ], additionalProperties: false),
                 ], required: ["name"]),
-            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
+            annotations: .init(readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false),
             outputSchema: output([
                 "process": process, "output": lines, "ready": ["type": "boolean"],
                 "ready_because": ["type": "string"], "ready_line": ["type": "string"], "failure": ["type": "string"],
@@ -177,7 +191,7 @@ enum ToolCatalog {
                 exits at once (then with its last lines).
                 """,
             inputSchema: object(["name": name], required: ["name"]),
-            annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
+            annotations: .init(readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: false),
             outputSchema: output(["process": process, "output": lines, "failure": ["type": "string"], "warnings": warnings])
         ),
         Tool(

@@ -68,7 +68,10 @@ struct ToolTests {
         let readOnly = Set(tools.filter { $0.annotations.readOnlyHint == true }.map(\.name))
         #expect(readOnly == ["list_processes", "get_process_status", "get_process_logs", "wait_for_process"])
         let destructive = Set(tools.filter { $0.annotations.destructiveHint == true }.map(\.name))
-        #expect(destructive == ["stop_process", "remove_process", "up_project", "down_project"])
+        #expect(
+            destructive == [
+                "start_process", "restart_process", "stop_process", "remove_process", "up_project", "down_project",
+            ])
     }
 
     @Test("start, status, logs, send, wait and stop a process")

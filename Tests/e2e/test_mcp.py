@@ -5,9 +5,9 @@ import jsonschema
 from conftest import run
 
 TOOLS = {
-    "start_process": dict(read_only=False, destructive=False),
+    "start_process": dict(read_only=False, destructive=True),
     "stop_process": dict(read_only=False, destructive=True, idempotent=True),
-    "restart_process": dict(read_only=False, destructive=False),
+    "restart_process": dict(read_only=False, destructive=True),
     "remove_process": dict(read_only=False, destructive=True),
     "list_processes": dict(read_only=True, idempotent=True),
     "get_process_status": dict(read_only=True, idempotent=True),

@@ -170,3 +170,28 @@ def test_a_tool_call_with_malformed_params_is_invalid_params(runit):
         assert error["code"] == -32602, answers[request_id]
         assert expected in error["message"], error["message"]
     assert answers[6]["result"]["isError"] is False, "a well-formed call still works"
+
+
+def test_a_line_that_is_not_json_is_answered_with_a_null_id(runit):
+    text = json.dumps(INITIALIZE) + "\nthis is not json\n" + json.dumps(call(2, "list_processes", {})) + "\n"
+    result = subprocess.run(
+        [RUNIT, "mcp"], input=text, env=runit.env, cwd=runit.work, capture_output=True, text=True, timeout=60
+    )
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    errors = [reply for reply in replies if "error" in reply]
+    assert len(errors) == 1, replies
+    assert errors[0]["id"] is None and errors[0]["error"]["code"] == -32700
+    assert {reply.get("id") for reply in replies} == {1, None, 2}, "the server goes on after the bad line"
+
+
+def test_closing_stdin_during_a_long_wait_ends_it_and_the_server_exits(runit):
+    import time
+
+    runit.cli("start", "idle", "--", "sleep", "300")
+    messages = [INITIALIZE, INITIALIZED, call(2, "wait_for_process", {"name": "idle", "log_regex": "never", "timeout_s": 300})]
+    began = time.monotonic()
+    replies = serve(runit, messages, timeout=60)
+    elapsed = time.monotonic() - began
+    assert elapsed < 30, f"the server stayed {elapsed:.0f} s after its input closed"
+    answer = next(reply for reply in replies if reply.get("id") == 2)
+    assert "result" in answer, answer
