@@ -11,7 +11,8 @@ public struct Runit: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             StartCommand.self, StopCommand.self, RestartCommand.self, ListCommand.self, StatusCommand.self,
-            LogsCommand.self, SendCommand.self, RemoveCommand.self, WaitCommand.self, UpCommand.self, DownCommand.self,
+            LogsCommand.self, SendCommand.self, SignalCommand.self, RemoveCommand.self, WaitCommand.self, UpCommand.self,
+            DownCommand.self,
             ConfigCommand.self, ResurrectCommand.self, StartupCommand.self, ExportCommand.self, MCPCommand.self,
         ]
     )

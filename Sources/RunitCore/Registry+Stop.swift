@@ -202,6 +202,17 @@ extension Registry {
         guard ok else { throw unreachable() }
     }
 
+    /// Sends `signal` to a running process's group through its supervisor, which knows its
+    /// child for sure (no pid that may have been reused is signalled).
+    public func signal(_ text: String, signal number: Int32) throws(RunitError) {
+        let snapshot = try existing(text)
+        let name = try Self.name(snapshot.name)
+        guard let supervisor = snapshot.supervisorPID, snapshot.isSupervised, snapshot.pid != nil else {
+            throw RunitError(.failed, "'\(name)' is not running (\(snapshot.state.rawValue)); nothing to signal")
+        }
+        try sendControl(.signal(Int(number)), to: context.paths(name), name: name, supervisor: supervisor)
+    }
+
     /// Adds one to the recorded restart count of a stopped process.
     func bumpRestartCount(_ name: ProcessName) throws(RunitError) {
         let paths = context.paths(name)

@@ -7,12 +7,15 @@ public enum ControlCommand: Equatable, Sendable {
     /// Stop the tree and start the process again in place, keeping the supervisor (a restart
     /// asked from inside the process's own tree, which a new supervisor's stop would end).
     case restart(graceMilliseconds: Int)
+    /// Send this signal to the process's group (SIGINT, SIGHUP, SIGUSR1 …: a reload without a restart).
+    case signal(Int)
 
     /// The wire form, newline included.
     public var line: String {
         switch self {
         case .stop(let grace): return "stop \(grace)\n"
         case .restart(let grace): return "restart \(grace)\n"
+        case .signal(let number): return "signal \(number)\n"
         }
     }
 
@@ -46,6 +49,8 @@ public enum ControlCommand: Equatable, Sendable {
             self = .stop(graceMilliseconds: value)
         } else if bytes[verb].elementsEqual("restart".utf8) {
             self = .restart(graceMilliseconds: value)
+        } else if bytes[verb].elementsEqual("signal".utf8), (1...64).contains(value) {
+            self = .signal(value)
         } else {
             return nil
         }

@@ -44,7 +44,12 @@ extension RunitTools {
         var records: [LogRecord]
         var next: LogCursor
         var truncated = false
-        if let text = try arguments.string("cursor") {
+        let sinceLast = try arguments.bool("since_last") ?? false
+        if sinceLast && arguments.values["cursor"] != nil {
+            throw RunitError(.invalidInput, "get_process_logs: give 'cursor' or 'since_last', not both")
+        }
+        let key = registry.resolve(name)
+        if let text = try arguments.string("cursor") ?? (sinceLast ? sessionCursors.get(key)?.description : nil) {
             guard let cursor = LogCursor(text) else {
                 throw RunitError(
                     .invalidInput, "get_process_logs: '\(text)' is not a cursor; pass back the 'cursor' an earlier call returned")
@@ -67,6 +72,7 @@ extension RunitTools {
             truncated = fitted.truncated
             records = Array(records.suffix(fitted.lines.count))
         }
+        sessionCursors.set(key, next)
         let texts = records.map(AnswerText.line)
         let entries: [Value] = zip(records, texts).map { record, line in
             [
@@ -116,7 +122,12 @@ extension RunitTools {
         }
         let timeout = try arguments.timeoutMillis()
         var cursor: LogCursor?
-        if let text = try arguments.string("cursor") {
+        let sinceLast = try arguments.bool("since_last") ?? false
+        if sinceLast && arguments.values["cursor"] != nil {
+            throw RunitError(.invalidInput, "get_process_logs: give 'cursor' or 'since_last', not both")
+        }
+        let key = registry.resolve(name)
+        if let text = try arguments.string("cursor") ?? (sinceLast ? sessionCursors.get(key)?.description : nil) {
             guard let value = LogCursor(text) else {
                 throw RunitError(
                     .invalidInput, "wait_for_process: '\(text)' is not a cursor; pass back the 'cursor' get_process_logs returned"

@@ -38,6 +38,14 @@ extension RunitTools {
             condition = WaitCondition(ready: true)
         }
         let timeout = try waitFor?.timeoutMillis() ?? 30_000
+        switch try arguments.string("if_running") ?? "error" {
+        case "error": break
+        case "replace": request.replace = true
+        case "keep":
+            if let kept = try keep(name, request) { return kept }
+        case let other:
+            throw RunitError(.invalidInput, "start_process: 'if_running' must be keep, replace or error, not '\(other)'")
+        }
         // Where this run's output begins: the end of the log before the start.
         let cursor = (try? registry.logReader(name))?.endCursor()
         let outcome: StartOutcome
@@ -113,6 +121,38 @@ extension RunitTools {
         structured["process"] = encode(try registry.report(name, withMetrics: false))
         structured["output"] = .array(lines.map { .string($0) })
         return ToolAnswer(text: text + Self.warningBlock(outcome.warnings) + Self.outputBlock(lines), structured: structured)
+    }
+
+    /// `if_running: "keep"`: the answer for a process of this name that runs with the same
+    /// command, cwd and env (no second dev server); an error saying what differs when it runs
+    /// with another; nil when none runs.
+    func keep(_ name: String, _ request: StartRequest) throws(RunitError) -> ToolAnswer? {
+        guard let snapshot = try? registry.existing(name), snapshot.isSupervised, snapshot.supervisorPID != nil,
+            let spec = snapshot.spec
+        else { return nil }
+        var differences: [String] = []
+        if let command = request.command, spec.command != command { differences.append("command") }
+        if let argv = request.argv, spec.argv != argv || spec.command != nil { differences.append("argv") }
+        let cwd = RunitContext.absolute(request.cwd ?? registry.context.workingDirectory, from: registry.context.workingDirectory)
+        if cwd != spec.cwd { differences.append("cwd") }
+        // A port asked for as "auto" was chosen at the first start: its PORT is not compared.
+        let given = Set(request.env.filter { request.port == nil || !$0.hasPrefix("PORT=") })
+        let stored = Set(spec.env.map { "\($0.key)=\($0.value)" }.filter { request.port == nil || !$0.hasPrefix("PORT=") })
+        if given != stored { differences.append("env") }
+        guard differences.isEmpty else {
+            throw RunitError(
+                .alreadyRunning,
+                "'\(snapshot.name)' is running with another \(differences.joined(separator: ", ")); call start_process with "
+                    + "if_running: \"replace\" to run this one instead")
+        }
+        let report = registry.report(for: snapshot)
+        let lines = lastLines(snapshot.name)
+        return ToolAnswer(
+            text: "\(snapshot.name) is already running with this spec (pid \(report.pid.map(String.init) ?? "?")); kept it"
+                + Self.outputBlock(lines),
+            structured: [
+                "process": encode(report), "output": .array(lines.map { .string($0) }), "kept": true, "warnings": [],
+            ])
     }
 
     /// The start request a `start_process` call describes.

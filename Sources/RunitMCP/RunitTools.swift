@@ -37,6 +37,9 @@ public struct RunitTools: Sendable {
     let maxListed: Int
 
     /// Tools over `registry`.
+    /// Where this session last read each process's log (`since_last`).
+    let sessionCursors = SessionCursors()
+
     public init(registry: Registry, maxListed: Int = 200) {
         self.registry = registry
         self.maxListed = maxListed
@@ -76,6 +79,7 @@ public struct RunitTools: Sendable {
         case "remove_process": return try remove(arguments)
         case "list_processes": return try list(try arguments.string("project"))
         case "up_project": return try up(arguments)
+        case "signal_process": return try signal(arguments)
         case "down_project": return try down(arguments)
         case "get_process_status": return try status(arguments)
         case "get_process_logs": return try logs(arguments)

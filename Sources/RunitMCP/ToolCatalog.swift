@@ -99,7 +99,7 @@ enum ToolCatalog {
             ],
         ], additionalProperties: false)
 
-    static let tools: [Tool] = coreTools + RunitTools.projectTools
+    static let tools: [Tool] = coreTools + [RunitTools.signalTool] + RunitTools.projectTools
 
     static let coreTools: [Tool] = [
         Tool(
@@ -130,6 +130,13 @@ enum ToolCatalog {
                         "description": "Extra environment variables.",
                     ],
                     "replace": ["type": "boolean", "description": "Stop a running process of this name first."],
+                    "if_running": [
+                        "type": "string", "enum": ["keep", "replace", "error"],
+                        "description": .string(
+                            "When a process of this name runs: keep (answer with it when its command, cwd and env are "
+                                + "the same; an error saying what differs otherwise), replace (restart it with this spec) "
+                                + "or error (the default)."),
+                    ],
                     "port": [
                         "oneOf": [
                             ["type": "string", "enum": ["auto"]], ["type": "integer", "minimum": 1, "maximum": 65535],
@@ -156,6 +163,7 @@ enum ToolCatalog {
                 "process": process, "output": lines, "ready": ["type": "boolean"],
                 "ready_because": ["type": "string"], "ready_line": ["type": "string"], "failure": ["type": "string"],
                 "warnings": warnings,
+                "kept": ["type": "boolean", "description": "if_running: keep found it running with this spec."],
                 "port": ["type": "integer", "description": "The port given as $PORT, when `port` asked for one."],
             ])
         ),
@@ -261,6 +269,10 @@ enum ToolCatalog {
                     "context": ["type": "integer", "minimum": 0, "maximum": 20, "description": "Lines around each grep match."],
                     "stream": ["type": "string", "enum": ["out", "err"], "description": "Only one stream."],
                     "cursor": ["type": "string", "description": "Read on from where an earlier call stopped."],
+                    "since_last": [
+                        "type": "boolean",
+                        "description": "Only what is new since this session's last read of this process (no cursor to carry).",
+                    ],
                 ], required: ["name"]),
             annotations: .init(readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false),
             outputSchema: output([

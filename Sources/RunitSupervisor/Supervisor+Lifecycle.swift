@@ -86,6 +86,17 @@ extension Supervisor {
         descriptors.closeNotify()
     }
 
+    /// Sends `number` to the running process's group, as a terminal sends Ctrl-C to its
+    /// foreground job; says so in the log. Nothing runs (backoff, stopping): nothing is sent.
+    mutating func signalChild(_ number: Int32) {
+        guard case .running = phase, childPID > 0 else {
+            log.system("signal \(SignalName.name(number)) not sent: the process is not running")
+            return
+        }
+        if kill(-childPID, number) != 0 { _ = kill(childPID, number) }
+        log.system("sent SIG\(SignalName.name(number)) to the process, as asked")
+    }
+
     /// Starts terminating the tree: SIGTERM now, SIGKILL after the grace period.
     /// With `then`, the stop is part of a restart in place; without, it is final (and ends a
     /// restart in place under way). It is set before the tree is signalled: a tree that dies at

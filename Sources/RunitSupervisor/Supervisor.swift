@@ -330,6 +330,7 @@ public struct Supervisor: ~Copyable {
                 switch ControlCommand(bytes: UnsafeRawBufferPointer(rebasing: buffer[lineStart..<index])) {
                 case .stop(let grace): beginStop(graceMillis: Int64(grace))
                 case .restart: restartInPlace(because: "asked from inside its own tree", countsAsFailure: false)
+                case .signal(let number): signalChild(Int32(number))
                 case nil: log.system("ignored an unknown control command")
                 }
             }

@@ -46,7 +46,7 @@ struct ToolTests {
     @Test("every tool has a description, an object input schema, an output schema and annotations")
     func definitions() {
         let tools = ToolCatalog.tools
-        #expect(tools.count == 11)
+        #expect(tools.count == 12)
         for tool in tools {
             #expect((tool.description ?? "").count > 80, "\(tool.name)")
             #expect(tool.inputSchema.objectValue?["type"] == "object")
@@ -71,6 +71,7 @@ struct ToolTests {
         #expect(
             destructive == [
                 "start_process", "restart_process", "stop_process", "remove_process", "up_project", "down_project",
+                "signal_process",
             ])
     }
 

@@ -14,6 +14,7 @@ TOOLS = {
     "get_process_logs": dict(read_only=True, idempotent=True),
     "wait_for_process": dict(read_only=True, idempotent=True),
     "send_process_input": dict(read_only=False, destructive=False),
+    "signal_process": dict(read_only=False, destructive=True),
     "up_project": dict(read_only=False, destructive=True, idempotent=True),
     "down_project": dict(read_only=False, destructive=True, idempotent=True),
 }
@@ -21,19 +22,20 @@ TOOLS = {
 # What each tool takes (inputs, required ones) and answers (output properties besides `error`).
 SHAPES = {
     "start_process": (
-        {"name", "command", "argv", "cwd", "env", "replace", "restart", "wait_for", "port", "health"},
+        {"name", "command", "argv", "cwd", "env", "replace", "if_running", "restart", "wait_for", "port", "health"},
         {"name"},
-        {"process", "output", "ready", "ready_line", "ready_because", "failure", "warnings", "port"},
+        {"process", "output", "ready", "ready_line", "ready_because", "failure", "warnings", "port", "kept"},
     ),
     "stop_process": ({"name", "timeout_s"}, {"name"}, {"was_running", "process"}),
     "restart_process": ({"name"}, {"name"}, {"process", "output", "failure", "warnings"}),
     "remove_process": ({"name"}, {"name"}, {"name", "was_running", "removed"}),
     "list_processes": ({"project"}, set(), {"processes", "total", "truncated"}),
+    "signal_process": ({"name", "signal"}, {"name", "signal"}, {"name", "signal"}),
     "up_project": ({"dir", "names", "wait", "timeout_s"}, set(), {"project", "results"}),
     "down_project": ({"dir", "names"}, set(), {"project", "results"}),
     "get_process_status": ({"name"}, {"name"}, {"process"}),
     "get_process_logs": (
-        {"name", "lines", "since", "grep", "context", "stream", "cursor"},
+        {"name", "lines", "since", "grep", "context", "stream", "cursor", "since_last"},
         {"name"},
         {"name", "lines", "cursor", "truncated", "state"},
     ),

@@ -1,0 +1,81 @@
+"""End to end: reusing a running process, reading only what is new, and signalling a process."""
+
+from conftest import run
+
+ECHO = "echo ready; while read line; do echo \"got $line\"; done"
+RELOADER = "trap 'echo reloaded' HUP; echo up; while true; do sleep 0.1; done"
+
+
+def texts(answer):
+    return [line["text"] for line in answer.structured_content["lines"]]
+
+
+def test_if_running_keep_replace_and_error(runit):
+    async def body():
+        async with runit.session() as session:
+            first = await session.call_tool("start_process", {"name": "dev", "command": "sleep 300"})
+            assert not first.is_error, first.content[0].text
+            pid = first.structured_content["process"]["pid"]
+            kept = await session.call_tool("start_process", {"name": "dev", "command": "sleep 300", "if_running": "keep"})
+            assert not kept.is_error and kept.structured_content["kept"] is True, kept.content[0].text
+            assert kept.structured_content["process"]["pid"] == pid, "keep started a second copy"
+            other = await session.call_tool("start_process", {"name": "dev", "command": "sleep 301", "if_running": "keep"})
+            assert other.is_error and "running with another command" in other.content[0].text
+            refused = await session.call_tool("start_process", {"name": "dev", "command": "sleep 300"})
+            assert refused.is_error and "already running" in refused.content[0].text
+            replaced = await session.call_tool(
+                "start_process", {"name": "dev", "command": "sleep 301", "if_running": "replace"}
+            )
+            assert not replaced.is_error, replaced.content[0].text
+            assert replaced.structured_content["process"]["pid"] != pid
+
+    run(body)
+
+
+def test_since_last_returns_only_what_is_new_without_gaps_or_repeats(runit):
+    async def body():
+        async with runit.session() as session:
+            await session.call_tool(
+                "start_process", {"name": "repl", "command": ECHO, "wait_for": {"log_regex": "^ready$"}}
+            )
+            first = await session.call_tool("get_process_logs", {"name": "repl", "since_last": True})
+            assert "ready" in texts(first)
+            seen = []
+            for word in ["a", "b", "c"]:
+                await session.call_tool("send_process_input", {"name": "repl", "text": word})
+                await session.call_tool(
+                    "wait_for_process", {"name": "repl", "log_regex": f"^got {word}$", "timeout_s": 10}
+                )
+                answer = await session.call_tool("get_process_logs", {"name": "repl", "since_last": True})
+                seen += [t for t in texts(answer) if t.startswith("got")]
+            assert seen == ["got a", "got b", "got c"], seen
+            empty = await session.call_tool("get_process_logs", {"name": "repl", "since_last": True})
+            assert texts(empty) == []
+            both = await session.call_tool("get_process_logs", {"name": "repl", "since_last": True, "cursor": "x"})
+            assert both.is_error and "not both" in both.content[0].text
+
+    run(body)
+
+
+def test_signal_process_reloads_without_a_restart(runit):
+    async def body():
+        async with runit.session() as session:
+            started = await session.call_tool(
+                "start_process", {"name": "srv", "command": RELOADER, "wait_for": {"log_regex": "^up$"}}
+            )
+            pid = started.structured_content["process"]["pid"]
+            sent = await session.call_tool("signal_process", {"name": "srv", "signal": "HUP"})
+            assert not sent.is_error, sent.content[0].text
+            waited = await session.call_tool("wait_for_process", {"name": "srv", "log_regex": "^reloaded$", "timeout_s": 10})
+            assert waited.structured_content["outcome"] == "log_match"
+            status = await session.call_tool("get_process_status", {"name": "srv"})
+            assert status.structured_content["process"]["pid"] == pid, "a signal restarted it"
+            bad = await session.call_tool("signal_process", {"name": "srv", "signal": "KILL"})
+            assert bad.is_error
+            await session.call_tool("stop_process", {"name": "srv"})
+            stopped = await session.call_tool("signal_process", {"name": "srv", "signal": "INT"})
+            assert stopped.is_error and "not running" in stopped.content[0].text
+
+    run(body)
+    shown = runit.cli("signal", "srv", "HUP")
+    assert shown.returncode == 1 and "not running" in shown.stderr
