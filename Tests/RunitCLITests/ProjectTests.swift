@@ -157,6 +157,59 @@ struct ProjectTests {
         #expect(none.status == 2 && none.stderr.contains("no runit.yaml or Procfile"), "\(none.stderr)")
     }
 
+    @Test(
+        "config shows the resolved project; up NAME brings its dependencies; up -f from elsewhere; down NAME takes its dependants"
+    )
+    func partsOfAProject() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try fixture.write("TOKEN=abc\nURL=postgres://u:pw@h/db\n", to: "shop/.env")
+        let directory = try fixture.project(
+            """
+            processes:
+              db:
+                command: echo up; sleep 300
+                ready_log: ^up$
+                health_cmd: "true"
+                health_interval: 1s
+                watch: [src]
+              api:
+                argv: [sleep, "300"]
+                env_file: .env
+                depends_on: {db: healthy}
+              web:
+                command: sleep 300
+                depends_on: [api]
+              cache:
+                command: sleep 300
+            """)
+        let config = try fixture.run(["config"], cwd: directory)
+        #expect(config.status == 0, "\(config.stderr)")
+        for line in [
+            "order:    db, cache → api → web", "  ready:    a line matching ^up$", "  health:   true, every 1s, 3 retries",
+            "  env:      TOKEN=****", "  env:      URL=postgres://u:***@h/db", "  after:    db (healthy)", "  watch:    src",
+            "  command:  sleep 300",
+        ] {
+            #expect(config.stdout.contains(line), "\(line) in:\n\(config.stdout)")
+        }
+        let up = try fixture.run(["up", "api", "-f", directory + "/runit.yaml", "--wait"], cwd: fixture.scratch)
+        #expect(up.status == 0, "\(up.stdout) \(up.stderr)")
+        #expect(up.stdout.contains("shop/db: ready") && up.stdout.contains("shop/api: started"), "\(up.stdout)")
+        #expect(fixture.state("shop/web") == nil && fixture.state("shop/cache") == nil, "up NAME started more than it needs")
+        #expect(try fixture.run(["up", "nosuch"], cwd: directory).status != 0)
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        let down = try fixture.run(["down", "api", "--json"], cwd: directory)
+        let results = (try? JSONSerialization.jsonObject(with: Data(down.stdout.utf8)) as? [[String: Any]]) ?? []
+        #expect(results.compactMap { $0["name"] as? String } == ["shop/web", "shop/api"], "\(down.stdout)")
+        #expect(fixture.state("shop/db") != "stopped" && fixture.state("shop/cache") == "running")
+        let all = try fixture.run(["down"], cwd: directory)
+        #expect(all.stdout.contains("shop/db: stopped") && all.stdout.contains("shop/web: not running"), "\(all.stdout)")
+        let resurrect = try fixture.run("resurrect", "--json")
+        #expect(resurrect.status == 0 && resurrect.stdout.filter { !$0.isWhitespace } == "[]", "\(resurrect.stdout)")
+        let removal = try fixture.run(["startup", "--remove"], environment: ["XDG_CONFIG_HOME": fixture.scratch + "/none"])
+        #expect(removal.status == 0 && removal.stdout.contains("nothing to remove"))
+    }
+
     @Test("batches: stop by glob and by project, an unknown name fails the batch while the others stop, --all")
     func batches() throws {
         let fixture = try CLIFixture()
