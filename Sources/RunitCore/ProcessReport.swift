@@ -39,9 +39,12 @@ public struct ProcessReport: Codable, Equatable, Sendable {
     public var project: String?
     /// What the user last asked: `running` (started) or `stopped`.
     public var desired: String?
+    /// Who started it: `cli`, or `mcp:<client name>`.
+    public var startedBy: String?
 
     enum CodingKeys: String, CodingKey {
         case name, state, pid, command, argv, cwd, env, restarts, message, problem, ports, project, desired
+        case startedBy = "started_by"
         case supervisorPID = "supervisor_pid"
         case restartPolicy = "restart_policy"
         case startedAt = "started_at"
@@ -67,6 +70,7 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         name = snapshot.name
         project = ProcessName(snapshot.name)?.project
         desired = snapshot.spec?.desired.rawValue
+        startedBy = snapshot.spec?.startedBy
         state = snapshot.state
         pid = snapshot.pid
         supervisorPID = snapshot.supervisorPID

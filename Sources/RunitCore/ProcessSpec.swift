@@ -25,6 +25,8 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
     public var project: ProjectLink?
     /// What the user last asked: `runit resurrect` starts the processes last started.
     public var desired = DesiredState.running
+    /// Who started it last: `cli`, or `mcp:<client name>`, so a person sees what an assistant left running.
+    public var startedBy: String?
 
     /// A spec with every field given.
     public init(
@@ -90,6 +92,7 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
             guard let link = ProjectLink(json: project) else { return nil }
             self.project = link
         }
+        self.startedBy = value["started_by"]?.string
         if let desired = value["desired"] {
             guard let state = desired.string.flatMap(DesiredState.init(rawValue:)) else { return nil }
             self.desired = state
@@ -98,6 +101,7 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case name, argv, command, cwd, env, restart, policies, project, desired
+        case startedBy = "started_by"
         case logMaxSize = "log_max_size"
         case logKeep = "log_keep"
     }

@@ -32,6 +32,8 @@ public struct StartRequest: Sendable {
     public var readyOnPort = false
     /// For a project's process (`project/name`): where its project is and what it depends on.
     public var project: ProjectLink?
+    /// Who asks: `cli`, or `mcp:<client name>`.
+    public var startedBy = "cli"
 
     /// A request for `name`.
     public init(name: String, command: String? = nil, argv: [String]? = nil) {
@@ -186,6 +188,7 @@ extension Registry {
                 "'\(name)' is a project's process: start it with 'runit up \(name.base)' in its project's directory")
         }
         spec.desired = .running
+        spec.startedBy = request.startedBy
         if let port = request.port { spec.env = try Self.applying(port, to: spec.env, given: request.env, name: name) }
         // `--port` with `--wait` and no readiness check of its own: ready once the process listens there.
         if request.readyOnPort, !spec.policies.ready.isSet, let port = spec.port { spec.policies.ready.port = port }

@@ -11,8 +11,8 @@ public struct RunitMCPServer: Sendable {
     static let exitGraceNanoseconds: UInt64 = 3_000_000_000
 
     /// A server over `registry`.
-    public init(registry: Registry) {
-        self.tools = RunitTools(registry: registry)
+    public init(registry: Registry, rails: GuardRails = GuardRails()) {
+        self.tools = RunitTools(registry: registry, rails: rails)
     }
 
     /// Serves on stdin and stdout until the client closes stdin; replies still being worked
@@ -47,7 +47,8 @@ public struct RunitMCPServer: Sendable {
             throw MCPError.invalidParams(parameters.reason)
         }
         let transport = LineTransport()
-        try await server.start(transport: transport)
+        let client = tools.client
+        try await server.start(transport: transport) { info, _ in client.set(info.name) }
         await server.waitUntilCompleted()
         // The receive loop ends at end of input; answers still being worked on go out first.
         // A wait that would go on long after the client left is ended after a short grace:

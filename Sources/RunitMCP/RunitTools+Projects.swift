@@ -76,7 +76,17 @@ extension RunitTools {
     func up(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
         let project = try project(arguments)
         let seconds = try arguments.number("timeout_s") ?? 120
-        let runner = ProjectRunner(registry: registry, project: project)
+        var runner = ProjectRunner(registry: registry, project: project)
+        runner.startedBy = client.startedBy
+        let (rails, registry) = (rails, registry)
+        runner.admit = { request in
+            do throws(RunitError) {
+                try rails.check(request, registry: registry)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
         let results = try runner.up(
             try arguments.strings("names") ?? [], wait: try arguments.bool("wait") ?? false,
             timeoutMillis: Int64(seconds * 1000))

@@ -38,6 +38,8 @@ extension RunitTools {
             condition = WaitCondition(ready: true)
         }
         let timeout = try waitFor?.timeoutMillis() ?? 30_000
+        request.startedBy = client.startedBy
+        try rails.check(request, registry: registry)
         switch try arguments.string("if_running") ?? "error" {
         case "error": break
         case "replace": request.replace = true

@@ -40,19 +40,32 @@ public struct RunitTools: Sendable {
     /// Where this session last read each process's log (`since_last`).
     let sessionCursors = SessionCursors()
 
-    public init(registry: Registry, maxListed: Int = 200) {
+    /// What the person running the server allows.
+    let rails: GuardRails
+    /// The client's name from `initialize`, recorded as who started a process.
+    let client = ClientName()
+
+    public init(registry: Registry, maxListed: Int = 200, rails: GuardRails = GuardRails()) {
+        self.rails = rails
         self.registry = registry
         self.maxListed = maxListed
     }
 
-    /// The tool definitions.
-    public var definitions: [Tool] { ToolCatalog.tools }
+    /// The tool definitions: with `--read-only`, only those that change nothing.
+    public var definitions: [Tool] {
+        rails.readOnly ? ToolCatalog.tools.filter { $0.annotations.readOnlyHint == true } : ToolCatalog.tools
+    }
 
     /// Calls a tool; never throws: every failure is an answer with `isError`.
     public func call(_ name: String, arguments: [String: Value]?, progress: ProgressSink? = nil) async -> CallTool.Result {
         guard let tool = ToolCatalog.tools.first(where: { $0.name == name }) else {
             let names = ToolCatalog.tools.map(\.name).joined(separator: ", ")
             return ToolAnswer(error: RunitError(.invalidInput, "there is no tool '\(name)'; the tools are: \(names)")).result
+        }
+        if rails.readOnly && tool.annotations.readOnlyHint != true {
+            return ToolAnswer(
+                error: RunitError(.invalidInput, "this server is read-only (--read-only): '\(name)' would change something")
+            ).result
         }
         let cancelled = CancellationFlag()
         return await withTaskCancellationHandler {
@@ -217,5 +230,24 @@ final class ShutdownFlag: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return value
+    }
+}
+
+/// The MCP client's name, set once from `initialize`.
+final class ClientName: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = "client"
+
+    func set(_ name: String) {
+        lock.lock()
+        value = String(name.prefix(64))
+        lock.unlock()
+    }
+
+    /// `mcp:<name>`, as a process records who started it.
+    var startedBy: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return "mcp:" + value
     }
 }

@@ -35,6 +35,7 @@ enum ToolCatalog {
                 "type": ["number", "null"], "description": "In backoff: seconds until its restart policy starts it again.",
             ],
             "project": ["type": ["string", "null"], "description": "Its project, for a PROJECT/NAME process."],
+            "started_by": ["type": ["string", "null"], "description": "Who started it: cli, or mcp:<client name>."],
             "argv": ["type": ["array", "null"], "items": ["type": "string"], "description": "The program and its arguments."],
             "env": [
                 "type": ["object", "null"], "additionalProperties": ["type": "string"],

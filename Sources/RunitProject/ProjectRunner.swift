@@ -33,6 +33,11 @@ public struct ProjectRunner: Sendable {
     /// The project, as read from its file.
     public let project: Project
 
+    /// Who brings it up: `cli`, or `mcp:<client name>`.
+    public var startedBy = "cli"
+    /// Says why a start is refused (the MCP server's guard rails), or nil to let it go.
+    public var admit: @Sendable (StartRequest) -> String? = { _ in nil }
+
     /// A runner for `project` in `registry`.
     public init(registry: Registry, project: Project) {
         self.registry = registry
@@ -131,6 +136,8 @@ public struct ProjectRunner: Sendable {
     private func start(_ process: ProjectProcess, wait: Bool, deadline: Int64) -> ProjectResult {
         let full = process.fullName(in: project.name)
         var request = process.startRequest(in: project)
+        request.startedBy = startedBy
+        if let refusal = admit(request) { return ProjectResult(name: full, result: "failed", error: refusal) }
         var verb = "started"
         if let snapshot = try? registry.existing(full), snapshot.supervisorPID != nil, snapshot.isSupervised {
             if let spec = snapshot.spec, process.matches(spec, in: project) {

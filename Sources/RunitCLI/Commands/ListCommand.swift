@@ -97,6 +97,7 @@ struct StatusCommand: AsyncParsableCommand {
         rows.append(("started at", report.startedAt ?? "-"))
         rows.append(("uptime", report.uptimeSeconds.map { ProcessMetrics.formatDuration(TimeInterval($0)) } ?? "-"))
         rows.append(("restarts", String(report.restarts)))
+        if let startedBy = report.startedBy { rows.append(("started by", startedBy)) }
         rows.append(("last exit", report.lastExit ?? "-"))
         if let message = report.message { rows.append(("message", message)) }
         if let health = report.health { rows.append(("health", health.summary)) }

@@ -12,7 +12,29 @@ struct MCPCommand: AsyncParsableCommand {
         abstract: "Serve runit's tools to an AI assistant over the Model Context Protocol on stdio."
     )
 
+    @Option(name: .long, help: "Only let processes run in this directory or under it; repeatable.")
+    var allowDir: [String] = []
+
+    @Option(name: .long, help: "Refuse commands matching this regular expression; repeatable.")
+    var denyCommand: [String] = []
+
+    @Flag(name: .long, help: "Serve only the tools that change nothing.")
+    var readOnly = false
+
+    @Option(name: .long, help: "The most processes that may run at once.")
+    var maxProcesses: Int?
+
     func run() async throws {
+        // Handed to the server as the environment variables it also reads from clients that only pass env.
+        func add(_ key: String, _ values: [String]) {
+            guard !values.isEmpty else { return }
+            let existing = ProcessInfo.processInfo.environment[key].map { [$0] } ?? []
+            setenv(key, (existing + values).joined(separator: "\n"), 1)
+        }
+        add("RUNIT_MCP_ALLOW_DIR", allowDir)
+        add("RUNIT_MCP_DENY_COMMAND", denyCommand)
+        if readOnly { setenv("RUNIT_MCP_READ_ONLY", "1", 1) }
+        if let maxProcesses { setenv("RUNIT_MCP_MAX_PROCESSES", String(maxProcesses), 1) }
         let context = RunitContext.fromEnvironment()
         let server =
             ProcessInfo.processInfo.environment["RUNIT_MCP"]

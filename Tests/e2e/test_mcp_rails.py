@@ -1,0 +1,71 @@
+"""End to end: the guard rails of the person who runs the server, and who started what."""
+
+import contextlib
+import os
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+from conftest import RUNIT, run
+
+
+@contextlib.asynccontextmanager
+async def session(runit, *args, env=None):
+    params = StdioServerParameters(
+        command=RUNIT, args=["mcp", *args], env=dict(runit.env, **(env or {})), cwd=str(runit.work)
+    )
+    async with stdio_client(params) as (read, write):
+        async with ClientSession(read, write) as client:
+            await client.initialize()
+            yield client
+
+
+def test_allow_dir_deny_command_and_max_processes(runit):
+    outside = runit.base / "outside"
+    outside.mkdir()
+    os.symlink(outside, runit.work / "escape")
+    (runit.work / "inside").mkdir()
+
+    async def body():
+        async with session(runit, "--allow-dir", str(runit.work), "--deny-command", r"rm\s+-rf", "--max-processes", "1") as s:
+            refused = await s.call_tool("start_process", {"name": "a", "command": "sleep 300", "cwd": str(outside)})
+            assert refused.is_error and "outside the directories" in refused.content[0].text
+            linked = await s.call_tool("start_process", {"name": "a", "command": "sleep 300", "cwd": "escape"})
+            assert linked.is_error and "outside the directories" in linked.content[0].text, "a link escaped --allow-dir"
+            denied = await s.call_tool("start_process", {"name": "a", "command": "rm  -rf /tmp/x"})
+            assert denied.is_error and "--deny-command" in denied.content[0].text
+            denied_argv = await s.call_tool("start_process", {"name": "a", "argv": ["rm", "-rf", "x"]})
+            assert denied_argv.is_error
+            ok = await s.call_tool("start_process", {"name": "a", "command": "sleep 300", "cwd": "inside"})
+            assert not ok.is_error, ok.content[0].text
+            assert ok.structured_content["process"]["started_by"].startswith("mcp:")
+            second = await s.call_tool("start_process", {"name": "b", "command": "sleep 300"})
+            assert second.is_error and "--max-processes 1" in second.content[0].text
+        assert runit.cli("status", "b").returncode != 0, "a refused start left an entry"
+
+    run(body)
+    shown = runit.cli("status", "a")
+    assert "started by: mcp:" in shown.stdout, shown.stdout
+    runit.cli("start", "c", "--", "sleep", "300")
+    assert runit.cli_json("status", "c")["started_by"] == "cli"
+
+
+def test_read_only_lists_and_serves_only_tools_that_change_nothing(runit):
+    async def body():
+        async with session(runit, env={"RUNIT_MCP_READ_ONLY": "1"}) as s:
+            tools = {tool.name: tool for tool in (await s.list_tools()).tools}
+            assert tools and all(tool.annotations.read_only_hint for tool in tools.values())
+            assert "start_process" not in tools
+            refused = await s.call_tool("start_process", {"name": "a", "command": "sleep 1"})
+            assert refused.is_error and "read-only" in refused.content[0].text
+
+    run(body)
+
+
+def test_a_bad_rail_is_refused_at_start(runit):
+    import subprocess
+
+    result = subprocess.run(
+        [RUNIT, "mcp", "--deny-command", "(unclosed"], input="", env=runit.env, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2 and "not a valid regular expression" in result.stderr
