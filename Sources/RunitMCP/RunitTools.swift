@@ -97,7 +97,7 @@ public struct RunitTools: Sendable {
         case "get_process_status": return try status(arguments)
         case "get_process_logs": return try logs(arguments)
         case "wait_for_process": return try wait(arguments, progress: progress, cancelled: cancelled)
-        default: return try send(arguments)
+        default: return try send(arguments, cancelled: cancelled)
         }
     }
 
@@ -182,12 +182,6 @@ public struct RunitTools: Sendable {
         return ToolAnswer(text: text, structured: ["process": encode(report)])
     }
 
-    func send(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
-        let name = try arguments.requiredString("name")
-        let text = try arguments.requiredString("text")
-        let count = try registry.send(name, text: text, newline: try arguments.bool("newline") ?? true)
-        return ToolAnswer(text: "sent \(count) bytes to \(name)", structured: ["name": .string(name), "bytes": .int(count)])
-    }
 }
 
 /// A flag set when a tool call is cancelled, read by the blocking work. Every flag also reads

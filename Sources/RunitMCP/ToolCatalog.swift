@@ -331,8 +331,10 @@ enum ToolCatalog {
             title: "Send input to a process",
             description: """
                 Write text to a running process's stdin (a REPL, a CLI that asks a question). A newline is added \
-                unless `newline` is false. Returns the number of bytes written. Read the answer with \
-                get_process_logs or wait_for_process (with the cursor taken before sending). Fails with isError \
+                unless `newline` is false. Returns the number of bytes written. With `wait_for` (`regex`: until a \
+                line of its output matches; or `idle_ms`: until its output has been quiet that long), it also \
+                returns what the process wrote after the input (`output`, bounded; `outcome`: matched, quiet, \
+                timeout or exited): a REPL turn in one call. Fails with isError \
                 for an unknown name, a process that is not running, or one that does not read its input (its \
                 buffer full for a second): the error says how many bytes were delivered.
                 """,
@@ -340,9 +342,24 @@ enum ToolCatalog {
                 [
                     "name": name, "text": ["type": "string", "description": "The text to write."],
                     "newline": ["type": "boolean", "description": "Add a newline (default true)."],
+                    "wait_for": object(
+                        [
+                            "regex": ["type": "string", "description": "Until a line of its output matches."],
+                            "idle_ms": [
+                                "type": "integer", "minimum": 10, "maximum": 60000,
+                                "description": "Until its output has been quiet this long.",
+                            ],
+                            "timeout_s": [
+                                "type": "number", "exclusiveMinimum": 0, "maximum": 300,
+                                "description": "How long to wait (default 30).",
+                            ],
+                        ], additionalProperties: false),
                 ], required: ["name", "text"]),
             annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
-            outputSchema: output(["name": ["type": "string"], "bytes": ["type": "integer"]])
+            outputSchema: output([
+                "name": ["type": "string"], "bytes": ["type": "integer"], "outcome": ["type": "string"],
+                "output": lines, "truncated": ["type": "boolean"],
+            ])
         ),
     ]
 }

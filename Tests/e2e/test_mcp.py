@@ -44,7 +44,9 @@ SHAPES = {
         {"name"},
         {"outcome", "line", "port", "state", "exit_code", "exit_signal", "waited_s", "last_lines", "detail"},
     ),
-    "send_process_input": ({"name", "text", "newline"}, {"name", "text"}, {"name", "bytes"}),
+    "send_process_input": (
+        {"name", "text", "newline", "wait_for"}, {"name", "text"}, {"name", "bytes", "outcome", "output", "truncated"}
+    ),
 }
 
 # Numeric inputs and their bounds, as (tool, path to the property, minimum key, minimum, maximum).

@@ -79,3 +79,32 @@ def test_signal_process_reloads_without_a_restart(runit):
     run(body)
     shown = runit.cli("signal", "srv", "HUP")
     assert shown.returncode == 1 and "not running" in shown.stderr
+
+
+def test_a_repl_turn_in_one_call(runit):
+    repl = "import sys\nprint('>>>', flush=True)\nfor line in sys.stdin:\n    print(eval(line), flush=True)\n    print('>>>', flush=True)\n"
+
+    async def body():
+        async with runit.session() as session:
+            started = await session.call_tool(
+                "start_process", {"name": "py", "argv": ["python3", "-c", repl], "wait_for": {"log_regex": "^>>>$"}}
+            )
+            assert not started.is_error, started.content[0].text
+            turn = await session.call_tool(
+                "send_process_input", {"name": "py", "text": "6 * 7", "wait_for": {"regex": "^42$", "timeout_s": 10}}
+            )
+            assert not turn.is_error, turn.content[0].text
+            assert turn.structured_content["outcome"] == "matched"
+            assert turn.structured_content["output"][0] == "42"
+            quiet = await session.call_tool(
+                "send_process_input", {"name": "py", "text": "'a' * 3", "wait_for": {"idle_ms": 300, "timeout_s": 10}}
+            )
+            assert quiet.structured_content["outcome"] == "quiet"
+            assert quiet.structured_content["output"] == ["aaa", ">>>"], quiet.structured_content
+            crash = await session.call_tool(
+                "send_process_input", {"name": "py", "text": "1/0", "wait_for": {"regex": "^never$", "timeout_s": 10}}
+            )
+            assert crash.is_error and crash.structured_content["outcome"] == "exited"
+            assert any("ZeroDivisionError" in line for line in crash.structured_content["output"])
+
+    run(body)

@@ -1,0 +1,85 @@
+import Foundation
+import MCP
+import RunitCore
+import RunitKit
+
+/// `send_process_input` with `wait_for`: a REPL turn in one call.
+extension RunitTools {
+    /// Sends the input; with `wait_for`, waits until a line matches `regex` or the output has
+    /// been quiet for `idle_ms`, and answers with what the process wrote after the input.
+    func send(_ arguments: ToolArguments, cancelled: CancellationFlag) throws(RunitError) -> ToolAnswer {
+        let name = try arguments.requiredString("name")
+        let text = try arguments.requiredString("text")
+        let waitFor = try arguments.object("wait_for", keys: ["regex", "idle_ms", "timeout_s"])
+        var pattern: LogPattern?
+        var idleMillis: Int64?
+        if let waitFor {
+            if let regex = try waitFor.string("regex") { pattern = try LogPattern(regex) }
+            if let idle = try waitFor.int("idle_ms") {
+                guard (10...60_000).contains(idle) else {
+                    throw RunitError(.invalidInput, "send_process_input: 'idle_ms' must be 10 to 60000, not \(idle)")
+                }
+                idleMillis = Int64(idle)
+            }
+            guard (pattern == nil) != (idleMillis == nil) else {
+                throw RunitError(.invalidInput, "send_process_input: wait_for takes one of 'regex' or 'idle_ms'")
+            }
+        }
+        // Where the answer begins: the end of the log before the input goes in.
+        let cursor = (try registry.logReader(name)).endCursor() ?? LogCursor(inode: 0, offset: 0)
+        let count = try registry.send(name, text: text, newline: try arguments.bool("newline") ?? true)
+        var structured: [String: Value] = ["name": .string(name), "bytes": .int(count)]
+        guard let waitFor else {
+            return ToolAnswer(text: "sent \(count) bytes to \(name)", structured: structured)
+        }
+        let timeout = try waitFor.timeoutMillis()
+        var outcome = "matched"
+        if let pattern {
+            let result = try registry.wait(
+                for: name, until: WaitCondition(logPattern: pattern), timeoutMillis: timeout, from: cursor,
+                isCancelled: cancelled.isSet)
+            switch result {
+            case .logMatched: outcome = "matched"
+            case .runEnded, .exited: outcome = "exited"
+            default: outcome = "timeout"
+            }
+        } else if let idleMillis {
+            outcome = waitForQuiet(name, from: cursor, idleMillis: idleMillis, timeoutMillis: timeout, cancelled: cancelled)
+        }
+        let reader = try registry.logReader(name)
+        let (records, _) = reader.read(from: cursor, limit: 1000)
+        let fitted = AnswerText.fit(records.filter { $0.stream != .sys }.map(AnswerText.line))
+        structured["outcome"] = .string(outcome)
+        structured["output"] = .array(fitted.lines.map { .string($0) })
+        structured["truncated"] = .bool(fitted.truncated)
+        let summary =
+            switch outcome {
+            case "exited": "\(name) exited after the input"
+            case "timeout": "nothing matched within \(Double(timeout) / 1000)s"
+            default: "sent \(count) bytes to \(name)"
+            }
+        return ToolAnswer(
+            text: summary + Self.outputBlock(fitted.lines), structured: structured, isError: outcome == "exited")
+    }
+
+    /// Waits until the process has written nothing for `idleMillis` (after its first line), it
+    /// ends, or the time runs out: `quiet`, `exited` or `timeout`.
+    private func waitForQuiet(
+        _ name: String, from cursor: LogCursor, idleMillis: Int64, timeoutMillis: Int64, cancelled: CancellationFlag
+    ) -> String {
+        let start = Platform.monotonicMillis()
+        var position = cursor
+        var lastOutput = start
+        while true {
+            guard let reader = try? registry.logReader(name) else { return "exited" }
+            let (records, next) = reader.read(from: position, limit: 1000)
+            position = next
+            let now = Platform.monotonicMillis()
+            if records.contains(where: { $0.stream != .sys }) { lastOutput = now }
+            if records.contains(where: { $0.stream == .sys && $0.text.starts(with: "exited".utf8) }) { return "exited" }
+            if now - lastOutput >= idleMillis { return "quiet" }
+            if now - start >= timeoutMillis || cancelled.isSet() { return "timeout" }
+            usleep(UInt32(min(50, idleMillis) * 1000))
+        }
+    }
+}
