@@ -3,14 +3,20 @@ import Testing
 
 @Suite("runit wait: met (0), failed first (1), timed out (124)")
 struct WaitTests {
-    @Test("wait --exit reports the code and last lines of a run that --restart always has already started again")
-    func exitOfRestartedRun() throws {
+    /// A fixture whose `loop` prints a line and exits 7 after a second, restarted always.
+    private func crashLoop() throws -> CLIFixture {
         let fixture = try CLIFixture()
-        defer { fixture.cleanUp() }
         let start = try fixture.run(
             "start", "--name", "loop", "--restart", "always", "--backoff-max", "200ms", "--command",
             "echo run output; sleep 1; exit 7")
         #expect(start.status == 0, "\(start.stderr)")
+        return fixture
+    }
+
+    @Test("wait --exit reports the code and last lines of a run that --restart always has already started again")
+    func exitOfRestartedRun() throws {
+        let fixture = try crashLoop()
+        defer { fixture.cleanUp() }
         let wait = try fixture.run("wait", "loop", "--exit", "--timeout", "30s")
         #expect(wait.status == 0, "\(wait.stdout) \(wait.stderr)")
         #expect(wait.stdout.contains("loop: exited with code 7"), "\(wait.stdout)")
@@ -21,12 +27,8 @@ struct WaitTests {
 
     @Test("wait --exit --json of a later run gives that run's code and only that run's last lines")
     func exitJSONLastLinesAreThisRun() throws {
-        let fixture = try CLIFixture()
+        let fixture = try crashLoop()
         defer { fixture.cleanUp() }
-        let start = try fixture.run(
-            "start", "--name", "loop", "--restart", "always", "--backoff-max", "200ms", "--command",
-            "echo run output; sleep 1; exit 7")
-        #expect(start.status == 0, "\(start.stderr)")
         #expect(try fixture.run("wait", "loop", "--exit", "--timeout", "30s").status == 0)
         let wait = try fixture.run("wait", "loop", "--exit", "--timeout", "30s", "--json")
         #expect(wait.status == 0, "\(wait.stderr)")

@@ -47,14 +47,20 @@ struct WatchTests {
         #expect(fixture.eventually(timeout: 15) { ![0, second].contains(pid(fixture, "dev")) }, "a new folder is not watched")
     }
 
-    @Test("a burst of changes is one restart, after the debounce")
-    func debounced() throws {
+    /// A fixture whose `dev` serves `proj` (holding `a.txt`), restarted on any change under it.
+    private func watchedProject() throws -> CLIFixture {
         let fixture = try CLIFixture()
-        defer { fixture.cleanUp() }
         try fixture.write("v0", to: "proj/a.txt")
         let start = try fixture.run(
             "start", "--name", "dev", "--cwd", fixture.scratch + "/proj", "--watch", ".", "--command", "echo serving; sleep 300")
         #expect(start.status == 0, "\(start.stderr)")
+        return fixture
+    }
+
+    @Test("a burst of changes is one restart, after the debounce")
+    func debounced() throws {
+        let fixture = try watchedProject()
+        defer { fixture.cleanUp() }
         usleep(500_000)
         for index in 1...10 { try fixture.write("v\(index)", to: "proj/a.txt") }
         #expect(
@@ -68,12 +74,8 @@ struct WatchTests {
 
     @Test("changes that never stop restart it 2 s after the first at the latest; an editor's swap file does not")
     func endlessChangesStillRestart() throws {
-        let fixture = try CLIFixture()
+        let fixture = try watchedProject()
         defer { fixture.cleanUp() }
-        try fixture.write("v0", to: "proj/a.txt")
-        let start = try fixture.run(
-            "start", "--name", "dev", "--cwd", fixture.scratch + "/proj", "--watch", ".", "--command", "echo serving; sleep 300")
-        #expect(start.status == 0, "\(start.stderr)")
         let first = pid(fixture, "dev")
         usleep(500_000)
         try fixture.write("swap", to: "proj/.a.txt.swp")
