@@ -43,7 +43,7 @@ extension Registry {
     /// until `visit` returns false. Processes started later are picked up too.
     public func followAll(
         from start: [String: LogCursor], query: LogQuery, until: Int64? = nil, only: [String]? = nil,
-        _ visit: ([(name: String, record: LogRecord)]) -> Bool
+        isCancelled: () -> Bool = { false }, _ visit: ([(name: String, record: LogRecord)]) -> Bool
     ) {
         func names() throws(RunitError) -> [String] {
             let every = try self.names()
@@ -76,7 +76,7 @@ extension Registry {
                 guard visit(batch) else { return }
                 continue
             }
-            guard let wait = LogReader.followWaitMillis(until: until) else { return }
+            guard let wait = LogReader.followWaitMillis(until: until), !isCancelled() else { return }
             watcher.wait(timeoutMillis: wait)
         }
     }

@@ -93,6 +93,7 @@ public struct RunitTools: Sendable {
         case "list_processes": return try list(try arguments.string("project"))
         case "up_project": return try up(arguments)
         case "signal_process": return try signal(arguments)
+        case "wait_for_change": return try waitForChange(arguments, cancelled: cancelled)
         case "down_project": return try down(arguments)
         case "get_process_status": return try status(arguments)
         case "get_process_logs": return try logs(arguments)

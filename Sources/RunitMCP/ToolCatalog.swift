@@ -100,7 +100,7 @@ enum ToolCatalog {
             ],
         ], additionalProperties: false)
 
-    static let tools: [Tool] = coreTools + [RunitTools.signalTool] + RunitTools.projectTools
+    static let tools: [Tool] = coreTools + [RunitTools.signalTool, RunitTools.changeTool] + RunitTools.projectTools
 
     static let coreTools: [Tool] = [
         Tool(

@@ -46,7 +46,7 @@ struct ToolTests {
     @Test("every tool has a description, an object input schema, an output schema and annotations")
     func definitions() {
         let tools = ToolCatalog.tools
-        #expect(tools.count == 12)
+        #expect(tools.count == 13)
         for tool in tools {
             #expect((tool.description ?? "").count > 80, "\(tool.name)")
             #expect(tool.inputSchema.objectValue?["type"] == "object")
@@ -66,7 +66,10 @@ struct ToolTests {
         #expect(waitFor?["additionalProperties"] == false)
         #expect(waitFor?["properties"]?.objectValue?["port"]?.objectValue?["minimum"] == 1)
         let readOnly = Set(tools.filter { $0.annotations.readOnlyHint == true }.map(\.name))
-        #expect(readOnly == ["list_processes", "get_process_status", "get_process_logs", "wait_for_process"])
+        #expect(
+            readOnly == [
+                "list_processes", "get_process_status", "get_process_logs", "wait_for_process", "wait_for_change",
+            ])
         let destructive = Set(tools.filter { $0.annotations.destructiveHint == true }.map(\.name))
         #expect(
             destructive == [

@@ -15,6 +15,7 @@ TOOLS = {
     "wait_for_process": dict(read_only=True, idempotent=True),
     "send_process_input": dict(read_only=False, destructive=False),
     "signal_process": dict(read_only=False, destructive=True),
+    "wait_for_change": dict(read_only=True, idempotent=True),
     "up_project": dict(read_only=False, destructive=True, idempotent=True),
     "down_project": dict(read_only=False, destructive=True, idempotent=True),
 }
@@ -31,6 +32,11 @@ SHAPES = {
     "remove_process": ({"name"}, {"name"}, {"name", "was_running", "removed"}),
     "list_processes": ({"project"}, set(), {"processes", "total", "truncated"}),
     "signal_process": ({"name", "signal"}, {"name", "signal"}, {"name", "signal"}),
+    "wait_for_change": (
+        {"names", "events", "log_regex", "timeout_s"},
+        set(),
+        {"event", "name", "detail", "exit_code", "exit_signal", "last_lines", "waited_s"},
+    ),
     "up_project": ({"dir", "names", "wait", "timeout_s"}, set(), {"project", "results"}),
     "down_project": ({"dir", "names"}, set(), {"project", "results"}),
     "get_process_status": ({"name"}, {"name"}, {"process"}),

@@ -108,3 +108,31 @@ def test_a_repl_turn_in_one_call(runit):
             assert any("ZeroDivisionError" in line for line in crash.structured_content["output"])
 
     run(body)
+
+
+def test_wait_for_change_returns_at_a_background_crash(runit):
+    async def body():
+        async with runit.session() as session:
+            await session.call_tool("start_process", {"name": "calm", "command": "sleep 300"})
+            await session.call_tool(
+                "start_process",
+                {"name": "server", "command": "echo listening; sleep 2; echo out of memory >&2; exit 3", "restart": "on-failure"},
+            )
+            crash = await session.call_tool("wait_for_change", {"timeout_s": 30})
+            assert not crash.is_error, crash.content[0].text
+            assert crash.structured_content["event"] == "crash", crash.structured_content
+            assert crash.structured_content["name"] == "server"
+            assert crash.structured_content["exit_code"] == 3
+            assert crash.structured_content["last_lines"][-1] == "out of memory"
+            restart = await session.call_tool("wait_for_change", {"names": ["server"], "events": ["restart"], "timeout_s": 30})
+            assert restart.structured_content["event"] == "restart"
+            line = await session.call_tool(
+                "wait_for_change", {"names": ["server"], "log_regex": "^listening$", "events": [], "timeout_s": 30}
+            )
+            assert line.structured_content["event"] == "log_match"
+            quiet = await session.call_tool("wait_for_change", {"names": ["calm"], "timeout_s": 1})
+            assert quiet.structured_content["event"] == "timeout"
+            bad = await session.call_tool("wait_for_change", {"names": ["nosuch"]})
+            assert bad.is_error
+
+    run(body)

@@ -48,7 +48,7 @@ def test_every_request_is_answered_when_stdin_closes_right_after_it(runit):
     )
     answers = {reply["id"]: reply for reply in replies if "id" in reply}
     assert set(answers) == {1, 2, "three", 4}
-    assert len(answers[2]["result"]["tools"]) == 12
+    assert len(answers[2]["result"]["tools"]) == 13
     started = answers["three"]["result"]
     assert started["isError"] is False, started["content"][0]["text"]
     assert started["structuredContent"]["ready_line"] == "up"
