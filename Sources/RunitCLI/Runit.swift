@@ -37,14 +37,49 @@ public struct Runit: AsyncParsableCommand {
             Foundation.exit(error.rawValue)
         } catch {
             let code = exitCode(for: error)
-            let message = fullMessage(for: error)
+            var message = fullMessage(for: error)
             if code == .success {
+                if let unknown = unknownHelpTopic(arguments) {
+                    Terminal.standardError.write("runit: \(unknown)\n")
+                    Foundation.exit(2)
+                }
                 print(message)
                 Foundation.exit(0)
             }
+            if let hint = hint(for: arguments) { message += "\n" + hint }
             Terminal.standardError.write(message + "\n")
             Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
         }
+    }
+
+    /// The names people type for the commands: each command's name and aliases.
+    static var commandNames: [String] {
+        configuration.subcommands.flatMap { [$0.configuration.commandName ?? ""] + $0.configuration.aliases } + ["help"]
+    }
+
+    /// What to try instead, for a command line that did not parse: the nearest command to an
+    /// unknown one, and the `--` a program's arguments need after `start NAME`.
+    static func hint(for arguments: [String]) -> String? {
+        guard let first = arguments.first, !first.hasPrefix("-") else { return nil }
+        if !commandNames.contains(first) {
+            let nearest =
+                commandNames.first { $0.hasPrefix(first) && first.count >= 2 }
+                ?? Suggestion.closest(to: first, among: commandNames)
+            return "runit: '\(first)' is not a command" + (nearest.map { "; did you mean '\($0)'?" } ?? "; see 'runit --help'")
+        }
+        if first == "start", !arguments.contains("--"), arguments.dropFirst().filter({ !$0.hasPrefix("-") }).count >= 2 {
+            let name = arguments[1]
+            let program = arguments.dropFirst(2).joined(separator: " ")
+            return "runit: put the program after --: runit start \(name) -- \(program)"
+        }
+        return nil
+    }
+
+    /// `runit help NOSUCH`: an error naming the nearest command, not the overview.
+    static func unknownHelpTopic(_ arguments: [String]) -> String? {
+        guard arguments.count >= 2, arguments[0] == "help", !commandNames.contains(arguments[1]) else { return nil }
+        let nearest = Suggestion.closest(to: arguments[1], among: commandNames)
+        return "there is no command '\(arguments[1])'" + (nearest.map { "; did you mean '\($0)'?" } ?? "; see 'runit --help'")
     }
 }
 
@@ -73,8 +108,8 @@ extension Runit {
     static func fastPath(_ arguments: [String]) throws -> Bool {
         func isName(_ text: String) -> Bool { !text.hasPrefix("-") && !text.contains(where: { "*?[".contains($0) }) }
         switch arguments {
-        case ["list"], ["ls"]: try ListCommand.list(json: false)
-        case ["list", "--json"], ["ls", "--json"]: try ListCommand.list(json: true)
+        case ["list"], ["ls"], ["ps"]: try ListCommand.list(json: false)
+        case ["list", "--json"], ["ls", "--json"], ["ps", "--json"]: try ListCommand.list(json: true)
         case let words where words.count == 2 && words[0] == "stop" && isName(words[1]):
             try StopCommand.stop(words[1], graceMillis: nil, json: false)
         case let words where words.count == 2 && words[0] == "start" && isName(words[1]):

@@ -126,6 +126,13 @@ extension Registry {
         var arguments = SupervisorArguments(directory: paths.directory, name: name.rawValue, argv: spec.argv)
         arguments.cwd = spec.cwd
         arguments.environment = spec.env.map { "\($0.key)=\($0.value)" }
+        // Python buffers its output when it is not a terminal, so a server's lines would come
+        // late or never; unless the spec or the caller's environment says otherwise, it does not.
+        if !spec.env.contains(where: { $0.key == "PYTHONUNBUFFERED" })
+            && ProcessInfo.processInfo.environment["PYTHONUNBUFFERED"] == nil
+        {
+            arguments.environment.append("PYTHONUNBUFFERED=1")
+        }
         arguments.restart = spec.restart
         arguments.restarts = previous?.restarts ?? 0
         arguments.logMaxSize = spec.logMaxSize

@@ -95,9 +95,9 @@ public struct Registry: Sendable {
 }
 
 /// The closest of a set of names, for "did you mean" hints.
-enum Suggestion {
+public enum Suggestion {
     /// The candidate with the smallest edit distance, if it is close enough to be a likely typo.
-    static func closest(to text: String, among candidates: [String]) -> String? {
+    public static func closest(to text: String, among candidates: [String]) -> String? {
         let scored = candidates.map { ($0, distance(text.lowercased(), $0.lowercased())) }
         guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
         let limit = max(2, text.count / 3)

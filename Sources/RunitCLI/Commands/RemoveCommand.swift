@@ -7,7 +7,8 @@ import RunitKit
 struct RemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remove",
-        abstract: "Stop a process if needed, then delete its state and logs."
+        abstract: "Stop a process if needed, then delete its state and logs.",
+        aliases: ["rm"]
     )
 
     @OptionGroup var target: StopTarget

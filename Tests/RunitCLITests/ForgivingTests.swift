@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+
+@Suite("A CLI that forgives: aliases, the nearest command, the missing --, Python's buffering")
+struct ForgivingTests {
+    @Test("an unknown command names the nearest one; help of one that does not exist is an error; rm and ps work")
+    func nearestCommands() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let stat = try fixture.run("stat", "web")
+        #expect(stat.status == 2 && stat.stderr.contains("'stat' is not a command; did you mean 'status'?"), "\(stat.stderr)")
+        let typo = try fixture.run("stpo", "web")
+        #expect(typo.stderr.contains("did you mean 'stop'?"), "\(typo.stderr)")
+        let help = try fixture.run("help", "nosuch")
+        #expect(help.status == 2 && help.stderr.contains("there is no command 'nosuch'"), "\(help.stderr)")
+        #expect(try fixture.run("help", "stop").status == 0)
+        #expect(try fixture.run("start", "web", "--", "sleep", "300").status == 0)
+        #expect(try fixture.run("ps").stdout.contains("web"))
+        let removed = try fixture.run("rm", "web")
+        #expect(removed.status == 0 && removed.stdout.contains("removed web"), "\(removed.stderr)")
+    }
+
+    @Test("start NAME PROGRAM ARGS without -- says where the program goes")
+    func missingDashes() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let result = try fixture.run("start", "web", "python3", "-m", "http.server")
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("put the program after --: runit start web -- python3 -m http.server"), "\(result.stderr)")
+        #expect(fixture.state("web") == nil)
+    }
+
+    @Test("a Python process started from the CLI prints line by line, unless the caller set PYTHONUNBUFFERED")
+    func pythonUnbuffered() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let script = "import os, time; print('value', os.environ.get('PYTHONUNBUFFERED')); time.sleep(300)"
+        #expect(try fixture.run(["start", "py", "--", "python3", "-c", script], unset: ["PYTHONUNBUFFERED"]).status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "py").stdout.contains("value 1") })
+        #expect(
+            try fixture.status("py")["env"] as? [String: String] == nil
+                || (try fixture.status("py")["env"] as? [String: String])?["PYTHONUNBUFFERED"] == nil,
+            "it is not stored in the spec")
+        let own = try fixture.run(["start", "own", "--", "python3", "-u", "-c", script], environment: ["PYTHONUNBUFFERED": "0"])
+        #expect(own.status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "own").stdout.contains("value 0") })
+    }
+}
