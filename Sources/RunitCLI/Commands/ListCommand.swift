@@ -6,7 +6,8 @@ import RunitKit
 /// `runit list [--json]`.
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "list", abstract: "List every process: name, state, pid, uptime, restarts, ports, command.", aliases: ["ls", "ps"])
+        commandName: "list", abstract: "List every process: name, state, pid, uptime, restarts, ports, command.",
+        aliases: ["ls", "ps"])
 
     @Option(name: .long, help: "Only the processes of this project.")
     var project: String?
