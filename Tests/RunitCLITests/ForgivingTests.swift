@@ -20,6 +20,21 @@ struct ForgivingTests {
         #expect(removed.status == 0 && removed.stdout.contains("removed web"), "\(removed.stderr)")
     }
 
+    @Test("shell completions: bash, zsh and fish scripts, and process and project names completed")
+    func completions() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try fixture.run("--generate-completion-script", shell)
+            #expect(script.status == 0 && script.stdout.contains("---completion"), "\(shell)")
+        }
+        for name in ["web-1", "worker", "db"] { #expect(try fixture.run("start", name, "--", "sleep", "300").status == 0) }
+        let names = try fixture.run("---completion", "stop", "--", "positional@0", "2", "1", "runit", "stop", "w")
+        #expect(names.stdout.split(separator: "\n") == ["web-1", "worker"], "\(names.stdout) \(names.stderr)")
+        let logs = try fixture.run("---completion", "logs", "--", "positional@0", "2", "0", "runit", "logs", "")
+        #expect(logs.stdout.split(separator: "\n") == ["db", "web-1", "worker"], "\(logs.stdout)")
+    }
+
     @Test("start NAME PROGRAM ARGS without -- says where the program goes")
     func missingDashes() throws {
         let fixture = try CLIFixture()

@@ -9,7 +9,7 @@ struct ListCommand: AsyncParsableCommand {
         commandName: "list", abstract: "List every process: name, state, pid, uptime, restarts, ports, command.",
         aliases: ["ls", "ps"])
 
-    @Option(name: .long, help: "Only the processes of this project.")
+    @Option(name: .long, help: "Only the processes of this project.", completion: .projectNames)
     var project: String?
 
     @OptionGroup var output: OutputOptions
@@ -64,7 +64,7 @@ struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Show one process: state, pid, ports, command, env, uptime, exits, memory and CPU.")
 
-    @Argument(help: "The process name.")
+    @Argument(help: "The process name.", completion: .processNames)
     var name: String
 
     @OptionGroup var output: OutputOptions

@@ -10,10 +10,10 @@ struct LogsCommand: AsyncParsableCommand {
         abstract: "Show a process's output (or every process's, without a name); --follow streams new lines."
     )
 
-    @Argument(help: "Process names or glob patterns; without one, the last lines of every process.")
+    @Argument(help: "Process names or glob patterns; without one, the last lines of every process.", completion: .processNames)
     var names: [String] = []
 
-    @Option(name: .long, help: "Every process of this project.")
+    @Option(name: .long, help: "Every process of this project.", completion: .projectNames)
     var project: String?
 
     @Option(name: [.customShort("n"), .long], help: "How many lines from the end (default 100).")

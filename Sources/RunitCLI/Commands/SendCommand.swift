@@ -10,7 +10,7 @@ struct SendCommand: AsyncParsableCommand {
         abstract: "Write a line to a running process's stdin."
     )
 
-    @Argument(help: "The process name.")
+    @Argument(help: "The process name.", completion: .processNames)
     var name: String
 
     @Argument(help: "The text to send.")
@@ -34,7 +34,7 @@ struct SignalCommand: AsyncParsableCommand {
         discussion: "Sent by its supervisor, which knows its process for sure; the log records it."
     )
 
-    @Argument(help: "The process name.")
+    @Argument(help: "The process name.", completion: .processNames)
     var name: String
 
     @Argument(help: "The signal: a name (HUP, INT, USR1, USR2, TERM, …) or a number.")

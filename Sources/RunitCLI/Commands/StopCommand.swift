@@ -60,10 +60,11 @@ struct StopJSON: Encodable {
 
 /// The processes a stopping command acts on, and its grace period.
 struct StopTarget: ParsableArguments {
-    @Argument(help: "Process names or glob patterns ('web-*'); a project's process is PROJECT/NAME.")
+    @Argument(
+        help: "Process names or glob patterns ('web-*'); a project's process is PROJECT/NAME.", completion: .processNames)
     var names: [String] = []
 
-    @Option(name: .long, help: "Every process of this project.")
+    @Option(name: .long, help: "Every process of this project.", completion: .projectNames)
     var project: String?
 
     @Flag(name: .long, help: "Every process.")

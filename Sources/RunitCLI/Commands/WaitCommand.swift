@@ -18,7 +18,7 @@ struct WaitCommand: AsyncParsableCommand {
     /// The exit code when the time runs out, as timeout(1) uses it.
     static let timedOut: Int32 = 124
 
-    @Argument(help: "The process names; each must meet the condition.")
+    @Argument(help: "The process names; each must meet the condition.", completion: .processNames)
     var names: [String]
 
     @Flag(name: .long, help: "Until its readiness check passes (without one: until it runs).")
