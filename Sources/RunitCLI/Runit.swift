@@ -31,13 +31,17 @@ public struct Runit: AsyncParsableCommand {
             }
             Foundation.exit(0)
         } catch let error as RunitError {
-            Terminal.standardError.write("runit: \(error.message)\n")
+            report(error.message, code: error.code.rawValue, arguments: arguments)
             Foundation.exit(error.exitCode)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
         } catch {
             let code = exitCode(for: error)
             var message = fullMessage(for: error)
+            if code != .success && arguments.contains("--json") {
+                report(message.replacingOccurrences(of: "Error: ", with: ""), code: "invalid_input", arguments: arguments)
+                Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+            }
             if code == .success {
                 if let unknown = unknownHelpTopic(arguments) {
                     Terminal.standardError.write("runit: \(unknown)\n")
@@ -49,6 +53,19 @@ public struct Runit: AsyncParsableCommand {
             if let hint = hint(for: arguments) { message += "\n" + hint }
             Terminal.standardError.write(message + "\n")
             Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+
+    /// Says what went wrong: on stderr, or with `--json` as `{"error": {"code", "message"}}` on
+    /// stdout, so a script that reads JSON gets JSON either way (the exit code is the same).
+    static func report(_ message: String, code: String, arguments: [String]) {
+        guard arguments.contains("--json") else {
+            Terminal.standardError.write("runit: \(message)\n")
+            return
+        }
+        let object = ["error": ["code": code, "message": message]]
+        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
+            Terminal.write(String(decoding: data, as: UTF8.self) + "\n")
         }
     }
 
@@ -95,7 +112,7 @@ extension Runit {
             guard try fastPath(arguments) else { return }
             Foundation.exit(0)
         } catch let error as RunitError {
-            Terminal.standardError.write("runit: \(error.message)\n")
+            report(error.message, code: error.code.rawValue, arguments: arguments)
             Foundation.exit(error.exitCode)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)

@@ -35,6 +35,19 @@ struct ForgivingTests {
         #expect(logs.stdout.split(separator: "\n") == ["db", "web-1", "worker"], "\(logs.stdout)")
     }
 
+    @Test("with --json, an error is JSON on stdout with the same exit code; an empty list is []")
+    func jsonErrors() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("list", "--json").stdout == "[]\n")
+        let missing = try fixture.run("status", "nosuch", "--json")
+        #expect(missing.status == 1 && missing.stderr.isEmpty, "\(missing.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(missing.stdout.utf8)) as? [String: [String: String]]
+        #expect(object?["error"]?["code"] == "not_found" && object?["error"]?["message"]?.contains("nosuch") == true)
+        let usage = try fixture.run("start", "x", "--restart", "sometimes", "--json", "--", "true")
+        #expect(usage.status == 2 && usage.stdout.contains("\"code\":\"invalid_input\""), "\(usage.stdout)")
+    }
+
     @Test("start NAME PROGRAM ARGS without -- says where the program goes")
     func missingDashes() throws {
         let fixture = try CLIFixture()

@@ -45,7 +45,10 @@ struct Terminal {
         let encoder = JSONEncoder()
         encoder.outputFormatting =
             pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        write(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n")
+        var text = String(decoding: try encoder.encode(value), as: UTF8.self)
+        // An empty list or object is `[]` or `{}`, as people and `jq` expect, not split over lines.
+        if text.allSatisfy({ "[]{} \n".contains($0) }) { text = text.filter { !$0.isWhitespace } }
+        write(text + "\n")
     }
 }
 
