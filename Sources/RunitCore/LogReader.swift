@@ -35,6 +35,10 @@ public struct LogReader: Sendable {
         return result
     }
 
+    /// How many records older than `--since` in a row end a backward read: past a clock step
+    /// back of that many records, earlier ones in the window are not looked for.
+    static let sinceLookBack = 10_000
+
     /// The last records that match `query`, oldest first, and how many bytes were read to find them.
     /// With `end`, only records before that cursor count, so that a follow from it misses nothing.
     public func tail(_ query: LogQuery, end: LogCursor? = nil) -> (records: [LogRecord], bytesRead: Int) {
@@ -42,6 +46,9 @@ public struct LogReader: Sendable {
         var matches = 0
         var bytesRead = 0
         var done = false
+        // Records older than `since` in a row; the window is over once there are many: a clock
+        // that stepped back leaves newer records before older ones, and those are still found.
+        var olderInARow = 0
         let wanted = max(0, query.lines)
         var all = files()
         // Files that rotated in after `end` hold what a follow from it will show: leave them to it.
@@ -49,9 +56,13 @@ public struct LogReader: Sendable {
         for file in all.reversed() where !done {
             let size = file.inode == end?.inode ? end?.offset : nil
             bytesRead += Self.readBackward(file.path, size: size) { record in
-                if let since = query.sinceMicros, record.micros < since, record.stream != .sys {
-                    done = true
-                    return false
+                if let since = query.sinceMicros, record.stream != .sys {
+                    if record.micros < since {
+                        olderInARow += 1
+                        done = olderInARow > Self.sinceLookBack
+                        return !done
+                    }
+                    olderInARow = 0
                 }
                 guard query.admits(record) else { return true }
                 let isMatch = query.pattern.map { $0.matches(record.textString) } ?? true

@@ -59,6 +59,29 @@ struct LogReaderTests {
         #expect(reader.tail(grep).records.map(\.textString) == ["message 17", "message 18", "message 19"])
     }
 
+    @Test("--since after the clock stepped back: every record in the window, though older ones follow it")
+    func sinceAcrossAClockStep() throws {
+        let directory = TemporaryProcessDirectory()
+        try? FileManager.default.createDirectory(atPath: directory.paths.logs, withIntermediateDirectories: true)
+        // 10:00 and 10:05 written first; then the clock stepped back an hour: 09:00, 09:01.
+        let base: Int64 = 1_800_000_000
+        var bytes: [UInt8] = []
+        for (offset, text) in [(3600, "at ten"), (3900, "at five past ten"), (0, "at nine"), (60, "at nine one")] {
+            LogRecord(micros: (base + Int64(offset)) * 1_000_000, stream: .out, text: Array(text.utf8)).append(to: &bytes)
+        }
+        _ = FileManager.default.createFile(atPath: directory.paths.currentLog, contents: Data(bytes))
+        var query = LogQuery(lines: 100)
+        query.sinceMicros = (base + 3600) * 1_000_000
+        #expect(LogReader(paths: directory.paths).tail(query).records.map(\.textString) == ["at ten", "at five past ten"])
+        // On a large log, the window's tail stays cheap: the read stops a bounded number of records past it.
+        writeLog(directory.paths, count: 400_000)
+        var recent = LogQuery(lines: 100)
+        recent.sinceMicros = (1_700_000_000 + 399_990) * 1_000_000
+        let (records, bytesRead) = LogReader(paths: directory.paths).tail(recent)
+        #expect(records.count == 10)
+        #expect(bytesRead < 2_000_000, "read \(bytesRead) bytes")
+    }
+
     @Test("grep with context keeps the lines around each match")
     func grepContext() throws {
         let directory = TemporaryProcessDirectory()
