@@ -363,3 +363,7 @@ long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid
     return -1;
 #endif
 }
+
+int crunit_contains(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
+    return memmem(haystack, haystack_length, needle, needle_length) != NULL;
+}

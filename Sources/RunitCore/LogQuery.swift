@@ -1,3 +1,4 @@
+import CRunitSystem
 import Foundation
 import RunitKit
 
@@ -35,7 +36,7 @@ public struct LogQuery: Sendable {
 
     /// Whether a record is shown: it passes the time and stream filters and matches the pattern.
     func selects(_ record: LogRecord) -> Bool {
-        admits(record) && (pattern.map { $0.matches(record.textString) } ?? true)
+        admits(record) && (pattern.map { $0.matches(record) } ?? true)
     }
 
     /// Parses `--since`/`--until` text: a duration back from `now` (`10m`) or an RFC 3339 time,
@@ -72,6 +73,10 @@ public struct LogPattern: @unchecked Sendable {
     /// The pattern as given.
     public let source: String
 
+    /// Bytes every matching line holds, found with `memmem` before the expression runs: most
+    /// lines of a large log are ruled out without being decoded. Nil when the pattern has none.
+    let requiredLiteral: [UInt8]?
+
     /// Compiles `source`; a usage error says what is wrong with it.
     public init(_ source: String, ignoreCase: Bool = false) throws(RunitError) {
         do {
@@ -80,6 +85,78 @@ public struct LogPattern: @unchecked Sendable {
             throw RunitError(.invalidInput, "'\(source)' is not a valid regular expression; check its brackets and escapes")
         }
         self.source = source
+        self.requiredLiteral = ignoreCase ? nil : Self.requiredLiteral(of: source)
+    }
+
+    /// Whether a record's text matches, as ``matches(_:)-(String)`` says; a line without the
+    /// required literal is ruled out on its bytes. A line with an escape sequence (colours may
+    /// split the literal) always goes to the expression.
+    public func matches(_ record: LogRecord) -> Bool {
+        if let literal = requiredLiteral {
+            let found = record.text.withUnsafeBytes { text in
+                literal.withUnsafeBytes { needle in
+                    guard let base = text.baseAddress else { return false }
+                    return memchr(base, 0x1B, text.count) != nil
+                        || crunit_contains(base, text.count, needle.baseAddress, needle.count) != 0
+                }
+            }
+            if !found { return false }
+        }
+        return matches(record.textString)
+    }
+
+    /// The longest run of plain characters a match of `pattern` must contain, at least 3 bytes;
+    /// nil when there is none or the pattern is one this simple reading cannot be sure of
+    /// (an alternation, a flag group).
+    static func requiredLiteral(of pattern: String) -> [UInt8]? {
+        if pattern.contains("|") || pattern.contains("(?") { return nil }
+        var best: [UInt8] = []
+        var run: [UInt8] = []
+        var depth = 0
+        var inBracket = false
+        let bytes = Array(pattern.utf8)
+        var index = 0
+        func endRun() {
+            if run.count > best.count { best = run }
+            run = []
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            let next = index + 1 < bytes.count ? bytes[index + 1] : 0
+            let optional = next == UInt8(ascii: "?") || next == UInt8(ascii: "*") || next == UInt8(ascii: "{")
+            if inBracket {
+                if byte == UInt8(ascii: "\\") { index += 1 } else if byte == UInt8(ascii: "]") { inBracket = false }
+                index += 1
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "["):
+                endRun()
+                inBracket = true
+            case UInt8(ascii: "("):
+                endRun()
+                depth += 1
+            case UInt8(ascii: ")"):
+                endRun()
+                depth -= 1
+            case UInt8(ascii: "\\"):
+                // An escaped punctuation character is itself; a class (\d, \w …) ends the run.
+                let literal = next != 0 && !(next >= 0x30 && next <= 0x39) && !((next | 0x20) >= 0x61 && (next | 0x20) <= 0x7A)
+                let afterNext = index + 2 < bytes.count ? bytes[index + 2] : 0
+                let escapedOptional =
+                    afterNext == UInt8(ascii: "?") || afterNext == UInt8(ascii: "*") || afterNext == UInt8(ascii: "{")
+                if literal && depth == 0 && !escapedOptional { run.append(next) } else { endRun() }
+                index += 1
+            case UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "$"), UInt8(ascii: "*"), UInt8(ascii: "+"),
+                UInt8(ascii: "?"), UInt8(ascii: "{"), UInt8(ascii: "}"):
+                endRun()
+            default:
+                if depth == 0 && !optional && byte < 0x80 { run.append(byte) } else { endRun() }
+            }
+            index += 1
+        }
+        endRun()
+        return best.count >= 3 ? best : nil
     }
 
     /// Whether the cleaned `text` contains a match.

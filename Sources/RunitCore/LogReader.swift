@@ -65,7 +65,7 @@ public struct LogReader: Sendable {
                     olderInARow = 0
                 }
                 guard query.admits(record) else { return true }
-                let isMatch = query.pattern.map { $0.matches(record.textString) } ?? true
+                let isMatch = query.pattern.map { $0.matches(record) } ?? true
                 if isMatch { matches += 1 }
                 if isMatch || query.context > 0 { newestFirst.append(record) }
                 // Keep reading past the last wanted match only for its leading context.
@@ -87,7 +87,7 @@ public struct LogReader: Sendable {
 
     /// Keeps the last `lines` matches and `context` records around each.
     static func withContext(_ records: [LogRecord], pattern: LogPattern, context: Int, lines: Int) -> [LogRecord] {
-        let matchIndices = records.indices.filter { pattern.matches(records[$0].textString) }.suffix(lines)
+        let matchIndices = records.indices.filter { pattern.matches(records[$0]) }.suffix(lines)
         var keep = IndexSet()
         for index in matchIndices {
             keep.insert(integersIn: max(0, index - context)...min(records.count - 1, index + context))

@@ -63,7 +63,7 @@ extension Registry {
     static func change(_ name: String, _ record: LogRecord, events: Set<ChangeEvent>, pattern: LogPattern?) -> Change? {
         var change = Change(name: name, event: .exit, record: record)
         if record.stream != .sys {
-            guard events.contains(.logMatch), let pattern, pattern.matches(record.textString) else { return nil }
+            guard events.contains(.logMatch), let pattern, pattern.matches(record) else { return nil }
             change.event = .logMatch
             return change
         }

@@ -136,7 +136,7 @@ extension Registry {
             guard let end = RunEnd(record) else { return nil }
             return .runEnded(code: end.code, signal: end.signal, micros: record.micros)
         }
-        if let pattern = condition.logPattern, pattern.matches(record.textString) { return .logMatched(record) }
+        if let pattern = condition.logPattern, pattern.matches(record) { return .logMatched(record) }
         if condition.output && condition.logPattern == nil { return .logMatched(record) }
         return nil
     }

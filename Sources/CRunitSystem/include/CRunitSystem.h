@@ -77,4 +77,7 @@ int crunit_abstract_bind_datagram(const char *name);
 /// (SCM_RIGHTS) are closed at once.
 long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid, uid_t *uid);
 
+/// Whether `needle` occurs in `haystack` (memmem, a GNU extension, so not in Swift's Glibc).
+int crunit_contains(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+
 #endif
