@@ -70,10 +70,28 @@ struct ClientLock {
     private static func holder(_ fd: Int32) -> Int32? {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
-        guard count > 0 else { return nil }
+        guard count > 0 else { return lockOwner(fd) }
         let text = String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard let pid = Int32(text), Platform.processExists(pid) else { return nil }
+        guard let pid = Int32(text), Platform.processExists(pid) else { return lockOwner(fd) }
         return pid
+    }
+
+    /// The pid the kernel says holds a `flock` on the file of `fd` (`/proc/locks`): a holder
+    /// stopped after it took the lock but before it wrote its pid is still named.
+    private static func lockOwner(_ fd: Int32) -> Int32? {
+        var info = stat()
+        guard fstat(fd, &info) == 0, let bytes = Platform.readFile("/proc/locks") else { return nil }
+        let dev = UInt64(info.st_dev)
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xffff_f000)
+        let minor = (dev & 0xff) | ((dev >> 12) & 0xffff_ff00)
+        let device = String(format: "%02llx:%02llx:%llu", major, minor, UInt64(info.st_ino))
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where !line.contains("->") {
+            let fields = line.split(separator: " ")
+            // "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"
+            guard fields.count >= 6, fields[1] == "FLOCK", fields[5].lowercased() == device else { continue }
+            if let pid = Int32(fields[4]), pid != getpid(), Platform.processExists(pid) { return pid }
+        }
+        return nil
     }
 
     private static func timeoutMessage(name: ProcessName, holder: Int32?) -> String {
