@@ -48,6 +48,26 @@ struct ForgivingTests {
         #expect(usage.status == 2 && usage.stdout.contains("\"code\":\"invalid_input\""), "\(usage.stdout)")
     }
 
+    @Test("doctor: ok on a sound install, a lost process named, an unsafe state directory a failure")
+    func doctor() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let sound = try fixture.run("doctor")
+        #expect(sound.status == 0, "\(sound.stdout) \(sound.stderr)")
+        for line in ["ok   runit-supervise: ", "ok   runit-mcp: ", "ok   state: "] {
+            #expect(sound.stdout.contains(line), "\(sound.stdout)")
+        }
+        #expect(try fixture.run("start", "api", "--", "sleep", "300").status == 0)
+        try fixture.loseSupervisor("api")
+        let lost = try fixture.run("doctor", "--json")
+        #expect(lost.status == 0 && lost.stdout.contains("'runit resurrect' starts them"), "\(lost.stdout)")
+        _ = try fixture.run("stop", "api")
+        #expect(chmod(fixture.home, 0o777) == 0)
+        defer { chmod(fixture.home, 0o700) }
+        let unsafe = try fixture.run("doctor")
+        #expect(unsafe.status == 1 && unsafe.stdout.contains("fail state: "), "\(unsafe.stdout)")
+    }
+
     @Test("start NAME PROGRAM ARGS without -- says where the program goes")
     func missingDashes() throws {
         let fixture = try CLIFixture()
