@@ -13,7 +13,8 @@ public struct Runit: AsyncParsableCommand {
             StartCommand.self, StopCommand.self, RestartCommand.self, ListCommand.self, StatusCommand.self,
             LogsCommand.self, SendCommand.self, SignalCommand.self, RemoveCommand.self, WaitCommand.self, UpCommand.self,
             DownCommand.self,
-            ConfigCommand.self, ResurrectCommand.self, StartupCommand.self, ExportCommand.self, DoctorCommand.self, MCPCommand.self,
+            ConfigCommand.self, ResurrectCommand.self, StartupCommand.self, ExportCommand.self, DoctorCommand.self,
+            MCPCommand.self,
         ]
     )
 
