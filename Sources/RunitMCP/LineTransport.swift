@@ -44,7 +44,8 @@ public actor LineTransport: Transport {
                     return
                 }
                 // A tool call the SDK cannot decode goes to a handler that says why (-32602).
-                let message = InvalidToolCall.rewrite(original) ?? original
+                // A listen request gets its id in its params, for the notifications it carries.
+                let message = InvalidToolCall.rewrite(original) ?? SubscriptionsListen.tagged(original) ?? original
                 // Counted before the server sees it, so a request is never missed by `drain()`.
                 pending.received(message)
                 continuation.yield(message)

@@ -26,7 +26,7 @@ public struct RunitMCPServer: Sendable {
                 Start one with start_process (use wait_for to wait until it is ready), read its output with \
                 get_process_logs, and stop or remove it when done. The user sees the same processes in `runit list`.
                 """,
-            capabilities: .init(tools: .init(listChanged: false)))
+            capabilities: .init(resources: .init(subscribe: true, listChanged: true), tools: .init(listChanged: false)))
         let tools = self.tools
         await server.withMethodHandler(ListTools.self) { _ in
             ListTools.Result(tools: tools.definitions)
@@ -47,9 +47,21 @@ public struct RunitMCPServer: Sendable {
             throw MCPError.invalidParams(parameters.reason)
         }
         let transport = LineTransport()
+        // Notifications of changes go out one after another, in the order they happened.
+        let (outgoing, queue) = AsyncStream<Data>.makeStream()
+        let sender = Task {
+            for await message in outgoing { try? await transport.send(message) }
+        }
+        let watcher = ResourceWatcher(registry: tools.registry)
+        let subscriptions = await Self.serveResources(on: server, tools: tools, watcher: watcher) { queue.yield($0) }
         let client = tools.client
         try await server.start(transport: transport) { info, _ in client.set(info.name) }
         await server.waitUntilCompleted()
+        // Nothing more can be asked for: listening streams end with their result.
+        watcher.stop()
+        subscriptions.endAll()
+        queue.finish()
+        await sender.value
         // The receive loop ends at end of input; answers still being worked on go out first.
         // A wait that would go on long after the client left is ended after a short grace:
         // it answers as cancelled, and the server exits.

@@ -37,10 +37,10 @@ class Runit:
         return json.loads(result.stdout)
 
     @contextlib.asynccontextmanager
-    async def session(self):
+    async def session(self, message_handler=None):
         params = StdioServerParameters(command=RUNIT, args=["mcp"], env=self.env, cwd=str(self.work))
         async with stdio_client(params) as (read, write):
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, message_handler=message_handler) as session:
                 await session.initialize()
                 yield session
 
