@@ -367,3 +367,37 @@ long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid
 int crunit_contains(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
     return memmem(haystack, haystack_length, needle, needle_length) != NULL;
 }
+
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+
+int crunit_pty_open(char *path, unsigned long size, int columns, int rows, int *terminal) {
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0) return -1;
+    if (grantpt(master) != 0 || unlockpt(master) != 0 || ptsname_r(master, path, size) != 0) {
+        int saved = errno;
+        close(master);
+        errno = saved;
+        return -1;
+    }
+    fcntl(master, F_SETFD, FD_CLOEXEC);
+    fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+    struct winsize window = {0};
+    window.ws_col = (unsigned short)columns;
+    window.ws_row = (unsigned short)rows;
+    ioctl(master, TIOCSWINSZ, &window);
+    *terminal = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (*terminal < 0) {
+        int saved = errno;
+        close(master);
+        errno = saved;
+        return -1;
+    }
+    struct termios modes;
+    if (tcgetattr(*terminal, &modes) == 0) {
+        modes.c_oflag &= ~(tcflag_t)ONLCR;
+        tcsetattr(*terminal, TCSANOW, &modes);
+    }
+    return master;
+}

@@ -128,7 +128,8 @@ extension Registry {
         arguments.environment = spec.env.map { "\($0.key)=\($0.value)" }
         // Python buffers its output when it is not a terminal, so a server's lines would come
         // late or never; unless the spec or the caller's environment says otherwise, it does not.
-        if !spec.env.contains(where: { $0.key == "PYTHONUNBUFFERED" })
+        // Under a terminal (`--tty`) it writes line by line by itself.
+        if !spec.policies.tty && !spec.env.contains(where: { $0.key == "PYTHONUNBUFFERED" })
             && ProcessInfo.processInfo.environment["PYTHONUNBUFFERED"] == nil
         {
             arguments.environment.append("PYTHONUNBUFFERED=1")

@@ -127,6 +127,11 @@ extension Registry {
 
     /// Writes `text` to the process's stdin, through the input FIFO its supervisor holds open.
     public func send(_ nameText: String, text: String, newline: Bool = true) throws(RunitError) -> Int {
+        try send(nameText, bytes: Array((newline ? text + "\n" : text).utf8))
+    }
+
+    /// Writes `bytes` into a running process's input FIFO; returns how many.
+    public func send(_ nameText: String, bytes: [UInt8]) throws(RunitError) -> Int {
         let snapshot = try existing(nameText)
         guard snapshot.pid != nil else {
             throw RunitError(
@@ -134,7 +139,6 @@ extension Registry {
                 "'\(snapshot.name)' is not running (\(snapshot.state.rawValue)); start it first with 'runit start \(snapshot.name)'"
             )
         }
-        let bytes = Array((newline ? text + "\n" : text).utf8)
         let fd = Platform.open(context.paths(try Self.name(snapshot.name)).input, O_WRONLY | O_NONBLOCK)
         guard fd >= 0 else {
             throw RunitError(
@@ -211,6 +215,17 @@ extension Registry {
             throw RunitError(.failed, "'\(name)' is not running (\(snapshot.state.rawValue)); nothing to signal")
         }
         try sendControl(.signal(Int(number)), to: context.paths(name), name: name, supervisor: supervisor)
+    }
+
+    /// Ends a running process's input once what was sent before has been read: its supervisor
+    /// closes the stdin pipe (the next run gets a new one), or sends Ctrl-D to its terminal.
+    public func closeInput(_ text: String) throws(RunitError) {
+        let snapshot = try existing(text)
+        let name = try Self.name(snapshot.name)
+        guard let supervisor = snapshot.supervisorPID, snapshot.isSupervised, snapshot.pid != nil else {
+            throw RunitError(.failed, "'\(name)' is not running (\(snapshot.state.rawValue)); it has no input to close")
+        }
+        try sendControl(.closeInput, to: context.paths(name), name: name, supervisor: supervisor)
     }
 
     /// Adds one to the recorded restart count of a stopped process.

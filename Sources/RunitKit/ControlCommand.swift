@@ -9,6 +9,8 @@ public enum ControlCommand: Equatable, Sendable {
     case restart(graceMilliseconds: Int)
     /// Send this signal to the process's group (SIGINT, SIGHUP, SIGUSR1 …: a reload without a restart).
     case signal(Int)
+    /// End the process's input once what was sent before has been passed on (`close_input`).
+    case closeInput
 
     /// The wire form, newline included.
     public var line: String {
@@ -16,6 +18,7 @@ public enum ControlCommand: Equatable, Sendable {
         case .stop(let grace): return "stop \(grace)\n"
         case .restart(let grace): return "restart \(grace)\n"
         case .signal(let number): return "signal \(number)\n"
+        case .closeInput: return "eof 0\n"
         }
     }
 
@@ -51,6 +54,8 @@ public enum ControlCommand: Equatable, Sendable {
             self = .restart(graceMilliseconds: value)
         } else if bytes[verb].elementsEqual("signal".utf8), (1...64).contains(value) {
             self = .signal(value)
+        } else if bytes[verb].elementsEqual("eof".utf8), value == 0 {
+            self = .closeInput
         } else {
             return nil
         }

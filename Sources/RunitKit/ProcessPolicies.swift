@@ -76,6 +76,9 @@ public struct ProcessPolicies: Equatable, Sendable, Codable {
     public var watch: [String] = []
     /// Globs of paths under `watch` that do not.
     public var watchIgnore: [String] = []
+    /// Runs the process under a pseudo-terminal: stdout and stderr are one stream, and input
+    /// goes through the terminal (Linux).
+    public var tty = false
 
     /// The defaults: no checks, restart tuning as before, SIGTERM with 10 s.
     public init() {}
@@ -88,6 +91,7 @@ public struct ProcessPolicies: Equatable, Sendable, Codable {
         case stopSignal = "stop_signal"
         case stopTimeoutMillis = "stop_timeout_ms"
         case watchIgnore = "watch_ignore"
+        case tty
     }
 
     /// The ranges of each number, checked wherever a policy comes in.
@@ -176,6 +180,7 @@ extension ProcessPolicies {
         integer(value["stop_timeout_ms"]) { policies.stopTimeoutMillis = $0 }
         policies.watch = texts(value["watch"])
         policies.watchIgnore = texts(value["watch_ignore"])
+        if let tty = value["tty"], case .bool(let flag) = tty { policies.tty = flag }
         guard valid else { return nil }
         self = policies
     }

@@ -25,6 +25,7 @@ extension ProcessPolicies {
         if stopTimeoutMillis != defaults.stopTimeoutMillis { out += ["--stop-timeout", String(stopTimeoutMillis)] }
         for path in watch { out += ["--watch", path] }
         for glob in watchIgnore { out += ["--watch-ignore", glob] }
+        if tty { out += ["--tty", "1"] }
         return out
     }
 
@@ -46,6 +47,7 @@ extension ProcessPolicies {
         case "--ready-http": ready.http = try value()
         case "--ready-cmd": ready.command = try value()
         case "--ready-notify": ready.notify = try number(0...1) == 1
+        case "--tty": tty = try number(0...1) == 1
         case "--health-cmd": health.command = try value()
         case "--health-http": health.http = try value()
         case "--health-port": health.port = try number(Range.port)

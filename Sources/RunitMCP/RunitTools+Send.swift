@@ -9,7 +9,18 @@ extension RunitTools {
     /// been quiet for `idle_ms`, and answers with what the process wrote after the input.
     func send(_ arguments: ToolArguments, cancelled: CancellationFlag) throws(RunitError) -> ToolAnswer {
         let name = try arguments.requiredString("name")
-        let text = try arguments.requiredString("text")
+        let text = try arguments.string("text")
+        var keys: [UInt8] = []
+        for key in try arguments.strings("keys") ?? [] {
+            guard let bytes = KeyNames.bytes(key) else {
+                throw RunitError(.invalidInput, "send_process_input: '\(key.prefix(40))' is not a key; \(KeyNames.rule)")
+            }
+            keys += bytes
+        }
+        let closeInput = try arguments.bool("close_input") ?? false
+        guard text != nil || !keys.isEmpty || closeInput else {
+            throw RunitError(.invalidInput, "send_process_input needs 'text', 'keys' or 'close_input: true'")
+        }
         let waitFor = try arguments.object("wait_for", keys: ["regex", "idle_ms", "timeout_s"])
         var pattern: LogPattern?
         var idleMillis: Int64?
@@ -27,10 +38,14 @@ extension RunitTools {
         }
         // Where the answer begins: the end of the log before the input goes in.
         let cursor = (try registry.logReader(name)).endCursor() ?? LogCursor(inode: 0, offset: 0)
-        let count = try registry.send(name, text: text, newline: try arguments.bool("newline") ?? true)
-        var structured: [String: Value] = ["name": .string(name), "bytes": .int(count)]
+        let newline = try arguments.bool("newline") ?? true
+        let bytes = (text.map { Array(($0 + (newline ? "\n" : "")).utf8) } ?? []) + keys
+        let count = bytes.isEmpty ? 0 : try registry.send(name, bytes: bytes)
+        if closeInput { try registry.closeInput(name) }
+        var structured: [String: Value] = ["name": .string(name), "bytes": .int(count), "closed_input": .bool(closeInput)]
         guard let waitFor else {
-            return ToolAnswer(text: "sent \(count) bytes to \(name)", structured: structured)
+            let said = "sent \(count) bytes to \(name)" + (closeInput ? " and closed its input" : "")
+            return ToolAnswer(text: said, structured: structured)
         }
         let timeout = try waitFor.timeoutMillis()
         var outcome = "matched"

@@ -173,6 +173,11 @@ extension RunitTools {
             policies.health = health
             request.policies = policies
         }
+        if try arguments.bool("tty") == true {
+            var policies = request.policies ?? ProcessPolicies()
+            policies.tty = true
+            request.policies = policies
+        }
         if let policy = try arguments.string("restart") {
             guard let value = RestartPolicy(rawValue: policy) else {
                 throw RunitError(.invalidInput, "start_process: \(RestartPolicy.rule), not '\(policy)'")

@@ -145,6 +145,11 @@ enum ToolCatalog {
                         "description": "A TCP port passed as $PORT: a number, or \"auto\" for a free one.",
                     ],
                     "restart": ["type": "string", "enum": ["never", "on-failure", "always"], "description": "Restart policy."],
+                    "tty": [
+                        "type": "boolean",
+                        "description":
+                            "Run it under a pseudo-terminal (default false): programs that buffer output when it is not a terminal print line by line, colours come through, stdout and stderr are one stream, and keys such as ctrl-c work through send_process_input.",
+                    ],
                     "wait_for": waitFor,
                     "health": object(
                         [
@@ -331,7 +336,10 @@ enum ToolCatalog {
             title: "Send input to a process",
             description: """
                 Write text to a running process's stdin (a REPL, a CLI that asks a question). A newline is added \
-                unless `newline` is false. Returns the number of bytes written. With `wait_for` (`regex`: until a \
+                unless `newline` is false. `keys` follow the text, by name (ctrl-c, ctrl-d, enter, tab, esc, up, \
+                down, left, right, backspace, …; under `tty` the terminal gives them their meaning, so ctrl-c \
+                interrupts); `close_input: true` then ends its input (it reads end of file; under `tty`, Ctrl-D). \
+                Give at least one of text, keys or close_input. Returns the number of bytes written. With `wait_for` (`regex`: until a \
                 line of its output matches; or `idle_ms`: until its output has been quiet that long), it also \
                 returns what the process wrote after the input (`output`, bounded; `outcome`: matched, quiet, \
                 timeout or exited): a REPL turn in one call. Fails with isError \
@@ -342,6 +350,11 @@ enum ToolCatalog {
                 [
                     "name": name, "text": ["type": "string", "description": "The text to write."],
                     "newline": ["type": "boolean", "description": "Add a newline (default true)."],
+                    "keys": [
+                        "type": "array", "maxItems": 100, "items": ["type": "string"],
+                        "description": "Keys to send after the text, by name: ctrl-c, enter, up, …",
+                    ],
+                    "close_input": ["type": "boolean", "description": "End its input after the rest (default false)."],
                     "wait_for": object(
                         [
                             "regex": ["type": "string", "description": "Until a line of its output matches."],
@@ -354,10 +367,11 @@ enum ToolCatalog {
                                 "description": "How long to wait (default 30).",
                             ],
                         ], additionalProperties: false),
-                ], required: ["name", "text"]),
+                ], required: ["name"]),
             annotations: .init(readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false),
             outputSchema: output([
                 "name": ["type": "string"], "bytes": ["type": "integer"], "outcome": ["type": "string"],
+                "closed_input": ["type": "boolean"],
                 "output": lines, "truncated": ["type": "boolean"],
             ])
         ),

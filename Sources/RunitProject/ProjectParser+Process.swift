@@ -10,7 +10,7 @@ extension ProjectParser {
         "command", "argv", "cwd", "env", "env_file", "restart", "depends_on", "ready_log", "ready_port", "ready_http",
         "ready_cmd", "ready_notify", "health_cmd", "health_http", "health_port", "health_interval", "health_timeout",
         "health_retries", "health_start_period", "max_restarts", "min_uptime", "backoff_max", "stop_signal",
-        "stop_timeout", "watch", "watch_ignore", "log_max_size", "log_keep",
+        "stop_timeout", "watch", "watch_ignore", "log_max_size", "log_keep", "tty",
     ]
 
     mutating func parseProcess(_ name: String, _ node: Node, keyMark: Mark?) -> ProjectProcess? {
@@ -106,6 +106,7 @@ extension ProjectParser {
         case "ready_http": policies.ready.http = string(value, text)
         case "ready_cmd": policies.ready.command = string(value, text)
         case "ready_notify": policies.ready.notify = boolean(value, text) ?? false
+        case "tty": policies.tty = boolean(value, text) ?? false
         case "health_cmd": policies.health.command = string(value, text)
         case "health_http": policies.health.http = string(value, text)
         case "health_port": policies.health.port = integer(value, text)

@@ -21,6 +21,11 @@ struct Descriptors {
     /// input sent while the process restarts waits for the next run and no run sees end-of-file.
     var stdinRead: Int32 = -1
     var stdinWrite: Int32 = -1
+    /// With `--tty`: the terminal's own side, held open so that its master (`outRead`, where
+    /// the process's output is read and its input written) never reports end-of-file between
+    /// runs; and its path, which each run opens as its controlling terminal.
+    var terminal: Int32 = -1
+    var terminalPath = ""
     /// Set while the stdin pipe is full: the loop waits for room instead of for more input.
     var inputBlocked = false
     /// The abstract socket whose name proves this supervisor alive (Linux; see ``RunToken``).
@@ -101,19 +106,23 @@ extension Supervisor {
         }
         (descriptors.outRead, descriptors.outWrite) = out
         (descriptors.errRead, descriptors.errWrite) = err
-        #if os(Linux)
-            guard let stdin = Descriptors.makePipe() else {
-                return "cannot create pipes: \(Platform.describe(errno: crunit_errno()))"
-            }
-            // The read end goes to the process, blocking as a stdin should; the supervisor
-            // writes into the other end without blocking.
-            (descriptors.stdinRead, descriptors.stdinWrite) = stdin
-            _ = fcntl(descriptors.stdinRead, F_SETFL, 0)
-            // One page: input is waiting in the FIFO already, so a process that does not read
-            // holds up about what it did when the FIFO was its stdin, and `send` says so.
-            crunit_pipe_grow(descriptors.stdinRead, 4096)
-            _ = crunit_set_nonblocking(descriptors.stdinWrite)
-        #endif
+        if arguments.policies.tty {
+            if let problem = openTerminal() { return problem }
+        } else {
+            #if os(Linux)
+                guard let stdin = Descriptors.makePipe() else {
+                    return "cannot create pipes: \(Platform.describe(errno: crunit_errno()))"
+                }
+                // The read end goes to the process, blocking as a stdin should; the supervisor
+                // writes into the other end without blocking.
+                (descriptors.stdinRead, descriptors.stdinWrite) = stdin
+                _ = fcntl(descriptors.stdinRead, F_SETFL, 0)
+                // One page: input is waiting in the FIFO already, so a process that does not read
+                // holds up about what it did when the FIFO was its stdin, and `send` says so.
+                crunit_pipe_grow(descriptors.stdinRead, 4096)
+                _ = crunit_set_nonblocking(descriptors.stdinWrite)
+            #endif
+        }
         guard log.open() else { return log.problem ?? "cannot open \(paths.currentLog)" }
         for entry in arguments.environment {
             guard let equals = entry.firstIndex(of: "=") else { continue }

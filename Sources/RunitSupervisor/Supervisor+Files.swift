@@ -165,16 +165,4 @@ extension Supervisor {
         }
         return restored
     }
-
-    /// Moves what clients wrote into the input FIFO on to the process's stdin, in the kernel,
-    /// as far as the stdin pipe has room; once it is full, waits for the process to read.
-    mutating func relayInput() {
-        while true {
-            if crunit_splice(descriptors.input, descriptors.stdinWrite, 1 << 20) > 0 { continue }
-            // Nothing moved: the FIFO is empty, or the pipe is full while input waits.
-            var pending = pollfd(fd: descriptors.input, events: Int16(POLLIN), revents: 0)
-            descriptors.inputBlocked = poll(&pending, 1, 0) > 0
-            return
-        }
-    }
 }

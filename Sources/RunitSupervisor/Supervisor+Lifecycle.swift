@@ -10,10 +10,11 @@ import RunitKit
 extension Supervisor {
     /// Spawns the process and records the start; on failure records why and finishes.
     mutating func startProcess() {
+        reopenInput()
         let spawner = ChildSpawner(
             argv: arguments.argv, cwd: arguments.cwd,
             stdinFD: descriptors.stdinRead >= 0 ? descriptors.stdinRead : descriptors.input,
-            stdoutFD: descriptors.outWrite, stderrFD: descriptors.errWrite)
+            stdoutFD: descriptors.outWrite, stderrFD: descriptors.errWrite, terminal: descriptors.terminalPath)
         switch spawner.spawn() {
         case .success(let pid):
             childPID = pid

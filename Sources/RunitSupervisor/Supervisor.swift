@@ -89,6 +89,12 @@ public struct Supervisor: ~Copyable {
     var controlLength = 0
     /// Set while the rest of a control line over the limit is skipped, up to its newline.
     var skippingControlLine = false
+    /// Input read from the FIFO that the terminal has not taken yet (`--tty` only; empty otherwise).
+    let terminalInput: UnsafeMutableRawBufferPointer
+    var terminalInputStart = 0
+    var terminalInputEnd = 0
+    /// Whether end of input was asked for this run (`close_input`); the next run gets a new stdin.
+    var inputEnd = InputEnd.open
 
     init(arguments: SupervisorArguments) {
         self.arguments = arguments
@@ -105,6 +111,7 @@ public struct Supervisor: ~Copyable {
         self.readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
         self.pollSet = .allocate(capacity: 11)
         self.controlBuffer = .allocate(byteCount: Self.controlLineLimit, alignment: 1)
+        self.terminalInput = .allocate(byteCount: arguments.policies.tty ? 4096 : 0, alignment: 1)
         descriptors.notify = arguments.notifyFD
     }
 
@@ -112,6 +119,7 @@ public struct Supervisor: ~Copyable {
         readBuffer.deallocate()
         pollSet.deallocate()
         controlBuffer.deallocate()
+        terminalInput.deallocate()
     }
 
     /// Runs the supervisor for a command line (without the program name); returns the exit code.
@@ -331,6 +339,7 @@ public struct Supervisor: ~Copyable {
                 case .stop(let grace): beginStop(graceMillis: Int64(grace))
                 case .restart: restartInPlace(because: "asked from inside its own tree", countsAsFailure: false)
                 case .signal(let number): signalChild(Int32(number))
+                case .closeInput: closeInput()
                 case nil: log.system("ignored an unknown control command")
                 }
             }

@@ -183,7 +183,12 @@ struct FormatPropertyTests {
             let command = ControlCommand.stop(graceMilliseconds: grace)
             #expect(ControlCommand(line: Substring(command.line.dropLast())) == command)
         }
-        for bad in ["", "stop", "stop -1", "start 5", "stop 1 2"] { #expect(ControlCommand(line: Substring(bad)) == nil) }
+        for command in [ControlCommand.closeInput, .signal(2), .restart(graceMilliseconds: 5)] {
+            #expect(ControlCommand(line: Substring(command.line.dropLast())) == command)
+        }
+        for bad in ["", "stop", "stop -1", "start 5", "stop 1 2", "eof 1", "eof", "signal 65"] {
+            #expect(ControlCommand(line: Substring(bad)) == nil)
+        }
     }
 
     @Test("JSON string escaping produces text Foundation reads back")

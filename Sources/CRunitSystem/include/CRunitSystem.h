@@ -57,6 +57,11 @@ void crunit_accept_all(int fd);
 /// Moves up to `length` bytes from one pipe to another inside the kernel, without blocking
 /// (Linux splice(2)); -1 with EAGAIN when the source is empty or the destination full.
 long crunit_splice(int from, int to, unsigned long length);
+/// Opens a pseudo-terminal of `columns` x `rows` whose output keeps "\n" line ends (no ONLCR):
+/// the master's descriptor (non-blocking, close-on-exec) with the terminal's path written to
+/// `path` and the terminal's own side, held open (close-on-exec, no controlling terminal made),
+/// in `terminal`; or -1 with errno.
+int crunit_pty_open(char *path, unsigned long size, int columns, int rows, int *terminal);
 
 /// Whether `text` is an IPv4 literal (4), an IPv6 literal (6, without brackets), or neither (0).
 int crunit_ip_literal_family(const char *text);

@@ -66,6 +66,11 @@ struct PolicyOptions: ParsableArguments {
     @Option(name: .long, help: "Leave out of --watch the paths matching this glob; repeatable.")
     var watchIgnore: [String] = []
 
+    @Flag(
+        name: .long,
+        help: "Run it under a pseudo-terminal: output comes line by line and in colour, as in a terminal (Linux).")
+    var tty = false
+
     /// The policies these options give, or nil when none was given (a start of a stopped
     /// process then keeps its stored ones).
     func policies() throws -> ProcessPolicies? {
@@ -108,6 +113,7 @@ struct PolicyOptions: ParsableArguments {
         try duration(stopTimeout, "--stop-timeout") { policies.stopTimeoutMillis = $0 }
         if !watch.isEmpty { set(watch) { policies.watch = $0 } }
         if !watchIgnore.isEmpty { set(watchIgnore) { policies.watchIgnore = $0 } }
+        if tty { set(true) { policies.tty = $0 } }
         return given ? policies : nil
     }
 }

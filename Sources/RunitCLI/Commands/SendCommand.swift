@@ -3,26 +3,68 @@ import Foundation
 import RunitCore
 import RunitKit
 
-/// `runit send NAME TEXT`.
+/// `runit send NAME [TEXT] [--key KEY]… [--eof]`.
 struct SendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "send",
-        abstract: "Write a line to a running process's stdin."
+        abstract: "Write a line, keys or end of input to a running process's stdin.",
+        discussion: """
+            The text goes first (with a newline unless --no-newline), then the keys, then end of input. \
+            Under --tty the terminal gives keys their meaning: ctrl-c interrupts, ctrl-d ends a line's input.
+            """
     )
 
     @Argument(help: "The process name.", completion: .processNames)
     var name: String
 
-    @Argument(help: "The text to send.")
-    var text: String
+    @Argument(help: "The text to send (a newline is added).")
+    var text: String?
 
     @Flag(name: .long, help: "Do not add a newline after the text.")
     var noNewline = false
 
+    @Option(name: .long, help: "A key to send after the text: ctrl-c, ctrl-d, enter, tab, esc, up, down, …; repeatable.")
+    var key: [String] = []
+
+    @Flag(name: .long, help: "End the process's input after the rest (it reads end of file; a --tty process gets Ctrl-D).")
+    var eof = false
+
+    @OptionGroup var output: OutputOptions
+
+    func validate() throws {
+        guard text != nil || !key.isEmpty || eof else {
+            throw ValidationError("give the text to send, --key or --eof")
+        }
+        for name in key where KeyNames.bytes(name) == nil {
+            throw ValidationError("'\(name)' is not a key; \(KeyNames.rule)")
+        }
+    }
+
     func run() async throws {
         let registry = Registry(context: .fromEnvironment())
-        let count = try registry.send(name, text: text, newline: !noNewline)
-        Terminal.write("sent \(count) bytes to \(name)\n")
+        var bytes = text.map { Array(($0 + (noNewline ? "" : "\n")).utf8) } ?? []
+        for name in key { bytes += KeyNames.bytes(name) ?? [] }
+        let count = bytes.isEmpty ? 0 : try registry.send(name, bytes: bytes)
+        if eof { try registry.closeInput(name) }
+        if output.json {
+            try Terminal.printJSON(SendJSON(name: registry.resolve(name), bytes: count, closedInput: eof))
+            return
+        }
+        var said = bytes.isEmpty ? [] : ["sent \(count) bytes to \(name)"]
+        if eof { said.append((said.isEmpty ? "" : "and ") + "closed the input of \(name)") }
+        Terminal.write(said.joined(separator: " ") + "\n")
+    }
+}
+
+/// What `send --json` prints.
+struct SendJSON: Encodable {
+    var name: String
+    var bytes: Int
+    var closedInput: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case name, bytes
+        case closedInput = "closed_input"
     }
 }
 
