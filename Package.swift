@@ -70,7 +70,11 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "RunitCLITests", dependencies: ["RunitCore", "RunitKit"]),
+        .testTarget(
+            name: "RunitCLITests",
+            dependencies: [
+                "RunitCLI", "RunitCore", "RunitKit", .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
         .testTarget(
             name: "RunitProjectTests",
             dependencies: [

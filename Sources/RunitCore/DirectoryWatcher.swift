@@ -25,6 +25,10 @@ public struct DirectoryWatcher: Sendable {
         #endif
     }
 
+    /// The descriptor to poll for changes (-1 where there is no inotify); call ``wait(timeoutMillis:)``
+    /// with 0 to take its events.
+    public var descriptor: Int32 { fd }
+
     /// Waits until something changes, or at most `timeoutMillis`.
     public func wait(timeoutMillis: Int32) {
         guard fd >= 0 else {

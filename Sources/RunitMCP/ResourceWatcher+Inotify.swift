@@ -35,7 +35,7 @@ import RunitKit
 
         mutating func watchDirectory(of name: String) {
             let path = ProcessPaths(home: registry.context.home, name: name).directory
-            let wd = inotify_add_watch(inotify, path, UInt32(IN_MOVED_TO | IN_MODIFY | IN_ONLYDIR))
+            let wd = inotify_add_watch(inotify, path, UInt32(IN_MOVED_TO | IN_MODIFY | IN_ONLYDIR | IN_DONT_FOLLOW))
             if wd >= 0 { directories[wd] = name }
         }
 
@@ -48,7 +48,8 @@ import RunitKit
             let watched = Set(logs.values)
             for name in names.subtracting(watched) {
                 let path = ProcessPaths(home: registry.context.home, name: name).logs
-                let wd = inotify_add_watch(inotify, path, UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_ONLYDIR))
+                let wd = inotify_add_watch(
+                    inotify, path, UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW))
                 if wd >= 0 { logs[wd] = name }
             }
         }

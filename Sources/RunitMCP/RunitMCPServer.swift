@@ -48,7 +48,8 @@ public struct RunitMCPServer: Sendable {
         }
         let transport = LineTransport()
         // Notifications of changes go out one after another, in the order they happened.
-        let (outgoing, queue) = AsyncStream<Data>.makeStream()
+        // Bounded, for a client that stops reading: the oldest notifications go first.
+        let (outgoing, queue) = AsyncStream<Data>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let sender = Task {
             for await message in outgoing { try? await transport.send(message) }
         }

@@ -23,7 +23,7 @@ TOOLS = {
 # What each tool takes (inputs, required ones) and answers (output properties besides `error`).
 SHAPES = {
     "start_process": (
-        {"name", "command", "argv", "cwd", "env", "replace", "if_running", "restart", "wait_for", "port", "health"},
+        {"name", "command", "argv", "cwd", "env", "replace", "if_running", "restart", "wait_for", "port", "health", "tty"},
         {"name"},
         {"process", "output", "ready", "ready_line", "ready_because", "failure", "warnings", "port", "kept"},
     ),
@@ -51,7 +51,9 @@ SHAPES = {
         {"outcome", "line", "port", "state", "exit_code", "exit_signal", "waited_s", "last_lines", "detail"},
     ),
     "send_process_input": (
-        {"name", "text", "newline", "wait_for"}, {"name", "text"}, {"name", "bytes", "outcome", "output", "truncated"}
+        {"name", "text", "newline", "keys", "close_input", "wait_for"},
+        {"name"},
+        {"name", "bytes", "closed_input", "outcome", "output", "truncated"},
     ),
 }
 
