@@ -12,10 +12,11 @@ extension Registry {
     }
 
     /// The last records of every process, merged by time, each with its process's name;
-    /// with `ends`, only records before those cursors.
-    public func tailAll(_ query: LogQuery, ends: [String: LogCursor] = [:], only: [String]? = nil) throws(RunitError)
-        -> [(name: String, record: LogRecord)]
-    {
+    /// with `ends`, only records before those cursors. `query.lines` counts across them all,
+    /// or with `perProcess` for each one (as `docker compose logs --tail` does).
+    public func tailAll(
+        _ query: LogQuery, ends: [String: LogCursor] = [:], only: [String]? = nil, perProcess: Bool = false
+    ) throws(RunitError) -> [(name: String, record: LogRecord)] {
         var merged: [(name: String, record: LogRecord)] = []
         let chosen: [String]
         if let only { chosen = only } else { chosen = try names() }
@@ -23,7 +24,7 @@ extension Registry {
             merged += try logReader(name).tail(query, end: ends[name]).records.map { (name, $0) }
         }
         merged.sort { $0.record.micros < $1.record.micros }
-        return Array(merged.suffix(query.lines))
+        return perProcess ? merged : Array(merged.suffix(query.lines))
     }
 
     /// The last `count` lines of the process's own output in one run: the run that ended at

@@ -108,7 +108,8 @@ extension Registry {
             guard request.replace else {
                 throw RunitError(
                     .alreadyRunning,
-                    "'\(name)' is already running (supervisor pid \(holder)); use 'runit restart \(name)' to restart it, or stop it first"
+                    "'\(name)' is already running (supervisor pid \(holder)); use 'runit restart \(name)' to restart it, "
+                        + "or 'runit start \(name) --replace …' to stop it and start the command given"
                 )
             }
             _ = try stopLocked(name, graceMillis: 10_000)

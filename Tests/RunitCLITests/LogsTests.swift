@@ -69,8 +69,20 @@ struct LogsTests {
         let json = try fixture.run("logs", "mix", "--json", "--stream", "err").stdout.split(separator: "\n")
         let objects = json.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(objects.contains { $0["text"] as? String == "beta" && $0["stream"] as? String == "err" })
-        let stamped = try fixture.run("logs", "mix", "--timestamps", "--grep", "beta").stdout
+        let stamped = try fixture.run("logs", "mix", "--timestamps", "--grep", "beta", "--utc").stdout
         #expect(stamped.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z beta"#, options: .regularExpression) != nil)
+        // In local time by default: the zone TZ names, with its offset.
+        let local = try fixture.run(["logs", "mix", "-t", "--grep", "beta"], environment: ["TZ": "Asia/Kolkata"]).stdout
+        #expect(
+            local.range(of: #"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+05:30 beta"#, options: .regularExpression) != nil,
+            "\(local)")
+        // --since takes a local time: a minute ago, as HH:MM in that zone, finds the line.
+        let formatter = DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "Asia/Kolkata")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        let minuteAgo = formatter.string(from: Date().addingTimeInterval(-60))
+        let since = try fixture.run(["logs", "mix", "--since", minuteAgo], environment: ["TZ": "Asia/Kolkata"])
+        #expect(since.status == 0 && since.stdout.contains("beta"), "\(since.stderr)")
     }
 
     @Test("logs without a name merges every process, each line prefixed with its name")

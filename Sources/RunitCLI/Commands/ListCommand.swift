@@ -67,6 +67,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Argument(help: "The process name.", completion: .processNames)
     var name: String
 
+    @Flag(name: .long, help: "Show times in UTC (RFC 3339) instead of local time.")
+    var utc = false
+
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
@@ -74,7 +77,7 @@ struct StatusCommand: AsyncParsableCommand {
         if output.json {
             try Terminal.printJSON(report)
         } else {
-            Terminal.write(Self.render(report))
+            Terminal.write(Self.render(report, utc: utc))
         }
         // What could be read is shown; a damaged file still makes the command fail, naming it.
         if let problem = report.problem {
@@ -84,7 +87,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     /// The text form of a report: one `key: value` row per line.
-    static func render(_ report: ProcessReport) -> String {
+    static func render(_ report: ProcessReport, utc: Bool = false) -> String {
         var rows: [(String, String)] = [
             ("name", report.name),
             ("state", report.state.rawValue),
@@ -95,7 +98,7 @@ struct StatusCommand: AsyncParsableCommand {
         ]
         for (key, value) in (report.env ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append(("env", "\(key)=\(value)")) }
         rows.append(("restart", report.restartPolicy ?? "never"))
-        rows.append(("started at", report.startedAt ?? "-"))
+        rows.append(("started at", report.startedAt.map { LocalTime.text(rfc3339: $0, utc: utc) } ?? "-"))
         rows.append(("uptime", report.uptimeSeconds.map { ProcessMetrics.formatDuration(TimeInterval($0)) } ?? "-"))
         rows.append(("restarts", String(report.restarts)))
         if let startedBy = report.startedBy { rows.append(("started by", startedBy)) }

@@ -16,16 +16,18 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Every process of this project.", completion: .projectNames)
     var project: String?
 
-    @Option(name: [.customShort("n"), .long], help: "How many lines from the end (default 100).")
+    @Option(name: [.customShort("n"), .long], help: "How many lines from the end, of each process; 0 for all.")
     var lines: Int = 100
 
     @Flag(name: [.customShort("f"), .long], help: "Keep printing new lines, across rotations and restarts, until interrupted.")
     var follow = false
 
-    @Option(name: .long, help: "Only lines since a duration ago (10m, 2h) or an RFC 3339 time.")
+    @Option(
+        name: .long,
+        help: "Only lines since a duration ago (10m, 2h), a local time (05:57, 2026-12-02 05:57) or an RFC 3339 time.")
     var since: String?
 
-    @Option(name: .long, help: "Only lines before a duration ago or an RFC 3339 time.")
+    @Option(name: .long, help: "Only lines before a duration ago, a local time or an RFC 3339 time.")
     var until: String?
 
     @Option(name: [.customShort("g"), .long], help: "Only lines matching this regular expression.")
@@ -37,8 +39,11 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only one stream: out or err.")
     var stream: String?
 
-    @Flag(name: [.customShort("t"), .long], help: "Show each line's time.")
+    @Flag(name: [.customShort("t"), .long], help: "Show each line's time (local, from TZ).")
     var timestamps = false
+
+    @Flag(name: .long, help: "Show times in UTC (RFC 3339) instead of local time.")
+    var utc = false
 
     @Flag(name: .long, help: "One JSON record per line: time, stream, text.")
     var json = false
@@ -58,10 +63,17 @@ struct LogsCommand: AsyncParsableCommand {
         }
         let name = registry.resolve(names[0])
         let reader = try registry.logReader(name)
-        let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil)
+        let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil, utc: utc)
         let cursor = follow ? (reader.endCursor() ?? LogCursor(inode: 0, offset: 0)) : nil
         let joining = query.pattern == nil
-        printer.print(reader.tail(query, end: cursor).records, joining: joining)
+        var records = reader.tail(Self.oneMore(query), end: cursor).records
+        if query.pattern != nil && query.lines < Int.max && records.count > query.lines {
+            // One more than asked for was read, so that a cut is known without counting them all.
+            records.removeFirst(records.count - query.lines)
+            Terminal.standardError.write(
+                "runit: more lines match than the \(query.lines) shown (the last ones); --lines 0 shows them all\n")
+        }
+        printer.print(records, joining: joining)
         guard let cursor else { return }
         var followQuery = query
         followQuery.sinceMicros = nil
@@ -87,8 +99,15 @@ struct LogsCommand: AsyncParsableCommand {
     /// command's task, before the follow starts; never read.
     nonisolated(unsafe) static var signalSources: [any DispatchSourceSignal] = []
 
+    /// `query` reading one line more, when it has a limit.
+    static func oneMore(_ query: LogQuery) -> LogQuery {
+        var more = query
+        if more.lines < Int.max { more.lines += 1 }
+        return more
+    }
+
     func makeQuery() throws -> LogQuery {
-        var query = LogQuery(lines: lines)
+        var query = LogQuery(lines: lines == 0 ? Int.max : lines)
         if let since { query.sinceMicros = try LogQuery.time(since, option: "--since") }
         if let until { query.untilMicros = try LogQuery.time(until, option: "--until") }
         if let grep { query.pattern = try LogPattern(grep, ignoreCase: ignoreCase) }
@@ -118,12 +137,12 @@ struct LogsCommand: AsyncParsableCommand {
                 if colors[name] == nil { colors[name] = palette[colors.count % palette.count] }
                 let color = colors[name] ?? palette[0]
                 let prefix = Terminal.paint(name + String(repeating: " ", count: max(0, width - name.count)) + " |", color) + " "
-                text += LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix).line(record)
+                text += LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix, utc: utc).line(record)
             }
             Terminal.write(text)
         }
         let cursors = follow ? registry.endCursors(only: only) : [:]
-        emit(try registry.tailAll(query, ends: cursors, only: only))
+        emit(try registry.tailAll(query, ends: cursors, only: only, perProcess: true))
         guard follow else { return }
         var followQuery = query
         followQuery.sinceMicros = nil
@@ -139,6 +158,7 @@ struct LogPrinter {
     let timestamps: Bool
     let json: Bool
     let prefix: String?
+    var utc = false
 
     /// Prints a batch of records with one write; in the text view, a continued piece (`+`) and
     /// the pieces after it of the same stream print as one line (not under a grep, which may
@@ -181,10 +201,10 @@ struct LogPrinter {
             return String(decoding: data, as: UTF8.self) + "\n"
         }
         var out = prefix ?? ""
-        if timestamps { out += Timestamp.string(micros: record.micros) + " " }
+        if timestamps { out += LocalTime.text(micros: record.micros, utc: utc) + " " }
         if record.stream == .sys {
             var text = record.textString
-            if text.hasPrefix("started pid") { text += " at " + Timestamp.string(micros: record.micros) }
+            if text.hasPrefix("started pid") { text += " at " + LocalTime.text(micros: record.micros, utc: utc) }
             out += Terminal.paint("── \(text) ──", "90")
         } else {
             out += LogText.clean(record.textString)

@@ -90,7 +90,7 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var options: ProjectOptions
     @Flag(help: "Also wait until each started process with a readiness check is ready.")
     var wait = false
-    @Option(help: "How long to wait for dependencies and readiness (default 2m).")
+    @Option(help: "How long to wait for dependencies and readiness.")
     var timeout = "2m"
     @OptionGroup var output: OutputOptions
 
@@ -119,7 +119,7 @@ struct DownCommand: AsyncParsableCommand {
     @Argument(help: "Processes of the project to stop, with what depends on them (default: all).")
     var names: [String] = []
     @OptionGroup var options: ProjectOptions
-    @Option(name: [.long, .short], help: "Seconds (or a duration) before SIGKILL (default: each one's --stop-timeout).")
+    @Option(name: .long, help: "Seconds (or a duration) before SIGKILL (default: each one's --stop-timeout).")
     var timeout: String?
     @OptionGroup var output: OutputOptions
 

@@ -29,11 +29,15 @@ struct RestartCommand: AsyncParsableCommand {
         let outcome = try registry.restart(name, graceMillis: grace)
         let report = registry.report(for: outcome.snapshot)
         StartCommand.warn(outcome.warnings)
+        let lines = outcome.failure == nil ? [] : registry.runLines(report.name, count: 10)
         if output.json {
-            try Terminal.printJSON(StartJSON(process: report, failure: outcome.failure, output: [], warnings: outcome.warnings))
+            try Terminal.printJSON(
+                StartJSON(
+                    process: report, failure: outcome.failure, output: lines.map { LogText.clean($0.textString) },
+                    warnings: outcome.warnings))
             if outcome.failure != nil { throw ExitCode(1) }
         } else if let failure = outcome.failure {
-            throw RunitError(.startFailed, failure + "; see 'runit logs \(report.name)'")
+            throw RunitError(.startFailed, StartCommand.failureMessage(failure, name: report.name, lines: lines))
         } else {
             Terminal.write("restarted \(report.name) (pid \(report.pid.map(String.init) ?? "?"), restarts \(report.restarts))\n")
         }

@@ -36,16 +36,16 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Restart policy: never, on-failure or always.")
     var restart: String = "never"
 
-    @Option(name: .long, help: "Rotate the log when it passes this size, e.g. 10M, 512K (default 10M).")
+    @Option(name: .long, help: "Rotate the log when it passes this size, e.g. 10M, 512K.")
     var logMaxSize: String = "10M"
 
-    @Option(name: .long, help: "How many rotated log files to keep (default 5).")
+    @Option(name: .long, help: "How many rotated log files to keep.")
     var logKeep: Int = 5
 
     @Flag(name: .long, help: "Stop a running process of the same name first.")
     var replace = false
 
-    @Option(name: .long, help: "How long to watch for an exit right after the start (default 200ms).")
+    @Option(name: .long, help: "How long to watch for an exit right after the start.")
     var settle: String = "200ms"
 
     @Flag(name: .long, help: "Return once it is ready (its readiness check passed, or it runs), or fail with its last lines.")
@@ -91,20 +91,14 @@ struct StartCommand: AsyncParsableCommand {
         let report = registry.report(for: outcome.snapshot)
         Self.warn(outcome.warnings)
         let needsOutput = json || outcome.failure != nil
-        let lines =
-            needsOutput ? try registry.logReader(report.name).tail(LogQuery(lines: 10)).records.filter { $0.stream != .sys } : []
+        let lines = needsOutput ? registry.runLines(report.name, count: 10) : []
         if json {
             try Terminal.printJSON(
                 StartJSON(
                     process: report, failure: outcome.failure, output: lines.map { LogText.clean($0.textString) },
                     warnings: outcome.warnings, port: outcome.port))
         } else if let failure = outcome.failure {
-            var message = failure
-            if !lines.isEmpty {
-                message += "; its last output:\n" + lines.map { "  " + LogText.clean($0.textString) }.joined(separator: "\n")
-            }
-            message += "\nFix the command, then run 'runit start \(report.name)' again; see 'runit logs \(report.name)'."
-            throw RunitError(.startFailed, message)
+            throw RunitError(.startFailed, failureMessage(failure, name: report.name, lines: lines))
         } else if outcome.finishedCleanly {
             Terminal.write("\(report.name) ran and exited with code 0\n")
         } else {
@@ -112,6 +106,18 @@ struct StartCommand: AsyncParsableCommand {
             Terminal.write("started \(report.name) (pid \(report.pid.map(String.init) ?? "?")\(port))\n")
         }
         if outcome.failure != nil { throw ExitCode(1) }
+    }
+
+    /// What a failed start or restart says: what happened, the run's last output, and what to
+    /// run next (a plain `start NAME` runs the stored command again, so the fix is a new one).
+    static func failureMessage(_ failure: String, name: String, lines: [LogRecord]) -> String {
+        var message = failure
+        if !lines.isEmpty {
+            message += "; its last output:\n" + lines.map { "  " + LogText.clean($0.textString) }.joined(separator: "\n")
+        }
+        return message
+            + "\nTo run another command: 'runit start \(name) -- PROGRAM ARGS…' (or --command \"…\"); "
+            + "'runit start \(name)' alone runs the same one again. See 'runit logs \(name)'."
     }
 
     /// Prints each warning on stderr, its control characters as escapes (a command line of

@@ -71,7 +71,7 @@ struct StopTarget: ParsableArguments {
     var all = false
 
     @Option(
-        name: [.long, .short],
+        name: .long,
         help: "Seconds (or a duration, e.g. 500ms) before SIGKILL (default: its --stop-timeout, else 10s).")
     var timeout: String?
 

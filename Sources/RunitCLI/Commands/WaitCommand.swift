@@ -36,7 +36,7 @@ struct WaitCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Until a process of its tree listens on this TCP port.")
     var port: Int?
 
-    @Option(name: [.long, .short], help: "Give up after this long (default 30s).")
+    @Option(name: .long, help: "Give up after this long.")
     var timeout: String = "30s"
 
     @OptionGroup var output: OutputOptions
