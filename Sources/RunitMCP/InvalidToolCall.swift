@@ -16,15 +16,23 @@ enum InvalidToolCall: Method {
     /// `message` rewritten to this method, when it is a `tools/call` request with params that
     /// cannot be decoded; nil for every other message.
     static func rewrite(_ message: Data) -> Data? {
-        guard message.range(of: Data(CallTool.name.utf8)) != nil,
+        guard message.range(of: Data(CallTool.name.utf8)) != nil || message.range(of: Data("resources/".utf8)) != nil,
             let object = try? JSONDecoder().decode([String: Value].self, from: message),
-            object["method"]?.stringValue == CallTool.name, object["id"] != nil,
-            let reason = problem(object["params"])
+            let method = object["method"]?.stringValue, object["id"] != nil,
+            let reason = method == CallTool.name ? problem(object["params"]) : resourceProblem(method, object["params"])
         else { return nil }
         var rewritten = object
         rewritten["method"] = .string(name)
         rewritten["params"] = ["reason": .string(reason)]
         return try? JSONEncoder().encode(rewritten)
+    }
+
+    /// What is wrong with the params of a `resources/read`, `subscribe` or `unsubscribe`, whose
+    /// `uri` the SDK cannot decode unless it is a string.
+    static func resourceProblem(_ method: String, _ params: Value?) -> String? {
+        guard [ReadResource.name, ResourceSubscribe.name, ResourceUnsubscribe.name].contains(method) else { return nil }
+        guard let uri = params?.objectValue?["uri"] else { return "\(method) needs params {\"uri\": a runit:// URI}" }
+        return uri.stringValue == nil ? "\(method) 'uri' must be a string, not \(ToolArguments.describe(uri))" : nil
     }
 
     /// What is wrong with the params of a `tools/call`, if anything the SDK cannot decode.

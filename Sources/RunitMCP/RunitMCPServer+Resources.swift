@@ -39,7 +39,13 @@ extension RunitMCPServer {
         }
         await server.withMethodHandler(SubscriptionsListen.self) { parameters in
             guard let id = parameters.requestID else { throw MCPError.invalidRequest("subscriptions/listen needs an id") }
-            await subscriptions.listen(id: id, filter: parameters.notifications, exists: exists)
+            guard parameters.notifications?.objectValue != nil else {
+                throw MCPError.invalidParams(
+                    "subscriptions/listen needs params {\"notifications\": {\"resourcesListChanged\": true, "
+                        + "\"resourceSubscriptions\": [URI, …]}}")
+            }
+            let names = await RunitTools.offPool { Set((try? tools.registry.names()) ?? []) }
+            await subscriptions.listen(id: id, filter: parameters.notifications, names: names)
             // Cancelled by the client: no answer is sent.
             try Task.checkCancellation()
             return Empty()

@@ -45,6 +45,8 @@ final class Subscriptions: @unchecked Sendable {
     }
 
     static let metaKey = "io.modelcontextprotocol/subscriptionId"
+    /// The most URIs one stream honours; the acknowledgement names those it took.
+    static let maxURIs = 1000
 
     private let send: @Sendable (Data) -> Void
     private let interestChanged: @Sendable (Set<String>) -> Void
@@ -70,12 +72,13 @@ final class Subscriptions: @unchecked Sendable {
 
     /// Opens a stream for a `subscriptions/listen` request: acknowledges the part of `filter`
     /// this server honours (first, as the protocol asks), then returns when the stream ends.
-    func listen(id: Value, filter: Value?, exists: (String) -> Bool) async {
+    func listen(id: Value, filter: Value?, names: Set<String>) async {
         let asked = filter?.objectValue ?? [:]
         var honoured: [String: Value] = [:]
         var uris: Set<ResourceURI> = []
         for text in asked["resourceSubscriptions"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
-            guard let uri = try? ResourceURI(text), uri.name.map(exists) ?? true else { continue }
+            guard uris.count < Self.maxURIs else { break }
+            guard let uri = try? ResourceURI(text), uri.name.map(names.contains) ?? true else { continue }
             uris.insert(uri)
         }
         let listChanged = asked["resourcesListChanged"]?.boolValue == true

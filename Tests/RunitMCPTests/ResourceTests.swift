@@ -55,7 +55,7 @@ struct ResourceTests {
                 filter: [
                     "resourcesListChanged": true, "resourceSubscriptions": ["runit://processes/web", "runit://processes/gone"],
                 ],
-                exists: { $0 == "web" })
+                names: ["web"])
         }
         try await until { sent.all.contains { $0.contains("acknowledged") } }
         #expect(
@@ -80,7 +80,7 @@ struct ResourceTests {
     @Test("a stream cancelled before it opened ends at once")
     func cancelledEarly() async {
         let subscriptions = Subscriptions(send: { _ in }, interestChanged: { _ in })
-        let stream = Task { await subscriptions.listen(id: 1, filter: nil, exists: { _ in true }) }
+        let stream = Task { await subscriptions.listen(id: 1, filter: nil, names: []) }
         stream.cancel()
         await stream.value
     }

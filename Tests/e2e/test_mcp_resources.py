@@ -171,6 +171,16 @@ def test_subscriptions_listen_streams_tagged_notifications_until_cancelled(runit
         assert server.seen[-1]["params"]["uri"] == "runit://processes/api"
         assert runit.cli("start", "more", "--", "sleep", "300").returncode == 0
         server.read_until(lambda message: tagged(message, "notifications/resources/list_changed"))
+        # Params that cannot be read are refused as invalid params, with what is expected.
+        server.send({"jsonrpc": "2.0", "id": "bad1", "method": "subscriptions/listen", "params": {"notifications": "all"}})
+        server.send({"jsonrpc": "2.0", "id": "bad2", "method": "resources/subscribe", "params": {"uri": 123}})
+        server.send({"jsonrpc": "2.0", "id": "bad3", "method": "resources/read", "params": {}})
+        for request in ["bad1", "bad2", "bad3"]:
+            answer = server.read_until(lambda message, request=request: message.get("id") == request)
+            assert answer["error"]["code"] == -32602, answer
+        assert "notifications" in server.seen[-3]["error"]["message"] or any(
+            "notifications" in m.get("error", {}).get("message", "") for m in server.seen
+        )
         # Cancelled: the stream ends with no answer, and the server answers what follows.
         server.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": "L"}})
         server.send({"jsonrpc": "2.0", "id": 2, "method": "ping"})
