@@ -25,6 +25,10 @@ public struct DirectoryWatcher: Sendable {
         #endif
     }
 
+    /// The descriptor that becomes readable when something changes, for a caller's own poll loop
+    /// (-1 where there is no inotify); ``wait(timeoutMillis:)`` with 0 then takes the events.
+    public var descriptor: Int32 { fd }
+
     /// Waits until something changes, or at most `timeoutMillis`.
     public func wait(timeoutMillis: Int32) {
         guard fd >= 0 else {
