@@ -70,7 +70,8 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "RunitCLITests", dependencies: ["RunitCore", "RunitKit"]),
+        // The CLI's pure parts (the frames and keys of `runit top`) are tested in process too.
+        .testTarget(name: "RunitCLITests", dependencies: ["RunitCLI", "RunitCore", "RunitKit"]),
         .testTarget(
             name: "RunitProjectTests",
             dependencies: [
