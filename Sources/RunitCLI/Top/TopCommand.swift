@@ -1,0 +1,292 @@
+import ArgumentParser
+import Foundation
+import RunitCore
+import RunitKit
+
+/// `runit top`: a live view of every process, with keys to restart, stop and start them.
+struct TopCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "top",
+        abstract: "A live view: every process's state, CPU, memory, ports and output, and its log; keys act on them.",
+        discussion: """
+            Keys: up/down or j/k select, enter shows only its log (enter or esc: every log), r restarts,
+            s stops it (or starts it when it does not run), / filters by name, ? lists the keys, q quits.
+            """
+    )
+
+    func run() async throws {
+        try TopTerminal.requireTerminal()
+        let registry = Registry(context: .fromEnvironment())
+        try registry.checkHome()
+        let session = try TopSession(registry: registry, colors: Terminal.colorsEnabled)
+        try session.run()
+    }
+}
+
+/// One run of `runit top`: a single-threaded poll loop over the keys, the state files' changes
+/// (inotify), a pipe that wakes it (a resize, an action's end) and a one-second clock for the
+/// CPU and memory. Restarts, stops and starts run on other threads, so the view keeps moving.
+final class TopSession {
+    private let registry: Registry
+    private let colors: Bool
+    private var state = TopState()
+    private var cursors: [String: LogCursor] = [:]
+    private var watcher: DirectoryWatcher
+    private var watched: Set<String>?
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let results: TopResults
+    private var pendingInput: [UInt8] = []
+    private var shown: [String] = []
+    private var shownSize = (width: 0, height: 0)
+    private var lastSample: Int64 = 0
+    private var messageUntil: Int64 = 0
+
+    /// How long a message about an action stays at the bottom.
+    static let messageMillis: Int64 = 5000
+    /// How long an `ESC` waits for the rest of an arrow's sequence.
+    static let escapeMillis: Int32 = 40
+
+    init(registry: Registry, colors: Bool) throws(RunitError) {
+        self.registry = registry
+        self.colors = colors
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            throw RunitError(.failed, "cannot make a pipe: \(Platform.describe(errno: Platform.lastError))")
+        }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        results = TopResults(wake: fds[1])
+        watcher = DirectoryWatcher(paths: [])
+    }
+
+    deinit {
+        watcher.close()
+        Platform.closeDescriptor(wakeRead)
+        Platform.closeDescriptor(wakeWrite)
+    }
+
+    /// Runs until `q`, Ctrl-C or the end of the input; the terminal is restored on the way out.
+    func run() throws {
+        try load()
+        try TopTerminal.enter(wake: wakeWrite)
+        defer { TopTerminal.restore() }
+        draw()
+        var nextSample = Platform.monotonicMillis() + 1000
+        while true {
+            let now = Platform.monotonicMillis()
+            let timeout = pendingInput.isEmpty ? Int32(clamping: max(0, nextSample - now)) : Self.escapeMillis
+            var fds = [
+                pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: watcher.descriptor, events: Int16(POLLIN), revents: 0),
+            ]
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            if ready < 0 && Platform.lastError != EINTR {
+                throw RunitError(.failed, "cannot wait for input: \(Platform.describe(errno: Platform.lastError))")
+            }
+            var keys: [TopKey] = []
+            if ready > 0 && fds[0].revents != 0 {
+                var buffer = [UInt8](repeating: 0, count: 1024)
+                let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+                // The end of the input (the terminal hung up) ends the view.
+                if count == 0 || (count < 0 && Platform.lastError != EINTR && Platform.lastError != EAGAIN) { return }
+                if count > 0 { pendingInput += buffer.prefix(count) }
+                (keys, pendingInput) = TopKeys.decode(pendingInput)
+            } else if ready == 0 && !pendingInput.isEmpty {
+                (keys, pendingInput) = TopKeys.decode(pendingInput, final: true)
+            }
+            var changed = false
+            for key in keys {
+                guard let action = state.handle(key) else { continue }
+                switch action {
+                case .quit: return
+                case .redraw: shown = []
+                case .suspend:
+                    try TopTerminal.suspend()
+                    shown = []
+                default: perform(action)
+                }
+            }
+            if ready > 0 && fds[1].revents != 0 {
+                drain(wakeRead)
+                for message in results.take() { show(message) }
+                changed = true
+            }
+            if ready > 0 && fds[2].revents != 0 {
+                watcher.wait(timeoutMillis: 0)
+                changed = true
+            }
+            if Platform.monotonicMillis() >= nextSample {
+                refresh(withMetrics: true)
+                nextSample = Platform.monotonicMillis() + 1000
+            } else if changed {
+                refresh(withMetrics: false)
+            }
+            if state.message != nil && Platform.monotonicMillis() >= messageUntil { state.message = nil }
+            draw()
+        }
+    }
+
+    /// The first look: every report with its metrics, and the end of every log.
+    private func load() throws(RunitError) {
+        let reports = try registry.reports(withMetrics: true)
+        lastSample = Platform.monotonicMillis()
+        state.update(reports: reports, elapsedSeconds: nil)
+        for report in reports {
+            guard let reader = try? registry.logReader(report.name) else { continue }
+            let end = reader.endCursor() ?? LogCursor(inode: 0, offset: 0)
+            cursors[report.name] = end
+            state.setLog(reader.tail(LogQuery(lines: TopState.logLimit), end: end).records, of: report.name)
+        }
+        watch(reports.map(\.name))
+    }
+
+    /// Reads the reports and the new log records again; with `withMetrics`, CPU and memory too.
+    private func refresh(withMetrics: Bool) {
+        guard let reports = try? registry.reports(withMetrics: withMetrics) else { return }
+        var elapsed: Double?
+        if withMetrics {
+            let now = Platform.monotonicMillis()
+            elapsed = Double(now - lastSample) / 1000
+            lastSample = now
+        }
+        state.update(reports: reports, elapsedSeconds: elapsed)
+        let names = reports.map(\.name)
+        cursors = cursors.filter { names.contains($0.key) }
+        state.append(registry.readNew(from: &cursors, names: names, query: LogQuery()))
+        watch(names)
+    }
+
+    /// Watches the process directory (a process added or removed), each process's own directory
+    /// (its status and spec, replaced on each change) and its logs; again when the names change.
+    private func watch(_ names: [String]) {
+        guard Set(names) != watched else { return }
+        watcher.close()
+        var paths = [registry.context.processesDirectory]
+        for name in names {
+            guard let valid = ProcessName(name) else { continue }
+            let processPaths = registry.context.paths(valid)
+            paths += [processPaths.directory, processPaths.logs]
+        }
+        watcher = DirectoryWatcher(paths: paths)
+        watched = Set(names)
+    }
+
+    /// Starts what an action asks for on another thread; its outcome comes back as a message.
+    private func perform(_ action: TopAction) {
+        let registry = registry
+        let results = results
+        switch action {
+        case .restart(let name):
+            show("restarting \(name)…")
+            DispatchQueue.global().async { results.post(TopResults.restart(name, registry)) }
+        case .stop(let name):
+            show("stopping \(name)…")
+            DispatchQueue.global().async { results.post(TopResults.stop(name, registry)) }
+        case .start(let name):
+            show("starting \(name)…")
+            DispatchQueue.global().async { results.post(TopResults.start(name, registry)) }
+        case .quit, .redraw, .suspend: break
+        }
+    }
+
+    private func show(_ message: String) {
+        state.message = message
+        messageUntil = Platform.monotonicMillis() + Self.messageMillis
+    }
+
+    /// Draws the lines that changed since the last frame; all of them after a resize.
+    private func draw() {
+        let size = TopTerminal.size()
+        if size != shownSize {
+            shown = []
+            shownSize = size
+        }
+        let lines = TopScreen(width: size.width, height: size.height, colors: colors).render(state)
+        var out = shown.isEmpty ? "\u{1B}[0m\u{1B}[2J" : ""
+        for (row, line) in lines.enumerated() where row >= shown.count || shown[row] != line {
+            out += "\u{1B}[\(row + 1);1H\u{1B}[2K" + line
+        }
+        shown = lines
+        guard !out.isEmpty else { return }
+        TopTerminal.write(out)
+    }
+
+    private func drain(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
+    }
+}
+
+/// The outcomes of actions run on other threads, waiting for the main loop.
+final class TopResults: @unchecked Sendable {
+    // Its one mutable field is only touched under the lock.
+    private let lock = NSLock()
+    private var messages: [String] = []
+    private let wake: Int32
+
+    init(wake: Int32) {
+        self.wake = wake
+    }
+
+    /// Leaves a message for the main loop and wakes it.
+    func post(_ message: String) {
+        lock.lock()
+        messages.append(message)
+        lock.unlock()
+        var byte: UInt8 = 0x41
+        _ = write(wake, &byte, 1)
+    }
+
+    /// The messages left since the last call.
+    func take() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        let taken = messages
+        messages.removeAll()
+        return taken
+    }
+
+    /// `r`: the same as `runit restart NAME`.
+    static func restart(_ name: String, _ registry: Registry) -> String {
+        do throws(RunitError) {
+            let outcome = try registry.restart(name)
+            if let failure = outcome.failure { return "restart of \(name) failed: \(failure)" }
+            if outcome.finishedCleanly { return "\(name) ran and exited with code 0" }
+            let report = registry.report(for: outcome.snapshot)
+            return "restarted \(name) (pid \(report.pid.map(String.init) ?? "?"), restarts \(report.restarts))"
+        } catch {
+            return "runit: \(error.message)"
+        }
+    }
+
+    /// `s` on a process that runs: the same as `runit stop NAME`.
+    static func stop(_ name: String, _ registry: Registry) -> String {
+        do throws(RunitError) {
+            let outcome = try registry.stop(name)
+            let report = registry.report(for: outcome.snapshot)
+            guard outcome.wasRunning else { return "\(name) was not running (\(report.state.rawValue))" }
+            return "stopped \(name)" + (report.lastExit.map { " (\($0))" } ?? "")
+        } catch {
+            return "runit: \(error.message)"
+        }
+    }
+
+    /// `s` on a process that does not run: the same as `runit start NAME`.
+    static func start(_ name: String, _ registry: Registry) -> String {
+        do throws(RunitError) {
+            let outcome = try registry.start(StartRequest(name: name))
+            if let failure = outcome.failure { return "\(name) failed to start: \(failure)" }
+            if outcome.finishedCleanly { return "\(name) ran and exited with code 0" }
+            let report = registry.report(for: outcome.snapshot)
+            return "started \(name) (pid \(report.pid.map(String.init) ?? "?"))"
+        } catch {
+            return "runit: \(error.message)"
+        }
+    }
+}
