@@ -155,7 +155,9 @@ struct TopTests {
         #expect(fixture.eventually(timeout: 30) { !tmux.screen().contains("> alpha") && tmux.screen().contains("> beta") })
         tmux.send("s")
         #expect(fixture.eventually(timeout: 30) { fixture.state("beta") == "stopped" }, "s stopped beta")
-        #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("stopped") }, "\(tmux.screen())")
+        // Its row says so (not only the message at the bottom) before `s` is pressed again.
+        let stoppedRow = { tmux.screen().split(separator: "\n").contains { $0.hasPrefix("> beta") && $0.contains(" stopped ") } }
+        #expect(fixture.eventually(timeout: 30) { stoppedRow() }, "\(tmux.screen())")
         #expect(fixture.state("alpha") == "running")
         tmux.send("s")
         #expect(fixture.eventually(timeout: 30) { fixture.state("beta") == "running" }, "s started beta again")

@@ -31,7 +31,9 @@ final class TopSession {
     private let colors: Bool
     private var state = TopState()
     private var cursors: [String: LogCursor] = [:]
-    private var watcher: DirectoryWatcher
+    /// The process directory and each process's own (status and spec); then their logs.
+    private var statusWatcher = DirectoryWatcher(paths: [])
+    private var logWatcher = DirectoryWatcher(paths: [])
     private var watched: Set<String>?
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -40,12 +42,21 @@ final class TopSession {
     private var shown: [String] = []
     private var shownSize = (width: 0, height: 0)
     private var lastSample: Int64 = 0
+    private var lastRefresh: Int64 = 0
     private var messageUntil: Int64 = 0
 
     /// How long a message about an action stays at the bottom.
     static let messageMillis: Int64 = 5000
     /// How long an `ESC` waits for the rest of an arrow's sequence.
-    static let escapeMillis: Int32 = 40
+    static let escapeMillis: Int64 = 40
+    /// The shortest time between two reads of the files on their changes: a process that
+    /// prints without pause is shown ten times a second, not on every write.
+    static let refreshMillis: Int64 = 100
+    /// How far behind its log's end a process may be for its new records to be read one by one;
+    /// further, only the end is read (a process that floods its log costs top little).
+    static let skipBytes = 256 * 1024
+    /// The time between two samples of CPU and memory.
+    static let sampleMillis: Int64 = 1000
 
     init(registry: Registry, colors: Bool) throws(RunitError) {
         self.registry = registry
@@ -61,11 +72,11 @@ final class TopSession {
         wakeRead = fds[0]
         wakeWrite = fds[1]
         results = TopResults(wake: fds[1])
-        watcher = DirectoryWatcher(paths: [])
     }
 
     deinit {
-        watcher.close()
+        statusWatcher.close()
+        logWatcher.close()
         Platform.closeDescriptor(wakeRead)
         Platform.closeDescriptor(wakeWrite)
     }
@@ -76,19 +87,29 @@ final class TopSession {
         try TopTerminal.enter(wake: wakeWrite)
         defer { TopTerminal.restore() }
         draw()
-        var nextSample = Platform.monotonicMillis() + 1000
+        var nextSample = Platform.monotonicMillis() + Self.sampleMillis
+        // What changed on disk since the last read; while any is pending, the watchers are not
+        // polled (their events wait in the kernel) until the next read is due.
+        var statusChanged = false
+        var logsChanged = false
         while true {
-            let now = Platform.monotonicMillis()
-            let timeout = pendingInput.isEmpty ? Int32(clamping: max(0, nextSample - now)) : Self.escapeMillis
+            let pending = statusChanged || logsChanged
+            var deadline = nextSample
+            if pending { deadline = min(deadline, lastRefresh + Self.refreshMillis) }
+            if state.message != nil { deadline = min(deadline, messageUntil) }
+            if !pendingInput.isEmpty { deadline = min(deadline, Platform.monotonicMillis() + Self.escapeMillis) }
             var fds = [
                 pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: watcher.descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: pending ? -1 : statusWatcher.descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: pending ? -1 : logWatcher.descriptor, events: Int16(POLLIN), revents: 0),
             ]
+            let timeout = Int32(clamping: max(0, deadline - Platform.monotonicMillis()))
             let ready = poll(&fds, nfds_t(fds.count), timeout)
             if ready < 0 && Platform.lastError != EINTR {
                 throw RunitError(.failed, "cannot wait for input: \(Platform.describe(errno: Platform.lastError))")
             }
+            var redraw = ready < 0  // A signal: maybe a resize.
             var keys: [TopKey] = []
             if ready > 0 && fds[0].revents != 0 {
                 var buffer = [UInt8](repeating: 0, count: 1024)
@@ -100,8 +121,8 @@ final class TopSession {
             } else if ready == 0 && !pendingInput.isEmpty {
                 (keys, pendingInput) = TopKeys.decode(pendingInput, final: true)
             }
-            var changed = false
             for key in keys {
+                redraw = true
                 guard let action = state.handle(key) else { continue }
                 switch action {
                 case .quit: return
@@ -112,23 +133,44 @@ final class TopSession {
                 default: perform(action)
                 }
             }
+            // An action that ended has changed the files: they are read at once, so that the
+            // table agrees with its message (and the next `s` knows what it acts on).
+            var actionEnded = false
             if ready > 0 && fds[1].revents != 0 {
                 drain(wakeRead)
-                for message in results.take() { show(message) }
-                changed = true
+                for message in results.take() {
+                    show(message)
+                    actionEnded = true
+                }
+                redraw = true
             }
             if ready > 0 && fds[2].revents != 0 {
-                watcher.wait(timeoutMillis: 0)
-                changed = true
+                statusWatcher.wait(timeoutMillis: 0)
+                statusChanged = true
             }
-            if Platform.monotonicMillis() >= nextSample {
-                refresh(withMetrics: true)
-                nextSample = Platform.monotonicMillis() + 1000
-            } else if changed {
-                refresh(withMetrics: false)
+            if ready > 0 && fds[3].revents != 0 {
+                logWatcher.wait(timeoutMillis: 0)
+                logsChanged = true
             }
-            if state.message != nil && Platform.monotonicMillis() >= messageUntil { state.message = nil }
-            draw()
+            let now = Platform.monotonicMillis()
+            var refreshed = true
+            if now >= nextSample {
+                refresh(reports: true, withMetrics: true, logs: true)
+                nextSample = now + Self.sampleMillis
+            } else if actionEnded || ((statusChanged || logsChanged) && now >= lastRefresh + Self.refreshMillis) {
+                refresh(reports: statusChanged || actionEnded, withMetrics: false, logs: logsChanged || actionEnded)
+            } else {
+                refreshed = false
+            }
+            if refreshed {
+                (statusChanged, logsChanged) = (false, false)
+                redraw = true
+            }
+            if state.message != nil && now >= messageUntil {
+                state.message = nil
+                redraw = true
+            }
+            if redraw { draw() }
         }
     }
 
@@ -137,43 +179,66 @@ final class TopSession {
         let reports = try registry.reports(withMetrics: true)
         lastSample = Platform.monotonicMillis()
         state.update(reports: reports, elapsedSeconds: nil)
-        for report in reports {
-            guard let reader = try? registry.logReader(report.name) else { continue }
-            let end = reader.endCursor() ?? LogCursor(inode: 0, offset: 0)
-            cursors[report.name] = end
-            state.setLog(reader.tail(LogQuery(lines: TopState.logLimit), end: end).records, of: report.name)
-        }
+        for report in reports { readTail(of: report.name) }
         watch(reports.map(\.name))
     }
 
-    /// Reads the reports and the new log records again; with `withMetrics`, CPU and memory too.
-    private func refresh(withMetrics: Bool) {
-        guard let reports = try? registry.reports(withMetrics: withMetrics) else { return }
-        var elapsed: Double?
-        if withMetrics {
-            let now = Platform.monotonicMillis()
-            elapsed = Double(now - lastSample) / 1000
-            lastSample = now
+    /// Reads the files again: the reports (with CPU and memory for `withMetrics`), and the new
+    /// log records.
+    private func refresh(reports: Bool, withMetrics: Bool, logs: Bool) {
+        lastRefresh = Platform.monotonicMillis()
+        if reports, let fresh = try? registry.reports(withMetrics: withMetrics) {
+            var elapsed: Double?
+            if withMetrics {
+                elapsed = Double(lastRefresh - lastSample) / 1000
+                lastSample = lastRefresh
+            }
+            state.update(reports: fresh, elapsedSeconds: elapsed)
         }
-        state.update(reports: reports, elapsedSeconds: elapsed)
-        let names = reports.map(\.name)
-        cursors = cursors.filter { names.contains($0.key) }
-        state.append(registry.readNew(from: &cursors, names: names, query: LogQuery()))
+        let names = state.rows.map(\.name)
+        // A process just added has its log read from the start.
+        if logs || Set(names) != watched {
+            cursors = cursors.filter { names.contains($0.key) }
+            let behind = names.filter(isFarBehind)
+            for name in behind { readTail(of: name) }
+            let rest = names.filter { !behind.contains($0) }
+            state.append(registry.readNew(from: &cursors, names: rest, query: LogQuery()))
+        }
         watch(names)
     }
 
-    /// Watches the process directory (a process added or removed), each process's own directory
-    /// (its status and spec, replaced on each change) and its logs; again when the names change.
+    /// Whether a log has moved on so far since it was read (a rotation, or more than ``skipBytes``)
+    /// that only its end is worth reading: top keeps the last ``TopState/logLimit`` records.
+    private func isFarBehind(_ name: String) -> Bool {
+        guard let cursor = cursors[name], let end = try? registry.logReader(name).endCursor() else { return false }
+        return end.inode != cursor.inode || end.offset - cursor.offset > Self.skipBytes
+    }
+
+    /// Reads the last records of a log, up to its end now, in place of those kept.
+    private func readTail(of name: String) {
+        guard let reader = try? registry.logReader(name) else { return }
+        let end = reader.endCursor() ?? LogCursor(inode: 0, offset: 0)
+        cursors[name] = end
+        state.setLog(reader.tail(LogQuery(lines: TopState.logLimit), end: end).records, of: name)
+    }
+
+    /// Watches the process directory (a process added or removed) and each process's own
+    /// directory (its status and spec, replaced on each change), and apart from them each
+    /// process's logs; again when the names change.
     private func watch(_ names: [String]) {
         guard Set(names) != watched else { return }
-        watcher.close()
-        var paths = [registry.context.processesDirectory]
+        statusWatcher.close()
+        logWatcher.close()
+        var directories = [registry.context.processesDirectory]
+        var logs: [String] = []
         for name in names {
             guard let valid = ProcessName(name) else { continue }
-            let processPaths = registry.context.paths(valid)
-            paths += [processPaths.directory, processPaths.logs]
+            let paths = registry.context.paths(valid)
+            directories.append(paths.directory)
+            logs.append(paths.logs)
         }
-        watcher = DirectoryWatcher(paths: paths)
+        statusWatcher = DirectoryWatcher(paths: directories)
+        logWatcher = DirectoryWatcher(paths: logs)
         watched = Set(names)
     }
 
