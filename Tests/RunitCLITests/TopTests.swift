@@ -43,9 +43,10 @@ final class TmuxSession {
         return (output, crunit_wifexited(status) != 0 ? crunit_wexitstatus(status) : -1)
     }
 
-    /// What the window shows now, wrapped lines joined.
-    func screen() -> String {
-        (try? run(["capture-pane", "-p", "-J", "-t", "top"]).output) ?? ""
+    /// What the window shows now, wrapped lines joined; with `escapes`, its colours and
+    /// attributes as escape sequences too.
+    func screen(escapes: Bool = false) -> String {
+        (try? run(["capture-pane", "-p", "-J"] + (escapes ? ["-e"] : []) + ["-t", "top"]).output) ?? ""
     }
 
     /// A format of the window (`#{alternate_on}`, `#{cursor_flag}`).
@@ -68,10 +69,15 @@ struct TopTests {
     /// A process that prints a numbered line three times a second.
     static let printer = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo \"tick-$i from the printer\"; sleep 0.3; done"]
 
+    /// `runit top` on the fixture's home, as a shell command; `NO_COLOR` set or empty.
+    static func topCommand(_ fixture: CLIFixture, noColor: Bool = false) -> String {
+        "NO_COLOR=\(noColor ? "1" : "") RUNIT_HOME='\(fixture.home)' '\(CLIFixture.binary)' top"
+    }
+
     /// The shell line that runs `runit top` in the window: the terminal's settings are saved
     /// before and after (`stty -g`), and what top exited with is printed, then `stty -a`.
-    static func topLine(_ fixture: CLIFixture, exec: Bool = false) -> String {
-        let top = "RUNIT_HOME='\(fixture.home)' '\(CLIFixture.binary)' top"
+    static func topLine(_ fixture: CLIFixture, exec: Bool = false, noColor: Bool = false) -> String {
+        let top = topCommand(fixture, noColor: noColor)
         let run =
             exec ? "sh -c 'echo $$ > \(fixture.scratch)/top.pid; exec env \(top.replacingOccurrences(of: "'", with: ""))'" : top
         // `after` appears whole (a rename), so that it is never read half written.
@@ -117,6 +123,7 @@ struct TopTests {
         }
         #expect(shown, "top shows the process, its state, its pid and its output:\n\(tmux.screen())")
         #expect(tmux.format("#{alternate_on}") == "1", "top draws on the alternate screen")
+        #expect(tmux.screen(escapes: true).contains("\u{1B}[7m"), "colours and attributes without NO_COLOR")
         // capture-pane ends each of the 24 rows with a newline.
         let lines = tmux.screen().split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == 24 && lines.allSatisfy { $0.count <= 80 }, "the frame fits 80x24")
@@ -146,9 +153,10 @@ struct TopTests {
         defer { fixture.cleanUp() }
         #expect(try fixture.run(["start", "alpha", "--"] + Self.printer).status == 0)
         #expect(try fixture.run(["start", "beta", "--", "sleep", "300"]).status == 0)
-        let tmux = try TmuxSession(command: Self.topLine(fixture))
+        let tmux = try TmuxSession(command: Self.topLine(fixture, noColor: true))
         defer { tmux.kill() }
         #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("alpha") && tmux.screen().contains("beta") })
+        #expect(!tmux.screen(escapes: true).contains("\u{1B}"), "NO_COLOR: no colour and no attribute")
 
         // Filter down to beta: it is the only one shown, and so the selected one.
         tmux.send("/", "b", "e", "t", "Enter")
@@ -183,5 +191,41 @@ struct TopTests {
         let pid = try #require(Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)))
         kill(pid, signal == "TERM" ? SIGTERM : SIGSEGV)
         Self.expectRestored(tmux, fixture, exitedWith: status)
+    }
+
+    @Test("Without a terminal on its input and output, top says so and exits 2")
+    func notATerminal() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let result = try fixture.run("top")
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.contains("top needs a terminal") && result.stdout.isEmpty, "\(result.stderr)")
+    }
+
+    @Test(
+        "Ctrl-Z stops top with the terminal as it was; fg brings the view back",
+        .enabled(if: TmuxSession.executable != nil, "tmux is not installed"),
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/bin/bash"), "bash is not installed"))
+    func suspendAndResume() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run(["start", "idle", "--", "sleep", "300"]).status == 0)
+        // An interactive shell, for its job control.
+        let tmux = try TmuxSession(command: "PS1='$ ' /bin/bash --norc --noprofile -i")
+        defer { tmux.kill() }
+        #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("$ ") })
+        tmux.send(Self.topCommand(fixture), "Enter")
+        #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("idle") && tmux.format("#{alternate_on}") == "1" })
+        tmux.send("C-z")
+        #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("Stopped") }, "\(tmux.screen())")
+        #expect(tmux.format("#{alternate_on}") == "0" && tmux.format("#{cursor_flag}") == "1")
+        tmux.send("stty -a | tr ' ' '\\n' | grep -x -e icanon -e echo | sort | tr '\\n' +", "Enter")
+        #expect(fixture.eventually { tmux.screen().contains("echo+icanon+") }, "the shell's terminal is sane: \(tmux.screen())")
+        tmux.send("fg", "Enter")
+        #expect(fixture.eventually(timeout: 30) { tmux.format("#{alternate_on}") == "1" && tmux.screen().contains("> idle") })
+        tmux.send("q")
+        #expect(fixture.eventually(timeout: 30) { tmux.format("#{alternate_on}") == "0" })
+        tmux.send("echo TOP-EXITED=$?", "Enter")
+        #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("TOP-EXITED=0") }, "\(tmux.screen())")
     }
 }

@@ -73,9 +73,20 @@ enum TopTerminal {
     }
 
     /// Ctrl-Z: the terminal as it was while the program is stopped, then raw mode again.
+    ///
+    /// The loop runs on a thread of Swift's concurrency pool, which blocks most signals: SIGTSTP
+    /// is let through on this thread for the moment, so that `raise` stops the program before it
+    /// returns (and returns once the shell continues it). Where no shell can continue it (an
+    /// orphaned process group), the kernel drops the signal and the view simply goes on.
     static func suspend() throws(RunitError) {
         restore()
+        var stop = sigset_t()
+        var before = sigset_t()
+        sigemptyset(&stop)
+        sigaddset(&stop, SIGTSTP)
+        pthread_sigmask(SIG_UNBLOCK, &stop, &before)
         raise(SIGTSTP)
+        pthread_sigmask(SIG_SETMASK, &before, nil)
         try enterRawMode()
     }
 
