@@ -158,6 +158,14 @@ struct TopTests {
         #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("alpha") && tmux.screen().contains("beta") })
         #expect(!tmux.screen(escapes: true).contains("\u{1B}"), "NO_COLOR: no colour and no attribute")
 
+        // The arrows arrive as escape sequences; enter focuses the log, esc (a lone ESC) leaves it.
+        tmux.send("Down")
+        #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("> beta") }, "\(tmux.screen())")
+        tmux.send("Up", "Enter")
+        #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("── log of alpha") }, "\(tmux.screen())")
+        tmux.send("Escape")
+        #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("── logs ─") }, "\(tmux.screen())")
+
         // Filter down to beta: it is the only one shown, and so the selected one.
         tmux.send("/", "b", "e", "t", "Enter")
         #expect(fixture.eventually(timeout: 30) { !tmux.screen().contains("> alpha") && tmux.screen().contains("> beta") })

@@ -39,6 +39,8 @@ final class TopSession {
     private let wakeWrite: Int32
     private let results: TopResults
     private var pendingInput: [UInt8] = []
+    /// When bytes that may begin a longer key (an `ESC`) stop waiting for the rest of it.
+    private var escapeDeadline: Int64 = 0
     private var shown: [String] = []
     private var shownSize = (width: 0, height: 0)
     private var lastSample: Int64 = 0
@@ -85,7 +87,7 @@ final class TopSession {
     func run() throws {
         try load()
         try TopTerminal.enter(wake: wakeWrite)
-        defer { TopTerminal.restore() }
+        defer { TopTerminal.leave() }
         draw()
         var nextSample = Platform.monotonicMillis() + Self.sampleMillis
         // What changed on disk since the last read; while any is pending, the watchers are not
@@ -97,7 +99,7 @@ final class TopSession {
             var deadline = nextSample
             if pending { deadline = min(deadline, lastRefresh + Self.refreshMillis) }
             if state.message != nil { deadline = min(deadline, messageUntil) }
-            if !pendingInput.isEmpty { deadline = min(deadline, Platform.monotonicMillis() + Self.escapeMillis) }
+            if !pendingInput.isEmpty { deadline = min(deadline, escapeDeadline) }
             var fds = [
                 pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
                 pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
@@ -109,18 +111,9 @@ final class TopSession {
             if ready < 0 && Platform.lastError != EINTR {
                 throw RunitError(.failed, "cannot wait for input: \(Platform.describe(errno: Platform.lastError))")
             }
+            let readable = fds.map { ready > 0 && $0.revents != 0 }
             var redraw = ready < 0  // A signal: maybe a resize.
-            var keys: [TopKey] = []
-            if ready > 0 && fds[0].revents != 0 {
-                var buffer = [UInt8](repeating: 0, count: 1024)
-                let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-                // The end of the input (the terminal hung up) ends the view.
-                if count == 0 || (count < 0 && Platform.lastError != EINTR && Platform.lastError != EAGAIN) { return }
-                if count > 0 { pendingInput += buffer.prefix(count) }
-                (keys, pendingInput) = TopKeys.decode(pendingInput)
-            } else if ready == 0 && !pendingInput.isEmpty {
-                (keys, pendingInput) = TopKeys.decode(pendingInput, final: true)
-            }
+            guard let keys = readKeys(available: readable[0]) else { return }
             for key in keys {
                 redraw = true
                 guard let action = state.handle(key) else { continue }
@@ -136,7 +129,7 @@ final class TopSession {
             // An action that ended has changed the files: they are read at once, so that the
             // table agrees with its message (and the next `s` knows what it acts on).
             var actionEnded = false
-            if ready > 0 && fds[1].revents != 0 {
+            if readable[1] {
                 drain(wakeRead)
                 for message in results.take() {
                     show(message)
@@ -144,11 +137,11 @@ final class TopSession {
                 }
                 redraw = true
             }
-            if ready > 0 && fds[2].revents != 0 {
+            if readable[2] {
                 statusWatcher.wait(timeoutMillis: 0)
                 statusChanged = true
             }
-            if ready > 0 && fds[3].revents != 0 {
+            if readable[3] {
                 logWatcher.wait(timeoutMillis: 0)
                 logsChanged = true
             }
@@ -172,6 +165,29 @@ final class TopSession {
             }
             if redraw { draw() }
         }
+    }
+
+    /// The keys typed since the last call (none when nothing came); nil at the end of the input
+    /// (the terminal hung up). Bytes that may begin a longer key wait for the rest, up to
+    /// ``escapeMillis``; then they stand for themselves (a lone `ESC` is the Escape key).
+    private func readKeys(available: Bool) -> [TopKey]? {
+        var keys: [TopKey] = []
+        if available {
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if count == 0 || (count < 0 && Platform.lastError != EINTR && Platform.lastError != EAGAIN) { return nil }
+            if count > 0 {
+                if pendingInput.isEmpty { escapeDeadline = Platform.monotonicMillis() + Self.escapeMillis }
+                pendingInput += buffer.prefix(count)
+            }
+            (keys, pendingInput) = TopKeys.decode(pendingInput)
+        }
+        if !pendingInput.isEmpty && Platform.monotonicMillis() >= escapeDeadline {
+            let (more, _) = TopKeys.decode(pendingInput, final: true)
+            keys += more
+            pendingInput = []
+        }
+        return keys
     }
 
     /// The first look: every report with its metrics, and the end of every log.

@@ -72,6 +72,14 @@ enum TopTerminal {
         _ = tcsetattr(0, TCSANOW, saved.original)
     }
 
+    /// Restores the terminal for good: resizes no longer wake a loop that has ended (its pipe
+    /// is about to close).
+    static func leave() {
+        restore()
+        TopTerminalState.shared.wake = -1
+        signal(SIGWINCH, SIG_DFL)
+    }
+
     /// Ctrl-Z: the terminal as it was while the program is stopped, then raw mode again.
     ///
     /// The loop runs on a thread of Swift's concurrency pool, which blocks most signals: SIGTSTP
