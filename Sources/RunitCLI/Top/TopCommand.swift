@@ -77,6 +77,7 @@ final class TopSession {
     }
 
     deinit {
+        results.close()
         statusWatcher.close()
         logWatcher.close()
         Platform.closeDescriptor(wakeRead)
@@ -301,73 +302,5 @@ final class TopSession {
     private func drain(_ fd: Int32) {
         var buffer = [UInt8](repeating: 0, count: 64)
         while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
-    }
-}
-
-/// The outcomes of actions run on other threads, waiting for the main loop.
-final class TopResults: @unchecked Sendable {
-    // Its one mutable field is only touched under the lock.
-    private let lock = NSLock()
-    private var messages: [String] = []
-    private let wake: Int32
-
-    init(wake: Int32) {
-        self.wake = wake
-    }
-
-    /// Leaves a message for the main loop and wakes it.
-    func post(_ message: String) {
-        lock.lock()
-        messages.append(message)
-        lock.unlock()
-        var byte: UInt8 = 0x41
-        _ = write(wake, &byte, 1)
-    }
-
-    /// The messages left since the last call.
-    func take() -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        let taken = messages
-        messages.removeAll()
-        return taken
-    }
-
-    /// `r`: the same as `runit restart NAME`.
-    static func restart(_ name: String, _ registry: Registry) -> String {
-        do throws(RunitError) {
-            let outcome = try registry.restart(name)
-            if let failure = outcome.failure { return "restart of \(name) failed: \(failure)" }
-            if outcome.finishedCleanly { return "\(name) ran and exited with code 0" }
-            let report = registry.report(for: outcome.snapshot)
-            return "restarted \(name) (pid \(report.pid.map(String.init) ?? "?"), restarts \(report.restarts))"
-        } catch {
-            return "runit: \(error.message)"
-        }
-    }
-
-    /// `s` on a process that runs: the same as `runit stop NAME`.
-    static func stop(_ name: String, _ registry: Registry) -> String {
-        do throws(RunitError) {
-            let outcome = try registry.stop(name)
-            let report = registry.report(for: outcome.snapshot)
-            guard outcome.wasRunning else { return "\(name) was not running (\(report.state.rawValue))" }
-            return "stopped \(name)" + (report.lastExit.map { " (\($0))" } ?? "")
-        } catch {
-            return "runit: \(error.message)"
-        }
-    }
-
-    /// `s` on a process that does not run: the same as `runit start NAME`.
-    static func start(_ name: String, _ registry: Registry) -> String {
-        do throws(RunitError) {
-            let outcome = try registry.start(StartRequest(name: name))
-            if let failure = outcome.failure { return "\(name) failed to start: \(failure)" }
-            if outcome.finishedCleanly { return "\(name) ran and exited with code 0" }
-            let report = registry.report(for: outcome.snapshot)
-            return "started \(name) (pid \(report.pid.map(String.init) ?? "?"))"
-        } catch {
-            return "runit: \(error.message)"
-        }
     }
 }
