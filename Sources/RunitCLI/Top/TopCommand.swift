@@ -204,13 +204,20 @@ final class TopSession {
     /// log records.
     private func refresh(reports: Bool, withMetrics: Bool, logs: Bool) {
         lastRefresh = Platform.monotonicMillis()
-        if reports, let fresh = try? registry.reports(withMetrics: withMetrics) {
-            var elapsed: Double?
-            if withMetrics {
-                elapsed = Double(lastRefresh - lastSample) / 1000
-                lastSample = lastRefresh
+        if reports {
+            do throws(RunitError) {
+                let fresh = try registry.reports(withMetrics: withMetrics)
+                var elapsed: Double?
+                if withMetrics {
+                    elapsed = Double(lastRefresh - lastSample) / 1000
+                    lastSample = lastRefresh
+                }
+                state.update(reports: fresh, elapsedSeconds: elapsed)
+            } catch {
+                // The state directory became unsafe or unreadable: said at the bottom, the last
+                // table kept, and tried again on the next change or second.
+                show("runit: " + error.message)
             }
-            state.update(reports: fresh, elapsedSeconds: elapsed)
         }
         let names = state.rows.map(\.name)
         // A process just added has its log read from the start.
