@@ -14,8 +14,7 @@ public struct Runit: AsyncParsableCommand {
             LogsCommand.self, SendCommand.self, SignalCommand.self, RemoveCommand.self, WaitCommand.self, UpCommand.self,
             DownCommand.self,
             ConfigCommand.self, ResurrectCommand.self, StartupCommand.self, ExportCommand.self, DoctorCommand.self,
-            TopCommand.self,
-            MCPCommand.self,
+            TopCommand.self, MCPCommand.self,
         ]
     )
 

@@ -25,8 +25,8 @@ public struct DirectoryWatcher: Sendable {
         #endif
     }
 
-    /// The descriptor to poll for changes (-1 where there is no inotify); call ``wait(timeoutMillis:)``
-    /// with 0 to take its events.
+    /// The descriptor that becomes readable when something changes, for a caller's own poll loop
+    /// (-1 where there is no inotify); ``wait(timeoutMillis:)`` with 0 then takes the events.
     public var descriptor: Int32 { fd }
 
     /// Waits until something changes, or at most `timeoutMillis`.

@@ -40,6 +40,23 @@ extension Registry {
         return Array(run.filter { $0.stream != .sys }.suffix(count))
     }
 
+    /// The records of `names` written after their `cursors` (from the start of the log for a name
+    /// without one) that pass `query`, merged by time; each cursor moves past what was read. One
+    /// step of ``followAll(from:query:until:only:isCancelled:_:)``, for a caller with its own loop.
+    public func readNew(from cursors: inout [String: LogCursor], names: [String], query: LogQuery)
+        -> [(name: String, record: LogRecord)]
+    {
+        var batch: [(name: String, record: LogRecord)] = []
+        for name in names {
+            guard let reader = try? logReader(name) else { continue }
+            let (records, next) = reader.read(from: cursors[name] ?? LogCursor(inode: 0, offset: 0), limit: Int.max, query: query)
+            cursors[name] = next
+            batch += records.map { (name, $0) }
+        }
+        batch.sort { $0.record.micros < $1.record.micros }
+        return batch
+    }
+
     /// Calls `visit` with each batch of records any process writes after `start`, with its name,
     /// until `visit` returns false. Processes started later are picked up too.
     public func followAll(
@@ -64,16 +81,8 @@ extension Registry {
                     paths: [context.processesDirectory] + current.map { ProcessPaths(home: context.home, name: $0).logs })
                 watched = Set(current)
             }
-            var batch: [(name: String, record: LogRecord)] = []
-            for name in current {
-                guard let reader = try? logReader(name) else { continue }
-                let (records, next) = reader.read(
-                    from: cursors[name] ?? LogCursor(inode: 0, offset: 0), limit: Int.max, query: query)
-                cursors[name] = next
-                batch += records.map { (name, $0) }
-            }
+            let batch = readNew(from: &cursors, names: current, query: query)
             if !batch.isEmpty {
-                batch.sort { $0.record.micros < $1.record.micros }
                 guard visit(batch) else { return }
                 continue
             }

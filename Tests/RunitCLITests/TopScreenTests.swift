@@ -1,94 +1,217 @@
-import PropertyBased
+import Foundation
+import RunitCore
+import RunitKit
 import Testing
 
 @testable import RunitCLI
 
-@Suite("runit top: what one frame shows")
+@Suite("runit top: frames, keys and the filter, without a terminal")
 struct TopScreenTests {
-    static func row(_ name: String, project: String? = nil, state: String = "running", line: String = "ok") -> TopRow {
-        TopRow(
-            name: name, project: project, state: state, health: "", pid: 42, ports: [8080], cpuPercent: 1.5,
-            memoryBytes: 3_000_000, restarts: 2, uptimeSeconds: 75, lastLine: line)
+    /// A report as `runit status --json` would give it.
+    static func report(
+        _ name: String, state: String = "running", pid: Int? = 100, project: String? = nil, ports: [Int] = [],
+        health: String? = nil, cpu: Double? = nil, memory: Int? = nil, restarts: Int = 0, problem: String? = nil
+    ) -> ProcessReport {
+        var object: [String: Any] = [
+            "name": name, "state": state, "restarts": restarts, "log_path": "/tmp/\(name).log", "ports": ports,
+        ]
+        object["pid"] = pid
+        object["project"] = project
+        object["cpu_seconds"] = cpu
+        object["memory_bytes"] = memory
+        object["problem"] = problem
+        if pid != nil { object["uptime_seconds"] = 754 }
+        if let health { object["health"] = ["status": health, "failures": 0] }
+        let data = try! JSONSerialization.data(withJSONObject: object)
+        return try! JSONDecoder().decode(ProcessReport.self, from: data)
     }
 
-    /// The text a person sees: the colour codes left out.
-    static func visible(_ line: String) -> String {
-        line.replacing(/\x1B\[[0-9;?]*[A-Za-z]/, with: "")
+    static func record(_ text: String, stream: LogStream = .out, at micros: Int64) -> LogRecord {
+        LogRecord(micros: micros, stream: stream, text: Array(text.utf8))
     }
 
-    @Test("every frame is exactly the terminal's height, no row wider than it, whatever the processes and lines")
-    func fits() async {
-        let sizes = Gen.int(in: 20...200)
-        let lines = Gen.int(in: 6...60)
-        let count = Gen.int(in: 0...80)
-        let text = Gen.element(of: Array("ab c\u{1B}[1m\t\u{7}é漢字—")).array(of: 0...300)
-        await propertyCheck(input: sizes, lines, count, text, Gen.bool) { columns, height, count, characters, colours in
-            let long = String(characters.compactMap { $0 })
-            var view = TopView()
-            view.columns = columns
-            view.lines = height
-            view.colours = colours
-            view.rows = (0..<count).map { Self.row("p\($0)" + long.prefix(20), project: $0 % 3 == 0 ? "shop" : nil, line: long) }
-            view.selected = count / 2
-            view.logLines = Array(repeating: long, count: 100)
-            view.message = long
-            let frame = TopScreen.frame(view)
-            #expect(frame.count == height)
-            for line in frame { #expect(Self.visible(line).count < columns, "\(line.debugDescription)") }
-            for line in frame { #expect(!Self.visible(line).contains { $0.asciiValue.map { $0 < 0x20 } ?? false }) }
+    /// A state with loose and project processes, long names, odd output and a log for each.
+    static func busyState() -> TopState {
+        var state = TopState()
+        state.update(
+            reports: [
+                report("api/web", project: "api", ports: [8080, 8443], health: "healthy", cpu: 1.5, memory: 52_000_000),
+                report("worker", pid: 4_194_301, cpu: 12, memory: 9_000_000_000, restarts: 12),
+                report("api/db", state: "failed", pid: nil, project: "api", restarts: 3),
+                report("a-very-long-process-name-that-goes-on-and-on", state: "backoff", pid: nil),
+                report("broken", state: "unknown", pid: nil, problem: "status.json is damaged"),
+            ], elapsedSeconds: nil)
+        state.append([
+            ("worker", record("plain line", at: 1)),
+            ("api/web", record("GET / 200 \u{1B}[32mOK\u{1B}[0m", at: 2)),
+            ("api/web", record("wide: 漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字漢字 🎉🎉", at: 3)),
+            (
+                "worker",
+                record("tab\tand\u{7}bell and a very long line " + String(repeating: "x", count: 300), stream: .err, at: 4)
+            ),
+            ("api/db", record("started pid 77", stream: .sys, at: 5)),
+        ])
+        return state
+    }
+
+    /// What a line shows: its text without escape sequences.
+    static func visibleText(_ line: String) -> String {
+        line.replacingOccurrences(of: "\u{1B}\\[[0-9;?]*[A-Za-z]", with: "", options: .regularExpression)
+    }
+
+    @Test("A frame has exactly as many lines and columns as the terminal, with colours or without")
+    func fitsExactly() {
+        let state = Self.busyState()
+        for colors in [true, false] {
+            for (width, height) in [(80, 24), (20, 5), (41, 9), (132, 43), (200, 60), (25, 100)] {
+                let lines = TopScreen(width: width, height: height, colors: colors).render(state)
+                #expect(lines.count == height, "\(width)x\(height)")
+                for (index, line) in lines.enumerated() {
+                    let text = Self.visibleText(line)
+                    #expect(TopText.columns(text) == width, "\(width)x\(height) line \(index): '\(text)'")
+                    #expect(!text.contains("\t") && !text.contains("\u{7}"), "control characters are shown as escapes")
+                }
+            }
         }
     }
 
-    @Test("the selected process stays on screen when the list is longer than the table")
-    func scrolls() {
-        var view = TopView()
-        view.colours = false
-        view.rows = (0..<50).map { Self.row(String(format: "proc%02d", $0)) }
-        view.selected = 40
-        let frame = TopScreen.frame(view)
-        #expect(frame.contains { $0.hasPrefix("> proc40") })
-        #expect(!frame.contains { $0.contains("proc00") })
-        #expect(frame.count == 24)
+    @Test("80x24 shows the table, grouped: loose processes first, then each project, and the merged log")
+    func frameContents() {
+        var state = Self.busyState()
+        let lines = TopScreen(width: 80, height: 24, colors: false).render(state).map(Self.visibleText)
+        let table = lines.firstIndex { $0.contains("NAME") && $0.contains("STATE") }
+        #expect(table == 1, "\(lines.joined(separator: "\n"))")
+        let order = ["a-very-long", "broken", "worker", "db", "web"].map { word in lines.firstIndex { $0.contains(word) } }
+        #expect(order.allSatisfy { $0 != nil } && order.map { $0! } == order.map { $0! }.sorted(), "\(lines)")
+        // A blank line between the loose processes and the project's.
+        let worker = lines.firstIndex { $0.contains("worker ") && $0.contains("4194301") } ?? 0
+        #expect(lines[worker + 1].trimmingCharacters(in: .whitespaces).isEmpty)
+        #expect(lines.contains { $0.contains("> a-very-long") }, "the first process is selected")
+        #expect(lines.contains { $0.contains("broken") && $0.contains("status.json") }, "a problem shows in its row")
+        #expect(lines.contains { $0.contains("api/db") && $0.contains("failed") }, "a project's process is named in full")
+        #expect(lines.contains { $0.contains("── logs ") })
+        #expect(lines.contains { $0.contains("worker") && $0.contains("| tab\\tand\u{FFFD}bell") })
+        #expect(lines.contains { $0.contains("GET / 200 OK") }, "escape codes in the output are left out")
+        #expect(lines.last?.contains("q quit") == true)
+        _ = state.handle(.character("?"))
+        let help = TopScreen(width: 80, height: 24, colors: false).render(state).map(Self.visibleText)
+        #expect(help.contains { $0.contains("stop it if it runs, start it if not") })
     }
 
-    @Test("loose processes first, then each project under its name; the filter narrows by name")
-    func groupsAndFilter() {
-        var view = TopView()
-        view.colours = false
-        view.rows = [
-            Self.row("shop/web", project: "shop"), Self.row("solo"), Self.row("shop/db", project: "shop", state: "failed"),
-        ]
-        let frame = TopScreen.frame(view)
-        let order = ["solo", "▸ shop", "  web", "  db"].map { name in frame.firstIndex { $0.contains(name) } }
-        #expect(order.allSatisfy { $0 != nil } && order.map { $0! } == order.map { $0! }.sorted(), "\(frame)")
-        #expect(frame.contains { $0.contains("failed") })
-        view.filter = "we"
-        #expect(view.visibleRows.map(\.name) == ["shop/web"])
-        view.filter = "zzz"
-        #expect(TopScreen.frame(view).contains { $0.contains("nothing matches the filter") })
-        view.rows = []
-        view.filter = ""
-        #expect(TopScreen.frame(view).contains { $0.contains("no processes") })
+    @Test("NO_COLOR: a frame has no escape sequence at all; with colours, states are coloured")
+    func colours() {
+        let state = Self.busyState()
+        let plain = TopScreen(width: 80, height: 24, colors: false).render(state)
+        #expect(!plain.joined().contains("\u{1B}"))
+        let coloured = TopScreen(width: 80, height: 24, colors: true).render(state).joined()
+        #expect(coloured.contains("\u{1B}[31mfailed"))
+        #expect(coloured.contains("\u{1B}[32mrunning"))
     }
 
-    @Test("NO_COLOR: no escape codes at all, the selection marked with '>'")
-    func noColour() {
-        var view = TopView()
-        view.colours = false
-        view.rows = [Self.row("web")]
-        let frame = TopScreen.frame(view)
-        #expect(!frame.joined().contains("\u{1B}"))
-        #expect(frame.contains { $0.hasPrefix("> web") })
+    @Test("Keys: arrows in both modes, page keys, enter, backspace, Ctrl-C, UTF-8, and sequences split across reads")
+    func keyDecoding() {
+        #expect(TopKeys.decode(Array("\u{1B}[A\u{1B}[B\u{1B}OA\u{1B}OB".utf8)).keys == [.up, .down, .up, .down])
+        #expect(TopKeys.decode(Array("\u{1B}[5~\u{1B}[6~\u{1B}[H\u{1B}[4~".utf8)).keys == [.pageUp, .pageDown, .home, .end])
+        #expect(TopKeys.decode([0x0D, 0x7F, 0x03, 0x0C, 0x1A]).keys == [.enter, .backspace, .interrupt, .redraw, .suspend])
+        #expect(TopKeys.decode(Array("jk/q".utf8)).keys == ["j", "k", "/", "q"].map { TopKey.character($0) })
+        #expect(TopKeys.decode(Array("é".utf8)).keys == [.character("é")])
+        // An escape at the end of a read may be the start of an arrow: it waits for more.
+        let split = TopKeys.decode([UInt8(ascii: "j"), 0x1B, UInt8(ascii: "[")])
+        #expect(split.keys == [.character("j")] && split.rest == [0x1B, UInt8(ascii: "[")])
+        #expect(TopKeys.decode(split.rest + [UInt8(ascii: "B")]).keys == [.down])
+        // Nothing came after it: it was the Escape key.
+        #expect(TopKeys.decode([0x1B], final: true).keys == [.escape])
+        #expect(TopKeys.decode([0x1B]).keys == [] && TopKeys.decode([0x1B]).rest == [0x1B])
+        // Escape then a letter typed fast: both keys.
+        #expect(TopKeys.decode([0x1B, UInt8(ascii: "q")]).keys == [.escape, .character("q")])
+        let half = Array("漢".utf8).prefix(2)
+        #expect(TopKeys.decode(Array(half)).rest == Array(half))
+        #expect(TopKeys.decode(Array("\u{1B}[1;5C".utf8)).keys == [.unknown], "an unknown sequence is eaten whole")
     }
 
-    @Test("keys: arrows in both modes, a lone escape, enter, backspace, Ctrl-C and UTF-8 text")
-    func keys() {
-        #expect(TopKey.decode(Array("\u{1B}[A\u{1B}OB".utf8)) == [.up, .down])
-        #expect(TopKey.decode([0x1B]) == [.escape])
-        #expect(TopKey.decode([0x0D, 0x7F, 0x03]) == [.enter, .backspace, .interrupt])
-        #expect(TopKey.decode(Array("jé/".utf8)) == [.character("j"), .character("é"), .character("/")])
-        #expect(TopKey.decode(Array("\u{1B}[1;5Cx".utf8)) == [.character("x")], "an unknown sequence is skipped whole")
-        #expect(TopKey.decode([0x1B, 0x5B]) == [], "a cut sequence is dropped")
-        #expect(TopKey.decode([0xE6, 0xBC]) == [], "a cut character is dropped")
+    @Test("/ filters by name as it is typed; enter keeps it, esc clears it; the selection stays on a shown process")
+    func filter() {
+        var state = Self.busyState()
+        #expect(state.visibleRows.count == 5)
+        for key in [TopKey.character("/"), .character("A"), .character("p"), .character("x"), .backspace] {
+            #expect(state.handle(key) == nil)
+        }
+        #expect(state.filterDraft == "Ap")
+        #expect(state.visibleRows.map(\.name) == ["api/db", "api/web"], "case is ignored")
+        #expect(state.selected == "api/db")
+        let typing = TopScreen(width: 80, height: 24, colors: false).render(state).map(Self.visibleText)
+        #expect(typing.last?.hasPrefix("/Ap_") == true)
+        _ = state.handle(.enter)
+        #expect(state.filter == "Ap" && state.filterDraft == nil && state.visibleRows.count == 2)
+        // `q` while typing is a letter, not quit.
+        _ = state.handle(.character("/"))
+        #expect(state.handle(.character("q")) == nil && state.visibleRows.isEmpty)
+        let none = TopScreen(width: 80, height: 24, colors: false).render(state).map(Self.visibleText)
+        #expect(none.contains { $0.contains("no process matches the filter") })
+        _ = state.handle(.escape)
+        #expect(state.filter.isEmpty && state.filterDraft == nil && state.visibleRows.count == 5)
+        #expect(state.selected == "api/db", "the selection stays where it was")
+    }
+
+    @Test("Selection, focus and actions: r restarts, s stops a running process and starts a stopped one, q quits")
+    func actions() {
+        var state = Self.busyState()
+        #expect(state.selected == "a-very-long-process-name-that-goes-on-and-on")
+        // In backoff it is waiting to run again: `s` stops it for good.
+        #expect(state.handle(.character("s")) == .stop("a-very-long-process-name-that-goes-on-and-on"))
+        #expect(state.handle(.down) == nil && state.handle(.character("j")) == nil)
+        #expect(state.selected == "worker")
+        #expect(state.handle(.character("r")) == .restart("worker"))
+        #expect(state.handle(.character("s")) == .stop("worker"))
+        _ = state.handle(.down)
+        #expect(state.selected == "api/db")
+        #expect(state.handle(.character("s")) == .start("api/db"))
+        _ = state.handle(.end)
+        #expect(state.selected == "api/web")
+        _ = state.handle(.up)
+        _ = state.handle(.character("k"))
+        #expect(state.selected == "worker")
+        #expect(state.handle(.enter) == nil && state.focus == "worker")
+        #expect(state.logLines(limit: 10).allSatisfy { $0.name == "worker" } && state.logLines(limit: 10).count == 2)
+        let focused = TopScreen(width: 80, height: 24, colors: false).render(state).map(Self.visibleText)
+        #expect(focused.contains { $0.hasPrefix("── log of worker") })
+        _ = state.handle(.enter)
+        #expect(state.focus == nil && state.logLines(limit: 10).count == 5)
+        _ = state.handle(.enter)
+        _ = state.handle(.escape)
+        #expect(state.focus == nil)
+        #expect(state.handle(.character("q")) == .quit)
+        #expect(state.handle(.interrupt) == .quit)
+        _ = state.handle(.character("?"))
+        #expect(state.showsHelp && state.handle(.character("j")) == nil && !state.showsHelp, "any key closes the help")
+    }
+
+    @Test("CPU use is the difference of CPU seconds over the time between samples, for the same pid")
+    func cpuPercent() {
+        var state = TopState()
+        state.update(reports: [Self.report("web", cpu: 10)], elapsedSeconds: nil)
+        #expect(state.rows[0].cpuPercent == nil)
+        state.update(reports: [Self.report("web", cpu: 10.5)], elapsedSeconds: 1)
+        #expect(state.rows[0].cpuPercent == 50)
+        // A refresh on a file change has no metrics: the last ones stay.
+        state.update(reports: [Self.report("web")], elapsedSeconds: nil)
+        #expect(state.rows[0].cpuPercent == 50 && state.rows[0].report.cpuSeconds == 10.5)
+        // A new pid (a restart) starts over.
+        state.update(reports: [Self.report("web", pid: 101, cpu: 0.1)], elapsedSeconds: 1)
+        #expect(state.rows[0].cpuPercent == nil)
+        #expect(TopTable.percent(0.04) == "0.0" && TopTable.percent(12.4) == "12" && TopTable.bytes(52_000_000) == "50M")
+    }
+
+    @Test("The process list scrolls to keep the selection in view; the log keeps its share of the screen")
+    func scrolling() {
+        var state = TopState()
+        state.update(reports: (0..<40).map { Self.report(String(format: "proc-%02d", $0)) }, elapsedSeconds: nil)
+        for _ in 0..<30 { _ = state.handle(.down) }
+        #expect(state.selected == "proc-30")
+        let lines = TopScreen(width: 80, height: 24, colors: false).render(state).map(Self.visibleText)
+        #expect(lines.contains { $0.hasPrefix("> proc-30") })
+        #expect(!lines.contains { $0.contains("proc-00") })
+        let logTitle = lines.firstIndex { $0.hasPrefix("── logs") } ?? 0
+        #expect(logTitle <= 24 - 1 - 6, "at least a third of the body is left for the log")
     }
 }

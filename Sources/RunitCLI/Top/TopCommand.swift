@@ -3,258 +3,311 @@ import Foundation
 import RunitCore
 import RunitKit
 
-/// `runit top`: a live view of every process and its log, with keys to act on them.
-struct TopCommand: ParsableCommand {
+/// `runit top`: a live view of every process, with keys to restart, stop and start them.
+struct TopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "top",
-        abstract: "A live view of the processes and their logs, with keys to restart, stop and start them.",
+        abstract: "A live view: every process's state, CPU, memory, ports and output, and its log; keys act on them.",
         discussion: """
-            Keys: ↑/k and ↓/j select, enter shows the selected process's log (again: every log), r restarts, \
-            s stops or starts, / filters by name, ? shows the keys, q quits. It updates when the processes' \
-            files change and refreshes CPU and memory every second. NO_COLOR turns colours off.
+            Keys: up/down or j/k select, enter shows only its log (enter or esc: every log), r restarts,
+            s stops it (or starts it when it does not run), / filters by name, ? lists the keys, q quits.
             """
     )
 
-    func run() throws {
+    func run() async throws {
+        try TopTerminal.requireTerminal()
         let registry = Registry(context: .fromEnvironment())
         try registry.checkHome()
-        guard TopTerminal.enter() else {
-            throw RunitError(.invalidInput, "runit top needs a terminal on stdin and stdout; use 'runit list' or 'runit logs -f'")
-        }
-        defer { TopTerminal.leave() }
-        var loop = TopLoop(registry: registry)
-        loop.run()
+        let session = try TopSession(registry: registry, colors: Terminal.colorsEnabled)
+        try session.run()
     }
 }
 
-/// The loop of `runit top`: waits for a key, a change of the processes' files, a signal or the
-/// next second, then draws the frame again.
-struct TopLoop {
-    let registry: Registry
-    var view = TopView()
-    var selectedName: String?
-    var samples: [String: (cpu: Double, at: Double)] = [:]
-    var watched: [String] = []
-    var watcher: DirectoryWatcher?
-    let actions = ActionResults()
+/// One run of `runit top`: a single-threaded poll loop over the keys, the state files' changes
+/// (inotify), a pipe that wakes it (a resize, an action's end) and a one-second clock for the
+/// CPU and memory. Restarts, stops and starts run on other threads, so the view keeps moving.
+final class TopSession {
+    private let registry: Registry
+    private let colors: Bool
+    private var state = TopState()
+    private var cursors: [String: LogCursor] = [:]
+    /// The process directory and each process's own (status and spec); then their logs.
+    private var statusWatcher = DirectoryWatcher(paths: [])
+    private var logWatcher = DirectoryWatcher(paths: [])
+    private var watched: Set<String>?
+    private let wakeRead: Int32
+    private let wakeWrite: Int32
+    private let results: TopResults
+    private var pendingInput: [UInt8] = []
+    /// When bytes that may begin a longer key (an `ESC`) stop waiting for the rest of it.
+    private var escapeDeadline: Int64 = 0
+    private var shown: [String] = []
+    private var shownSize = (width: 0, height: 0)
+    private var lastSample: Int64 = 0
+    private var lastRefresh: Int64 = 0
+    private var messageUntil: Int64 = 0
 
-    static let refreshMillis: Int64 = 1000
-    static let frameMillis: Int64 = 100
+    /// How long a message about an action stays at the bottom.
+    static let messageMillis: Int64 = 5000
+    /// How long an `ESC` waits for the rest of an arrow's sequence.
+    static let escapeMillis: Int64 = 40
+    /// The shortest time between two reads of the files on their changes: a process that
+    /// prints without pause is shown ten times a second, not on every write.
+    static let refreshMillis: Int64 = 100
+    /// How far behind its log's end a process may be for its new records to be read one by one;
+    /// further, only the end is read (a process that floods its log costs top little).
+    static let skipBytes = 256 * 1024
+    /// The time between two samples of CPU and memory.
+    static let sampleMillis: Int64 = 1000
 
-    init(registry: Registry) {
+    init(registry: Registry, colors: Bool) throws(RunitError) {
         self.registry = registry
-        view.colours = (ProcessInfo.processInfo.environment["NO_COLOR"] ?? "").isEmpty
+        self.colors = colors
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            throw RunitError(.failed, "cannot make a pipe: \(Platform.describe(errno: Platform.lastError))")
+        }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        wakeRead = fds[0]
+        wakeWrite = fds[1]
+        results = TopResults(wake: fds[1])
     }
 
-    mutating func run() {
-        var lastRefresh: Int64 = 0
-        var dirty = true
-        while TopTerminal.quitSignal == 0 {
-            let now = Platform.monotonicMillis()
-            if dirty || now - lastRefresh >= Self.refreshMillis {
-                refresh()
-                lastRefresh = now
-                dirty = false
-                TopTerminal.write(TopScreen.render(view))
-            }
-            let wait = Int32(clamping: max(0, lastRefresh + Self.refreshMillis - Platform.monotonicMillis()))
+    deinit {
+        results.close()
+        statusWatcher.close()
+        logWatcher.close()
+        Platform.closeDescriptor(wakeRead)
+        Platform.closeDescriptor(wakeWrite)
+    }
+
+    /// Runs until `q`, Ctrl-C or the end of the input; the terminal is restored on the way out.
+    func run() throws {
+        try load()
+        try TopTerminal.enter(wake: wakeWrite)
+        defer { TopTerminal.leave() }
+        draw()
+        var nextSample = Platform.monotonicMillis() + Self.sampleMillis
+        // What changed on disk since the last read; while any is pending, the watchers are not
+        // polled (their events wait in the kernel) until the next read is due.
+        var statusChanged = false
+        var logsChanged = false
+        while true {
+            let pending = statusChanged || logsChanged
+            var deadline = nextSample
+            if pending { deadline = min(deadline, lastRefresh + Self.refreshMillis) }
+            if state.message != nil { deadline = min(deadline, messageUntil) }
+            if !pendingInput.isEmpty { deadline = min(deadline, escapeDeadline) }
             var fds = [
                 pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: TopTerminal.wakeRead, events: Int16(POLLIN), revents: 0),
-                pollfd(fd: watcher?.descriptor ?? -1, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: pending ? -1 : statusWatcher.descriptor, events: Int16(POLLIN), revents: 0),
+                pollfd(fd: pending ? -1 : logWatcher.descriptor, events: Int16(POLLIN), revents: 0),
             ]
-            guard poll(&fds, 3, wait) >= 0 || errno == EINTR else { return }
-            if fds[1].revents != 0 {
-                var buffer = [UInt8](repeating: 0, count: 64)
-                _ = read(TopTerminal.wakeRead, &buffer, buffer.count)
-                if let message = actions.take() { view.message = message }
-                dirty = true
+            let timeout = Int32(clamping: max(0, deadline - Platform.monotonicMillis()))
+            let ready = poll(&fds, nfds_t(fds.count), timeout)
+            if ready < 0 && Platform.lastError != EINTR {
+                throw RunitError(.failed, "cannot wait for input: \(Platform.describe(errno: Platform.lastError))")
             }
-            if TopTerminal.resized != 0 {
-                TopTerminal.resized = 0
-                TopTerminal.write("\u{1B}[2J")
-                dirty = true
-            }
-            if fds[2].revents != 0 {
-                watcher?.wait(timeoutMillis: 0)
-                // Changes come in bursts (a log being written): at most one frame every 100 ms.
-                usleep(UInt32(Self.frameMillis * 1000))
-                dirty = true
-            }
-            if fds[0].revents & Int16(POLLIN) != 0 {
-                var buffer = [UInt8](repeating: 0, count: 256)
-                let count = read(0, &buffer, buffer.count)
-                if count <= 0 { return }
-                for key in TopKey.decode(Array(buffer[0..<count])) {
-                    guard handle(key) else { return }
+            let readable = fds.map { ready > 0 && $0.revents != 0 }
+            var redraw = ready < 0  // A signal: maybe a resize.
+            guard let keys = readKeys(available: readable[0]) else { return }
+            for key in keys {
+                redraw = true
+                guard let action = state.handle(key) else { continue }
+                switch action {
+                case .quit: return
+                case .redraw: shown = []
+                case .suspend:
+                    try TopTerminal.suspend()
+                    shown = []
+                default: perform(action)
                 }
-                dirty = true
-            } else if fds[0].revents != 0 {
-                return  // The terminal is gone.
             }
-        }
-    }
-
-    /// Reads the processes, their metrics and the log lines for the pane.
-    mutating func refresh() {
-        let size = TopTerminal.size()
-        (view.columns, view.lines) = size
-        let reports = (try? registry.reports(withMetrics: true)) ?? []
-        let now = Date().timeIntervalSince1970
-        var rows: [TopRow] = []
-        var seen: [String: (cpu: Double, at: Double)] = [:]
-        for report in reports {
-            var percent: Double?
-            if let cpu = report.cpuSeconds {
-                if let before = samples[report.name], now > before.at, cpu >= before.cpu {
-                    percent = (cpu - before.cpu) / (now - before.at) * 100
+            // An action that ended has changed the files: they are read at once, so that the
+            // table agrees with its message (and the next `s` knows what it acts on).
+            var actionEnded = false
+            if readable[1] {
+                drain(wakeRead)
+                for message in results.take() {
+                    show(message)
+                    actionEnded = true
                 }
-                seen[report.name] = (cpu, now)
+                redraw = true
             }
-            var last = LogQuery(lines: 1)
-            last.ownOutput = true
-            let line = (try? registry.logReader(report.name).tail(last).records.last).flatMap { $0 }
-            rows.append(
-                TopRow(
-                    name: report.name, project: report.project, state: report.state.rawValue,
-                    health: report.health?.status ?? "", pid: report.pid, ports: report.ports, cpuPercent: percent,
-                    memoryBytes: report.memoryBytes, restarts: report.restarts, uptimeSeconds: report.uptimeSeconds,
-                    lastLine: line.map { LogText.clean($0.textString) } ?? ""))
+            if readable[2] {
+                statusWatcher.wait(timeoutMillis: 0)
+                statusChanged = true
+            }
+            if readable[3] {
+                logWatcher.wait(timeoutMillis: 0)
+                logsChanged = true
+            }
+            let now = Platform.monotonicMillis()
+            var refreshed = true
+            if now >= nextSample {
+                refresh(reports: true, withMetrics: true, logs: true)
+                nextSample = now + Self.sampleMillis
+            } else if actionEnded || ((statusChanged || logsChanged) && now >= lastRefresh + Self.refreshMillis) {
+                refresh(reports: statusChanged || actionEnded, withMetrics: false, logs: logsChanged || actionEnded)
+            } else {
+                refreshed = false
+            }
+            if refreshed {
+                (statusChanged, logsChanged) = (false, false)
+                redraw = true
+            }
+            if state.message != nil && now >= messageUntil {
+                state.message = nil
+                redraw = true
+            }
+            if redraw { draw() }
         }
-        samples = seen
-        view.rows = rows
-        select(selectedName)
-        if view.focused.map({ name in !rows.contains { $0.name == name } }) == true { view.focused = nil }
-        view.logLines = logLines(room: max(1, view.lines))
-        watch(rows.map(\.name))
     }
 
-    /// The last `room` lines for the pane: the focused process's, or every process's by time.
-    func logLines(room: Int) -> [String] {
-        let query = LogQuery(lines: room)
-        if let focused = view.focused {
-            let records = (try? registry.logReader(focused).tail(query).records) ?? []
-            return records.map { Self.text($0) }
+    /// The keys typed since the last call (none when nothing came); nil at the end of the input
+    /// (the terminal hung up). Bytes that may begin a longer key wait for the rest, up to
+    /// ``escapeMillis``; then they stand for themselves (a lone `ESC` is the Escape key).
+    private func readKeys(available: Bool) -> [TopKey]? {
+        var keys: [TopKey] = []
+        if available {
+            var buffer = [UInt8](repeating: 0, count: 1024)
+            let count = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if count == 0 || (count < 0 && Platform.lastError != EINTR && Platform.lastError != EAGAIN) { return nil }
+            if count > 0 {
+                if pendingInput.isEmpty { escapeDeadline = Platform.monotonicMillis() + Self.escapeMillis }
+                pendingInput += buffer.prefix(count)
+            }
+            (keys, pendingInput) = TopKeys.decode(pendingInput)
         }
-        let merged = (try? registry.tailAll(query)) ?? []
-        let width = min(16, merged.map(\.name.count).max() ?? 0)
-        return merged.map { TopScreen.cell($0.name, width + 1) + Self.text($0.record) }
+        if !pendingInput.isEmpty && Platform.monotonicMillis() >= escapeDeadline {
+            let (more, _) = TopKeys.decode(pendingInput, final: true)
+            keys += more
+            pendingInput = []
+        }
+        return keys
     }
 
-    static func text(_ record: LogRecord) -> String {
-        let line = LogText.clean(record.textString)
-        return record.stream == .sys ? "── \(line) ──" : line
+    /// The first look: every report with its metrics, and the end of every log.
+    private func load() throws(RunitError) {
+        let reports = try registry.reports(withMetrics: true)
+        lastSample = Platform.monotonicMillis()
+        state.update(reports: reports, elapsedSeconds: nil)
+        for report in reports { readTail(of: report.name) }
+        watch(reports.map(\.name))
     }
 
-    /// Watches the folder of processes, and each one's folder and logs.
-    mutating func watch(_ names: [String]) {
-        guard names != watched || watcher == nil else { return }
-        watcher?.close()
-        let home = registry.context.home
-        var paths = [registry.context.processesDirectory]
+    /// Reads the files again: the reports (with CPU and memory for `withMetrics`), and the new
+    /// log records.
+    private func refresh(reports: Bool, withMetrics: Bool, logs: Bool) {
+        lastRefresh = Platform.monotonicMillis()
+        if reports {
+            do throws(RunitError) {
+                let fresh = try registry.reports(withMetrics: withMetrics)
+                var elapsed: Double?
+                if withMetrics {
+                    elapsed = Double(lastRefresh - lastSample) / 1000
+                    lastSample = lastRefresh
+                }
+                state.update(reports: fresh, elapsedSeconds: elapsed)
+            } catch {
+                // The state directory became unsafe or unreadable: said at the bottom, the last
+                // table kept, and tried again on the next change or second.
+                show("runit: " + error.message)
+            }
+        }
+        let names = state.rows.map(\.name)
+        // A process just added has its log read from the start.
+        if logs || Set(names) != watched {
+            cursors = cursors.filter { names.contains($0.key) }
+            let behind = names.filter(isFarBehind)
+            for name in behind { readTail(of: name) }
+            let rest = names.filter { !behind.contains($0) }
+            state.append(registry.readNew(from: &cursors, names: rest, query: LogQuery()))
+        }
+        watch(names)
+    }
+
+    /// Whether a log has moved on so far since it was read (a rotation, or more than ``skipBytes``)
+    /// that only its end is worth reading: top keeps the last ``TopState/logLimit`` records.
+    private func isFarBehind(_ name: String) -> Bool {
+        guard let cursor = cursors[name], let end = try? registry.logReader(name).endCursor() else { return false }
+        return end.inode != cursor.inode || end.offset - cursor.offset > Self.skipBytes
+    }
+
+    /// Reads the last records of a log, up to its end now, in place of those kept.
+    private func readTail(of name: String) {
+        guard let reader = try? registry.logReader(name) else { return }
+        let end = reader.endCursor() ?? LogCursor(inode: 0, offset: 0)
+        cursors[name] = end
+        state.setLog(reader.tail(LogQuery(lines: TopState.logLimit), end: end).records, of: name)
+    }
+
+    /// Watches the process directory (a process added or removed) and each process's own
+    /// directory (its status and spec, replaced on each change), and apart from them each
+    /// process's logs; again when the names change.
+    private func watch(_ names: [String]) {
+        guard Set(names) != watched else { return }
+        statusWatcher.close()
+        logWatcher.close()
+        var directories = [registry.context.processesDirectory]
+        var logs: [String] = []
         for name in names {
-            let process = ProcessPaths(home: home, name: name)
-            paths += [process.directory, process.logs]
+            guard let valid = ProcessName(name) else { continue }
+            let paths = registry.context.paths(valid)
+            directories.append(paths.directory)
+            logs.append(paths.logs)
         }
-        watcher = DirectoryWatcher(paths: paths)
-        watched = names
+        statusWatcher = DirectoryWatcher(paths: directories)
+        logWatcher = DirectoryWatcher(paths: logs)
+        watched = Set(names)
     }
 
-    mutating func select(_ name: String?) {
-        let visible = view.visibleRows
-        if let name, let index = visible.firstIndex(where: { $0.name == name }) {
-            view.selected = index
-        } else {
-            view.selected = min(view.selected, max(0, visible.count - 1))
-        }
-        selectedName = view.selectedName
-    }
-
-    /// Acts on a key; false to quit.
-    mutating func handle(_ key: TopKey) -> Bool {
-        if view.editingFilter {
-            switch key {
-            case .enter: view.editingFilter = false
-            case .escape, .interrupt:
-                view.filter = ""
-                view.editingFilter = false
-            case .backspace: if !view.filter.isEmpty { view.filter.removeLast() }
-            case .character(let character): view.filter.append(character)
-            default: break
-            }
-            select(selectedName)
-            return true
-        }
-        switch key {
-        case .character("q"), .interrupt: return false
-        case .up, .character("k"): move(-1)
-        case .down, .character("j"): move(1)
-        case .enter: view.focused = view.focused == nil || view.focused != selectedName ? selectedName : nil
-        case .escape:
-            if view.showHelp { view.showHelp = false } else { view.focused = nil }
-        case .character("?"): view.showHelp.toggle()
-        case .character("/"):
-            view.editingFilter = true
-            view.filter = ""
-        case .character("r"):
-            act("restarting") { registry, name in
-                let outcome = try registry.restart(name)
-                return "restarted \(name)" + (outcome.snapshot.pid.map { " (pid \($0))" } ?? "")
-            }
-        case .character("s"):
-            let running = view.visibleRows.first { $0.name == selectedName }?.pid != nil
-            act(running ? "stopping" : "starting") { registry, name in
-                if running {
-                    _ = try registry.stop(name)
-                    return "stopped \(name)"
-                }
-                let outcome = try registry.start(StartRequest(name: name, command: nil, argv: nil))
-                return outcome.failure.map { "\(name) did not start: \($0)" } ?? "started \(name)"
-            }
-        default: break
-        }
-        return true
-    }
-
-    mutating func move(_ step: Int) {
-        let count = view.visibleRows.count
-        guard count > 0 else { return }
-        view.selected = min(max(view.selected + step, 0), count - 1)
-        selectedName = view.selectedName
-    }
-
-    /// Runs an action on the selected process off the loop (a stop may take seconds); its
-    /// result shows at the bottom when it is done.
-    mutating func act(_ doing: String, _ work: @escaping @Sendable (Registry, String) throws -> String) {
-        guard let name = selectedName else { return }
-        view.message = "\(doing) \(name)…"
+    /// Starts what an action asks for on another thread; its outcome comes back as a message.
+    private func perform(_ action: TopAction) {
         let registry = registry
-        let results = actions
-        Thread.detachNewThread {
-            let message: String
-            do { message = try work(registry, name) } catch let error as RunitError { message = error.message } catch {
-                message = "\(error)"
-            }
-            results.put(message)
-            TopTerminal.wake()
+        let results = results
+        switch action {
+        case .restart(let name):
+            show("restarting \(name)…")
+            DispatchQueue.global().async { results.post(TopResults.restart(name, registry)) }
+        case .stop(let name):
+            show("stopping \(name)…")
+            DispatchQueue.global().async { results.post(TopResults.stop(name, registry)) }
+        case .start(let name):
+            show("starting \(name)…")
+            DispatchQueue.global().async { results.post(TopResults.start(name, registry)) }
+        case .quit, .redraw, .suspend: break
         }
     }
-}
 
-/// Messages of finished actions, handed from their threads to the loop.
-final class ActionResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private var messages: [String] = []
-
-    func put(_ message: String) {
-        lock.lock()
-        messages.append(message)
-        lock.unlock()
+    private func show(_ message: String) {
+        state.message = message
+        messageUntil = Platform.monotonicMillis() + Self.messageMillis
     }
 
-    func take() -> String? {
-        lock.lock()
-        defer { lock.unlock() }
-        return messages.isEmpty ? nil : messages.removeLast()
+    /// Draws the lines that changed since the last frame; all of them after a resize.
+    private func draw() {
+        let size = TopTerminal.size()
+        if size != shownSize {
+            shown = []
+            shownSize = size
+        }
+        let lines = TopScreen(width: size.width, height: size.height, colors: colors).render(state)
+        var out = shown.isEmpty ? "\u{1B}[0m\u{1B}[2J" : ""
+        for (row, line) in lines.enumerated() where row >= shown.count || shown[row] != line {
+            out += "\u{1B}[\(row + 1);1H\u{1B}[2K" + line
+        }
+        shown = lines
+        guard !out.isEmpty else { return }
+        TopTerminal.write(out)
+    }
+
+    private func drain(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        while buffer.withUnsafeMutableBytes({ read(fd, $0.baseAddress, $0.count) }) > 0 {}
     }
 }

@@ -2,160 +2,142 @@ import Foundation
 import RunitCore
 import RunitKit
 
-/// One process as `runit top` shows it.
-struct TopRow: Equatable {
-    var name: String
-    var project: String?
-    var state: String
-    var health: String
-    var pid: Int32?
-    var ports: [Int]
-    var cpuPercent: Double?
-    var memoryBytes: Int64?
-    var restarts: Int
-    var uptimeSeconds: Int?
-    var lastLine: String
-}
+/// Draws a frame of `runit top` as text: a pure function of the state and the terminal's size,
+/// so that a test can check it fits.
+struct TopScreen {
+    /// The terminal's columns and rows.
+    var width: Int
+    var height: Int
+    /// Whether to use ANSI colours (off under `NO_COLOR`).
+    var colors: Bool
 
-/// What `runit top` shows: everything it needs to draw one frame, and nothing else.
-struct TopView {
-    var rows: [TopRow] = []
-    var selected = 0
-    /// The process whose log fills the pane below the table; nil: every process's.
-    var focused: String?
-    var filter = ""
-    /// Typing a filter after `/`.
-    var editingFilter = false
-    var showHelp = false
-    /// The log lines for the pane, oldest first, each `name  text` when showing every process.
-    var logLines: [String] = []
-    /// A line saying what the last key did.
-    var message = ""
-    var columns = 80
-    var lines = 24
-    var colours = true
-
-    /// The rows the filter lets through, loose processes first, then each project's.
-    var visibleRows: [TopRow] {
-        let matching = filter.isEmpty ? rows : rows.filter { $0.name.localizedCaseInsensitiveContains(filter) }
-        return matching.filter { $0.project == nil } + matching.filter { $0.project != nil }
-    }
-
-    /// The selected process's name.
-    var selectedName: String? {
-        let visible = visibleRows
-        guard !visible.isEmpty else { return nil }
-        return visible[min(max(selected, 0), visible.count - 1)].name
-    }
-
-    static let keysHelp = [
-        "↑/k ↓/j  select a process", "enter    show its log (again: every log)", "r        restart it",
-        "s        stop it, or start it when stopped", "/        filter by name (enter keeps, esc clears)", "?        this help",
-        "q        quit",
-    ]
-}
-
-/// Draws a ``TopView`` into exactly `lines` rows of at most `columns` characters.
-enum TopScreen {
-    /// The frame's rows, each already cut to the width (colour codes do not count).
-    static func frame(_ view: TopView) -> [String] {
-        // One column is left free: a character in the last one would leave the cursor waiting to wrap.
-        let width = max(view.columns, 20) - 1
-        let height = max(view.lines, 6)
-        var out: [String] = []
-        let visible = view.visibleRows
-        let title = "runit top — \(view.rows.count) processes" + (view.filter.isEmpty ? "" : ", filter '\(view.filter)'")
-        out.append(paint(fit(title + "   ? for keys", width), "1", view.colours))
-        out.append(paint(fit(header(width), width), "7", view.colours))
-        // The table takes up to half the screen; the log gets the rest.
-        let tableRoom = max(1, min(visible.count + groups(visible), (height - 4) / 2))
-        var table: [(text: String, colour: String?)] = []
-        var selectedLine = 0
-        var lastProject: String?? = .none
-        for (index, row) in visible.enumerated() {
-            if lastProject == .none || lastProject! != row.project {
-                if let project = row.project { table.append(("▸ " + project, "1")) }
-                lastProject = .some(row.project)
-            }
-            if index == min(max(view.selected, 0), visible.count - 1) { selectedLine = table.count }
-            table.append((line(row, width), Terminal.stateColor(row.health == "unhealthy" ? "unhealthy" : row.state)))
+    /// The frame's lines, exactly `height` of them, each exactly `width` columns wide once its
+    /// escape sequences are left out.
+    func render(_ state: TopState) -> [String] {
+        guard width >= 20, height >= 5 else {
+            return (0..<max(height, 0)).map { $0 == 0 ? fit("runit top: the terminal is too small") : fit("") }
         }
-        if visible.isEmpty {
-            table.append((view.rows.isEmpty ? "no processes: start one with runit start" : "nothing matches the filter", nil))
-        }
-        let first = max(0, min(selectedLine - tableRoom + 1, table.count - tableRoom))
-        for (offset, entry) in table.dropFirst(first).prefix(tableRoom).enumerated() {
-            let text = fit(entry.text, width)
-            if first + offset == selectedLine && !visible.isEmpty {
-                out.append(view.colours ? "\u{1B}[7m" + pad(text, width) + "\u{1B}[0m" : "> " + fit(text, width - 2))
-            } else {
-                out.append(entry.colour.map { paint(text, $0, view.colours) } ?? text)
-            }
-        }
-        let paneTitle = view.focused.map { "── log of \($0) (enter: every log) " } ?? "── every log (enter: the selected one's) "
-        let fitted = fit(paneTitle, width)
-        out.append(paint(fitted + String(repeating: "─", count: max(0, width - fitted.count)), "2", view.colours))
-        let paneRoom = height - out.count - 1
-        if view.showHelp {
-            for text in TopView.keysHelp.prefix(paneRoom) { out.append(fit(text, width)) }
+        var lines = [titleLine(state)]
+        let body = height - 4
+        if state.showsHelp {
+            lines += Self.help.prefix(body + 2).map { fit($0) }
         } else {
-            for text in view.logLines.suffix(paneRoom) { out.append(fit(text, width)) }
+            let table = TopTable(rows: state.visibleRows, state: state, width: width)
+            let needed = max(table.lines.count, 1)
+            let tableRows = min(needed, max(1, body - max(3, body / 3)))
+            lines.append(paint(fit(table.header), "1"))
+            lines += tableLines(table, state: state, count: tableRows)
+            lines.append(paint(logTitle(state), "90"))
+            lines += logLines(state, count: body - tableRows)
         }
-        while out.count < height - 1 { out.append("") }
-        let status = view.editingFilter ? "/" + view.filter + "▏" : view.message
-        out.append(fit(status, width))
+        while lines.count < height - 1 { lines.append(fit("")) }
+        lines.append(footer(state))
+        return lines
+    }
+
+    /// What each key does, for `?`.
+    static let help = [
+        "Keys",
+        "",
+        "  up, down, j, k    select a process (PgUp, PgDn, Home, End: further)",
+        "  enter             show only its log; enter again or esc: every log",
+        "  r                 restart it",
+        "  s                 stop it if it runs, start it if not",
+        "  /                 filter by name: type, enter to apply, esc to clear",
+        "  ctrl-l            draw the screen again",
+        "  ?                 this help; any key closes it",
+        "  q, ctrl-c         quit",
+        "",
+        "The table follows the state files as they change; CPU and memory every second.",
+    ]
+
+    private func titleLine(_ state: TopState) -> String {
+        let running = state.rows.filter { [.running, .ready, .unhealthy].contains($0.report.state) }.count
+        var left = " runit top   \(state.rows.count) process\(state.rows.count == 1 ? "" : "es"), \(running) running"
+        if !state.filter.isEmpty { left += "   filter: \(Table.visible(state.filter))" }
+        let right = "? keys  q quit "
+        let gap = width - TopText.columns(left) - TopText.columns(right)
+        return paint(fit(gap >= 1 ? left + String(repeating: " ", count: gap) + right : left), "7")
+    }
+
+    private func tableLines(_ table: TopTable, state: TopState, count: Int) -> [String] {
+        guard !table.lines.isEmpty else {
+            let empty =
+                state.rows.isEmpty
+                ? "  no processes; start one with: runit start NAME -- PROGRAM ARG..." : "  no process matches the filter"
+            return [fit(empty)] + Array(repeating: fit(""), count: max(0, count - 1))
+        }
+        // The list scrolls as little as it can to keep the selection in view.
+        let selectedLine = table.lines.firstIndex { $0.name != nil && $0.name == state.selected } ?? 0
+        let first = min(max(0, selectedLine - count + 1), max(0, table.lines.count - count))
+        var out = table.lines.dropFirst(first).prefix(count).map { line -> String in
+            let isSelected = line.name != nil && line.name == state.selected
+            if isSelected { return paint(fit("> " + line.cells.map(\.text).joined()), "7") }
+            return "  " + line.cells.map { cell in cell.color.map { paint(cell.text, $0) } ?? cell.text }.joined()
+                + String(repeating: " ", count: max(0, width - 2 - line.cells.map { TopText.columns($0.text) }.reduce(0, +)))
+        }
+        while out.count < count { out.append(fit("")) }
         return out
     }
 
-    /// The whole frame as bytes for the terminal: from the top left, each row cleared to its end.
-    static func render(_ view: TopView) -> String {
-        "\u{1B}[H" + frame(view).map { $0 + "\u{1B}[K" }.joined(separator: "\r\n") + "\u{1B}[J"
+    private func logTitle(_ state: TopState) -> String {
+        let title: String
+        if let focus = state.focus {
+            title = "── log of \(Table.visible(focus)) (enter or esc: every log) "
+        } else {
+            title = state.filter.isEmpty ? "── logs " : "── logs of the processes shown "
+        }
+        let fill = max(0, width - TopText.columns(title))
+        return fit(title + String(repeating: "─", count: fill))
     }
 
-    static func header(_ width: Int) -> String {
-        let base =
-            cell("NAME", 14) + cell("STATE", 10) + cell("PID", 8, right: true) + " " + cell("PORTS", 7)
-            + cell("CPU", 6, right: true) + cell("MEM", 10, right: true) + cell("RST", 4, right: true)
-            + cell("UP", 7, right: true)
-        return base + "  LAST LINE"
+    private func logLines(_ state: TopState, count: Int) -> [String] {
+        let records = state.logLines(limit: count)
+        let names = state.rows.map(\.name)
+        let nameWidth = min(16, records.map { TopText.columns($0.name) }.max() ?? 0)
+        var out: [String] = []
+        for (name, record) in records {
+            var prefix = ""
+            var prefixColor: String?
+            if state.focus == nil {
+                prefix =
+                    TopText.cut(name, to: nameWidth) + String(repeating: " ", count: max(0, nameWidth - TopText.columns(name)))
+                prefix += " | "
+                let palette = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
+                prefixColor = palette[(names.firstIndex(of: name) ?? 0) % palette.count]
+            }
+            let room = max(0, width - TopText.columns(prefix))
+            var text: String
+            var color: String?
+            if record.stream == .sys {
+                text = TopText.cut("── " + Table.visible(record.textString) + " ──", to: room)
+                color = "90"
+            } else {
+                text = TopText.cut(Table.visible(LogText.clean(record.textString)), to: room)
+                color = record.stream == .err ? "31" : nil
+            }
+            text += String(repeating: " ", count: max(0, room - TopText.columns(text)))
+            out.append((prefixColor.map { paint(prefix, $0) } ?? prefix) + (color.map { paint(text, $0) } ?? text))
+        }
+        while out.count < count { out.append(fit("")) }
+        return out
     }
 
-    static func line(_ row: TopRow, _ width: Int) -> String {
-        let name = row.project.map { _ in "  " + (ProcessName(row.name)?.base ?? row.name) } ?? row.name
-        let state = row.health.isEmpty || row.health == "healthy" ? row.state : row.health
-        let cpu = row.cpuPercent.map { String(format: "%.0f%%", $0) } ?? "-"
-        let memory = row.memoryBytes.map(ProcessMetrics.formatBytes) ?? "-"
-        let uptime = row.uptimeSeconds.map { ProcessMetrics.formatDuration(TimeInterval($0)) } ?? "-"
-        let ports = row.ports.isEmpty ? "-" : row.ports.map(String.init).joined(separator: ",")
-        let base =
-            cell(name, 14) + cell(state, 10) + cell(row.pid.map(String.init) ?? "-", 8, right: true) + " "
-            + cell(ports, 7) + cell(cpu, 6, right: true) + cell(memory, 10, right: true) + cell("\(row.restarts)", 4, right: true)
-            + cell(uptime, 7, right: true)
-        return base + "  " + row.lastLine
+    private func footer(_ state: TopState) -> String {
+        if let draft = state.filterDraft {
+            return fit("/" + Table.visible(draft) + "_   enter: apply   esc: clear")
+        }
+        if let message = state.message { return paint(fit(" " + Table.visible(message)), "1") }
+        return paint(fit(" j/k select  enter focus  r restart  s stop/start  / filter  ? keys  q quit"), "90")
     }
 
-    private static func groups(_ rows: [TopRow]) -> Int {
-        Set(rows.compactMap(\.project)).count
+    /// `text` cut or padded to the width.
+    private func fit(_ text: String) -> String {
+        let cut = TopText.cut(text, to: width)
+        return cut + String(repeating: " ", count: max(0, width - TopText.columns(cut)))
     }
 
-    /// `text` in a cell of `width` characters (cut with a space kept before the next cell).
-    static func cell(_ text: String, _ width: Int, right: Bool = false) -> String {
-        let cut = text.count >= width ? String(text.prefix(width - 2)) + "…" : text
-        let padding = String(repeating: " ", count: max(0, width - cut.count))
-        return right ? padding + cut : cut + padding
-    }
-
-    /// `text` cut to `width` characters, its controls made visible as nothing.
-    static func fit(_ text: String, _ width: Int) -> String {
-        let clean = String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
-        return clean.count > width ? String(clean.prefix(max(0, width - 1))) + "…" : clean
-    }
-
-    static func pad(_ text: String, _ width: Int) -> String {
-        text + String(repeating: " ", count: max(0, width - text.count))
-    }
-
-    static func paint(_ text: String, _ code: String, _ colours: Bool) -> String {
-        colours ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+    private func paint(_ text: String, _ code: String) -> String {
+        colors ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
     }
 }
