@@ -116,6 +116,12 @@ class RawServer:
         self.buffer = b""
         self.seen = []
 
+    def initialize(self):
+        """The handshake, answered."""
+        self.send(INITIALIZE)
+        self.read_until(lambda message: message.get("id") == 1)
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
     def send(self, message):
         self.process.stdin.write((json.dumps(message) + "\n").encode())
         self.process.stdin.flush()
@@ -150,9 +156,7 @@ def tagged(message, method, stream="L"):
 def test_subscriptions_listen_streams_tagged_notifications_until_cancelled(runit):
     server = RawServer(runit)
     try:
-        server.send(INITIALIZE)
-        server.read_until(lambda message: message.get("id") == 1)
-        server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        server.initialize()
         assert runit.cli("start", "api", "--", "sleep", "300").returncode == 0
         filter = {
             "resourcesListChanged": True,
@@ -203,9 +207,7 @@ def test_subscriptions_listen_streams_tagged_notifications_until_cancelled(runit
 def test_a_listen_stream_ends_with_its_result_when_the_client_leaves_and_idles_without_cpu(runit):
     server = RawServer(runit)
     try:
-        server.send(INITIALIZE)
-        server.read_until(lambda message: message.get("id") == 1)
-        server.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        server.initialize()
         assert runit.cli("start", "idle", "--", "sleep", "300").returncode == 0
         server.send(
             {
