@@ -37,7 +37,7 @@ extension Registry {
         let records = reader.tail(query).records
         let start = records.lastIndex { $0.stream == .sys && $0.text.starts(with: "started pid ".utf8) }
         let run = start.map { records[records.index(after: $0)...] } ?? records[...]
-        return Array(run.filter { $0.stream != .sys }.suffix(count))
+        return Array(LogRecord.joiningPieces(Array(run)).filter { $0.stream != .sys }.suffix(count))
     }
 
     /// The records of `names` written after their `cursors` (from the start of the log for a name

@@ -67,3 +67,26 @@ public struct LogRecord: Equatable, Sendable {
         self.init(micros: micros, stream: stream, continued: continued, text: Array(line[index...]))
     }
 }
+
+extension LogRecord {
+    /// `records` with each run of continued pieces of one stream (a line the supervisor wrote
+    /// out in parts, after a pause in the middle of it) joined into one record, at the place of
+    /// its first piece; a run still open at the end stays as far as it goes. A start or an exit
+    /// (a `sys` record) ends every unfinished line: the next run's output is not its rest.
+    public static func joiningPieces(_ records: [LogRecord]) -> [LogRecord] {
+        var joined: [LogRecord] = []
+        var open: [LogStream: Int] = [:]
+        for record in records {
+            if record.stream == .sys { open.removeAll() }
+            if let index = open[record.stream] {
+                joined[index].text += record.text
+                joined[index].continued = record.continued
+                if !record.continued { open[record.stream] = nil }
+                continue
+            }
+            if record.continued { open[record.stream] = joined.count }
+            joined.append(record)
+        }
+        return joined
+    }
+}

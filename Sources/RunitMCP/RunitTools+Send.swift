@@ -63,7 +63,8 @@ extension RunitTools {
         }
         let reader = try registry.logReader(name)
         let (records, _) = reader.read(from: cursor, limit: 1000)
-        let fitted = AnswerText.fit(records.filter { $0.stream != .sys }.map(AnswerText.line))
+        // A line written in pieces (a pause in the middle of it) is one line of the answer.
+        let fitted = AnswerText.fit(LogRecord.joiningPieces(records).filter { $0.stream != .sys }.map(AnswerText.line))
         structured["outcome"] = .string(outcome)
         structured["output"] = .array(fitted.lines.map { .string($0) })
         structured["truncated"] = .bool(fitted.truncated)

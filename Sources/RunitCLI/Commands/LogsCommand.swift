@@ -168,24 +168,9 @@ struct LogPrinter {
         Terminal.write((json || !joining ? records : Self.joiningPieces(records)).map(line).joined())
     }
 
-    /// `records` with each run of continued pieces of one stream joined into one record, at the
-    /// place of its first piece; a run still open at the end stays as far as it goes.
+    /// `records` with each line written in pieces joined (see ``LogRecord/joiningPieces(_:)``).
     static func joiningPieces(_ records: [LogRecord]) -> [LogRecord] {
-        var joined: [LogRecord] = []
-        var open: [LogStream: Int] = [:]
-        for record in records {
-            // A start or an exit ends every unfinished line: the next run's output is not its rest.
-            if record.stream == .sys { open.removeAll() }
-            if let index = open[record.stream] {
-                joined[index].text += record.text
-                joined[index].continued = record.continued
-                if !record.continued { open[record.stream] = nil }
-                continue
-            }
-            if record.continued { open[record.stream] = joined.count }
-            joined.append(record)
-        }
-        return joined
+        LogRecord.joiningPieces(records)
     }
 
     /// One record's line, newline included.
