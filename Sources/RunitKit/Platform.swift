@@ -74,6 +74,12 @@ public enum Platform {
         return holder < 0 ? nil : holder
     }
 
+    /// A descriptor that becomes readable when the process `pid` ends (Linux's pidfd, close-on-exec);
+    /// -1 where there is none or the process is gone.
+    public static func exitDescriptor(_ pid: Int32) -> Int32 {
+        pid > 0 ? crunit_pidfd_open(pid) : -1
+    }
+
     /// Whether a process with `pid` exists (zombies included).
     public static func processExists(_ pid: Int32) -> Bool {
         guard pid > 0 else { return false }

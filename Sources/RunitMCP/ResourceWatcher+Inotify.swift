@@ -12,6 +12,8 @@ import RunitKit
         private var root: Int32 = -1
         private var directories: [Int32: String] = [:]
         private var logs: [Int32: String] = [:]
+        /// Each live supervisor's pidfd: readable once it ends, which a `kill -9` tells no file.
+        private(set) var supervisors: [String: (pid: Int32, fd: Int32)] = [:]
 
         static let stateFiles: Set<[UInt8]> = [Array("status.json".utf8), Array("spec.json".utf8)]
 
@@ -54,8 +56,22 @@ import RunitKit
             }
         }
 
+        /// Watches the supervisor `pid` of `name` (none when nil), closing a watch on another one.
+        mutating func watchSupervisor(of name: String, pid: Int32?) {
+            if let held = supervisors[name], held.pid == pid { return }
+            if let held = supervisors.removeValue(forKey: name), held.fd >= 0 { close(held.fd) }
+            guard let pid else { return }
+            supervisors[name] = (pid, Platform.exitDescriptor(pid))
+        }
+
+        /// Closes every supervisor's pidfd.
+        mutating func closeSupervisors() {
+            for name in Array(supervisors.keys) { watchSupervisor(of: name, pid: nil) }
+        }
+
         /// Drops the watches of a removed process (the kernel has dropped them already).
         mutating func forget(_ name: String) {
+            watchSupervisor(of: name, pid: nil)
             for (wd, watched) in directories where watched == name { directories[wd] = nil }
             for (wd, watched) in logs where watched == name { logs[wd] = nil }
         }

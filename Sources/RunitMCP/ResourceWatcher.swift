@@ -79,15 +79,16 @@ final class ResourceWatcher: @unchecked Sendable {
         if fd >= 0 { _ = write(fd, &byte, 1) }
     }
 
-    /// What a change of a process's status file is compared on.
-    private func fingerprint(_ name: String) -> String? {
-        guard let snapshot = try? registry.existing(name) else { return nil }
+    /// What a change of a process's status file is compared on, and its supervisor's pid.
+    private func look(_ name: String) -> (print: String?, supervisor: Int32?) {
+        guard let snapshot = try? registry.existing(name) else { return (nil, nil) }
         let status = snapshot.status
-        return [
+        let print = [
             snapshot.state.rawValue, "\(status?.pid ?? 0)", "\(status?.restarts ?? 0)", status?.health ?? "",
             status?.run ?? "", "\(status?.exitCode ?? -1)", "\(status?.exitSignal ?? -1)",
         ]
         .joined(separator: "|")
+        return (print, snapshot.supervisorPID)
     }
 
     private func run(emit: @Sendable (Change) -> Void) {
@@ -100,11 +101,14 @@ final class ResourceWatcher: @unchecked Sendable {
             // it), so that the first process added is heard of.
             _ = Platform.makeDirectories(registry.context.processesDirectory)
             state.addRoot()
+            defer { state.closeSupervisors() }
             var fingerprints: [String: String] = [:]
             var names = Set((try? registry.names()) ?? [])
             for name in names {
                 state.watchDirectory(of: name)
-                fingerprints[name] = fingerprint(name)
+                let seen = look(name)
+                fingerprints[name] = seen.print
+                state.watchSupervisor(of: name, pid: seen.supervisor)
             }
             var lastLogs: [String: Int64] = [:]
             var dueLogs: [String: Int64] = [:]
@@ -117,13 +121,20 @@ final class ResourceWatcher: @unchecked Sendable {
                 let now = Platform.monotonicMillis()
                 var timeout: Int32 = -1
                 if let next = dueLogs.values.min() { timeout = Int32(clamping: max(0, next - now)) }
+                // A supervisor that dies without a word (kill -9) changes no file: its pidfd says so.
+                let watchedSupervisors = state.supervisors.filter { $0.value.fd >= 0 }.map { ($0.key, $0.value.fd) }
                 var fds = [
                     pollfd(fd: inotify, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
                 ]
-                _ = poll(&fds, 2, timeout)
+                fds += watchedSupervisors.map { pollfd(fd: $0.1, events: Int16(POLLIN), revents: 0) }
+                _ = poll(&fds, nfds_t(fds.count), timeout)
                 if fds[1].revents != 0 { Self.drain(wakeFD) }
                 let events = state.read()
                 var statusOf: Set<String> = []
+                for (index, watched) in watchedSupervisors.enumerated() where fds[index + 2].revents != 0 {
+                    statusOf.insert(watched.0)
+                    state.watchSupervisor(of: watched.0, pid: nil)
+                }
                 var logsOf: Set<String> = []
                 if events.overflowed || events.rootChanged {
                     let current = Set((try? registry.names()) ?? [])
@@ -145,7 +156,8 @@ final class ResourceWatcher: @unchecked Sendable {
                 logsOf.formUnion(events.logs)
                 var listChanged = false
                 for name in statusOf.intersection(names).sorted() {
-                    let print = fingerprint(name)
+                    let (print, supervisor) = look(name)
+                    state.watchSupervisor(of: name, pid: supervisor)
                     if print != fingerprints[name] {
                         fingerprints[name] = print
                         emit(.updated(.status(name)))

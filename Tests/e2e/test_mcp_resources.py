@@ -233,3 +233,27 @@ def test_a_listen_stream_ends_with_its_result_when_the_client_leaves_and_idles_w
         assert {"jsonrpc": "2.0", "id": 7, "result": {}} in answers, answers
     finally:
         server.close()
+
+
+def test_a_supervisor_killed_with_sigkill_is_heard_of_as_lost(runit):
+    heard = []
+
+    async def on_message(message):
+        if isinstance(message, types.ResourceUpdatedNotification):
+            heard.append(str(message.params.uri))
+
+    async def body():
+        async with runit.session(message_handler=on_message) as session:
+            started = await session.call_tool("start_process", {"name": "orphan", "argv": ["sleep", "300"]})
+            assert not started.is_error, started.content[0].text
+            supervisor = started.structured_content["process"]["supervisor_pid"]
+            await session.subscribe_resource("runit://processes/orphan")
+            # Nothing writes a file when a supervisor is killed: the server watches its pidfd.
+            os.kill(supervisor, 9)
+            with anyio.fail_after(20):
+                while "runit://processes/orphan" not in heard:
+                    await anyio.sleep(0.05)
+            status = json.loads((await session.read_resource("runit://processes/orphan")).contents[0].text)
+            assert status["state"] == "lost", status
+
+    run(body)
