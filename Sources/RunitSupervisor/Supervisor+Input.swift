@@ -61,6 +61,14 @@ extension Supervisor {
         while true {
             if terminalInputStart == terminalInputEnd {
                 let count = read(descriptors.input, terminalInput.baseAddress, terminalInput.count)
+                if count <= 0 && inputEnd == .pending {
+                    // Everything sent before the end of input is in the terminal: now its Ctrl-D.
+                    terminalInput.storeBytes(of: 4, as: UInt8.self)
+                    (terminalInputStart, terminalInputEnd) = (0, 1)
+                    inputEnd = .open
+                    log.system("sent end of input (Ctrl-D) to the terminal")
+                    continue
+                }
                 guard count > 0 else {
                     descriptors.inputBlocked = false
                     return
@@ -83,9 +91,9 @@ extension Supervisor {
     mutating func closeInput() {
         relayInput()
         if descriptors.terminal >= 0 {
-            var eof: UInt8 = 4
-            _ = write(descriptors.outRead, &eof, 1)
-            log.system("sent end of input (Ctrl-D) to the terminal")
+            // Ctrl-D goes after what is still waiting for room in the terminal, never before it.
+            inputEnd = .pending
+            relayTerminalInput()
             return
         }
         guard descriptors.stdinWrite >= 0, inputEnd == .open else { return }
@@ -108,7 +116,8 @@ extension Supervisor {
     /// Before a run after `closeInput`: a new stdin pipe, so that this run is not at end of input.
     mutating func reopenInput() {
         #if os(Linux)
-            guard inputEnd != .open, let stdin = Descriptors.makePipe() else { return }
+            // A terminal is never closed: its end of input is a Ctrl-D, and the next run reads on.
+            guard descriptors.terminal < 0, inputEnd != .open, let stdin = Descriptors.makePipe() else { return }
             close(descriptors.stdinRead)
             (descriptors.stdinRead, descriptors.stdinWrite) = stdin
             _ = fcntl(descriptors.stdinRead, F_SETFL, 0)

@@ -77,4 +77,18 @@ struct TerminalInputTests {
         #expect(fixture.eventually { try fixture.run("logs", "py").stdout.contains("hello bob") })
         #expect(fixture.state("py") == "running", "Ctrl-C was the program's to handle; it goes on")
     }
+
+    @Test("--tty: end of input comes after input the terminal had no room for yet, never before it")
+    func terminalEndAfterQueuedInput() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let script = "sleep 2; n=0; while read l; do n=$((n+1)); done; echo GOT-EOF after $n lines; sleep 300"
+        #expect(try fixture.run("start", "t", "--tty", "--", "sh", "-c", script).status == 0)
+        // 300 lines, 10 KB: more than the terminal holds (4 KB) while nothing reads.
+        let lines = (0..<300).map { "line-\($0)-xxxxxxxxxxxxxxxxxxxxxx" }.joined(separator: "\n")
+        #expect(try fixture.run("send", "t", lines).status == 0)
+        #expect(try fixture.run("send", "t", "--eof").status == 0)
+        #expect(fixture.eventually(timeout: 20) { try fixture.run("logs", "t").stdout.contains("GOT-EOF") })
+        #expect(try fixture.run("logs", "t").stdout.contains("GOT-EOF after 300 lines"))
+    }
 }
