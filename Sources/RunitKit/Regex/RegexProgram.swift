@@ -1,0 +1,200 @@
+/// A regular expression compiled to a Thompson automaton over bytes: characters become their
+/// UTF-8 sequences, so a lazy DFA can run over a log's bytes without decoding them.
+///
+/// It has two ways in: `lineStart` matches anywhere in one line's text; `recordStart` first
+/// steps over a log record's header (two fields, each ended by a space) and then does the same
+/// in the record's text, so a whole block of records can be searched in one pass with `^`
+/// meaning the start of each record's text.
+struct RegexProgram: Sendable {
+    enum Op: UInt8 {
+        /// A byte in `low...high`, then `out`.
+        case byteRange
+        /// Both `out` and `alternative`.
+        case split
+        /// The pattern has matched.
+        case match
+        /// The zero-width test `RegexAssertion(rawValue: low)`, then `out`.
+        case assertion
+        /// The start of the text (`^` holds here), then `out`.
+        case textStart
+    }
+
+    private(set) var ops: [Op] = []
+    private(set) var low: [UInt8] = []
+    private(set) var high: [UInt8] = []
+    private(set) var out: [Int32] = []
+    private(set) var alternative: [Int32] = []
+
+    private(set) var matchPC: Int32 = 0
+    private(set) var lineStart: Int32 = 0
+    private(set) var recordStart: Int32 = 0
+
+    /// The most instructions a pattern may compile to (a counted repetition copies its body).
+    static let maxInstructions = 200_000
+
+    var count: Int { ops.count }
+
+    init(_ node: RegexNode) throws(RegexError) {
+        matchPC = emit(.match)
+        let body = try compile(node, next: matchPC)
+        // Anywhere in the text: any byte may come before the match.
+        let loop = emit(.split, out: body)
+        alternative[Int(loop)] = emit(.byteRange, low: 0, high: 0xFF, out: loop)
+        lineStart = emit(.textStart, out: loop)
+        // A record's header: a field, a space, a field, a space.
+        let second = emit(.split)
+        out[Int(second)] = try byteSet([0...0x1F, 0x21...0xFF], next: second)
+        alternative[Int(second)] = emit(.byteRange, low: 0x20, high: 0x20, out: lineStart)
+        let first = emit(.split)
+        out[Int(first)] = try byteSet([0...0x1F, 0x21...0xFF], next: first)
+        alternative[Int(first)] = emit(.byteRange, low: 0x20, high: 0x20, out: second)
+        recordStart = first
+    }
+
+    @discardableResult
+    private mutating func emit(_ op: Op, low: UInt8 = 0, high: UInt8 = 0, out: Int32 = -1, alternative: Int32 = -1) -> Int32 {
+        ops.append(op)
+        self.low.append(low)
+        self.high.append(high)
+        self.out.append(out)
+        self.alternative.append(alternative)
+        return Int32(ops.count - 1)
+    }
+
+    private mutating func checkSize() throws(RegexError) {
+        if ops.count > Self.maxInstructions {
+            throw RegexError(
+                message: "the pattern is too large once its repetitions are written out (over \(Self.maxInstructions) "
+                    + "steps); use smaller counts in {n,m}")
+        }
+    }
+
+    /// The entry of `node`, continuing at `next`; built from the end backward.
+    private mutating func compile(_ node: RegexNode, next: Int32) throws(RegexError) -> Int32 {
+        try checkSize()
+        switch node {
+        case .empty:
+            return next
+        case .assertion(let kind):
+            return emit(.assertion, low: kind.rawValue, out: next)
+        case .scalars(let set):
+            return try scalars(set, next: next)
+        case .concat(let items):
+            var entry = next
+            for item in items.reversed() { entry = try compile(item, next: entry) }
+            return entry
+        case .alternate(let branches):
+            var entries: [Int32] = []
+            for branch in branches { entries.append(try compile(branch, next: next)) }
+            return either(entries)
+        case .repetition(let inner, let min, let max):
+            var entry = next
+            if let max {
+                for _ in 0..<(max - min) {
+                    let body = try compile(inner, next: entry)
+                    entry = emit(.split, out: body, alternative: next)
+                }
+            } else {
+                let loop = emit(.split, alternative: next)
+                out[Int(loop)] = try compile(inner, next: loop)
+                entry = loop
+            }
+            for _ in 0..<min { entry = try compile(inner, next: entry) }
+            return entry
+        }
+    }
+
+    /// A split chain that goes to every one of `entries`.
+    private mutating func either(_ entries: [Int32]) -> Int32 {
+        guard var entry = entries.last else { return matchPC }
+        for other in entries.dropLast().reversed() { entry = emit(.split, out: other, alternative: entry) }
+        return entry
+    }
+
+    private mutating func byteSet(_ ranges: [ClosedRange<UInt8>], next: Int32) throws(RegexError) -> Int32 {
+        either(ranges.map { emit(.byteRange, low: $0.lowerBound, high: $0.upperBound, out: next) })
+    }
+
+    /// One character of `set` as the alternation of its UTF-8 byte sequences. A set that holds
+    /// every non-ASCII scalar (`.`, a negated class) also takes a byte that is not valid UTF-8,
+    /// as decoding would have read it as U+FFFD.
+    private mutating func scalars(_ set: ScalarSet, next: Int32) throws(RegexError) -> Int32 {
+        var entries: [Int32] = []
+        for range in set.ranges {
+            for sequence in UTF8Ranges.sequences(range.lowerBound, range.upperBound) {
+                var entry = next
+                for byteRange in sequence.reversed() {
+                    entry = emit(.byteRange, low: byteRange.lowerBound, high: byteRange.upperBound, out: entry)
+                }
+                entries.append(entry)
+            }
+        }
+        let nonASCII = ScalarSet([0x80...ScalarSet.maxScalar])
+        let holdsAllNonASCII = nonASCII.ranges.allSatisfy { range in
+            set.ranges.contains { $0.contains(range.lowerBound) && $0.contains(range.upperBound) }
+        }
+        if holdsAllNonASCII {
+            for invalid: ClosedRange<UInt8> in [0x80...0xC1, 0xF5...0xFF] {
+                entries.append(emit(.byteRange, low: invalid.lowerBound, high: invalid.upperBound, out: next))
+            }
+        }
+        try checkSize()
+        return entries.isEmpty ? emit(.byteRange, low: 1, high: 0, out: next) : either(entries)
+    }
+}
+
+/// Unicode scalar ranges as UTF-8 byte-range sequences: each sequence matches, byte by byte,
+/// exactly the encodings of a part of the range.
+enum UTF8Ranges {
+    static func sequences(_ low: UInt32, _ high: UInt32) -> [[ClosedRange<UInt8>]] {
+        var result: [[ClosedRange<UInt8>]] = []
+        var stack: [(UInt32, UInt32)] = [(low, high)]
+        outer: while let (start, end) = stack.popLast() {
+            // One encoded length at a time.
+            for limit: UInt32 in [0x7F, 0x7FF, 0xFFFF] where start <= limit && end > limit {
+                stack.append((limit + 1, end))
+                stack.append((start, limit))
+                continue outer
+            }
+            if end <= 0x7F {
+                result.append([UInt8(start)...UInt8(end)])
+                continue
+            }
+            let length = encode(start).count
+            for position in 1..<length {
+                let mask: UInt32 = (1 << (6 * UInt32(position))) - 1
+                if start & ~mask != end & ~mask {
+                    if start & mask != 0 {
+                        stack.append(((start | mask) + 1, end))
+                        stack.append((start, start | mask))
+                        continue outer
+                    }
+                    if end & mask != mask {
+                        stack.append((end & ~mask, end))
+                        stack.append((start, (end & ~mask) - 1))
+                        continue outer
+                    }
+                }
+            }
+            let from = encode(start)
+            let to = encode(end)
+            result.append(zip(from, to).map { $0...$1 })
+        }
+        return result
+    }
+
+    /// The UTF-8 encoding of `value` (surrogates included: callers have taken them out).
+    static func encode(_ value: UInt32) -> [UInt8] {
+        switch value {
+        case 0..<0x80: return [UInt8(value)]
+        case 0..<0x800: return [UInt8(0xC0 | value >> 6), UInt8(0x80 | value & 0x3F)]
+        case 0..<0x10000:
+            return [UInt8(0xE0 | value >> 12), UInt8(0x80 | (value >> 6) & 0x3F), UInt8(0x80 | value & 0x3F)]
+        default:
+            return [
+                UInt8(0xF0 | value >> 18), UInt8(0x80 | (value >> 12) & 0x3F), UInt8(0x80 | (value >> 6) & 0x3F),
+                UInt8(0x80 | value & 0x3F),
+            ]
+        }
+    }
+}

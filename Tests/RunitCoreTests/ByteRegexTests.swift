@@ -1,0 +1,194 @@
+import Foundation
+import PropertyBased
+import Testing
+
+@testable import RunitKit
+
+/// Patterns built at random from a small grammar, so that most of them are valid.
+struct RandomPattern {
+    var state: UInt64
+
+    mutating func next(_ bound: Int) -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int((z ^ (z >> 31)) % UInt64(bound))
+    }
+
+    mutating func pattern(depth: Int = 3) -> String {
+        let atoms = ["a", "b", "c", " ", "\\.", ".", "[ab]", "[^a]", "[a-c]", "\\d", "\\w", "\\s", "\\W", "1", "[[:digit:]]"]
+        switch depth <= 0 ? 0 : next(7) {
+        case 0, 1: return atoms[next(atoms.count)]
+        case 2: return pattern(depth: depth - 1) + pattern(depth: depth - 1) + pattern(depth: depth - 1)
+        case 3: return "(" + pattern(depth: depth - 1) + "|" + pattern(depth: depth - 1) + ")"
+        case 4:
+            let quantifiers = ["*", "+", "?", "{2}", "{1,3}", "{0,2}", "*?", "{2,}"]
+            return "(" + pattern(depth: depth - 1) + ")" + quantifiers[next(quantifiers.count)]
+        case 5: return ["^", "$", "\\b", "\\B"][next(4)] + pattern(depth: depth - 1)
+        default: return pattern(depth: depth - 1) + ["^", "$", "\\b", "\\B"][next(4)]
+        }
+    }
+
+    mutating func text() -> String {
+        let characters = Array("abc 1._\tA1é")
+        return String((0..<next(14)).map { _ in characters[next(characters.count)] })
+    }
+}
+
+@Suite("ByteRegex: a linear-time engine that agrees with a backtracking one")
+struct ByteRegexTests {
+    static func reference(_ pattern: String, _ text: String, caseless: Bool) -> Bool? {
+        guard let expression = try? NSRegularExpression(pattern: pattern, options: caseless ? [.caseInsensitive] : []) else {
+            return nil
+        }
+        return expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    static func matches(_ regex: ByteRegex, _ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer {
+            regex.matcher().matches($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count)
+        }
+    }
+
+    @Test("random patterns match the same texts as NSRegularExpression, with and without ignoring case")
+    func agreesWithReference() async {
+        await propertyCheck(input: Gen.int(in: 0...Int.max)) { seed in
+            var random = RandomPattern(state: UInt64(seed))
+            let pattern = random.pattern()
+            let caseless = random.next(4) == 0
+            guard let regex = try? ByteRegex(pattern, ignoringCase: caseless) else {
+                Issue.record("'\(pattern)' did not compile")
+                return
+            }
+            let matcher = regex.matcher()
+            for _ in 0..<20 {
+                let text = random.text()
+                // ICU's \b and \w count é as a word character; ours are ASCII, as in RE2.
+                if text.contains("é") && (pattern.lowercased().contains("\\b") || pattern.lowercased().contains("\\w")) {
+                    continue
+                }
+                guard let expected = Self.reference(pattern, text, caseless: caseless) else { continue }
+                let bytes = Array(text.utf8)
+                let got = bytes.withUnsafeBufferPointer {
+                    matcher.matches($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, count: $0.count)
+                }
+                #expect(got == expected, "'\(pattern)'\(caseless ? " (ignoring case)" : "") on '\(text)'")
+            }
+        }
+    }
+
+    @Test("records searched as one block report exactly the lines whose text matches")
+    func recordScanAgreesWithLines() async {
+        await propertyCheck(input: Gen.int(in: 0...Int.max)) { seed in
+            var random = RandomPattern(state: UInt64(seed))
+            guard let regex = try? ByteRegex(random.pattern()) else { return }
+            let texts = (0..<12).map { _ in random.text() }
+            var block: [UInt8] = []
+            var starts: [Int] = []
+            for (index, text) in texts.enumerated() {
+                starts.append(block.count)
+                block += Array("2026-12-03T09:00:0\(index % 10).000000Z \(index % 3 == 0 ? "err+" : "out") \(text)\n".utf8)
+            }
+            if random.next(2) == 0 { block.removeLast() }  // The last line without its newline.
+            var found: [Int] = []
+            let matcher = regex.matcher()
+            block.withUnsafeBufferPointer { buffer in
+                matcher.scanRecords(buffer.baseAddress!, count: buffer.count) { start, _ in
+                    found.append(starts.firstIndex(of: start) ?? -1)
+                    return true
+                }
+            }
+            let expected = texts.indices.filter { Self.matches(regex, texts[$0]) }
+            #expect(found == expected, "'\(regex.source)' over \(texts)")
+        }
+    }
+
+    @Test("patterns that make a backtracking engine take exponential time run in linear time")
+    func noCatastrophicBacktracking() throws {
+        let text = String(repeating: "a", count: 200_000) + "!"
+        for pattern in ["^(a+)+$", "(a|aa)+$", "^(a|a?)+b", "(.*a){20}b", "(x+x+)+y"] {
+            let regex = try ByteRegex(pattern)
+            #expect(!Self.matches(regex, text), "\(pattern)")
+        }
+        #expect(Self.matches(try ByteRegex("^(a+)+!$"), text))
+    }
+
+    @Test("a pattern whose DFA would be huge empties its cache and still answers right")
+    func boundedCache() throws {
+        let regex = try ByteRegex("(a|b)*a(a|b){10}c")
+        let matcher = regex.matcher(maxStates: 16)
+        var random = RandomPattern(state: 7)
+        for _ in 0..<300 {
+            let text = String((0..<40).map { _ in random.next(2) == 0 ? "a" : "b" }) + (random.next(2) == 0 ? "c" : "")
+            let bytes = Array(text.utf8)
+            let got = bytes.withUnsafeBufferPointer { matcher.matches($0.baseAddress!, count: $0.count) }
+            #expect(got == Self.reference("(a|b)*a(a|b){10}c", text, caseless: false), "\(text)")
+        }
+        #expect(matcher.resets > 0)
+    }
+
+    @Test("Unicode: a class or a dot takes one whole character, folded case works beyond ASCII")
+    func unicode() throws {
+        #expect(Self.matches(try ByteRegex("^.$"), "é"))
+        #expect(Self.matches(try ByteRegex("^.$"), "😀"))
+        #expect(!Self.matches(try ByteRegex("^..$"), "😀"))
+        #expect(Self.matches(try ByteRegex("^[à-ÿ]+$"), "éü"))
+        #expect(Self.matches(try ByteRegex("^[^a]$"), "€"))
+        #expect(Self.matches(try ByteRegex("ÉTÉ", ignoringCase: true), "un été chaud"))
+        #expect(Self.matches(try ByteRegex("(?i)straße"), "STRAßE"))
+        #expect(Self.matches(try ByteRegex("\\x{1F600}|\\u00e9"), "é"))
+        // A byte that is not UTF-8 is one character to `.`, as its U+FFFD would be.
+        let invalid: [UInt8] = [0x61, 0xFF, 0x62]
+        let dot = try ByteRegex("^a.b$").matcher()
+        #expect(invalid.withUnsafeBufferPointer { dot.matches($0.baseAddress!, count: 3) })
+    }
+
+    @Test("UTF-8 ranges: every scalar of a range is matched by exactly one sequence, none outside it")
+    func utf8Ranges() async {
+        await propertyCheck(input: Gen.int(in: 0...0x10_FFFF), Gen.int(in: 0...0x3000)) { low, width in
+            let high = min(0x10_FFFF, low + width)
+            let sequences = UTF8Ranges.sequences(UInt32(low), UInt32(high))
+            for value in [low, high, (low + high) / 2, max(0, low - 1), min(0x10_FFFF, high + 1)] {
+                guard !(0xD800...0xDFFF).contains(value) else { continue }
+                let bytes = UTF8Ranges.encode(UInt32(value))
+                let hits = sequences.filter { $0.count == bytes.count && zip($0, bytes).allSatisfy { $0.contains($1) } }.count
+                #expect(hits == ((low...high).contains(value) ? 1 : 0), "\(value) in \(low)...\(high)")
+            }
+        }
+    }
+
+    @Test("the required literal is the longest run of bytes every match holds")
+    func requiredLiterals() throws {
+        let cases: [(String, String?)] = [
+            ("items/976 ", "items/976 "), ("error: (boom|bang)", "error: "), ("^GET /api/[a-z]+ 200", "GET /api/"),
+            ("timeout\\.?", "timeout"), ("(?i)error", nil), ("ab", nil), ("\\d+ms user=9", "ms user=9"),
+            ("x(abc)yz", "xabcyz"), ("colou?r and more", "r and more"), ("(abc)+d", "abc"), ("a\\bword", "aword"),
+            ("(ab){3}", "ababab"), ("(x|y)error", "error"),
+        ]
+        for (pattern, literal) in cases {
+            let regex = try ByteRegex(pattern)
+            #expect(regex.requiredLiteral.map { String(decoding: $0, as: UTF8.self) } == literal, "\(pattern)")
+        }
+    }
+
+    @Test("what cannot be matched in linear time, or is not known, is refused with the reason")
+    func refusals() {
+        let cases: [(String, String)] = [
+            ("(a)\\1", "backreference"), ("a(?=b)", "lookahead"), ("(?<!a)b", "lookbehind"), ("a*+", "possessive"),
+            ("(ab", "no closing ')'"), ("ab)", "unmatched ')'"), ("[ab", "no closing ']'"), ("*a", "nothing to repeat"),
+            ("a{2000}", "over 1000"), ("a{3,2}", "minimum over its maximum"), ("[z-a]", "runs backward"),
+            ("\\p{L}", "Unicode property"), ("\\q", "not an escape"), ("[[:foo:]]", "not a class"), ("a**", "second quantifier"),
+            ("(?x)a", "not a flag"), ("a\\", "lone '\\'"), ("((a{1000}){1000}){1000}", "too large"),
+        ]
+        for (pattern, reason) in cases {
+            do {
+                _ = try ByteRegex(pattern)
+                Issue.record("'\(pattern)' compiled")
+            } catch {
+                #expect(error.message.contains(reason), "'\(pattern)': \(error.message)")
+            }
+        }
+    }
+}
