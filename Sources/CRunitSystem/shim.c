@@ -364,8 +364,9 @@ long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid
 #endif
 }
 
-int crunit_contains(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
-    return memmem(haystack, haystack_length, needle, needle_length) != NULL;
+long crunit_find(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length) {
+    const char *found = memmem(haystack, haystack_length, needle, needle_length);
+    return found == NULL ? -1 : (long)(found - (const char *)haystack);
 }
 
 #include <stdlib.h>

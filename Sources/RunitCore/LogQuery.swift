@@ -19,6 +19,8 @@ public struct LogQuery: Sendable {
     /// Only the process's own output: no `sys` records (for matching, where runit's own words
     /// such as "started pid N" must never pass for the process's).
     public var ownOutput = false
+    /// Asked while a long search runs; when it says true the search ends with what it found.
+    public var isCancelled: (@Sendable () -> Bool)?
 
     /// A query for the last `lines` records.
     public init(lines: Int = 100) {
@@ -106,113 +108,69 @@ public struct LogQuery: Sendable {
     }
 }
 
-/// A regular expression over log text as a reader sees it: ANSI escape codes are stripped and
-/// carriage-return redraws collapsed (`LogText.clean`) before matching, so that a coloured
-/// `\e[31merror\e[0m: boom` is found by `error: boom`.
-public struct LogPattern: @unchecked Sendable {
-    // NSRegularExpression is immutable and documented as thread-safe.
-    let expression: NSRegularExpression
+/// A regular expression over log text as a reader sees it: a line with an escape sequence or a
+/// carriage return is cleaned first (`LogText.clean`: colours stripped, redraws collapsed), so
+/// that a coloured `\e[31merror\e[0m: boom` is found by `error: boom`; any other line is
+/// matched on its bytes as they are.
+///
+/// Matched by `ByteRegex`, in time linear in the text whatever the pattern.
+public struct LogPattern: Sendable {
+    let regex: ByteRegex
+    private let shared: SharedMatcher
     /// The pattern as given.
-    public let source: String
+    public var source: String { regex.source }
 
-    /// Bytes every matching line holds, found with `memmem` before the expression runs: most
-    /// lines of a large log are ruled out without being decoded. Nil when the pattern has none.
-    let requiredLiteral: [UInt8]?
-
-    /// Compiles `source`; a usage error says what is wrong with it.
+    /// Compiles `source`; a usage error says what is wrong with it and what is allowed.
     public init(_ source: String, ignoreCase: Bool = false) throws(RunitError) {
         do {
-            expression = try NSRegularExpression(pattern: source, options: ignoreCase ? [.caseInsensitive] : [])
+            regex = try ByteRegex(source, ignoringCase: ignoreCase)
         } catch {
-            throw RunitError(.invalidInput, "'\(source)' is not a valid regular expression; check its brackets and escapes")
+            throw RunitError(.invalidInput, "'\(source)' is not a valid regular expression: \(error.message)")
         }
-        self.source = source
-        self.requiredLiteral = ignoreCase ? nil : Self.requiredLiteral(of: source)
+        shared = SharedMatcher(regex.matcher())
     }
 
-    /// Whether a record's text matches, as ``matches(_:)-(String)`` says; a line without the
-    /// required literal is ruled out on its bytes. A line with an escape sequence (colours may
-    /// split the literal) always goes to the expression.
+    /// A matcher with a cache of its own, for one search on one thread.
+    func matcher() -> LazyDFA { regex.matcher() }
+
+    /// Whether a record's text matches.
     public func matches(_ record: LogRecord) -> Bool {
-        if let literal = requiredLiteral {
-            let found = record.text.withUnsafeBytes { text in
-                literal.withUnsafeBytes { needle in
-                    guard let base = text.baseAddress else { return false }
-                    return memchr(base, 0x1B, text.count) != nil
-                        || crunit_contains(base, text.count, needle.baseAddress, needle.count) != 0
-                }
-            }
-            if !found { return false }
-        }
-        return matches(record.textString)
+        shared.lock.lock()
+        defer { shared.lock.unlock() }
+        return Self.matches(record.text, with: shared.matcher)
     }
 
-    /// The longest run of plain characters a match of `pattern` must contain, at least 3 bytes;
-    /// nil when there is none or the pattern is one this simple reading cannot be sure of
-    /// (an alternation, a flag group).
-    static func requiredLiteral(of pattern: String) -> [UInt8]? {
-        if pattern.contains("|") || pattern.contains("(?") { return nil }
-        var best: [UInt8] = []
-        var run: [UInt8] = []
-        var depth = 0
-        var inBracket = false
-        let bytes = Array(pattern.utf8)
-        var index = 0
-        func endRun() {
-            if run.count > best.count { best = run }
-            run = []
-        }
-        while index < bytes.count {
-            let byte = bytes[index]
-            let next = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let optional = next == UInt8(ascii: "?") || next == UInt8(ascii: "*") || next == UInt8(ascii: "{")
-            if inBracket {
-                if byte == UInt8(ascii: "\\") { index += 1 } else if byte == UInt8(ascii: "]") { inBracket = false }
-                index += 1
-                continue
+    /// Whether `text` (one record's text, no header) matches, with `matcher`.
+    static func matches(_ text: [UInt8], with matcher: LazyDFA) -> Bool {
+        text.withUnsafeBufferPointer { buffer in
+            if needsCleaning(UnsafeRawBufferPointer(buffer)) {
+                return matcher.matches(Array(LogText.clean(String(decoding: buffer, as: UTF8.self)).utf8))
             }
-            switch byte {
-            case UInt8(ascii: "["):
-                endRun()
-                inBracket = true
-            case UInt8(ascii: "("):
-                endRun()
-                depth += 1
-            case UInt8(ascii: ")"):
-                endRun()
-                depth -= 1
-            case UInt8(ascii: "\\"):
-                // An escaped punctuation character is itself; a class (\d, \w …) ends the run.
-                let literal = next != 0 && !(next >= 0x30 && next <= 0x39) && !((next | 0x20) >= 0x61 && (next | 0x20) <= 0x7A)
-                let afterNext = index + 2 < bytes.count ? bytes[index + 2] : 0
-                let escapedOptional =
-                    afterNext == UInt8(ascii: "?") || afterNext == UInt8(ascii: "*") || afterNext == UInt8(ascii: "{")
-                if literal && depth == 0 && !escapedOptional { run.append(next) } else { endRun() }
-                index += 1
-            case UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "$"), UInt8(ascii: "*"), UInt8(ascii: "+"),
-                UInt8(ascii: "?"), UInt8(ascii: "{"), UInt8(ascii: "}"):
-                endRun()
-            default:
-                if depth == 0 && !optional && byte < 0x80 { run.append(byte) } else { endRun() }
-            }
-            index += 1
+            return matcher.matches(buffer)
         }
-        endRun()
-        return best.count >= 3 ? best : nil
+    }
+
+    /// Whether bytes hold an escape or a carriage return, which `LogText.clean` changes.
+    static func needsCleaning(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        return memchr(base, 0x1B, bytes.count) != nil || memchr(base, 0x0D, bytes.count) != nil
     }
 
     /// Whether the cleaned `text` contains a match.
     public func matches(_ text: String) -> Bool {
-        let text = LogText.clean(text)
-        return expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+        let clean = Array(LogText.clean(text).utf8)
+        shared.lock.lock()
+        defer { shared.lock.unlock() }
+        return shared.matcher.matches(clean)
     }
+}
 
-    /// The first match in the cleaned `text`, if any.
-    public func firstMatch(_ text: String) -> String? {
-        let text = LogText.clean(text)
-        guard let match = expression.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)),
-            let range = Range(match.range, in: text)
-        else { return nil }
-        return String(text[range])
+/// One matcher shared by the copies of a pattern, used under its lock.
+private final class SharedMatcher: @unchecked Sendable {
+    let lock = NSLock()
+    let matcher: LazyDFA
+
+    init(_ matcher: LazyDFA) {
+        self.matcher = matcher
     }
 }

@@ -53,9 +53,30 @@ public struct LogReader: Sendable {
         var all = files()
         // Files that rotated in after `end` hold what a follow from it will show: leave them to it.
         if let end, let index = all.firstIndex(where: { $0.inode == end.inode }) { all = Array(all[...index]) }
+        // A pattern with no `--since` or context: a search of whole blocks, the fast way.
+        if let pattern = query.pattern, query.sinceMicros == nil, query.context == 0 {
+            guard wanted > 0 else { return ([], 0) }
+            let search = LogSearch(pattern, isCancelled: query.isCancelled ?? { false })
+            for file in all.reversed() where !done {
+                let size = file.inode == end?.inode ? end?.offset : nil
+                bytesRead += search.backward(file.path, size: size) { record in
+                    guard query.admits(record) else { return true }
+                    newestFirst.append(record)
+                    matches += 1
+                    done = matches >= wanted
+                    return !done
+                }
+            }
+            return (Array(newestFirst.reversed()), bytesRead)
+        }
         for file in all.reversed() where !done {
+            if query.isCancelled?() == true { break }
             let size = file.inode == end?.inode ? end?.offset : nil
             bytesRead += Self.readBackward(file.path, size: size) { record in
+                if query.isCancelled?() == true {
+                    done = true
+                    return false
+                }
                 if let since = query.sinceMicros, record.stream != .sys {
                     if record.micros < since {
                         olderInARow += 1
@@ -121,8 +142,13 @@ public struct LogReader: Sendable {
             if chunk.last == 0x0A {
                 end -= 1
             } else if isLast {
-                // A record still being appended: leave it for the next read.
-                end = chunk.lastIndex(of: 0x0A) ?? 0
+                // A record still being appended, over as many blocks as it takes: leave it for
+                // the next read.
+                guard let last = chunk.lastIndex(of: 0x0A) else {
+                    carry = []
+                    continue
+                }
+                end = last
             }
             isLast = false
             var lineEnd = end

@@ -4,118 +4,41 @@
     import Darwin
 #endif
 
-/// A POSIX extended regular expression (`regcomp` with `REG_EXTENDED | REG_NOSUB`) matched against
-/// log lines, for a readiness check on the process's output. No Foundation: the supervisor links
-/// none.
+/// A regular expression (`ByteRegex`, the syntax of `runit logs --grep`) matched against log
+/// lines as they are written, for a readiness check on the process's output. No Foundation: the
+/// supervisor links none.
 ///
-/// A line is copied into a buffer allocated once, to end it with the NUL that `regexec` needs;
-/// a line longer than `lineLimit` is matched on its first `lineLimit` bytes, and a NUL byte
-/// inside a line ends the text matched. Backreferences are refused.
+/// Escape sequences are left out of a line before it is matched, into a buffer allocated once;
+/// a line longer than `lineLimit` is matched on its first `lineLimit` bytes.
 public struct LineMatcher: ~Copyable {
-    /// The longest text matched: a line's first 4 KiB. A readiness line is short, and the bound
-    /// keeps the time one line can take small whatever the pattern (glibc's matcher is not
-    /// linear for every expression), so that the supervisor's loop never stalls on a match.
+    /// The longest text matched: a line's first 4 KiB. A readiness line is short; the match is
+    /// linear in the line whatever the pattern, and the bound keeps it small.
     public static let lineLimit = 4 * 1024
 
-    private let regex: UnsafeMutablePointer<regex_t>
-    private let buffer: UnsafeMutableBufferPointer<CChar>
+    private let matcher: LazyDFA
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
 
-    /// Compiles `pattern`; the error carries `regerror`'s text when it is not a valid expression.
+    /// Compiles `pattern`; the error says what is wrong with it.
     public init(pattern: String, ignoringCase: Bool = false) throws(ProbeError) {
         guard !pattern.isEmpty else { throw ProbeError(message: "the log pattern is empty") }
         guard !pattern.utf8.contains(0) else { throw ProbeError(message: "the log pattern contains a NUL byte") }
-        if Self.hasBackreference(pattern) {
-            throw ProbeError(
-                message: "the log pattern '\(pattern)' has a backreference (\\1 to \\9), which is not supported: "
-                    + "it can make matching take exponential time; write the text out instead")
+        do {
+            // A few states are enough for a readiness line; the cache stays small in every supervisor.
+            matcher = try ByteRegex(pattern, ignoringCase: ignoringCase).matcher(maxStates: 64)
+        } catch {
+            throw ProbeError(message: "the log pattern '\(pattern)' is not a valid regular expression: \(error.message)")
         }
-        let regex = UnsafeMutablePointer<regex_t>.allocate(capacity: 1)
-        var (expression, caseless) = Self.posix(pattern)
-        caseless = caseless || ignoringCase
-        let flags = REG_EXTENDED | REG_NOSUB | (caseless ? REG_ICASE : 0)
-        let code = regcomp(regex, expression, Int32(flags))
-        guard code == 0 else {
-            var text = [CChar](repeating: 0, count: 256)
-            _ = regerror(code, regex, &text, text.count)
-            regex.deallocate()
-            let reason = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw ProbeError(message: "the log pattern '\(pattern)' is not a valid regular expression: \(reason)")
-        }
-        self.regex = regex
-        self.buffer = .allocate(capacity: Self.lineLimit + 1)
+        self.buffer = .allocate(capacity: Self.lineLimit)
     }
 
     deinit {
-        regfree(regex)
-        regex.deallocate()
         buffer.deallocate()
     }
 
-    /// Whether `pattern` has a backreference (`\1` to `\9` outside a bracket expression).
-    static func hasBackreference(_ pattern: String) -> Bool {
-        var escaped = false
-        var inBracket = false
-        for byte in pattern.utf8 {
-            if escaped {
-                escaped = false
-                if !inBracket, (UInt8(ascii: "1")...UInt8(ascii: "9")).contains(byte) { return true }
-            } else if byte == UInt8(ascii: "\\") {
-                escaped = true
-            } else if byte == UInt8(ascii: "[") {
-                inBracket = true
-            } else if byte == UInt8(ascii: "]") {
-                inBracket = false
-            }
-        }
-        return false
-    }
-
-    /// The pattern in POSIX extended syntax, and whether it asked to ignore case: the escapes
-    /// people write in the client's regular expressions (`\d`, `\s`, `\w` and their negations)
-    /// become bracket expressions, and a leading `(?i)` the case flag, so that one pattern means
-    /// the same to `runit logs --grep`, MCP and the supervisor's readiness check.
-    static func posix(_ pattern: String) -> (String, Bool) {
-        var text = Substring(pattern)
-        var caseless = false
-        if text.hasPrefix("(?i)") {
-            caseless = true
-            text = text.dropFirst(4)
-        }
-        let classes: [Character: String] = [
-            "d": "[0-9]", "D": "[^0-9]", "s": "[[:space:]]", "S": "[^[:space:]]", "w": "[[:alnum:]_]", "W": "[^[:alnum:]_]",
-        ]
-        var out = ""
-        var escaped = false
-        var inBracket = false
-        for character in text {
-            if escaped {
-                escaped = false
-                if !inBracket, let replacement = classes[character] {
-                    out += replacement
-                } else {
-                    out += "\\" + String(character)
-                }
-                continue
-            }
-            switch character {
-            case "\\": escaped = true
-            case "[":
-                inBracket = true
-                out.append(character)
-            case "]":
-                inBracket = false
-                out.append(character)
-            default: out.append(character)
-            }
-        }
-        if escaped { out += "\\" }
-        return (out, caseless)
-    }
-
-    /// Whether the line's text (without its newline; no NUL needed) matches, as a person sees it:
-    /// terminal escape sequences (colours) are left out, as the client's matching leaves them out.
-    /// A line cut at `lineLimit`, or a piece of one (`lineEnds` false), does not end there: `$`
-    /// does not match at its end.
+    /// Whether the line's text (without its newline) matches, as a person sees it: terminal
+    /// escape sequences (colours) are left out, as the client's matching leaves them out. A line
+    /// cut at `lineLimit`, or a piece of one (`lineEnds` false), does not end there: `$` does
+    /// not match at its end.
     public func matches(_ bytes: UnsafeRawBufferPointer, lineEnds: Bool = true) -> Bool {
         let count = min(bytes.count, Self.lineLimit)
         var kept = 0
@@ -126,13 +49,11 @@ public struct LineMatcher: ~Copyable {
                 index = Self.endOfEscape(bytes, from: index, limit: count)
                 continue
             }
-            buffer[kept] = CChar(bitPattern: byte)
+            buffer[kept] = byte
             kept += 1
             index += 1
         }
-        buffer[kept] = 0
-        let flags = lineEnds && bytes.count <= Self.lineLimit ? 0 : REG_NOTEOL
-        return regexec(regex, buffer.baseAddress!, 0, nil, Int32(flags)) == 0
+        return matcher.matches(UnsafeBufferPointer(rebasing: buffer[0..<kept]), ends: lineEnds && bytes.count <= Self.lineLimit)
     }
 
     /// The index after the escape sequence at `start`: CSI (`ESC [` … a final byte), OSC

@@ -7,18 +7,6 @@ import Testing
 
 @Suite("Log patterns: the literal prefilter never changes what matches")
 struct LogPatternTests {
-    @Test("the required literal is the longest run every match must hold, or none when unsure")
-    func requiredLiterals() {
-        let cases: [(String, String?)] = [
-            ("items/976 ", "items/976 "), ("error: (boom|bang)", nil), ("^GET /api/[a-z]+ 200", "GET /api/"),
-            ("timeout\\.?", "timeout"), ("a\\.b\\.c", "a.b.c"), ("(?i)error", nil), ("ab", nil), ("\\d+ms user=9", "ms user=9"),
-            ("x(abc)yz", nil), ("colou?r and more", "r and more"),
-        ]
-        for (pattern, literal) in cases {
-            #expect(LogPattern.requiredLiteral(of: pattern).map { String(decoding: $0, as: UTF8.self) } == literal, "\(pattern)")
-        }
-    }
-
     @Test("with or without the prefilter, a record matches the same")
     func prefilterAgreesWithTheExpression() async {
         let patternCharacter = Gen.element(of: Array("ab .?*+()|[]\\^$x"))

@@ -41,9 +41,6 @@ import Testing
     }
 
     @Test func backreferencesAreRefused() {
-        #expect(LineMatcher.hasBackreference("(a)\\1"))
-        #expect(!LineMatcher.hasBackreference("[\\1]x"))
-        #expect(!LineMatcher.hasBackreference("\\\\1"))
         #expect {
             _ = try LineMatcher(pattern: "(ab)\\1")
         } throws: { error in
@@ -51,14 +48,13 @@ import Testing
         }
     }
 
-    @Test func badPatternsAreRefusedWithRegcompsText() {
+    @Test func badPatternsAreRefusedWithTheReason() {
         #expect {
             _ = try LineMatcher(pattern: "(unclosed")
         } throws: { error in
             let message = (error as? ProbeError)?.message ?? ""
-            // glibc says "Unmatched ( or \(", macOS "parentheses not balanced": only the prefix is ours.
-            let prefix = "the log pattern '(unclosed' is not a valid regular expression: "
-            return message.hasPrefix(prefix) && message.count > prefix.count + 5
+            return message
+                == "the log pattern '(unclosed' is not a valid regular expression: the group opened at 1 has no closing ')'"
         }
         #expect(throws: ProbeError(message: "the log pattern is empty")) { _ = try LineMatcher(pattern: "") }
     }

@@ -82,7 +82,8 @@ int crunit_abstract_bind_datagram(const char *name);
 /// (SCM_RIGHTS) are closed at once.
 long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid, uid_t *uid);
 
-/// Whether `needle` occurs in `haystack` (memmem, a GNU extension, so not in Swift's Glibc).
-int crunit_contains(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
+/// The offset of the first `needle` in `haystack`, or -1 (memmem, a GNU extension, so not in
+/// Swift's Glibc).
+long crunit_find(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 
 #endif

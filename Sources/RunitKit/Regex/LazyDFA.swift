@@ -66,12 +66,12 @@ public final class LazyDFA {
 
     // MARK: Searching
 
-    /// Whether `count` bytes of one line's text (no newline in it) hold a match.
-    public func matches(_ base: UnsafePointer<UInt8>, count: Int) -> Bool {
+    /// Whether one line's text (no newline in it) holds a match. With `ends` false the text is
+    /// a piece of a longer line: `$` (or `\b`) is not met at its end.
+    public func matches(_ text: UnsafeBufferPointer<UInt8>, ends: Bool = true) -> Bool {
         if matchesEmpty { return true }
         var state = lineStart
-        for index in 0..<count {
-            let byte = base[index]
+        for byte in text {
             var next = byte == 0x0A ? Self.unknown : table[Int(state) &<< 8 | Int(byte)]
             // A newline in a line's text is read as any other byte; the table's newline column
             // belongs to record searches.
@@ -79,7 +79,12 @@ public final class LazyDFA {
             if next == Self.matched { return true }
             state = next
         }
-        return endMatch(state)
+        return ends && endMatch(state)
+    }
+
+    /// Whether `bytes` (one line's text) hold a match.
+    public func matches(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { matches($0) }
     }
 
     /// Calls `found` with the start and end (the newline's index, or `count`) of each line of
