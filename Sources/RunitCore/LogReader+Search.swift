@@ -11,7 +11,7 @@ import RunitKit
 ///
 /// A block with an escape sequence or a carriage return is searched line by line instead, each
 /// line cleaned as `LogPattern` cleans it.
-struct LogSearch {
+final class LogSearch {
     let blockSize: Int
     /// The longest run of bytes kept waiting for its newline: a record is at most 64 KiB of text
     /// and its header; a longer run is not a record and is let go.
@@ -19,7 +19,8 @@ struct LogSearch {
 
     let pattern: LogPattern
     let matcher: LazyDFA
-    let literal: [UInt8]?
+    /// Dropped once it is found on most lines: then the automaton alone is faster.
+    private(set) var literal: [UInt8]?
     /// Asked between blocks; a search that is no longer wanted ends there.
     let isCancelled: () -> Bool
 
@@ -93,7 +94,10 @@ struct LogSearch {
             }
         } else if let literal {
             var from = 0
+            var candidates = 0
+            defer { if candidates > count / 256 { self.literal = nil } }
             while from < count {
+                candidates += 1
                 let offset = literal.withUnsafeBufferPointer {
                     crunit_find(base + from, count - from, $0.baseAddress, $0.count)
                 }
@@ -121,8 +125,8 @@ struct LogSearch {
         return true
     }
 
-    private static func bytes(_ base: UnsafeMutablePointer<UInt8>, _ range: Range<Int>) -> ArraySlice<UInt8> {
-        Array(UnsafeBufferPointer(start: base + range.lowerBound, count: range.count))[...]
+    private static func bytes(_ base: UnsafeMutablePointer<UInt8>, _ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
     }
 
     /// The index of the newline at or after `from`, or `count`.

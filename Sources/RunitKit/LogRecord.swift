@@ -52,19 +52,33 @@ public struct LogRecord: Equatable, Sendable {
 
     /// Parses one line (without its newline); nil when it is not a record.
     public init?(line: ArraySlice<UInt8>) {
-        let start = line.startIndex
+        guard let record = line.withUnsafeBufferPointer({ LogRecord(line: $0) }) else { return nil }
+        self = record
+    }
+
+    /// Parses one line (without its newline) in place; nil when it is not a record.
+    public init?(line: UnsafeBufferPointer<UInt8>) {
         guard line.count >= Timestamp.width + 5,
-            let micros = Timestamp.parse(line[start..<(start + Timestamp.width)]),
-            line[start + Timestamp.width] == 0x20
+            let micros = Timestamp.parse(UnsafeBufferPointer(rebasing: line[0..<Timestamp.width])),
+            line[Timestamp.width] == 0x20
         else { return nil }
-        var index = start + Timestamp.width + 1
-        guard let streamEnd = line[index...].firstIndex(of: 0x20) else { return nil }
-        var token = line[index..<streamEnd]
-        let continued = streamEnd > index && line[streamEnd - 1] == UInt8(ascii: "+")
-        if continued { token = token[token.startIndex..<(streamEnd - 1)] }
-        guard let stream = LogStream(rawValue: String(decoding: token, as: UTF8.self)) else { return nil }
-        index = streamEnd + 1
-        self.init(micros: micros, stream: stream, continued: continued, text: Array(line[index...]))
+        var streamEnd = Timestamp.width + 1
+        while streamEnd < line.count && line[streamEnd] != 0x20 { streamEnd += 1 }
+        guard streamEnd < line.count else { return nil }
+        let continued = line[streamEnd - 1] == UInt8(ascii: "+")
+        let tokenEnd = continued ? streamEnd - 1 : streamEnd
+        guard let stream = Self.stream(UnsafeBufferPointer(rebasing: line[(Timestamp.width + 1)..<tokenEnd])) else { return nil }
+        self.init(micros: micros, stream: stream, continued: continued, text: Array(line[(streamEnd + 1)...]))
+    }
+
+    private static func stream(_ token: UnsafeBufferPointer<UInt8>) -> LogStream? {
+        guard token.count == 3 else { return nil }
+        switch (token[0], token[1], token[2]) {
+        case (0x6F, 0x75, 0x74): return .out
+        case (0x65, 0x72, 0x72): return .err
+        case (0x73, 0x79, 0x73): return .sys
+        default: return nil
+        }
     }
 }
 

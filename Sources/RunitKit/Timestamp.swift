@@ -41,13 +41,18 @@ public enum Timestamp {
 
     /// Parses exactly the fixed-width form back into microseconds since the epoch.
     public static func parse(_ slice: ArraySlice<UInt8>) -> Int64? {
-        let b = Array(slice)
+        slice.withUnsafeBufferPointer { parse($0) }
+    }
+
+    /// Parses exactly the fixed-width form back into microseconds since the epoch (no copy: a
+    /// log search parses the header of every line it shows).
+    public static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard b.count == width, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
             b[10] == UInt8(ascii: "T"), b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
             b[19] == UInt8(ascii: "."), b[26] == UInt8(ascii: "Z"),
-            let year = number(b[0..<4]), let month = number(b[5..<7]), let day = number(b[8..<10]),
-            let hour = number(b[11..<13]), let minute = number(b[14..<16]),
-            let second = number(b[17..<19]), let micro = number(b[20..<26]),
+            let year = number(b, 0..<4), let month = number(b, 5..<7), let day = number(b, 8..<10),
+            let hour = number(b, 11..<13), let minute = number(b, 14..<16),
+            let second = number(b, 17..<19), let micro = number(b, 20..<26),
             (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 60
         else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
@@ -78,9 +83,10 @@ public enum Timestamp {
         return (month <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, month, day)
     }
 
-    private static func number(_ digits: ArraySlice<UInt8>) -> Int64? {
+    private static func number(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int64? {
         var value: Int64 = 0
-        for d in digits {
+        for index in range {
+            let d = bytes[index]
             guard d >= 0x30, d <= 0x39 else { return nil }
             value = value * 10 + Int64(d - 0x30)
         }

@@ -86,16 +86,20 @@ struct ByteRegexTests {
                 block += Array("2026-12-03T09:00:0\(index % 10).000000Z \(index % 3 == 0 ? "err+" : "out") \(text)\n".utf8)
             }
             if random.next(2) == 0 { block.removeLast() }  // The last line without its newline.
-            var found: [Int] = []
-            let matcher = regex.matcher()
-            block.withUnsafeBufferPointer { buffer in
-                matcher.scanRecords(buffer.baseAddress!, count: buffer.count) { start, _ in
-                    found.append(starts.firstIndex(of: start) ?? -1)
-                    return true
-                }
-            }
             let expected = texts.indices.filter { Self.matches(regex, texts[$0]) }
-            #expect(found == expected, "'\(regex.source)' over \(texts)")
+            // One lane, two lanes, and two lanes with a cache so small that it is emptied.
+            for (twoLanesFrom, maxStates) in [(1 << 30, 2000), (16, 2000), (16, 8)] {
+                var found: [Int] = []
+                let matcher = regex.matcher(maxStates: maxStates)
+                matcher.twoLanesFrom = twoLanesFrom
+                block.withUnsafeBufferPointer { buffer in
+                    matcher.scanRecords(buffer.baseAddress!, count: buffer.count) { start, _ in
+                        found.append(starts.firstIndex(of: start) ?? -1)
+                        return true
+                    }
+                }
+                #expect(found == expected, "'\(regex.source)' over \(texts), lanes from \(twoLanesFrom), \(maxStates) states")
+            }
         }
     }
 

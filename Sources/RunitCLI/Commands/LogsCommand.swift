@@ -165,7 +165,23 @@ struct LogPrinter {
     /// have left out the rest of the line: pieces of two lines must not be glued together).
     func print(_ records: [LogRecord], joining: Bool = true) {
         guard !records.isEmpty else { return }
-        Terminal.write((json || !joining ? records : Self.joiningPieces(records)).map(line).joined())
+        var out: [UInt8] = []
+        out.reserveCapacity(records.count * 100)
+        for record in json || !joining ? records : Self.joiningPieces(records) { append(record, to: &out) }
+        Terminal.write(bytes: out)
+    }
+
+    /// Appends one record's line, newline included. A line of printable ASCII needs no
+    /// cleaning, and is copied as it is (a search that shows 800,000 lines spends its time here).
+    func append(_ record: LogRecord, to out: inout [UInt8]) {
+        guard !json, record.stream != .sys, record.text.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }) else {
+            out.append(contentsOf: line(record).utf8)
+            return
+        }
+        if let prefix { out.append(contentsOf: prefix.utf8) }
+        if timestamps { out.append(contentsOf: (LocalTime.text(micros: record.micros, utc: utc) + " ").utf8) }
+        out.append(contentsOf: record.text)
+        out.append(0x0A)
     }
 
     /// `records` with each line written in pieces joined (see ``LogRecord/joiningPieces(_:)``).

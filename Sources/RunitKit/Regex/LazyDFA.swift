@@ -11,13 +11,18 @@
 /// in the text whatever the pattern. The cache is bounded: past `maxStates` it is emptied and
 /// built again from where the search stands.
 ///
+/// The table holds each next state as its row's offset (`id << 8`), so a look-up is one add and
+/// one load; `LazyDFA+Scan.swift` runs it.
+///
 /// Not thread-safe: one matcher per search, or a lock around it.
 public final class LazyDFA {
     let program: RegexProgram
     private let maxStates: Int
 
-    private static let unknown: Int32 = -1
-    private static let matched: Int32 = -2
+    static let unknown: Int32 = -1
+    static let matched: Int32 = -2
+    /// A record search's newline after a line that did not match: the next record begins.
+    static let lineEnd: Int32 = -3
 
     /// The states' thread sets and flags (bit 0: the byte before was a word character; bit 1:
     /// the position is the start of the text); row `s` of `table` holds state `s`'s next states.
@@ -25,18 +30,24 @@ public final class LazyDFA {
     private var flags: [UInt8] = []
     private var endMatches: [Int8] = []
     private var ids: [[Int32]: Int32] = [:]
-    private var table: UnsafeMutablePointer<Int32>
+    private(set) var table: UnsafeMutablePointer<Int32>
     private var capacity: Int
 
     /// The state at the start of a record (before its header), and at the start of a line's text.
-    private var recordStart: Int32 = 0
-    private var lineStart: Int32 = 0
+    private(set) var recordStart: Int32 = 0
+    private(set) var lineStart: Int32 = 0
     /// Whether every text matches (the pattern matches the empty string at the start).
-    private var matchesEmpty = false
+    private(set) var matchesEmpty = false
+    /// The offsets of states a search still holds besides the one it steps from: kept, at
+    /// their new places, when the cache is emptied.
+    var live: [Int] = []
 
     private var marks: [UInt32]
     private var generation: UInt32 = 0
     private var stack: [Int32] = []
+
+    /// The smallest block searched in two lanes (smaller for tests).
+    var twoLanesFrom = 8192
 
     /// How many times the cache was emptied (for tests).
     public private(set) var resets = 0
@@ -58,109 +69,56 @@ public final class LazyDFA {
         endMatches.removeAll(keepingCapacity: true)
         ids.removeAll(keepingCapacity: true)
         let record = closure([program.recordStart], atStart: false, word: false, next: nil)
-        recordStart = intern(record.pcs, atStart: false, word: false)
+        recordStart = intern(record.pcs, flags: stateFlags(record.pcs, atStart: false, word: false))
         let line = closure([program.lineStart], atStart: true, word: false, next: nil)
         matchesEmpty = line.matched
-        lineStart = intern(line.pcs, atStart: true, word: false)
-    }
-
-    // MARK: Searching
-
-    /// Whether one line's text (no newline in it) holds a match. With `ends` false the text is
-    /// a piece of a longer line: `$` (or `\b`) is not met at its end.
-    public func matches(_ text: UnsafeBufferPointer<UInt8>, ends: Bool = true) -> Bool {
-        if matchesEmpty { return true }
-        var state = lineStart
-        for byte in text {
-            var next = byte == 0x0A ? Self.unknown : table[Int(state) &<< 8 | Int(byte)]
-            // A newline in a line's text is read as any other byte; the table's newline column
-            // belongs to record searches.
-            if next == Self.unknown { next = step(state, byte, store: byte != 0x0A) }
-            if next == Self.matched { return true }
-            state = next
-        }
-        return ends && endMatch(state)
-    }
-
-    /// Whether `bytes` (one line's text) hold a match.
-    public func matches(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBufferPointer { matches($0) }
-    }
-
-    /// Calls `found` with the start and end (the newline's index, or `count`) of each line of
-    /// log records in `base[0..<count]` whose text, after its header, matches; stops when it
-    /// returns false.
-    public func scanRecords(_ base: UnsafePointer<UInt8>, count: Int, _ found: (Int, Int) -> Bool) {
-        var state = recordStart
-        var index = 0
-        while index < count {
-            var next = table[Int(state) &<< 8 | Int(base[index])]
-            if next >= 0 {
-                state = next
-                index &+= 1
-                continue
-            }
-            if next == Self.unknown {
-                if base[index] == 0x0A {
-                    next = endMatch(state) ? Self.matched : recordStart
-                    table[Int(state) << 8 | 0x0A] = next
-                } else {
-                    next = step(state, base[index], store: true)
-                }
-                if next >= 0 {
-                    state = next
-                    index += 1
-                    continue
-                }
-            }
-            // A match: report its line and go on after it.
-            var start = index
-            while start > 0 && base[start - 1] != 0x0A { start -= 1 }
-            let end =
-                memchr(base + index, 0x0A, count - index).map { UnsafePointer($0.assumingMemoryBound(to: UInt8.self)) - base }
-                ?? count
-            if !found(start, end) { return }
-            index = end + 1
-            state = recordStart
-        }
-        if count > 0 && base[count - 1] != 0x0A && endMatch(state) {
-            var start = count
-            while start > 0 && base[start - 1] != 0x0A { start -= 1 }
-            _ = found(start, count)
-        }
+        lineStart = intern(line.pcs, flags: stateFlags(line.pcs, atStart: true, word: false))
     }
 
     // MARK: Building states
 
-    /// The next state from `state` on `byte` (or `matched`), stored in the table.
-    private func step(_ state: Int32, _ byte: UInt8, store: Bool) -> Int32 {
-        let stateFlags = flags[Int(state)]
-        let resolved = closure(sets[Int(state)], atStart: stateFlags & 2 != 0, word: stateFlags & 1 != 0, next: Int(byte))
-        var next = Self.matched
-        if !resolved.matched {
-            var seeds: [Int32] = []
-            for pc in resolved.pcs where program.ops[Int(pc)] == .byteRange {
-                if program.low[Int(pc)] <= byte && byte <= program.high[Int(pc)] { seeds.append(program.out[Int(pc)]) }
-            }
-            let atStart = seeds.contains(program.lineStart)
-            let word = Self.isWord(byte)
-            let reached = closure(seeds, atStart: atStart, word: word, next: nil)
-            if !reached.matched {
-                if sets.count >= maxStates {
-                    resets += 1
-                    start()
-                    // The table was emptied: the caller's state is gone, the new one stands.
-                    return intern(reached.pcs, atStart: atStart, word: word)
-                }
-                next = intern(reached.pcs, atStart: atStart, word: word)
-            }
+    /// The table's entry for `byte` from the state at `offset` (a row's offset, or `matched`),
+    /// computed and stored. In a record search a newline ends the record: a match when the text
+    /// ends matched there, else `lineEnd`. In a line's text a newline is a
+    /// byte like any other, and that entry is not stored (the column is the records').
+    func resolve(_ offset: Int, _ byte: UInt8, records: Bool) -> Int32 {
+        let state = Int32(offset >> 8)
+        if records && byte == 0x0A {
+            let next = endMatch(state) ? Self.matched : Self.lineEnd
+            table[offset | 0x0A] = next
+            return next
         }
-        if store { table[Int(state) << 8 | Int(byte)] = next }
-        return next
+        let (id, emptied) = step(state, byte)
+        let entry = id < 0 ? id : id << 8
+        if !emptied && byte != 0x0A { table[offset | Int(byte)] = entry }
+        return entry
+    }
+
+    /// The state after `byte` from `state` (or `matched`), and whether the cache was emptied
+    /// to make room for it (then `state` is gone; the states in `live` are carried over).
+    private func step(_ state: Int32, _ byte: UInt8) -> (Int32, Bool) {
+        let flagBits = flags[Int(state)]
+        let resolved = closure(sets[Int(state)], atStart: flagBits & 2 != 0, word: flagBits & 1 != 0, next: Int(byte))
+        if resolved.matched { return (Self.matched, false) }
+        var seeds: [Int32] = []
+        for pc in resolved.pcs where program.ops[Int(pc)] == .byteRange {
+            if program.low[Int(pc)] <= byte && byte <= program.high[Int(pc)] { seeds.append(program.out[Int(pc)]) }
+        }
+        let atStart = seeds.contains(program.lineStart)
+        let word = Self.isWord(byte)
+        let reached = closure(seeds, atStart: atStart, word: word, next: nil)
+        if reached.matched { return (Self.matched, false) }
+        let reachedFlags = stateFlags(reached.pcs, atStart: atStart, word: word)
+        guard sets.count >= maxStates else { return (intern(reached.pcs, flags: reachedFlags), false) }
+        resets += 1
+        let kept = live.map { (sets[$0 >> 8], flags[$0 >> 8]) }
+        start()
+        live = kept.map { Int(intern($0.0, flags: $0.1)) << 8 }
+        return (intern(reached.pcs, flags: reachedFlags), true)
     }
 
     /// Whether the text may end in `state` with a match (`$` and `\b` decided by the end).
-    private func endMatch(_ state: Int32) -> Bool {
+    func endMatch(_ state: Int32) -> Bool {
         let known = endMatches[Int(state)]
         if known >= 0 { return known == 1 }
         let stateFlags = flags[Int(state)]
@@ -169,10 +127,14 @@ public final class LazyDFA {
         return result
     }
 
-    private func intern(_ pcs: [Int32], atStart: Bool, word: Bool) -> Int32 {
-        // A flag is part of the state only when an open test can still ask for it.
+    /// A state's flags: only when an open test can still ask for them, so that states that
+    /// differ only in a flag no test reads are one.
+    private func stateFlags(_ pcs: [Int32], atStart: Bool, word: Bool) -> UInt8 {
         let tests = pcs.contains { program.ops[Int($0)] == .assertion }
-        let stateFlags: UInt8 = tests ? (word ? 1 : 0) | (atStart ? 2 : 0) : 0
+        return tests ? (word ? 1 : 0) | (atStart ? 2 : 0) : 0
+    }
+
+    private func intern(_ pcs: [Int32], flags stateFlags: UInt8) -> Int32 {
         let key = pcs.sorted() + [-1 - Int32(stateFlags)]
         if let id = ids[key] { return id }
         let id = Int32(sets.count)
