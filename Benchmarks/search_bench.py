@@ -256,7 +256,7 @@ def measure(base, bindir, megabytes=500, repeat=5, timeout=120, evil=10, pattern
         "repeat": repeat,
         "timeout_s": timeout,
         "tools": {tool: version(tool, runit) for tool in tools},
-        "runit_commit": commit(bindir),
+        "runit_commit": commit(bindir),  # of the sources
         "locale": os.environ.get("LC_ALL") or os.environ.get("LANG") or "",
         "notes": notes,
         "patterns": rows,
@@ -270,11 +270,14 @@ def version(tool, runit):
 
 
 def commit(bindir):
-    """The commit of the checkout the binaries were built in, `+dirty` with changes in Sources/."""
-    head = run(["git", "-C", str(bindir), "rev-parse", "--short", "HEAD"], check=False).stdout.strip()
+    """The last commit that changed runit's sources in the checkout the binaries were built in,
+    `+dirty` with uncommitted changes there."""
+    sources = [":/Sources", ":/Package.swift"]
+    git = ["git", "-C", str(bindir)]
+    head = run([*git, "log", "-1", "--format=%h", "--", *sources], check=False).stdout.strip()
     if not head:
         return "?"
-    dirty = run(["git", "-C", str(bindir), "status", "--porcelain", "--", ":/Sources"], check=False).stdout.strip()
+    dirty = run([*git, "status", "--porcelain", "--", *sources], check=False).stdout.strip()
     return head + ("+dirty" if dirty else "")
 
 
@@ -290,13 +293,14 @@ def table(result):
             matches = "DIFFER: " + ", ".join(f"{t} {row[f'{t}_matches']}" for t in tools)
         cells = [str(row[f"{t}_s"]) for t in tools]
         ratio = f"{'> ' if row.get('ratio_at_least') else ''}{row['ratio']}x" if row.get("ratio") is not None else "-"
-        out.append(f"| `{row['regex']}`{flag} | {matches} | " + " | ".join(cells) + f" | {ratio} |")
+        regex = row["regex"].replace("|", "\\|")  # a `|` in a Markdown table cell
+        out.append(f"| `{regex}`{flag} | {matches} | " + " | ".join(cells) + f" | {ratio} |")
     return "\n".join(out)
 
 
 def summary(result):
     facts = result["log"]
-    return (f"log search, runit {result['runit_commit']}: {facts['log_bytes'] / 1e6:.0f} MB log of "
+    return (f"log search, runit (sources at {result['runit_commit']}): {facts['log_bytes'] / 1e6:.0f} MB log of "
             f"{facts['lines_logged']} lines, median of {result['repeat']} runs (wall seconds), warm cache, "
             f"output to a file; ratio is runit against the faster of grep and rg\n\n{table(result)}")
 
