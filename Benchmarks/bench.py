@@ -10,7 +10,7 @@ Each manager runs N `sleep` processes; the harness measures, in one run:
 and, for runit alone, log throughput through the supervisor against a direct file write;
 with --search (and in --full and --quick), `runit logs --grep` against grep and rg.
 
-  python3 Benchmarks/bench.py --quick            # smoke: N=10, small, about 30 s
+  python3 Benchmarks/bench.py --quick            # smoke: N=10, small, about 45 s
   python3 Benchmarks/bench.py --full             # N = 10, 100, 1000 (about 10 minutes)
   python3 Benchmarks/bench.py --search --n 10    # with log search against grep and rg (search_bench.py)
 """
