@@ -7,10 +7,12 @@ Each manager runs N `sleep` processes; the harness measures, in one run:
   start_all starting all N and waiting until all run
   pss_kb    supervisor memory (PSS) per managed process
   idle_cpu  CPU of all supervisors over --idle seconds, as % of one core
-and, for runit alone, log throughput through the supervisor against a direct file write.
+and, for runit alone, log throughput through the supervisor against a direct file write;
+with --search (and in --full and --quick), `runit logs --grep` against grep and rg.
 
-  python3 Benchmarks/bench.py --quick            # smoke: N=10, small, about 30 s
+  python3 Benchmarks/bench.py --quick            # smoke: N=10, small, about 45 s
   python3 Benchmarks/bench.py --full             # N = 10, 100, 1000 (about 10 minutes)
+  python3 Benchmarks/bench.py --search --n 10    # with log search against grep and rg (search_bench.py)
 """
 
 import argparse
@@ -402,6 +404,9 @@ def main():
     parser.add_argument("--throughput-mb", type=int, default=None)
     parser.add_argument("--peers", default="supervisord,runsv,s6")
     parser.add_argument("--throughput-only", action="store_true", help="only the log throughput figure")
+    parser.add_argument("--search", action="store_true", help="also log search against grep and rg (search_bench.py); "
+                        "in --full (500 MB) and --quick (20 MB)")
+    parser.add_argument("--search-mb", type=int, default=None, help="MB the log search writer prints")
     args = parser.parse_args()
 
     counts = [10] if args.quick else [10, 100, 1000] if args.full else [100]
@@ -448,10 +453,20 @@ def main():
                   f"({flow['lines_logged']} of {flow['lines_written']} lines logged)")
             if flow["lines_logged"] < flow["lines_written"]:
                 raise SystemExit("lines were lost in the log")
+        search = None
+        if args.search or args.full or args.quick:
+            import search_bench
+            search = search_bench.measure(base / "search", bindir, args.search_mb or (20 if args.quick else 500),
+                                          repeat=3 if args.quick else 5, timeout=30 if args.quick else 120,
+                                          evil=1 if args.quick else 10, log_output=lambda t: print(t, file=sys.stderr))
+            print("\n" + search_bench.summary(search))
         out = ROOT / "Benchmarks" / "results"
         out.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        (out / f"bench-{stamp}.json").write_text(json.dumps({"results": results, "throughput": flows}, indent=2))
+        figures = {"results": results, "throughput": flows, "search": search}
+        (out / f"bench-{stamp}.json").write_text(json.dumps(figures, indent=2))
+        if search and not all(row["counts_agree"] for row in search["patterns"]):
+            raise SystemExit("log search: the tools' match counts differ")
     finally:
         # Everything the run started: supervisors under the temp dir and, whatever a peer's
         # teardown left behind (s6-supervise exits on SIGTERM and leaves its service up),
