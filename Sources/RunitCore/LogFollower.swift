@@ -54,6 +54,7 @@ extension LogReader {
             let fileOffset = file.inode == cursor.inode ? offset : 0
             next = LogCursor(inode: file.inode, offset: fileOffset)
             let done = Self.readForward(file.path, from: fileOffset) { record, end in
+                if query.isCancelled?() == true { return false }
                 let wanted = query.selects(record)
                 if wanted && !accept(record) { return false }
                 next.offset = end

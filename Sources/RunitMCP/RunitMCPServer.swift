@@ -41,7 +41,10 @@ public struct RunitMCPServer: Sendable {
                     }
                 }
             }
-            return await tools.call(parameters.name, arguments: parameters.arguments, progress: sink)
+            let result = await tools.call(parameters.name, arguments: parameters.arguments, progress: sink)
+            // A cancelled request gets no answer (the SDK sends none for a CancellationError).
+            try Task.checkCancellation()
+            return result
         }
         await server.withMethodHandler(InvalidToolCall.self) { parameters in
             throw MCPError.invalidParams(parameters.reason)

@@ -14,7 +14,7 @@ public struct ProgressSink: Sendable {
 }
 
 extension RunitTools {
-    func logs(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
+    func logs(_ arguments: ToolArguments, cancelled: CancellationFlag = CancellationFlag()) throws(RunitError) -> ToolAnswer {
         let name = try arguments.requiredString("name")
         let lines = try arguments.int("lines") ?? 50
         guard (1...1000).contains(lines) else {
@@ -25,6 +25,8 @@ extension RunitTools {
             query.sinceMicros = try LogQuery.time(since, option: "get_process_logs: 'since'")
         }
         if let grep = try arguments.string("grep") { query.pattern = try LogPattern(grep) }
+        // A search of a large log ends when its request is cancelled (or the server stops).
+        query.isCancelled = { cancelled.isSet() }
         if let context = try arguments.int("context") {
             guard query.pattern != nil else {
                 throw RunitError(.invalidInput, "get_process_logs: 'context' needs 'grep': it is the lines around each match")

@@ -96,7 +96,7 @@ public struct RunitTools: Sendable {
         case "wait_for_change": return try waitForChange(arguments, cancelled: cancelled)
         case "down_project": return try down(arguments)
         case "get_process_status": return try status(arguments)
-        case "get_process_logs": return try logs(arguments)
+        case "get_process_logs": return try logs(arguments, cancelled: cancelled)
         case "wait_for_process": return try wait(arguments, progress: progress, cancelled: cancelled)
         default: return try send(arguments, cancelled: cancelled)
         }
@@ -104,8 +104,13 @@ public struct RunitTools: Sendable {
 
     /// Runs blocking work (process spawning, waits) on a dispatch thread, not the cooperative pool.
     static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        // A thread of its own, not Dispatch's global queue: that queue runs as many blocks at
+        // once as there are cores, so two long searches on two cores would hold every other
+        // call back until one ended.
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
+            let thread = Thread { continuation.resume(returning: work()) }
+            thread.stackSize = 1 << 20
+            thread.start()
         }
     }
 
