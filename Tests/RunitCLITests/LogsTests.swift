@@ -60,9 +60,14 @@ struct LogsTests {
         #expect(
             try fixture.run("logs", "mix", "--grep", "alpha", "-i").stdout.split(separator: "\n") == ["Alpha", "ALPHA again"])
         #expect(try fixture.run("logs", "mix", "--grep", "alpha").stdout.isEmpty)
+        // Both streams together: a line of stderr is marked; one stream alone: none is.
+        let both = try fixture.run("logs", "mix").stdout.split(separator: "\n").filter { !$0.hasPrefix("──") }
+        // (Two pipes: the order of stderr's line among stdout's is the kernel's.)
+        #expect(both.sorted() == ["ALPHA again", "Alpha", "[err] beta"])
         let errors = try fixture.run("logs", "mix", "--stream", "err").stdout
-        #expect(errors.contains("beta"))
-        #expect(!errors.contains("Alpha"))
+        #expect(errors.split(separator: "\n").contains("beta"))
+        #expect(!errors.contains("Alpha") && !errors.contains("[err]"))
+        #expect(try fixture.run("logs", "mix", "--grep", "beta").stdout == "[err] beta\n")
         #expect(
             try fixture.run("logs", "mix", "--since", "2026-01-01T00:00:00Z", "--until", "2026-01-02T00:00:00Z").stdout.isEmpty)
         #expect(try fixture.run("logs", "mix", "--since", "1h").stdout.contains("beta"))
@@ -70,11 +75,11 @@ struct LogsTests {
         let objects = json.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         #expect(objects.contains { $0["text"] as? String == "beta" && $0["stream"] as? String == "err" })
         let stamped = try fixture.run("logs", "mix", "--timestamps", "--grep", "beta", "--utc").stdout
-        #expect(stamped.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z beta"#, options: .regularExpression) != nil)
+        #expect(stamped.range(of: #"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z \[err\] beta"#, options: .regularExpression) != nil)
         // In local time by default: the zone TZ names, with its offset.
         let local = try fixture.run(["logs", "mix", "-t", "--grep", "beta"], environment: ["TZ": "Asia/Kolkata"]).stdout
         #expect(
-            local.range(of: #"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+05:30 beta"#, options: .regularExpression) != nil,
+            local.range(of: #"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \+05:30 \[err\] beta"#, options: .regularExpression) != nil,
             "\(local)")
         // --since takes a local time: a minute ago, as HH:MM in that zone, finds the line.
         let formatter = DateFormatter()

@@ -63,7 +63,7 @@ struct LogsCommand: AsyncParsableCommand {
         }
         let name = registry.resolve(names[0])
         let reader = try registry.logReader(name)
-        let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil, utc: utc)
+        let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil, utc: utc, markErrors: stream == nil)
         let cursor = follow ? (reader.endCursor() ?? LogCursor(inode: 0, offset: 0)) : nil
         let joining = query.pattern == nil
         var records = reader.tail(Self.oneMore(query), end: cursor).records
@@ -137,7 +137,9 @@ struct LogsCommand: AsyncParsableCommand {
                 if colors[name] == nil { colors[name] = palette[colors.count % palette.count] }
                 let color = colors[name] ?? palette[0]
                 let prefix = Terminal.paint(name + String(repeating: " ", count: max(0, width - name.count)) + " |", color) + " "
-                text += LogPrinter(timestamps: timestamps, json: json, prefix: json ? name : prefix, utc: utc).line(record)
+                text += LogPrinter(
+                    timestamps: timestamps, json: json, prefix: json ? name : prefix, utc: utc, markErrors: stream == nil
+                ).line(record)
             }
             Terminal.write(text)
         }
@@ -154,11 +156,19 @@ struct LogsCommand: AsyncParsableCommand {
 }
 
 /// Prints log records as text or JSON lines.
+///
+/// In the text view a line of standard error is marked `[err]` (red on a terminal), as both
+/// streams are shown together; with `--stream err` every line is one, and none is marked.
+/// `--json` tells the streams apart in its `stream` field.
 struct LogPrinter {
     let timestamps: Bool
     let json: Bool
     let prefix: String?
     var utc = false
+    var markErrors = true
+
+    /// The mark before a line of standard error.
+    static let errorMark = Terminal.paint("[err]", "31") + " "
 
     /// Prints a batch of records with one write; in the text view, a continued piece (`+`) and
     /// the pieces after it of the same stream print as one line (not under a grep, which may
@@ -180,6 +190,7 @@ struct LogPrinter {
         }
         if let prefix { out.append(contentsOf: prefix.utf8) }
         if timestamps { out.append(contentsOf: (LocalTime.text(micros: record.micros, utc: utc) + " ").utf8) }
+        if markErrors && record.stream == .err { out.append(contentsOf: Self.errorMark.utf8) }
         out.append(contentsOf: record.text)
         out.append(0x0A)
     }
@@ -208,6 +219,7 @@ struct LogPrinter {
             if text.hasPrefix("started pid") { text += " at " + LocalTime.text(micros: record.micros, utc: utc) }
             out += Terminal.paint("── \(text) ──", "90")
         } else {
+            if markErrors && record.stream == .err { out += Self.errorMark }
             out += LogText.clean(record.textString)
         }
         return out + "\n"
