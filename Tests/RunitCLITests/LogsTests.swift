@@ -107,9 +107,15 @@ struct LogsTests {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
         for name in ["web", "db"] {
-            #expect(try fixture.run("start", "--name", name, "--command", "echo from-\(name); exec sleep 300").status == 0)
+            #expect(
+                try fixture.run("start", "--name", name, "--command", "echo from-\(name); echo oops >&2; exec sleep 300").status
+                    == 0)
         }
         #expect(fixture.eventually { try fixture.run("logs").stdout.contains("from-web") })
+        #expect(fixture.eventually { try fixture.run("logs", "web").stdout.contains("oops") })
+        // A line of stderr: its mark in red, its text as it was.
+        let single = try fixture.onTerminal("logs web", noColor: nil)
+        #expect(single.contains("\u{1B}[31m[err]\u{1B}[0m oops"), "\(single.debugDescription)")
         // script(1) runs the command on a pseudo-terminal, so colors are on (NO_COLOR unset).
         let output = try fixture.onTerminal("logs", noColor: nil)
         #expect(output.contains("\u{1B}[36mdb  |\u{1B}[0m from-db"), "\(output.debugDescription)")
