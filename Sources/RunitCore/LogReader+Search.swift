@@ -79,10 +79,19 @@ final class LogSearch {
         return bytesRead
     }
 
-    /// Searches whole records; false when `visit` asked to stop.
+    /// Searches whole records, newest first; false when `visit` asked to stop.
     private func search(_ base: UnsafeMutablePointer<UInt8>, count: Int, _ visit: (LogRecord) -> Bool) -> Bool {
-        guard count > 0 else { return true }
+        for line in matchingLines(base, count: count).reversed() {
+            guard let record = LogRecord(line: Self.bytes(base, line)) else { continue }
+            if !visit(record) { return false }
+        }
+        return true
+    }
+
+    /// The lines of whole records in `base[0..<count]` whose text matches, in order.
+    func matchingLines(_ base: UnsafeMutablePointer<UInt8>, count: Int) -> [Range<Int>] {
         var lines: [Range<Int>] = []
+        guard count > 0 else { return lines }
         if memchr(base, 0x1B, count) != nil || memchr(base, 0x0D, count) != nil {
             var start = 0
             while start < count {
@@ -118,24 +127,20 @@ final class LogSearch {
                 return true
             }
         }
-        for line in lines.reversed() {
-            guard let record = LogRecord(line: Self.bytes(base, line)) else { continue }
-            if !visit(record) { return false }
-        }
-        return true
+        return lines
     }
 
-    private static func bytes(_ base: UnsafeMutablePointer<UInt8>, _ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+    static func bytes(_ base: UnsafeMutablePointer<UInt8>, _ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
     }
 
     /// The index of the newline at or after `from`, or `count`.
-    private static func newline(_ base: UnsafeMutablePointer<UInt8>, from: Int, _ count: Int) -> Int {
+    static func newline(_ base: UnsafeMutablePointer<UInt8>, from: Int, _ count: Int) -> Int {
         guard let found = memchr(base + from, 0x0A, count - from) else { return count }
         return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
-    private static func lastNewline(_ base: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int? {
+    static func lastNewline(_ base: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int? {
         var index = count - 1
         while index >= 0 && base[index] != 0x0A { index -= 1 }
         return index >= 0 ? index : nil

@@ -20,6 +20,11 @@ struct LogsTests {
         let numbers = all.compactMap { Int($0) }
         #expect(numbers == Array(1...count), "every line, once, in order")
         #expect(all.contains("done"))
+        // All of it, streamed forward across the rotated files: the same lines.
+        let streamed = try fixture.run("logs", "fast", "--lines", "0").stdout.split(separator: "\n")
+        #expect(streamed == all)
+        let sevens = try fixture.run("logs", "fast", "--lines", "0", "--grep", "^7+$").stdout.split(separator: "\n")
+        #expect(sevens == ["7", "77", "777", "7777", "77777"])
 
         let keepFixture = try CLIFixture()
         defer { keepFixture.cleanUp() }

@@ -57,6 +57,41 @@ struct LogSearchTests {
         }
     }
 
+    @Test("a forward stream, in any block size, gives every record that passes, oldest first, pieces kept together")
+    func streamAgreesWithLineByLine() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("runit-stream-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let paths = ProcessPaths(home: directory.path, name: "s")
+        try FileManager.default.createDirectory(atPath: paths.logs, withIntermediateDirectories: true)
+        await propertyCheck(input: Gen.int(in: 0...Int.max)) { seed in
+            var random = RandomPattern(state: UInt64(seed))
+            var query = LogQuery(lines: Int.max)
+            if random.next(2) == 0 { query.pattern = try? LogPattern(random.pattern()) }
+            if random.next(3) == 0 { query.stream = .err }
+            let bytes = Self.log(&random)
+            FileManager.default.createFile(atPath: paths.currentLog, contents: Data(bytes))
+            var expected: [LogRecord] = []
+            _ = LogReader.readBackward(paths.currentLog) { record in
+                if query.selects(record) { expected.append(record) }
+                return true
+            }
+            expected.reverse()
+            for blockSize in [5, 64, 1 << 20] {
+                var batches: [[LogRecord]] = []
+                LogReader(paths: paths).stream(query, blockSize: blockSize) { batch in
+                    batches.append(batch)
+                    return true
+                }
+                #expect(batches.joined().elementsEqual(expected), "'\(query.pattern?.source ?? "")' in blocks of \(blockSize)")
+                if query.pattern == nil {
+                    // No batch ends in the middle of a line written in pieces, but the last.
+                    #expect(batches.dropLast().allSatisfy { $0.last?.continued != true })
+                }
+            }
+        }
+    }
+
     @Test("a search stops where its visitor says, and where it is cancelled")
     func stopsAndCancels() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("runit-search-\(UUID().uuidString)")

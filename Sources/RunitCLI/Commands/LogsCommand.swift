@@ -66,15 +66,18 @@ struct LogsCommand: AsyncParsableCommand {
         let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil, utc: utc, markErrors: stream == nil)
         let cursor = follow ? (reader.endCursor() ?? LogCursor(inode: 0, offset: 0)) : nil
         let joining = query.pattern == nil
-        var records = reader.tail(Self.oneMore(query), end: cursor).records
-        if query.pattern != nil && query.lines < Int.max && records.count > query.lines {
-            // One more than asked for was read, so that a cut is known without counting them all.
-            records.removeFirst(records.count - query.lines)
-            Terminal.standardError.write(
-                "runit: more lines match than the \(query.lines) shown (the last ones); --lines 0 shows them all\n")
+        if query.lines == Int.max {
+            // All of it: streamed from the oldest record on, so a log of gigabytes needs no
+            // more memory than one block.
+            reader.stream(query, end: cursor ?? reader.endCursor()) { batch in
+                printer.print(batch, joining: joining)
+                return true
+            }
+        } else {
+            try printTail(reader, query: query, printer: printer, cursor: cursor)
         }
-        printer.print(records, joining: joining)
         guard let cursor else { return }
+
         var followQuery = query
         followQuery.sinceMicros = nil
         let end = reader.follow(from: cursor, query: followQuery, until: query.untilMicros) { records in
@@ -82,6 +85,18 @@ struct LogsCommand: AsyncParsableCommand {
             return true
         }
         if end == .removed { throw RunitError(.notFound, "'\(name)' was removed") }
+    }
+
+    /// The last `query.lines` records (of what matches), and a note on stderr when more matched.
+    func printTail(_ reader: LogReader, query: LogQuery, printer: LogPrinter, cursor: LogCursor?) throws {
+        var records = reader.tail(Self.oneMore(query), end: cursor).records
+        if query.pattern != nil && records.count > query.lines {
+            // One more than asked for was read, so that a cut is known without counting them all.
+            records.removeFirst(records.count - query.lines)
+            Terminal.standardError.write(
+                "runit: more lines match than the \(query.lines) shown (the last ones); --lines 0 shows them all\n")
+        }
+        printer.print(records, joining: query.pattern == nil)
     }
 
     /// A follow ends with Ctrl-C or SIGTERM: exit 0 then, as `tail -f` users expect.
