@@ -125,7 +125,9 @@ public struct LogPattern: Sendable {
         do {
             regex = try ByteRegex(source, ignoringCase: ignoreCase)
         } catch {
-            throw RunitError(.invalidInput, "'\(source)' is not a valid regular expression: \(error.message)")
+            // A pattern of a megabyte is not said back whole.
+            let shown = source.count > 200 ? source.prefix(200) + "…" : source[...]
+            throw RunitError(.invalidInput, "'\(shown)' is not a valid regular expression: \(error.message)")
         }
         shared = SharedMatcher(regex.matcher())
     }

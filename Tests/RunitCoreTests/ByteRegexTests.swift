@@ -178,6 +178,8 @@ struct ByteRegexTests {
             ("a{2000}", "over 1000"), ("a{3,2}", "minimum over its maximum"), ("[z-a]", "runs backward"),
             ("\\p{L}", "Unicode property"), ("\\q", "not an escape"), ("[[:foo:]]", "not a class"), ("a**", "second quantifier"),
             ("(?x)a", "not a flag"), ("a\\", "lone '\\'"), ("((a{1000}){1000}){1000}", "too large"),
+            (String(repeating: "(", count: 100_000) + "a" + String(repeating: ")", count: 100_000), "nested more than 200"),
+            (String(repeating: "(?:", count: 201) + String(repeating: ")", count: 201), "nested more than 200"),
         ]
         for (pattern, reason) in cases {
             do {

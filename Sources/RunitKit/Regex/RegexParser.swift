@@ -10,6 +10,11 @@ struct RegexParser {
     let scalars: [Unicode.Scalar]
     var index = 0
     private var caseless: Bool
+    private var depth = 0
+
+    /// The deepest nesting of groups: the parser, the compiler and the tree's release recurse
+    /// once a level, on threads whose stacks may be 1 MiB.
+    static let maxDepth = 200
 
     /// The most a counted repetition may ask for, as RE2 allows.
     static let maxRepeat = 1000
@@ -141,6 +146,11 @@ struct RegexParser {
 
     private mutating func group() throws(RegexError) -> RegexNode? {
         let open = index
+        depth += 1
+        defer { depth -= 1 }
+        if depth > Self.maxDepth {
+            throw error("the groups are nested more than \(Self.maxDepth) deep at \(open); write the pattern flatter")
+        }
         if peek == "?" {
             index += 1
             switch peek {
