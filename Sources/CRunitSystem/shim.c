@@ -19,6 +19,9 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #endif
 
 short crunit_spawn_setsid_flag(void) {
@@ -401,4 +404,66 @@ int crunit_pty_open(char *path, unsigned long size, int columns, int rows, int *
         tcsetattr(*terminal, TCSANOW, &modes);
     }
     return master;
+}
+
+long crunit_listening_tcp(int family, unsigned long long *inodes, unsigned short *ports, long capacity) {
+#ifdef __linux__
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return -1;
+    struct {
+        struct nlmsghdr header;
+        struct inet_diag_req_v2 request;
+    } message;
+    memset(&message, 0, sizeof message);
+    message.header.nlmsg_len = sizeof message;
+    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    message.request.sdiag_family = (unsigned char)family;
+    message.request.sdiag_protocol = IPPROTO_TCP;
+    message.request.idiag_states = 1 << 10; // TCP_LISTEN
+    struct sockaddr_nl kernel;
+    memset(&kernel, 0, sizeof kernel);
+    kernel.nl_family = AF_NETLINK;
+    if (sendto(fd, &message, sizeof message, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    long found = 0;
+    static __thread long buffer[8192 / sizeof(long)];
+    for (;;) {
+        ssize_t length = recv(fd, buffer, sizeof buffer, 0);
+        if (length < 0 && errno == EINTR) continue;
+        if (length <= 0) break;
+        for (struct nlmsghdr *header = (struct nlmsghdr *)buffer; NLMSG_OK(header, (size_t)length);
+             header = NLMSG_NEXT(header, length)) {
+            if (header->nlmsg_type == NLMSG_DONE) {
+                close(fd);
+                return found;
+            }
+            if (header->nlmsg_type == NLMSG_ERROR) {
+                struct nlmsgerr *failure = NLMSG_DATA(header);
+                close(fd);
+                errno = failure->error ? -failure->error : EIO;
+                return -1;
+            }
+            if (header->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) continue;
+            struct inet_diag_msg *socket = NLMSG_DATA(header);
+            if (socket->idiag_inode == 0) continue;
+            if (found < capacity) {
+                inodes[found] = socket->idiag_inode;
+                ports[found] = ntohs(socket->id.idiag_sport);
+            }
+            found += 1;
+        }
+    }
+    close(fd);
+    errno = EIO;
+    return -1;
+#else
+    (void)family; (void)inodes; (void)ports; (void)capacity;
+    errno = ENOSYS;
+    return -1;
+#endif
 }

@@ -76,8 +76,11 @@ public struct ProcessTable {
     ///
     /// Follows `/proc/PID/task/TID/children`, a few reads for a small tree instead of one per
     /// process on the system; falls back to a full scan where the kernel does not offer it.
-    public static func descendantPIDs(of root: Int32) -> [Int32] {
-        guard let direct = children(of: root) else { return ProcessTable().descendants(of: root).map(\.pid) }
+    /// A supervisor has one thread (it starts none), so `singleThreadedRoot` reads its children
+    /// from that thread's file alone and skips listing its tasks.
+    public static func descendantPIDs(of root: Int32, singleThreadedRoot: Bool = false) -> [Int32] {
+        let direct = singleThreadedRoot ? children(of: root, thread: root) : children(of: root)
+        guard let direct else { return ProcessTable().descendants(of: root).map(\.pid) }
         var result: [Int32] = []
         var queue = direct
         while let next = queue.popLast() {
@@ -99,22 +102,30 @@ public struct ProcessTable {
             let tid = withUnsafePointer(to: item.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            guard Int32(tid) != nil else { continue }
-            let fd = Platform.open("/proc/\(pid)/task/\(tid)/children", O_RDONLY)
-            guard fd >= 0 else { continue }
+            guard let thread = Int32(tid), let found = children(of: pid, thread: thread, buffer: &buffer) else { continue }
             readAny = true
-            var text: [UInt8] = []
-            while true {
-                let count = buffer.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, $0.count) }
-                if count <= 0 { break }
-                text += buffer[0..<count]
-            }
-            close(fd)
-            for word in text.split(separator: 0x20) {
-                if let child = Int32(String(decoding: word, as: UTF8.self)) { result.append(child) }
-            }
+            result += found
         }
         return readAny ? result : nil
+    }
+
+    /// The children that thread `thread` of `pid` started; nil when they cannot be read.
+    static func children(of pid: Int32, thread: Int32) -> [Int32]? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        return children(of: pid, thread: thread, buffer: &buffer)
+    }
+
+    static func children(of pid: Int32, thread: Int32, buffer: inout [UInt8]) -> [Int32]? {
+        let fd = Platform.open("/proc/\(pid)/task/\(thread)/children", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var text: [UInt8] = []
+        while true {
+            let count = buffer.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            text += buffer[0..<count]
+        }
+        return text.split(separator: 0x20).compactMap { Int32(String(decoding: $0, as: UTF8.self)) }
     }
 
     /// Every descendant of `root` (not `root` itself), parents before children.

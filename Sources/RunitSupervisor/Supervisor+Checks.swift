@@ -99,7 +99,7 @@ extension Supervisor {
     mutating func takeNotifications(_ messages: [NotifyMessage]) {
         let ready = messages.filter { $0.lines.contains("READY=1") }
         guard readyPending, !ready.isEmpty else { return }
-        let tree = ProcessTable.descendantPIDs(of: getpid())
+        let tree = ProcessTable.descendantPIDs(of: getpid(), singleThreadedRoot: true)
         for message in ready {
             if tree.contains(message.pid) || (kill(message.pid, 0) != 0 && crunit_errno() == ESRCH) {
                 markReady("it sent READY=1")

@@ -128,7 +128,7 @@ extension Supervisor {
     /// it once: many servers take a second SIGTERM as "exit now, skip the clean shutdown".
     func signalTree(_ signal: Int32) {
         if childPID > 0 { kill(-childPID, signal) }
-        for pid in ProcessTable.descendantPIDs(of: getpid()) where childPID <= 0 || getpgid(pid) != childPID {
+        for pid in ProcessTable.descendantPIDs(of: getpid(), singleThreadedRoot: true) where childPID <= 0 || getpgid(pid) != childPID {
             kill(pid, signal)
         }
     }

@@ -139,6 +139,38 @@ struct ListeningPortsTests {
         #expect(ports.listener(of: boundOnly.port) == nil)
     }
 
+    #if os(Linux)
+        @Test("the kernel's netlink answer lists exactly the LISTEN sockets of /proc/net/tcp and tcp6")
+        func netlinkMatchesProcTables() throws {
+            let own = try #require(TestSocket())
+            defer { own.release() }
+            let own6 = TestSocket(ipv6: true)
+            defer { own6?.release() }
+            let connectedOnly = try #require(TestSocket(listening: false))
+            defer { connectedOnly.release() }
+            // Read both ways until two reads agree with nothing opened in between (another
+            // test may open or close a listener meanwhile).
+            var agreed = false
+            for _ in 0..<20 {
+                var fromKernel: [UInt64: Int] = [:]
+                var fromTables: [UInt64: Int] = [:]
+                try #require(ListeningPorts.askKernel(family: AF_INET, into: &fromKernel))
+                try #require(ListeningPorts.askKernel(family: AF_INET6, into: &fromKernel))
+                ListeningPorts.readTable("/proc/net/tcp", into: &fromTables)
+                ListeningPorts.readTable("/proc/net/tcp6", into: &fromTables)
+                if fromKernel == fromTables {
+                    agreed = true
+                    #expect(fromKernel.values.contains(own.port))
+                    if let own6 { #expect(fromKernel.values.contains(own6.port)) }
+                    #expect(!fromKernel.values.contains(connectedOnly.port), "a socket that does not listen is left out")
+                    break
+                }
+                usleep(50_000)
+            }
+            #expect(agreed, "netlink and /proc/net/tcp never agreed")
+        }
+    #endif
+
     @Test("an IPv6 listener is found", .enabled(if: ipv6Available, "no IPv6 loopback here"))
     func ipv6() throws {
         let listening = try #require(TestSocket(ipv6: true))

@@ -86,4 +86,12 @@ long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid
 /// Swift's Glibc).
 long crunit_find(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 
+/// The TCP sockets of `family` (AF_INET or AF_INET6) in the LISTEN state in this network
+/// namespace, asked of the kernel over netlink (sock_diag, as `ss -lt` does): up to `capacity`
+/// of them written to `inodes` and `ports`, and the number there are (more than `capacity`
+/// when they did not fit), or -1 with errno when netlink cannot answer (no sock_diag; off
+/// Linux, ENOSYS). The kernel walks only its listening hash, where reading /proc/net/tcp walks
+/// every bucket of the established one.
+long crunit_listening_tcp(int family, unsigned long long *inodes, unsigned short *ports, long capacity);
+
 #endif
