@@ -107,25 +107,29 @@ class Runit(Manager):
         return run([self.bin, *args], env=self.env, check=check)
 
     def start_all(self):
-        for name in self.names():
-            self.cli("start", name, "--settle", "0", "--", "sleep", SLEEP)
+        # One command for all N, as s6-svscan starts a scan directory: `up` of a project
+        # (independent processes start at once), returning when each one runs.
+        project = self.base / "project"
+        project.mkdir(exist_ok=True)
+        lines = ["name: bench", "processes:"] + [f"  {n}:\n    argv: [sleep, '{SLEEP}']" for n in self.names()]
+        (project / "runit.yaml").write_text("\n".join(lines) + "\n")
+        run([self.bin, "up", "--settle", "0"], env=self.env, cwd=str(project))
 
     def list(self):
         self.cli("list")
 
     def restart(self):
-        self.cli("stop", "s0")
-        self.cli("start", "s0", "--settle", "0")
+        self.cli("stop", "bench/s0")
+        self.cli("start", "bench/s0", "--settle", "0")
 
     def restart_command(self):
-        self.cli("restart", "s0")
+        self.cli("restart", "bench/s0")
 
     def supervisor_pids(self):
         return pids_matching(f"runit-supervise --dir {self.base}/home/")
 
     def teardown(self):
-        for name in self.names():
-            self.cli("remove", name, "--timeout", "1", check=False)
+        self.cli("remove", "--project", "bench", "--timeout", "1", check=False)
         for pid in self.supervisor_pids():
             os.kill(pid, signal.SIGKILL)
 

@@ -24,7 +24,7 @@ public enum Limits {
     }
 
     /// Throws unless a duration in milliseconds is in `range`, saying the range as durations.
-    static func check(milliseconds value: Int64, in range: ClosedRange<Int64>, _ what: String) throws(RunitError) {
+    public static func check(milliseconds value: Int64, in range: ClosedRange<Int64>, _ what: String) throws(RunitError) {
         guard !range.contains(value) else { return }
         throw RunitError(
             .invalidInput,

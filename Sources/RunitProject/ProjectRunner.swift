@@ -37,6 +37,9 @@ public struct ProjectRunner: Sendable {
     public var startedBy = "cli"
     /// Says why a start is refused (the MCP server's guard rails), or nil to let it go.
     public var admit: @Sendable (StartRequest) -> String? = { _ in nil }
+    /// How long each start watches for an early exit (as `start --settle`); 0 returns as soon as
+    /// each process runs.
+    public var settleMillis: Int64 = StartRequest(name: "").settleMillis
 
     /// A runner for `project` in `registry`.
     public init(registry: Registry, project: Project) {
@@ -137,6 +140,7 @@ public struct ProjectRunner: Sendable {
         let full = process.fullName(in: project.name)
         var request = process.startRequest(in: project)
         request.startedBy = startedBy
+        request.settleMillis = settleMillis
         if let refusal = admit(request) { return ProjectResult(name: full, result: "failed", error: refusal) }
         var verb = "started"
         if let snapshot = try? registry.existing(full), snapshot.supervisorPID != nil, snapshot.isSupervised {

@@ -137,6 +137,34 @@ struct ProjectTests {
         #expect(config.status == 0 && config.stdout.contains("\"name\" : \"shop\""), "\(config.stdout)")
     }
 
+    @Test("up --settle 0 returns once every process runs, without watching for early exits; a settle out of range is refused")
+    func upWithoutSettle() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let many = (0..<12).map { "  s\($0):\n    argv: [sleep, '300']" }.joined(separator: "\n")
+        let directory = try fixture.project("name: shop\nprocesses:\n" + many + "\n  quits:\n    command: exit 3\n")
+        let up = try fixture.run(["up", "--settle", "0", "--json"], cwd: directory)
+        let results = try #require(try JSONSerialization.jsonObject(with: Data(up.stdout.utf8)) as? [[String: Any]], up.stdout)
+        #expect(results.count == 13)
+        for result in results where result["name"] as? String != "shop/quits" {
+            #expect(result["result"] as? String == "started", "\(result)")
+            let name = try #require(result["name"] as? String)
+            // Running when up returned: the supervisor said so before up went on.
+            #expect(fixture.state(name) == "running", "\(name)")
+        }
+        // Not watched for an early exit: reported started, as `start --settle 0` does.
+        #expect(results.contains { $0["name"] as? String == "shop/quits" && $0["result"] as? String == "started" }, up.stdout)
+        _ = try fixture.run(["down"], cwd: directory)
+        // With the default settle time, the same exit is caught and up fails.
+        let watched = try fixture.run(["up", "quits"], cwd: directory)
+        #expect(watched.status == 1 && watched.stdout.contains("shop/quits: failed"), "\(watched.stdout) \(watched.stderr)")
+        let bad = try fixture.run(["up", "--settle", "2m"], cwd: directory)
+        #expect(bad.status == 2 && bad.stderr.contains("--settle") && bad.stderr.contains("0s to 1m"), bad.stderr)
+        let junk = try fixture.run(["up", "--settle", "soon"], cwd: directory)
+        #expect(junk.status == 2 && junk.stderr.contains("is not a duration"), junk.stderr)
+        _ = try fixture.run(["down"], cwd: directory)
+    }
+
     @Test("a Procfile project with its .env comes up; a bad project file starts nothing and says where")
     func procfileAndBadFile() throws {
         let fixture = try CLIFixture()

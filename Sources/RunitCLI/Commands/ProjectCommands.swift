@@ -92,14 +92,21 @@ struct UpCommand: AsyncParsableCommand {
     var wait = false
     @Option(help: "How long to wait for dependencies and readiness.")
     var timeout = "2m"
+    @Option(help: "How long each start watches for an early exit, as start's --settle; 0 to return once all run.")
+    var settle = "200ms"
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
         guard let timeoutMillis = DurationText.milliseconds(timeout), timeoutMillis > 0 else {
             throw RunitError(.invalidInput, "--timeout '\(timeout)' is not a duration; \(DurationText.rule)")
         }
+        guard let settleMillis = DurationText.milliseconds(settle) else {
+            throw RunitError(.invalidInput, "--settle '\(settle)' is not a duration from 0s to 1m; \(DurationText.rule)")
+        }
+        try Limits.check(milliseconds: settleMillis, in: Limits.settleMillis, "the settle time (--settle)")
         let project = try options.project()
-        let runner = ProjectRunner(registry: Registry(context: .fromEnvironment()), project: project)
+        var runner = ProjectRunner(registry: Registry(context: .fromEnvironment()), project: project)
+        runner.settleMillis = settleMillis
         let json = output.json
         let results = try runner.up(names, wait: wait, timeoutMillis: timeoutMillis) { result in
             if !json { ProjectPrinter.print(result) }
