@@ -19,6 +19,9 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -465,5 +468,21 @@ long crunit_listening_tcp(int family, unsigned long long *inodes, unsigned short
     (void)family; (void)inodes; (void)ports; (void)capacity;
     errno = ENOSYS;
     return -1;
+#endif
+}
+
+__attribute__((noinline)) void crunit_release_idle_memory(void) {
+#ifdef __linux__
+    malloc_trim(0);
+    volatile char here = 0;
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    // From a page below this frame, rounded down (nothing live is there: madvise's own frame is
+    // a few bytes deep), 96 KiB down: inside the stack's mapping, which the kernel sets up at
+    // 128 KiB or more below the stack's top, so no other mapping can be touched.
+    uintptr_t top = (((uintptr_t)&here) - page) & ~(page - 1);
+    uintptr_t span = 96 << 10;
+    uintptr_t low = top > span ? top - span : page;
+    (void)madvise((void *)low, top - low, MADV_DONTNEED);
+    (void)here;
 #endif
 }

@@ -10,6 +10,7 @@ import RunitKit
 extension Supervisor {
     /// Spawns the process and records the start; on failure records why and finishes.
     mutating func startProcess() {
+        memoryReleased = false
         reopenInput()
         let spawner = ChildSpawner(
             argv: arguments.argv, cwd: arguments.cwd,
@@ -128,7 +129,8 @@ extension Supervisor {
     /// it once: many servers take a second SIGTERM as "exit now, skip the clean shutdown".
     func signalTree(_ signal: Int32) {
         if childPID > 0 { kill(-childPID, signal) }
-        for pid in ProcessTable.descendantPIDs(of: getpid(), singleThreadedRoot: true) where childPID <= 0 || getpgid(pid) != childPID {
+        for pid in ProcessTable.descendantPIDs(of: getpid(), singleThreadedRoot: true)
+        where childPID <= 0 || getpgid(pid) != childPID {
             kill(pid, signal)
         }
     }

@@ -59,6 +59,8 @@ public struct Supervisor: ~Copyable {
     var statusInode: UInt64 = 0
     /// Polls that failed in a row (not counting EINTR).
     var pollFailures = 0
+    /// Whether the memory that setting up a run dirtied has been given back since that run began.
+    var memoryReleased = false
     /// `--ready-notify`: the socket the process sends `READY=1` to.
     var notifySocket: NotifySocket?
     /// The readiness and health probes running now, if any.
@@ -218,7 +220,14 @@ public struct Supervisor: ~Copyable {
             : descriptors.inputBlocked
                 ? pollfd(fd: descriptors.stdinWrite, events: Int16(POLLOUT), revents: 0)
                 : pollfd(fd: descriptors.input, events: Int16(POLLIN), revents: 0)
-        let ready = poll(fds.baseAddress, 11, timeoutMillis())
+        let timeout = timeoutMillis()
+        // About to sleep for a while after a run began: give back the heap's free pages and the
+        // stack below this frame that setting up dirtied (a third of an idle supervisor's own memory).
+        if !memoryReleased && (timeout < 0 || timeout >= 1000) {
+            crunit_release_idle_memory()
+            memoryReleased = true
+        }
+        let ready = poll(fds.baseAddress, 11, timeout)
         if ready < 0 && crunit_errno() != EINTR {
             // Never give up the process for this (ENOMEM passes): note it, wait a little, and go on
             // with the deadlines (a stop's SIGKILL, reaping), then poll again.

@@ -86,6 +86,11 @@ long crunit_recv_datagram(int fd, void *buffer, unsigned long length, pid_t *pid
 /// Swift's Glibc).
 long crunit_find(const void *haystack, size_t haystack_length, const void *needle, size_t needle_length);
 
+/// Gives back memory that an idle process no longer uses: the heap's free pages (malloc_trim)
+/// and the stack's pages more than a page below the caller's frame (dead until the stack grows
+/// there again, when they come back as zero pages). Linux only; elsewhere it does nothing.
+void crunit_release_idle_memory(void);
+
 /// The TCP sockets of `family` (AF_INET or AF_INET6) in the LISTEN state in this network
 /// namespace, asked of the kernel over netlink (sock_diag, as `ss -lt` does): up to `capacity`
 /// of them written to `inodes` and `ports`, and the number there are (more than `capacity`
