@@ -103,7 +103,9 @@ public struct ProcessReport: Codable, Equatable, Sendable {
             let listening = listening ?? ListeningPorts()
             // The supervisor listens on no TCP port: only what it started is read (half the
             // descriptors of a small tree), and nothing at all when no socket listens.
-            if !listening.isEmpty { ports = listening.ports(of: ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true)) }
+            if !listening.isEmpty {
+                ports = listening.ports(of: ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true))
+            }
         }
         if withMetrics, let supervisor = snapshot.supervisorPID, snapshot.pid != nil,
             let metrics = ProcessMetrics.tree(underSupervisor: supervisor)
