@@ -128,6 +128,10 @@ extension Runit {
         switch arguments {
         case ["list"], ["ls"], ["ps"]: try ListCommand.list(json: false)
         case ["list", "--json"], ["ls", "--json"], ["ps", "--json"]: try ListCommand.list(json: true)
+        case let words where words.count == 2 && words[0] == "status" && isName(words[1]):
+            try StatusCommand.status(words[1], json: false)
+        case let words where words.count == 3 && words[0] == "status" && isName(words[1]) && words[2] == "--json":
+            try StatusCommand.status(words[1], json: true)
         case let words where words.count == 2 && words[0] == "stop" && isName(words[1]):
             try StopCommand.stop(words[1], graceMillis: nil, json: false)
         case let words where words.count == 2 && words[0] == "start" && isName(words[1]):

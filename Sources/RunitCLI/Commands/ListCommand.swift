@@ -73,8 +73,13 @@ struct StatusCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
+        try Self.status(name, json: output.json, utc: utc)
+    }
+
+    /// Shows one process (the plain forms run on the fast path, without ArgumentParser).
+    static func status(_ name: String, json: Bool, utc: Bool = false) throws {
         let report = try Registry(context: .fromEnvironment()).report(name)
-        if output.json {
+        if json {
             try Terminal.printJSON(report)
         } else {
             Terminal.write(Self.render(report, utc: utc))
