@@ -34,14 +34,28 @@ public struct RunitContext: Sendable {
         if let value = environment["RUNIT_SUPERVISE"], !value.isEmpty {
             supervisor = value
         } else {
-            let executable =
-                Bundle.main.executableURL?.resolvingSymlinksInPath()
-                ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            supervisor = executable.deletingLastPathComponent().appendingPathComponent("runit-supervise").path
+            supervisor = (ownDirectory() ?? ".") + "/runit-supervise"
         }
         return RunitContext(
             home: resolved(absolute(home, from: FileManager.default.currentDirectoryPath)), supervisorPath: supervisor,
             workingDirectory: FileManager.default.currentDirectoryPath)
+    }
+
+    /// The directory of this executable, links resolved: from `/proc/self/exe` on Linux (Bundle's
+    /// lookup of the same cost every command a millisecond), else from Bundle or `argv[0]`.
+    static func ownDirectory() -> String? {
+        #if os(Linux)
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+            if length > 0 {
+                let path = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                if let slash = path.lastIndex(of: "/") { return slash == path.startIndex ? "/" : String(path[..<slash]) }
+            }
+        #endif
+        let executable =
+            Bundle.main.executableURL?.resolvingSymlinksInPath()
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return executable.deletingLastPathComponent().path
     }
 
     /// The paths of process `name`.
