@@ -27,7 +27,7 @@ struct ChildSpawner {
                 return .failure(SpawnError(message: "the working directory '\(cwd)' does not exist or is not a directory"))
             }
         }
-        let result = Spawn.run(argv, detach: terminal.isEmpty ? .newProcessGroup : .newSession) { actions in
+        let result = Spawn.run(ShellExec.direct(argv), detach: terminal.isEmpty ? .newProcessGroup : .newSession) { actions in
             if terminal.isEmpty {
                 posix_spawn_file_actions_adddup2(&actions, stdinFD, 0)
                 posix_spawn_file_actions_adddup2(&actions, stdoutFD, 1)

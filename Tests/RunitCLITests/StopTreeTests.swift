@@ -35,4 +35,25 @@ struct StopTreeTests {
         let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
         #expect(lines.filter { $0 == "TERM" }.count == 1, "\(lines)")
     }
+
+    @Test("a simple --command runs as the program itself: its pid is the program's and the tree is one process")
+    func simpleCommandIsTheProgram() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "plain", "--command", "sleep 300").status == 0)
+        let status = try fixture.status("plain")
+        let pid = try #require(status["pid"] as? Int)
+        let comm = try String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)
+        #expect(comm == "sleep\n", "the process is \(comm), not the program")
+        #expect(status["process_count"] as? Int ?? 1 == 1, "\(status)")
+        // A compound command keeps its shell, and the shell's own exit code is the process's.
+        #expect(try fixture.run("start", "both", "--command", "sleep 300; echo after").status == 0)
+        let shell = try #require(try fixture.status("both")["pid"] as? Int)
+        #expect(try String(contentsOfFile: "/proc/\(shell)/comm", encoding: .utf8) == "sh\n")
+        let quits = try fixture.run("start", "quits", "--command", "exit 3")
+        #expect(quits.status == 1 && quits.stderr.contains("code 3"), "\(quits.stderr)")
+        let stop = try fixture.run("stop", "plain")
+        let stopped = try fixture.status("plain")["state"] as? String
+        #expect(stop.status == 0 && stopped == "stopped", "\(stop.stderr)")
+    }
 }
