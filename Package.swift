@@ -40,10 +40,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `runit top`, the live view: a client like the others, on the same files.
+        .target(name: "RunitTop", dependencies: ["RunitCore", "RunitKit"]),
         .target(
             name: "RunitCLI",
             dependencies: [
-                "RunitCore", "RunitKit", "RunitProject",
+                "RunitCore", "RunitKit", "RunitProject", "RunitTop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,6 +77,7 @@ let package = Package(
             dependencies: [
                 "RunitCLI", "RunitCore", "RunitKit", .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
+        .testTarget(name: "RunitTopTests", dependencies: ["RunitTop", "RunitCore", "RunitKit"]),
         .testTarget(
             name: "RunitProjectTests",
             dependencies: [

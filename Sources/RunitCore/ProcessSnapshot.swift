@@ -47,4 +47,15 @@ public enum DisplayState: String, Sendable, Codable, CaseIterable {
     /// No readable status and no supervisor: a start in its first moment, before its supervisor
     /// runs, or a status file that is missing or damaged (`problem` says which).
     case unknown
+
+    /// The ANSI colour `list`, `status` and `top` show the state in: green when it runs, yellow
+    /// on its way, red when it failed, grey at rest.
+    public var colorCode: String {
+        switch self {
+        case .running, .ready: return "32"
+        case .starting, .stopping, .backoff: return "33"
+        case .failed, .lost, .unhealthy: return "31"
+        case .stopped, .exited, .unknown: return "90"
+        }
+    }
 }

@@ -62,7 +62,7 @@ struct DoctorCommand: AsyncParsableCommand {
         } else {
             for check in checks {
                 Terminal.write(
-                    "\(check.result.padding(toLength: 5, withPad: " ", startingAt: 0))\(check.name): \(Table.visible(check.detail))\n"
+                    "\(check.result.padding(toLength: 5, withPad: " ", startingAt: 0))\(check.name): \(LogText.visible(check.detail))\n"
                 )
             }
         }

@@ -124,7 +124,7 @@ struct StatusCommand: AsyncParsableCommand {
         // Every value with its control characters as escapes: none (an env value, a message, a
         // path) can break its row, fake another field or drive the terminal.
         return rows.map { key, value in
-            var shown = Table.visible(value)
+            var shown = LogText.visible(value)
             if key == "state" { shown = Terminal.paint(shown, Terminal.stateColor(value)) }
             return key + ":" + String(repeating: " ", count: max(1, 11 - key.count)) + shown + "\n"
         }.joined()

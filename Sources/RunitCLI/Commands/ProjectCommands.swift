@@ -161,7 +161,7 @@ enum ProjectPrinter {
 
     /// `text` with control characters shown as escapes, line by line.
     static func visibleLines(_ text: String) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).map { Table.visible(String($0)) }.joined(separator: "\n")
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { LogText.visible(String($0)) }.joined(separator: "\n")
     }
 
     /// Prints the JSON (when asked) and exits 1 when any process failed.

@@ -28,7 +28,7 @@ struct ResurrectCommand: AsyncParsableCommand {
         }
         for result in results where !output.json {
             if let error = result.error {
-                Terminal.standardError.write("runit: \(result.name): \(Table.visible(error))\n")
+                Terminal.standardError.write("runit: \(result.name): \(LogText.visible(error))\n")
             } else {
                 Terminal.write("\(result.name): \(result.result)\n")
             }

@@ -123,7 +123,7 @@ struct StartCommand: AsyncParsableCommand {
     /// Prints each warning on stderr, its control characters as escapes (a command line of
     /// another process is part of it).
     static func warn(_ warnings: [String]) {
-        for warning in warnings { Terminal.standardError.write("runit: warning: \(Table.visible(warning))\n") }
+        for warning in warnings { Terminal.standardError.write("runit: warning: \(LogText.visible(warning))\n") }
     }
 
     func request() throws -> StartRequest {

@@ -139,9 +139,9 @@ enum Batch {
         } else {
             for result in all {
                 if let error = result.error {
-                    Terminal.standardError.write("runit: \(Table.visible(result.name)): \(Table.visible(error))\n")
+                    Terminal.standardError.write("runit: \(LogText.visible(result.name)): \(LogText.visible(error))\n")
                 } else {
-                    Terminal.write("\(result.name): \(Table.visible(result.result))\n")
+                    Terminal.write("\(result.name): \(LogText.visible(result.result))\n")
                 }
             }
         }

@@ -82,9 +82,9 @@ struct WaitCommand: AsyncParsableCommand {
     static func print(_ result: WaitJSON) {
         var text =
             result.met
-            ? "\(result.name): \(Table.visible(result.message))" : "runit: '\(result.name)' \(Table.visible(result.message))"
+            ? "\(result.name): \(LogText.visible(result.message))" : "runit: '\(result.name)' \(LogText.visible(result.message))"
         if !result.lastLines.isEmpty {
-            text += "; its last lines:\n" + result.lastLines.map { "  " + Table.visible($0) }.joined(separator: "\n")
+            text += "; its last lines:\n" + result.lastLines.map { "  " + LogText.visible($0) }.joined(separator: "\n")
         }
         if result.met {
             Terminal.write(text + "\n")

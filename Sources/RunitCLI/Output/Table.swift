@@ -1,3 +1,5 @@
+import RunitCore
+
 /// A plain text table whose last column is cut to the terminal's width.
 struct Table {
     let headers: [String]
@@ -9,28 +11,8 @@ struct Table {
     }
 
     mutating func add(_ row: [String], colors: [String?]) {
-        rows.append(row.map(Self.visible))
+        rows.append(row.map(LogText.visible))
         self.colors.append(colors)
-    }
-
-    /// `text` with control characters written as visible escapes (`\n`, `\t`, `\r`, `\e`,
-    /// `\xNN`), so that a cell never breaks its row or drives the terminal.
-    static func visible(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 }) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x0A: out += "\\n"
-            case 0x09: out += "\\t"
-            case 0x0D: out += "\\r"
-            case 0x1B: out += "\\e"
-            case 0..<0x20, 0x7F...0x9F:
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
     }
 
     /// The table's text; with a `width`, the last column is cut so that no line wraps.

@@ -27,12 +27,7 @@ struct Terminal {
 
     /// The color of a state.
     static func stateColor(_ state: String) -> String {
-        switch state {
-        case "running", "ready": return "32"
-        case "starting", "stopping", "backoff": return "33"
-        case "failed", "lost", "unhealthy": return "31"
-        default: return "90"
-        }
+        DisplayState(rawValue: state)?.colorCode ?? "90"
     }
 
     /// Writes `text` to stdout without buffering surprises.

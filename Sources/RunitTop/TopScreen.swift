@@ -39,8 +39,9 @@ struct TopScreen {
     static let help = [
         "Keys",
         "",
-        "  up, down, j, k    select a process (PgUp, PgDn, Home, End: further)",
+        "  up, down, j, k    select a process (Home, End: the first, the last)",
         "  enter             show only its log; enter again or esc: every log",
+        "  PgUp, PgDn        scroll the log back and forward; f or esc: follow it again",
         "  r                 restart it",
         "  s                 stop it if it runs, start it if not",
         "  /                 filter by name: type, enter to apply, esc to clear",
@@ -54,7 +55,7 @@ struct TopScreen {
     private func titleLine(_ state: TopState) -> String {
         let running = state.rows.filter { [.running, .ready, .unhealthy].contains($0.report.state) }.count
         var left = " runit top   \(state.rows.count) process\(state.rows.count == 1 ? "" : "es"), \(running) running"
-        if !state.filter.isEmpty { left += "   filter: \(Table.visible(state.filter))" }
+        if !state.filter.isEmpty { left += "   filter: \(LogText.visible(state.filter))" }
         let right = "? keys  q quit "
         let gap = width - TopText.columns(left) - TopText.columns(right)
         return paint(fit(gap >= 1 ? left + String(repeating: " ", count: gap) + right : left), "7")
@@ -83,9 +84,14 @@ struct TopScreen {
     private func logTitle(_ state: TopState) -> String {
         let title: String
         if let focus = state.focus {
-            title = "── log of \(Table.visible(focus)) (enter or esc: every log) "
+            title = "── log of \(LogText.visible(focus)) (enter or esc: every log) "
         } else {
             title = state.filter.isEmpty ? "── logs " : "── logs of the processes shown "
+        }
+        if state.logScroll > 0 {
+            let back = "── \(state.logScroll) lines back (PgDn: newer, f: follow) "
+            let fill = max(0, width - TopText.columns(title) - TopText.columns(back))
+            return fit(title + String(repeating: "─", count: fill) + back)
         }
         let fill = max(0, width - TopText.columns(title))
         return fit(title + String(repeating: "─", count: fill))
@@ -110,10 +116,10 @@ struct TopScreen {
             var text: String
             var color: String?
             if record.stream == .sys {
-                text = TopText.cut("── " + Table.visible(record.textString) + " ──", to: room)
+                text = TopText.cut("── " + LogText.visible(record.textString) + " ──", to: room)
                 color = "90"
             } else {
-                text = TopText.cut(Table.visible(LogText.clean(record.textString)), to: room)
+                text = TopText.cut(LogText.visible(LogText.clean(record.textString)), to: room)
                 color = record.stream == .err ? "31" : nil
             }
             text += String(repeating: " ", count: max(0, room - TopText.columns(text)))
@@ -125,9 +131,9 @@ struct TopScreen {
 
     private func footer(_ state: TopState) -> String {
         if let draft = state.filterDraft {
-            return fit("/" + Table.visible(draft) + "_   enter: apply   esc: clear")
+            return fit("/" + LogText.visible(draft) + "_   enter: apply   esc: clear")
         }
-        if let message = state.message { return paint(fit(" " + Table.visible(message)), "1") }
+        if let message = state.message { return paint(fit(" " + LogText.visible(message)), "1") }
         return paint(fit(" j/k select  enter focus  r restart  s stop/start  / filter  ? keys  q quit"), "90")
     }
 

@@ -3,7 +3,7 @@ import RunitCore
 import RunitKit
 import Testing
 
-@testable import RunitCLI
+@testable import RunitTop
 
 @Suite("runit top: frames, keys and the filter, without a terminal")
 struct TopScreenTests {
@@ -213,5 +213,40 @@ struct TopScreenTests {
         #expect(!lines.contains { $0.contains("proc-00") })
         let logTitle = lines.firstIndex { $0.hasPrefix("── logs") } ?? 0
         #expect(logTitle <= 24 - 1 - 6, "at least a third of the body is left for the log")
+    }
+
+    @Test("PgUp scrolls the log back and holds it while new lines come; PgDn, f and esc follow it again")
+    func logScrollback() {
+        var state = TopState()
+        state.update(reports: [Self.report("web")], elapsedSeconds: nil)
+        state.append((0..<100).map { ("web", Self.record("line \($0)", at: Int64($0))) })
+        let screen = TopScreen(width: 80, height: 24, colors: false)
+        func shown() -> [String] { screen.render(state).map(Self.visibleText) }
+        func hasLine(_ number: Int) -> Bool {
+            shown().contains { $0.trimmingCharacters(in: .whitespaces).hasSuffix("| line \(number)") }
+        }
+        #expect(hasLine(99) && !hasLine(80), "it follows the end")
+        _ = state.handle(.pageUp)
+        _ = state.handle(.pageUp)
+        #expect(state.logScroll == 20)
+        #expect(!hasLine(99) && hasLine(79), "\(shown().joined(separator: "\n"))")
+        #expect(shown().contains { $0.contains("20 lines back") && $0.contains("f: follow") })
+        // New lines come: the pane stays on what it shows.
+        state.append((100..<105).map { ("web", Self.record("line \($0)", at: Int64($0))) })
+        #expect(state.logScroll == 25 && hasLine(79) && !hasLine(104))
+        _ = state.handle(.pageDown)
+        #expect(state.logScroll == 15)
+        _ = state.handle(.character("f"))
+        #expect(state.logScroll == 0 && hasLine(104) && !shown().contains { $0.contains("lines back") })
+        // No further back than the kept lines; esc follows again before it leaves a focus.
+        for _ in 0..<50 { _ = state.handle(.pageUp) }
+        #expect(state.logScroll == 104 && hasLine(0))
+        _ = state.handle(.enter)
+        #expect(state.focus == "web" && state.logScroll == 0, "a new focus starts at the end")
+        _ = state.handle(.pageUp)
+        _ = state.handle(.escape)
+        #expect(state.focus == "web" && state.logScroll == 0)
+        _ = state.handle(.escape)
+        #expect(state.focus == nil)
     }
 }

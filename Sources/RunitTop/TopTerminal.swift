@@ -7,7 +7,7 @@ import RunitKit
 ///
 /// There is one terminal, so this is a namespace over global state: the signal handlers must
 /// reach it without allocating, locking or capturing anything.
-enum TopTerminal {
+public enum TopTerminal {
     /// Enters the alternate screen, hides the cursor, turns off line wrapping and clears.
     static let enterSequence = "\u{1B}[?1049h\u{1B}[?7l\u{1B}[?25l\u{1B}[2J"
     /// Resets the colours, turns line wrapping back on, shows the cursor, leaves the alternate screen.
@@ -17,7 +17,7 @@ enum TopTerminal {
     static let endingSignals = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGABRT]
 
     /// Refuses to run unless both stdin and stdout are terminals.
-    static func requireTerminal() throws(RunitError) {
+    public static func requireTerminal() throws(RunitError) {
         guard isatty(0) == 1, isatty(1) == 1 else {
             throw RunitError(
                 .invalidInput,

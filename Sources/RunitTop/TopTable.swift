@@ -70,7 +70,7 @@ struct TopTable {
         let lastValues = rows.map { row in row.report.problem ?? state.lastLine(of: row.name) ?? "" }
         let lastColors: [String?] = rows.map { $0.report.problem == nil ? nil : "31" }
         func cell(_ text: String, width: Int, right: Bool, withGap: Bool) -> String {
-            let cut = TopText.cut(Table.visible(text), to: width)
+            let cut = TopText.cut(LogText.visible(text), to: width)
             let padding = String(repeating: " ", count: max(0, width - TopText.columns(cut)))
             return (right ? padding + cut : cut + padding) + (withGap ? String(repeating: " ", count: gap) : "")
         }
@@ -106,7 +106,7 @@ struct TopTable {
         var project = column("PROJECT") { $0.project }
         (project.dropRank, project.dropWhenEmpty) = (2, true)
         var status = column("STATE") { $0.state.rawValue }
-        status.colors = reports.map { Terminal.stateColor($0.state.rawValue) }
+        status.colors = reports.map { $0.state.colorCode }
         var health = column("HEALTH") { $0.health?.status }
         (health.dropRank, health.dropWhenEmpty) = (3, true)
         health.colors = reports.map { report in

@@ -1,32 +1,11 @@
-import ArgumentParser
 import Foundation
 import RunitCore
 import RunitKit
 
-/// `runit top`: a live view of every process, with keys to restart, stop and start them.
-struct TopCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "top",
-        abstract: "A live view: every process's state, CPU, memory, ports and output, and its log; keys act on them.",
-        discussion: """
-            Keys: up/down or j/k select, enter shows only its log (enter or esc: every log), r restarts,
-            s stops it (or starts it when it does not run), / filters by name, ? lists the keys, q quits.
-            """
-    )
-
-    func run() async throws {
-        try TopTerminal.requireTerminal()
-        let registry = Registry(context: .fromEnvironment())
-        try registry.checkHome()
-        let session = try TopSession(registry: registry, colors: Terminal.colorsEnabled)
-        try session.run()
-    }
-}
-
 /// One run of `runit top`: a single-threaded poll loop over the keys, the state files' changes
 /// (inotify), a pipe that wakes it (a resize, an action's end) and a one-second clock for the
 /// CPU and memory. Restarts, stops and starts run on other threads, so the view keeps moving.
-final class TopSession {
+public final class TopSession {
     private let registry: Registry
     private let colors: Bool
     private var state = TopState()
@@ -60,7 +39,7 @@ final class TopSession {
     /// The time between two samples of CPU and memory.
     static let sampleMillis: Int64 = 1000
 
-    init(registry: Registry, colors: Bool) throws(RunitError) {
+    public init(registry: Registry, colors: Bool) throws(RunitError) {
         self.registry = registry
         self.colors = colors
         var fds: [Int32] = [-1, -1]
@@ -85,7 +64,7 @@ final class TopSession {
     }
 
     /// Runs until `q`, Ctrl-C or the end of the input; the terminal is restored on the way out.
-    func run() throws {
+    public func run() throws {
         try load()
         try TopTerminal.enter(wake: wakeWrite)
         defer { TopTerminal.leave() }

@@ -25,8 +25,10 @@ enum TopAction: Equatable, Sendable {
 /// Everything `runit top` shows, and how keys change it; no terminal and no files, so that
 /// it can be tested as a value.
 struct TopState: Equatable, Sendable {
-    /// How many records of each process's log are kept.
-    static let logLimit = 200
+    /// How many records of each process's log are kept (and can be scrolled back to).
+    static let logLimit = 500
+    /// How many records PgUp and PgDn scroll the log by.
+    static let scrollStep = 10
 
     /// Every process, loose ones first, then each project's, by name (as `runit list`).
     private(set) var rows: [TopRow] = []
@@ -42,6 +44,8 @@ struct TopState: Equatable, Sendable {
     private(set) var filterDraft: String?
     /// Whether the keys' help is shown instead of the table and the logs.
     private(set) var showsHelp = false
+    /// How many records the log pane is scrolled back from the newest; 0 follows the log.
+    private(set) var logScroll = 0
     /// A line about the last action (`restarted web (pid 42)`), shown at the bottom.
     var message: String?
 
@@ -58,17 +62,25 @@ struct TopState: Equatable, Sendable {
     }
 
     /// The log records to show, oldest first, at most `limit`: the focused process's, or every
-    /// shown process's merged by time.
+    /// shown process's merged by time; ``logScroll`` records back from the newest, as far as
+    /// the kept records go.
     func logLines(limit: Int) -> [(name: String, record: LogRecord)] {
         guard limit > 0 else { return [] }
-        let names = focus.map { [$0] } ?? visibleRows.map(\.name)
+        let names = shownLogNames
+        let wanted = limit + logScroll
         var merged: [(name: String, record: LogRecord)] = []
         for name in names {
-            let records = LogPrinter.joiningPieces(logs[name] ?? [])
-            merged += records.suffix(limit).map { (name, $0) }
+            let records = LogRecord.joiningPieces(logs[name] ?? [])
+            merged += records.suffix(wanted).map { (name, $0) }
         }
         if names.count > 1 { merged.sort { $0.record.micros < $1.record.micros } }
-        return Array(merged.suffix(limit))
+        let back = min(logScroll, max(0, merged.count - limit))
+        return Array(merged.dropLast(back).suffix(limit))
+    }
+
+    /// The processes whose logs the pane shows: the focused one, or every shown one.
+    private var shownLogNames: [String] {
+        focus.map { [$0] } ?? visibleRows.map(\.name)
     }
 
     /// The last line a process printed (not runit's own records), if any is kept.
@@ -104,8 +116,13 @@ struct TopState: Equatable, Sendable {
         keepSelectionVisible()
     }
 
-    /// Adds log records as they were read, keeping the last ``logLimit`` of each process.
+    /// Adds log records as they were read, keeping the last ``logLimit`` of each process. A
+    /// scrolled-back pane stays on the records it shows.
     mutating func append(_ batch: [(name: String, record: LogRecord)]) {
+        if logScroll > 0 {
+            let shown = Set(shownLogNames)
+            logScroll += batch.filter { shown.contains($0.name) }.count
+        }
         for (name, record) in batch {
             var records = logs[name] ?? []
             records.append(record)
@@ -134,15 +151,19 @@ struct TopState: Equatable, Sendable {
         case .character("?"): showsHelp = true
         case .up, .character("k"): move(by: -1)
         case .down, .character("j"): move(by: 1)
-        case .pageUp: move(by: -10)
-        case .pageDown: move(by: 10)
+        case .pageUp: scrollLog(by: Self.scrollStep)
+        case .pageDown: scrollLog(by: -Self.scrollStep)
+        case .character("f"): logScroll = 0
         case .home, .character("g"): move(by: -rows.count)
         case .end, .character("G"): move(by: rows.count)
         case .enter:
             guard let selected = selectedRow?.name else { return nil }
             focus = focus == selected ? nil : selected
+            logScroll = 0
         case .escape:
-            if focus != nil {
+            if logScroll > 0 {
+                logScroll = 0
+            } else if focus != nil {
                 focus = nil
             } else if !filter.isEmpty {
                 filter = ""
@@ -184,6 +205,13 @@ struct TopState: Equatable, Sendable {
         }
         keepSelectionVisible()
         return nil
+    }
+
+    /// Scrolls the log pane back (a positive `records`) or forward, from following its end to
+    /// as far back as the kept records go.
+    private mutating func scrollLog(by records: Int) {
+        let kept = shownLogNames.reduce(0) { $0 + (logs[$1]?.count ?? 0) }
+        logScroll = min(max(0, logScroll + records), max(0, kept - 1))
     }
 
     private mutating func move(by offset: Int) {
