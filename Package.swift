@@ -60,6 +60,7 @@ let package = Package(
                     [
                         "-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims",
                         "-l_FoundationCollections", "-lswiftSynchronization",
+                        "-Xclang-linker", "-no-pie",
                     ],
                     .when(platforms: [.linux]))
             ]
