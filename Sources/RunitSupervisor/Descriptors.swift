@@ -32,6 +32,9 @@ struct Descriptors {
     var guardSocket: Int32 = -1
     /// The inotify descriptor watching the process's directory, or -1.
     var watch: Int32 = -1
+    /// The inotify descriptors whose watches were removed on the way out: held, not polled,
+    /// until the exit closes them (see ``Supervisor/retireWatches()``).
+    var retiredWatches: [Int32] = []
     /// The process's directory, held open to tell when it is deleted or moved away.
     var directory: Int32 = -1
     /// The lock file, holding the POSIX write lock.

@@ -118,6 +118,19 @@ struct FileWatch: ~Copyable {
         #endif
     }
 
+    /// Removes every watch and gives up the inotify descriptor, not closed (its close would
+    /// wait for the watches to be freed): the caller holds it until the exit. Nil when nothing
+    /// was watched.
+    mutating func retire() -> Int32? {
+        guard fd >= 0 else { return nil }
+        #if os(Linux)
+            for wd in watches.keys { _ = inotify_rm_watch(fd, wd) }
+        #endif
+        watches = [:]
+        defer { fd = -1 }
+        return fd
+    }
+
     deinit {
         if fd >= 0 { close(fd) }
         events.deallocate()

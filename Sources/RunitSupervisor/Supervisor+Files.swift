@@ -65,6 +65,24 @@ extension Supervisor {
         repairAt = Platform.monotonicMillis() + Self.repairMillis
     }
 
+    /// Removes every inotify watch once the supervisor is on its way out (a final stop). The
+    /// kernel frees a watch only after an RCU grace period, and a close that must wait for one
+    /// held the supervisor's exit, and the `stop` waiting for it, up to 15 ms; removed at the
+    /// stop's start, the watches are long freed when the exit closes their descriptors.
+    mutating func retireWatches() {
+        #if os(Linux)
+            if descriptors.watch >= 0 {
+                _ = inotify_rm_watch(descriptors.watch, Self.directoryWatch)
+                descriptors.retiredWatches.append(descriptors.watch)
+                descriptors.watch = -1
+            }
+            if let fd = fileWatch.retire() { descriptors.retiredWatches.append(fd) }
+        #endif
+    }
+
+    /// The watch descriptor of the process's directory: the first and only one of its inotify instance.
+    static let directoryWatch: Int32 = 1
+
     /// Whether the process's directory is gone: deleted (no links left) or moved away (another
     /// directory, or none, at its path).
     var directoryIsGone: Bool {

@@ -115,6 +115,7 @@ extension Supervisor {
         case .running, .cleaning: break
         }
         log.system("stopping")
+        if next == nil { retireWatches() }
         status.state = .stopping
         writeStatus()
         phase = .stopping(killAt: Platform.monotonicMillis() + graceMillis, killed: false)
