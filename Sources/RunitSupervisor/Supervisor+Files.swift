@@ -68,7 +68,8 @@ extension Supervisor {
     /// Removes every inotify watch once the supervisor is on its way out (a final stop). The
     /// kernel frees a watch only after an RCU grace period, and a close that must wait for one
     /// held the supervisor's exit, and the `stop` waiting for it, up to 15 ms; removed at the
-    /// stop's start, the watches are long freed when the exit closes their descriptors.
+    /// stop's start, the watches are long freed when the exit closes their descriptors. Until
+    /// the exit, the files are checked on the repair timer instead.
     mutating func retireWatches() {
         #if os(Linux)
             if descriptors.watch >= 0 {
@@ -78,6 +79,8 @@ extension Supervisor {
             }
             if let fd = fileWatch.retire() { descriptors.retiredWatches.append(fd) }
         #endif
+        // A stop can last its whole grace period: the files are still put back meanwhile, on the timer.
+        if repairAt == nil { repairAt = Platform.monotonicMillis() + Self.repairMillis }
     }
 
     /// The watch descriptor of the process's directory: the first and only one of its inotify instance.
