@@ -4,6 +4,7 @@ and whatever is deleted or renamed under RUNIT_HOME."""
 import os
 import random
 import signal
+import stat
 import threading
 import time
 
@@ -144,6 +145,31 @@ def test_control_deleted_stop_still_works(faults, how):
     assert len(faults.copies()) == 1
     r = faults.cli("stop", "p")
     assert r.returncode == 0, f"stop after `{how} control` failed: {text(r)}"
+    assert_none_left(faults, "p")
+
+
+STUBBORN = ["sh", "-c", "trap '' TERM; while :; do sleep 1000.5; done", "stubborn-marker"]
+
+
+def test_control_deleted_during_a_long_stop_comes_back(faults):
+    """While a stop waits out its timeout, the supervisor still puts its files back (on its
+    repair timer: its inotify watch is given up when a final stop begins)."""
+    faults.start("p", *STUBBORN)
+    slow = faults.popen("stop", "p", "--timeout", "8s")
+    try:
+        assert faults.wait_for(lambda: (faults.entry("p") or {}).get("state") == "stopping", 5)
+        control = faults.dir("p") / "control"
+        os.unlink(control)
+        assert faults.wait_for(lambda: control.exists(), 6), "the control FIFO never came back"
+        assert stat.S_ISFIFO(os.lstat(control).st_mode)
+        assert slow.poll() is None, "the stop ended before its timeout: the shell ignores SIGTERM"
+        slow.communicate(timeout=30)
+        assert slow.returncode == 0, "the stop did not end with the process gone"
+    finally:
+        if slow.poll() is None:
+            slow.kill()
+            slow.wait()
+    assert faults.wait_for(lambda: not faults.marked("stubborn-marker"), 5), "the stubborn shell is still alive"
     assert_none_left(faults, "p")
 
 
