@@ -28,10 +28,12 @@ public enum ShellExec {
         }
         let words = bytes.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
         guard let first = words.first else { return false }
-        // `FOO=1 cmd` (an assignment first), `<in cmd` (a redirection first) and a quoted first word
+        // `FOO=1 cmd` (an assignment first), `<in cmd` (a redirection first), `-x` (an option to
+        // the shell's `exec`) and a quoted first word
         // (`'exit' 3` is still the built-in) stay as written.
         guard !first.contains(UInt8(ascii: "=")), first.first != UInt8(ascii: "<"), first.first != UInt8(ascii: ">"),
-            first.first != UInt8(ascii: "$"), !first.contains(UInt8(ascii: "'")), !first.contains(UInt8(ascii: "\""))
+            first.first != UInt8(ascii: "$"), first.first != UInt8(ascii: "-"), !first.contains(UInt8(ascii: "'")),
+            !first.contains(UInt8(ascii: "\""))
         else { return false }
         return !keywordsAndBuiltins.contains(String(decoding: first, as: UTF8.self))
     }
