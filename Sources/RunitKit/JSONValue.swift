@@ -116,6 +116,8 @@ public enum JSONValue: Equatable, Sendable {
             guard depth < 64 else { return nil }
             index += 1
             var members: [String: JSONValue] = [:]
+            // runit's files hold objects of up to about 20 members: grown once, not five times.
+            members.reserveCapacity(8)
             skipSpace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
@@ -175,6 +177,11 @@ public enum JSONValue: Equatable, Sendable {
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
+                    // Without escapes (most strings), straight from the bytes: no buffer to allocate.
+                    if out.isEmpty {
+                        defer { index += 1 }
+                        return String(decoding: bytes[run..<index], as: UTF8.self)
+                    }
                     out.append(contentsOf: bytes[run..<index])
                     index += 1
                     return String(decoding: out, as: UTF8.self)
