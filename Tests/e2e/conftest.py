@@ -53,6 +53,55 @@ class Runit:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+class RawServer:
+    """`runit mcp` spoken to line by line, for what a client library hides (cancellation,
+    ordering, stdin closed early): send JSON-RPC messages, read until one is wanted."""
+
+    INITIALIZE = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
+    }
+    INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+
+    def __init__(self, runit):
+        self.process = subprocess.Popen(
+            [RUNIT, "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=runit.env, cwd=runit.work, text=True
+        )
+
+    def send(self, message):
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+
+    def read_until(self, predicate):
+        """Every message read up to and including the first that `predicate` accepts."""
+        seen = []
+        for line in self.process.stdout:
+            message = json.loads(line)
+            seen.append(message)
+            if predicate(message):
+                return seen
+        raise AssertionError(f"the server closed stdout; it sent {seen}")
+
+    def initialize(self):
+        self.send(self.INITIALIZE)
+        self.read_until(lambda message: message.get("id") == 1)
+        self.send(self.INITIALIZED)
+
+    def close_and_drain(self, timeout=60):
+        """Closes stdin and returns the messages written after it, once the server has exited."""
+        self.process.stdin.close()
+        self.process.stdin = None  # closed: `communicate` must not flush it
+        rest, _ = self.process.communicate(timeout=timeout)
+        return [json.loads(line) for line in rest.splitlines()]
+
+    def kill(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
 @pytest.fixture
 def runit():
     if not os.access(RUNIT, os.X_OK):

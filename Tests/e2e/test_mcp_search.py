@@ -1,12 +1,10 @@
 """End to end: a log search over MCP runs off the server's loop, so other calls are answered
 while searches run, and it ends when its request is cancelled."""
 
-import json
-import subprocess
 import time
 
-from conftest import RUNIT
-from test_mcp_transport import INITIALIZE, INITIALIZED, call
+from conftest import RawServer
+from test_mcp_transport import call
 
 WRITER = """
 import sys
@@ -32,27 +30,10 @@ def cpu_ticks(pid):
 
 def test_searches_run_beside_other_calls_and_end_when_cancelled(runit):
     big_log(runit, 60)
-    server = subprocess.Popen(
-        [RUNIT, "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=runit.env, cwd=runit.work, text=True
-    )
+    server = RawServer(runit)
+    send, read_until = server.send, server.read_until
     try:
-
-        def send(message):
-            server.stdin.write(json.dumps(message) + "\n")
-            server.stdin.flush()
-
-        def read_until(predicate):
-            seen = []
-            for line in server.stdout:
-                message = json.loads(line)
-                seen.append(message)
-                if predicate(message):
-                    return seen
-            raise AssertionError(f"the server closed stdout; it sent {seen}")
-
-        send(INITIALIZE)
-        read_until(lambda message: message.get("id") == 1)
-        send(INITIALIZED)
+        server.initialize()
         # How long one search of the whole log takes here (it finds nothing, so it reads all).
         began = time.monotonic()
         send(call(2, "get_process_logs", {"name": "big", "grep": "items/(12|34)x|never", "lines": 5}))
@@ -79,21 +60,17 @@ def test_searches_run_beside_other_calls_and_end_when_cancelled(runit):
         time.sleep(min(0.2, one_search / 4))
         send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 6, "reason": "user"}})
         time.sleep(min(0.3, one_search / 4))
-        before = cpu_ticks(server.pid)
+        before = cpu_ticks(server.process.pid)
         time.sleep(max(1.0, one_search))
-        assert cpu_ticks(server.pid) - before <= 10, f"the cancelled search went on (one search: {one_search:.2f} s)"
+        assert cpu_ticks(server.process.pid) - before <= 10, f"the cancelled search went on (one search: {one_search:.2f} s)"
         send(call(7, "list_processes", {}))
         seen = read_until(lambda message: message.get("id") == 7)
         assert 6 not in [message.get("id") for message in seen], "a cancelled search gets no answer"
-        server.stdin.close()
-        server.stdin = None
-        rest, _ = server.communicate(timeout=60)
-        assert server.returncode == 0
-        assert 6 not in [json.loads(line).get("id") for line in rest.splitlines()]
+        rest = server.close_and_drain()
+        assert server.process.returncode == 0
+        assert 6 not in [message.get("id") for message in rest]
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        server.kill()
 
 
 def test_a_pattern_that_would_backtrack_for_hours_is_linear_and_bad_ones_say_why(runit):

@@ -4,15 +4,10 @@ wait runs, cancellation, and every answer sent even when the client closes stdin
 import json
 import subprocess
 
-from conftest import RUNIT, run
+from conftest import RUNIT, RawServer, run
 
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}},
-}
-INITIALIZED = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+INITIALIZE = RawServer.INITIALIZE
+INITIALIZED = RawServer.INITIALIZED
 
 
 def call(request_id, tool, arguments, meta=None):
@@ -57,46 +52,25 @@ def test_every_request_is_answered_when_stdin_closes_right_after_it(runit):
 
 
 def test_a_cancelled_wait_stops_and_gets_no_answer(runit):
-    server = subprocess.Popen(
-        [RUNIT, "mcp"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=runit.env, cwd=runit.work, text=True
-    )
+    server = RawServer(runit)
     try:
-
-        def send(message):
-            server.stdin.write(json.dumps(message) + "\n")
-            server.stdin.flush()
-
-        def read_until(predicate):
-            seen = []
-            for line in server.stdout:
-                message = json.loads(line)
-                seen.append(message)
-                if predicate(message):
-                    return seen
-            raise AssertionError(f"the server closed stdout; it sent {seen}")
-
-        send(INITIALIZE)
-        read_until(lambda message: message.get("id") == 1)
-        send(INITIALIZED)
-        send(call(2, "start_process", {"name": "idle", "argv": ["sleep", "300"]}))
-        read_until(lambda message: message.get("id") == 2)
-        send(call(3, "wait_for_process", {"name": "idle", "log_regex": "never", "timeout_s": 300}, {"progressToken": "w"}))
+        server.initialize()
+        server.send(call(2, "start_process", {"name": "idle", "argv": ["sleep", "300"]}))
+        server.read_until(lambda message: message.get("id") == 2)
+        wait = call(3, "wait_for_process", {"name": "idle", "log_regex": "never", "timeout_s": 300}, {"progressToken": "w"})
+        server.send(wait)
         # The first progress notification says the wait is under way.
-        before = read_until(lambda message: message.get("method") == "notifications/progress")
-        send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3, "reason": "user"}})
-        send(call(4, "list_processes", {}))
-        after = read_until(lambda message: message.get("id") == 4)
-        server.stdin.close()
-        server.stdin = None  # closed: `communicate` must not flush it
+        before = server.read_until(lambda message: message.get("method") == "notifications/progress")
+        server.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3, "reason": "user"}})
+        server.send(call(4, "list_processes", {}))
+        after = server.read_until(lambda message: message.get("id") == 4)
         # Far less than the wait's 300 s: the server exits because the wait was cancelled.
-        rest, _ = server.communicate(timeout=60)
-        assert server.returncode == 0
-        ids = [message.get("id") for message in before + after + [json.loads(line) for line in rest.splitlines()]]
+        rest = server.close_and_drain()
+        assert server.process.returncode == 0
+        ids = [message.get("id") for message in before + after + rest]
         assert 3 not in ids, "a cancelled request gets no answer"
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        server.kill()
 
 
 def test_a_wait_with_a_progress_token_sends_progress(runit):
