@@ -35,12 +35,9 @@ final class LogSearch {
     /// Calls `visit` with each matching record of `path` (up to `size` bytes), from the last to
     /// the first, until it returns false. Returns the number of bytes read.
     func backward(_ path: String, size: Int? = nil, _ visit: (LogRecord) -> Bool) -> Int {
-        let fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1
-        guard fd >= 0 else { return 0 }
+        guard let (fd, end) = LogReader.openAtEnd(path, size: size) else { return 0 }
         defer { Platform.closeDescriptor(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return 0 }
-        var position = min(Int(info.st_size), size ?? Int.max)
+        var position = end
         let buffer = UnsafeMutablePointer<UInt8>.allocate(capacity: blockSize + Self.carryLimit)
         defer { buffer.deallocate() }
         var carry: [UInt8] = []

@@ -116,15 +116,25 @@ public struct LogReader: Sendable {
         return keep.map { records[$0] }
     }
 
+    /// Opens a log to be read from its end: the descriptor and where reading starts (the file's
+    /// size, or `size` when smaller); nil when it cannot be opened as a regular file.
+    static func openAtEnd(_ path: String, size: Int?) -> (fd: Int32, end: Int)? {
+        let fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            Platform.closeDescriptor(fd)
+            return nil
+        }
+        return (fd, min(Int(info.st_size), size ?? Int.max))
+    }
+
     /// Calls `visit` with each record of `path` from the last to the first, until it returns false.
     /// Returns the number of bytes read.
     static func readBackward(_ path: String, size: Int? = nil, _ visit: (LogRecord) -> Bool) -> Int {
-        let fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1
-        guard fd >= 0 else { return 0 }
+        guard let (fd, end) = LogReader.openAtEnd(path, size: size) else { return 0 }
         defer { Platform.closeDescriptor(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return 0 }
-        var position = min(Int(info.st_size), size ?? Int.max)
+        var position = end
         var carry: [UInt8] = []
         var bytesRead = 0
         var block = [UInt8](repeating: 0, count: blockSize)
