@@ -75,15 +75,23 @@ extension Platform {
         let opened = openRegular(path, O_RDONLY)
         guard case .success(let fd) = opened else { return opened.map { _ in [] } }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
+        // Read in place, into a buffer that doubles when full (up to just past the limit); a read that comes short is the
+        // end of a regular file (a state file, replaced whole by rename, never grows), so a
+        // small file takes one read, not a second one to see the end.
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        var filled = 0
         while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if filled == bytes.count { bytes += repeatElement(0, count: min(bytes.count, limit + 4096 - bytes.count)) }
+            let wanted = bytes.count - filled
+            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, wanted) }
             if count < 0 && crunit_errno() == EINTR { continue }
             if count < 0 { return .failure(.failed(crunit_errno())) }
-            if count == 0 { return .success(bytes) }
-            bytes.append(contentsOf: chunk[0..<count])
-            if bytes.count > limit { return .failure(.tooLarge(Int64(fileSize(fd) ?? bytes.count))) }
+            filled += count
+            if filled > limit { return .failure(.tooLarge(Int64(fileSize(fd) ?? filled))) }
+            if count < wanted {
+                bytes.removeSubrange(filled...)
+                return .success(bytes)
+            }
         }
     }
 
