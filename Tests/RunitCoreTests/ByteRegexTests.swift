@@ -103,6 +103,33 @@ struct ByteRegexTests {
         }
     }
 
+    @Test("two lanes over a cache emptied again and again: the second lane's state survives the first's run to its end")
+    func twoLanesThroughEmptiedCache() async {
+        await propertyCheck(count: 1500, input: Gen.int(in: 0...Int.max)) { seed in
+            var random = RandomPattern(state: UInt64(seed))
+            guard let regex = try? ByteRegex(random.pattern()) else { return }
+            let texts = (0..<40).map { _ in random.text() }
+            var block: [UInt8] = []
+            var starts: [Int] = []
+            for (index, text) in texts.enumerated() {
+                starts.append(block.count)
+                block += Array("2026-12-03T09:00:0\(index % 10).000000Z out \(text)\n".utf8)
+            }
+            if random.next(2) == 0 { block.removeLast() }
+            let expected = texts.indices.filter { Self.matches(regex, texts[$0]) }
+            var found: [Int] = []
+            let matcher = regex.matcher(maxStates: 8)
+            matcher.twoLanesFrom = 16
+            block.withUnsafeBufferPointer { buffer in
+                matcher.scanRecords(buffer.baseAddress!, count: buffer.count) { start, _ in
+                    found.append(starts.firstIndex(of: start) ?? -1)
+                    return true
+                }
+            }
+            #expect(found == expected, "'\(regex.source)' over \(texts)")
+        }
+    }
+
     @Test("patterns that make a backtracking engine take exponential time run in linear time")
     func noCatastrophicBacktracking() throws {
         let text = String(repeating: "a", count: 200_000) + "!"

@@ -52,13 +52,16 @@ extension LazyDFA {
                 later.append(line)
                 return true
             }
-            guard going, run(&first, base, found) else { return }
+            // The first lane alone to its end, the second's state carried through any emptying
+            // of the cache meanwhile: it goes on from that state next.
+            guard going, run(&first, carrying: &second.state, base, found) else { return }
             for line in later where !found(line.lowerBound, line.upperBound) { return }
             first = second
         } else {
             enterRecord(&first, at: 0, base)
         }
-        guard run(&first, base, found) else { return }
+        var none = 0
+        guard run(&first, carrying: &none, base, found) else { return }
         if count > 0 && base[count - 1] != 0x0A && endMatch(Int32(first.state >> 8)) {
             var lineStart = count
             while lineStart > 0 && base[lineStart - 1] != 0x0A { lineStart -= 1 }
@@ -103,10 +106,13 @@ extension LazyDFA {
         return true
     }
 
-    /// One lane to its end; false when `found` said stop.
-    private func run(_ lane: inout Lane, _ base: UnsafePointer<UInt8>, _ found: (Int, Int) -> Bool) -> Bool {
+    /// One lane to its end; false when `found` said stop. `other` is the state of a lane still
+    /// to run, kept valid when the cache is emptied (a stale one read another state's row, or
+    /// past the end of the table).
+    private func run(
+        _ lane: inout Lane, carrying other: inout Int, _ base: UnsafePointer<UInt8>, _ found: (Int, Int) -> Bool
+    ) -> Bool {
         var rows = UnsafePointer(table)
-        var unused = 0
         while lane.index < lane.end {
             let next = rows[lane.state | Int(base[lane.index])]
             if next >= 0 {
@@ -114,7 +120,7 @@ extension LazyDFA {
                 lane.index &+= 1
                 continue
             }
-            if let line = slowStep(&lane, other: &unused, base), !found(line.lowerBound, line.upperBound) { return false }
+            if let line = slowStep(&lane, other: &other, base), !found(line.lowerBound, line.upperBound) { return false }
             rows = UnsafePointer(table)
         }
         return true
