@@ -179,8 +179,16 @@ def test_subscriptions_listen_streams_tagged_notifications_until_cancelled(runit
         server.send({"jsonrpc": "2.0", "id": "bad1", "method": "subscriptions/listen", "params": {"notifications": "all"}})
         server.send({"jsonrpc": "2.0", "id": "bad2", "method": "resources/subscribe", "params": {"uri": 123}})
         server.send({"jsonrpc": "2.0", "id": "bad3", "method": "resources/read", "params": {}})
-        for request in ["bad1", "bad2", "bad3"]:
-            answer = server.read_until(lambda message, request=request: message.get("id") == request)
+        # Each request is handled on its own, so the answers may come in any order.
+        answers = {}
+
+        def all_answered(message):
+            if message.get("id") in ("bad1", "bad2", "bad3"):
+                answers[message["id"]] = message
+            return len(answers) == 3
+
+        server.read_until(all_answered)
+        for answer in answers.values():
             assert answer["error"]["code"] == -32602, answer
         assert "notifications" in server.seen[-3]["error"]["message"] or any(
             "notifications" in m.get("error", {}).get("message", "") for m in server.seen
