@@ -28,10 +28,11 @@ public enum ShellExec {
         }
         let words = bytes.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 })
         guard let first = words.first else { return false }
-        // `FOO=1 cmd` (an assignment first), `<in cmd` (a redirection first), `-x` (an option to
+        // `FOO=1 cmd` (an assignment first), `<in cmd` or `2>/dev/null cmd` (a redirection in the
+        // first word: the program is a later word, unchecked), `-x` (an option to
         // the shell's `exec`) and a quoted first word
         // (`'exit' 3` is still the built-in) stay as written.
-        guard !first.contains(UInt8(ascii: "=")), first.first != UInt8(ascii: "<"), first.first != UInt8(ascii: ">"),
+        guard !first.contains(UInt8(ascii: "=")), !first.contains(UInt8(ascii: "<")), !first.contains(UInt8(ascii: ">")),
             first.first != UInt8(ascii: "$"), first.first != UInt8(ascii: "-"), !first.contains(UInt8(ascii: "'")),
             !first.contains(UInt8(ascii: "\""))
         else { return false }

@@ -18,7 +18,7 @@ struct ShellExecTests {
             "echo a; sleep 1", "a && b", "a || b", "a | b", "sleep 1 &", "a\nb", "(cd x; y)", "{ a; }",
             "echo `date`", "echo $(date)", "exit 3", "cd /tmp", "FOO=1 node x", "export A=1", "# nothing", "", "   ",
             "if true; then x; fi", "while :; do :; done", "echo hi", "a \\\n b", "<in cat", "$CMD arg", "true", "exec x",
-            "'exit' 3", "-x arg", "\"cd\" /",
+            "'exit' 3", "-x arg", "2>/dev/null exit 3", "exit>/dev/null 3", "\"cd\" /",
         ] {
             #expect(!ShellExec.isSimple(command), "\(command)")
             #expect(ShellExec.direct(["/bin/sh", "-c", command]) == ["/bin/sh", "-c", command])
