@@ -70,8 +70,11 @@ extension Platform {
     }
 
     /// The contents of a regular file of at most `limit` bytes, read without following a link or
-    /// blocking on a FIFO.
-    public static func readRegular(_ path: String, limit: Int = stateFileLimit) -> Result<[UInt8], FileProblem> {
+    /// blocking on a FIFO. With `shortReadEnds`, a read that returns less than asked is the end
+    /// (so a small file takes one read); without, only an empty read is (`/proc`).
+    public static func readRegular(
+        _ path: String, limit: Int = stateFileLimit, shortReadEnds: Bool = true
+    ) -> Result<[UInt8], FileProblem> {
         let opened = openRegular(path, O_RDONLY)
         guard case .success(let fd) = opened else { return opened.map { _ in [] } }
         defer { close(fd) }
@@ -88,7 +91,7 @@ extension Platform {
             if count < 0 { return .failure(.failed(crunit_errno())) }
             filled += count
             if filled > limit { return .failure(.tooLarge(Int64(fileSize(fd) ?? filled))) }
-            if count < wanted {
+            if count == 0 || (shortReadEnds && count < wanted) {
                 bytes.removeSubrange(filled...)
                 return .success(bytes)
             }
@@ -97,7 +100,8 @@ extension Platform {
 
     /// The whole contents of a small regular file, or nil when it cannot be read.
     public static func readFile(_ path: String) -> [UInt8]? {
-        try? readRegular(path, limit: 16 << 20).get()
+        // `/proc` files come a record or a page at a time: only an empty read is their end.
+        try? readRegular(path, limit: 16 << 20, shortReadEnds: false).get()
     }
 
     /// The size of the open file `fd`.
