@@ -185,8 +185,10 @@ public struct Supervisor: ~Copyable {
                 descriptors.closeNotify()
                 // The last state must reach the disk before the lock is let go: a full disk gets
                 // a few more seconds (after them, clients take the process for lost, and its end).
+                // A directory deleted meanwhile (its watch is given up during a final stop) has
+                // nowhere to write to: no retries.
                 var tries = 0
-                while statusRetryAt != nil && tries < 10 {
+                while statusRetryAt != nil && tries < 10 && !directoryIsGone {
                     usleep(500_000)
                     writeStatus()
                     tries += 1
