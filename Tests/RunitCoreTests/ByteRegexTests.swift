@@ -79,25 +79,11 @@ struct ByteRegexTests {
             var random = RandomPattern(state: UInt64(seed))
             guard let regex = try? ByteRegex(random.pattern()) else { return }
             let texts = (0..<12).map { _ in random.text() }
-            var block: [UInt8] = []
-            var starts: [Int] = []
-            for (index, text) in texts.enumerated() {
-                starts.append(block.count)
-                block += Array("2026-12-03T09:00:0\(index % 10).000000Z \(index % 3 == 0 ? "err+" : "out") \(text)\n".utf8)
-            }
-            if random.next(2) == 0 { block.removeLast() }  // The last line without its newline.
             let expected = texts.indices.filter { Self.matches(regex, texts[$0]) }
+            let withNewline = random.next(2) == 0
             // One lane, two lanes, and two lanes with a cache so small that it is emptied.
             for (twoLanesFrom, maxStates) in [(1 << 30, 2000), (16, 2000), (16, 8)] {
-                var found: [Int] = []
-                let matcher = regex.matcher(maxStates: maxStates)
-                matcher.twoLanesFrom = twoLanesFrom
-                block.withUnsafeBufferPointer { buffer in
-                    matcher.scanRecords(buffer.baseAddress!, count: buffer.count) { start, _ in
-                        found.append(starts.firstIndex(of: start) ?? -1)
-                        return true
-                    }
-                }
+                let found = Self.scan(regex, texts, lastNewline: withNewline, twoLanesFrom: twoLanesFrom, maxStates: maxStates)
                 #expect(found == expected, "'\(regex.source)' over \(texts), lanes from \(twoLanesFrom), \(maxStates) states")
             }
         }
@@ -109,25 +95,32 @@ struct ByteRegexTests {
             var random = RandomPattern(state: UInt64(seed))
             guard let regex = try? ByteRegex(random.pattern()) else { return }
             let texts = (0..<40).map { _ in random.text() }
-            var block: [UInt8] = []
-            var starts: [Int] = []
-            for (index, text) in texts.enumerated() {
-                starts.append(block.count)
-                block += Array("2026-12-03T09:00:0\(index % 10).000000Z out \(text)\n".utf8)
-            }
-            if random.next(2) == 0 { block.removeLast() }
             let expected = texts.indices.filter { Self.matches(regex, texts[$0]) }
-            var found: [Int] = []
-            let matcher = regex.matcher(maxStates: 8)
-            matcher.twoLanesFrom = 16
-            block.withUnsafeBufferPointer { buffer in
-                matcher.scanRecords(buffer.baseAddress!, count: buffer.count) { start, _ in
-                    found.append(starts.firstIndex(of: start) ?? -1)
-                    return true
-                }
-            }
+            let found = Self.scan(regex, texts, lastNewline: random.next(2) == 0, twoLanesFrom: 16, maxStates: 8)
             #expect(found == expected, "'\(regex.source)' over \(texts)")
         }
+    }
+
+    /// The indexes of `texts` whose records a scan of them as one block reports, each record
+    /// with a header (some `err+`), the last one's newline kept or not.
+    static func scan(_ regex: ByteRegex, _ texts: [String], lastNewline: Bool, twoLanesFrom: Int, maxStates: Int) -> [Int] {
+        var block: [UInt8] = []
+        var starts: [Int] = []
+        for (index, text) in texts.enumerated() {
+            starts.append(block.count)
+            block += Array("2026-12-03T09:00:0\(index % 10).000000Z \(index % 3 == 0 ? "err+" : "out") \(text)\n".utf8)
+        }
+        if !lastNewline { block.removeLast() }
+        var found: [Int] = []
+        let matcher = regex.matcher(maxStates: maxStates)
+        matcher.twoLanesFrom = twoLanesFrom
+        block.withUnsafeBufferPointer { buffer in
+            matcher.scanRecords(buffer.baseAddress!, count: buffer.count) { start, _ in
+                found.append(starts.firstIndex(of: start) ?? -1)
+                return true
+            }
+        }
+        return found
     }
 
     @Test("patterns that make a backtracking engine take exponential time run in linear time")
