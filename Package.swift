@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "runit", targets: ["runit"]),
+        .executable(name: "runit-cli", targets: ["runit-cli"]),
         .executable(name: "runit-supervise", targets: ["runit-supervise"]),
         .executable(name: "runit-mcp", targets: ["runit-mcp"]),
     ],
@@ -29,7 +30,9 @@ let package = Package(
             // runtime's optional dlopen needs glibc at run time; it is never called here.)
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
         ),
-        .target(name: "RunitCore", dependencies: ["RunitKit"]),
+        // The state files' read side, Foundation-free: the `runit` front starts on it.
+        .target(name: "RunitState", dependencies: ["RunitKit"]),
+        .target(name: "RunitCore", dependencies: ["RunitState", "RunitKit"]),
         // The project file (`runit.yaml`, `Procfile`, `.env`): the CLI and the MCP server read it;
         // the supervisor never links it.
         .target(name: "RunitProject", dependencies: ["RunitCore", "RunitKit", .product(name: "Yams", package: "Yams")]),
@@ -42,15 +45,24 @@ let package = Package(
         ),
         // `runit top`, the live view: a client like the others, on the same files.
         .target(name: "RunitTop", dependencies: ["RunitCore", "RunitKit"]),
+        // `list` and `status` as text and JSON, and the front that runs them or execs the full CLI.
+        .target(name: "RunitFront", dependencies: ["RunitState", "RunitKit"]),
         .target(
             name: "RunitCLI",
             dependencies: [
-                "RunitCore", "RunitKit", "RunitProject", "RunitTop",
+                "RunitCore", "RunitFront", "RunitKit", "RunitProject", "RunitTop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "runit",
+            dependencies: ["RunitFront"],
+            // Static and Foundation-free, as the supervisor: `runit list` and `runit status NAME`
+            // start in under a millisecond; every other command is `exec`'d in `runit-cli`.
+            linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
+        ),
+        .executableTarget(
+            name: "runit-cli",
             dependencies: ["RunitCLI"],
             // Static Swift libraries: every command starts in about 2 ms instead of 5 to 8 ms
             // spent loading shared libraries. The MCP server, which needs FoundationNetworking,
@@ -69,14 +81,14 @@ let package = Package(
         .testTarget(
             name: "RunitCoreTests",
             dependencies: [
-                "RunitCore", "RunitKit", "RunitSupervisor",
+                "RunitCore", "RunitState", "RunitKit", "RunitSupervisor",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
         .testTarget(
             name: "RunitCLITests",
             dependencies: [
-                "RunitCLI", "RunitCore", "RunitKit", .product(name: "PropertyBased", package: "swift-property-based"),
+                "RunitCLI", "RunitFront", "RunitState", "RunitCore", "RunitKit", .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "RunitTopTests", dependencies: ["RunitTop", "RunitCore", "RunitKit"]),
         .testTarget(

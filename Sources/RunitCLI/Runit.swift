@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RunitCore
+import RunitFront
 import RunitKit
 
 /// The `runit` command: its subcommands, one file each under `Commands/`.
@@ -126,12 +127,12 @@ extension Runit {
     static func fastPath(_ arguments: [String]) throws -> Bool {
         func isName(_ text: String) -> Bool { !text.hasPrefix("-") && !text.contains(where: { "*?[".contains($0) }) }
         switch arguments {
-        case ["list"], ["ls"], ["ps"]: try ListCommand.list(json: false)
-        case ["list", "--json"], ["ls", "--json"], ["ps", "--json"]: try ListCommand.list(json: true)
+        case ["list"], ["ls"], ["ps"]: try ReportViews.list(json: false)
+        case ["list", "--json"], ["ls", "--json"], ["ps", "--json"]: try ReportViews.list(json: true)
         case let words where words.count == 2 && words[0] == "status" && isName(words[1]):
-            try StatusCommand.status(words[1], json: false)
+            try ReportViews.status(words[1], json: false)
         case let words where words.count == 3 && words[0] == "status" && isName(words[1]) && words[2] == "--json":
-            try StatusCommand.status(words[1], json: true)
+            try ReportViews.status(words[1], json: true)
         case let words where words.count == 2 && words[0] == "stop" && isName(words[1]):
             try StopCommand.stop(words[1], graceMillis: nil, json: false)
         case let words where words.count == 2 && words[0] == "start" && isName(words[1]):

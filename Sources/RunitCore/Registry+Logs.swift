@@ -2,6 +2,12 @@ import Foundation
 import RunitKit
 
 extension Registry {
+    /// The log reader of an existing process.
+    public func logReader(_ name: String) throws(RunitError) -> LogReader {
+        let snapshot = try existing(name)
+        return LogReader(paths: ProcessPaths(home: context.home, name: snapshot.name))
+    }
+
     /// The cursor at the end of every process's log, for a follow that starts now.
     public func endCursors(only: [String]? = nil) -> [String: LogCursor] {
         var cursors: [String: LogCursor] = [:]

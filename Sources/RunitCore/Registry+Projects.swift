@@ -4,24 +4,6 @@ import RunitKit
 /// Projects as namespaces: a project's process is `project/name` from anywhere, and `name` inside
 /// its project's directory; batches select processes by name, glob or project.
 extension Registry {
-    /// The full name that `text` stands for. A name with a `/`, or one a loose process has, is
-    /// itself. Otherwise, inside a project's directory (the one recorded when its processes were
-    /// brought up), `name` is that project's `project/name`; with nested projects, the innermost.
-    public func resolve(_ text: String) -> String {
-        guard ProcessName.isValidPart(text) else { return text }
-        if FileManager.default.fileExists(atPath: ProcessPaths(home: context.home, name: text).directory) { return text }
-        let cwd = context.workingDirectory
-        var best: (name: String, depth: Int)?
-        for name in (try? names()) ?? [] where name.hasSuffix("/" + text) {
-            guard let valid = ProcessName(name), let directory = snapshot(of: valid).spec?.project?.directory else {
-                continue
-            }
-            guard cwd == directory || cwd.hasPrefix(directory == "/" ? "/" : directory + "/") else { continue }
-            if best == nil || directory.count > best!.depth { best = (name, directory.count) }
-        }
-        return best?.name ?? text
-    }
-
     /// The names of a project's processes, sorted.
     public func names(inProject project: String) throws(RunitError) -> [String] {
         try names().filter { ProcessName($0)?.project == project }

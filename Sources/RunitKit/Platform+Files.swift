@@ -209,6 +209,21 @@ extension Platform {
         return nil
     }
 
+    /// The names in directory `path`, without `.` and `..`, in the order the directory gives
+    /// them; empty when it cannot be read.
+    public static func directoryEntries(_ path: String) -> [String] {
+        guard let stream = opendir(path) else { return [] }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let item = readdir(stream) {
+            let name = withUnsafePointer(to: item.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
     /// Creates a directory with mode 0700 if it does not exist; false on any other failure.
     @discardableResult
     public static func makeDirectory(_ path: String) -> Bool {

@@ -37,6 +37,22 @@ public enum Platform {
         #endif
     }
 
+    /// The process's environment as a dictionary, read from `environ` now (the first of a
+    /// repeated name wins, as `getenv` finds it).
+    public static var environmentDictionary: [String: String] {
+        var result: [String: String] = [:]
+        guard var entry = environment else { return result }
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.utf8.firstIndex(of: UInt8(ascii: "=")) {
+                let key = String(text[..<equals])
+                if result[key] == nil { result[key] = String(text[text.index(after: equals)...]) }
+            }
+            entry += 1
+        }
+        return result
+    }
+
     /// The current errno.
     public static var lastError: Int32 { crunit_errno() }
 

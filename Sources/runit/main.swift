@@ -1,8 +1,4 @@
-import Dispatch
-import RunitCLI
+import RunitFront
 
-// The fast path runs in plain synchronous code: without an async main, a `runit list` does not
-// set up the concurrency runtime's executor and dispatch's thread data (a third of its page faults).
-Runit.runFastPathIfPossible()
-Task { await Runit.run() }
-dispatchMain()
+// `list` and `status` here, without Foundation; anything else in the full CLI (`runit-cli`).
+Front.main()

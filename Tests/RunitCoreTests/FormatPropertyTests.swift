@@ -3,6 +3,7 @@ import PropertyBased
 import Testing
 
 @testable import RunitCore
+@testable import RunitState
 @testable import RunitKit
 
 @Suite("Formats: round trips and invariants")

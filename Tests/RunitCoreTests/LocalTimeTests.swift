@@ -3,6 +3,7 @@ import PropertyBased
 import Testing
 
 @testable import RunitCore
+@testable import RunitState
 
 @Suite("--since and --until in local time")
 struct LocalTimeTests {

@@ -3,6 +3,7 @@ import PropertyBased
 import Testing
 
 @testable import RunitCore
+@testable import RunitState
 @testable import RunitKit
 
 @Suite("Log patterns: the literal prefilter never changes what matches")

@@ -3,6 +3,7 @@ import PropertyBased
 import Testing
 
 @testable import RunitCore
+@testable import RunitState
 @testable import RunitKit
 
 @Suite("Log search: block by block, the same records as reading them one by one")

@@ -2,6 +2,7 @@ import PropertyBased
 import Testing
 
 @testable import RunitCore
+@testable import RunitState
 
 @Suite("Log text for the terminal: no escape or control left")
 struct LogTextTests {

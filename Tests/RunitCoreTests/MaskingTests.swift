@@ -2,6 +2,7 @@ import PropertyBased
 import Testing
 
 @testable import RunitCore
+@testable import RunitState
 
 @Suite("Secrets in env values are masked where people and models see them")
 struct MaskingTests {

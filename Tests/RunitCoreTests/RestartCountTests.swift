@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import RunitCore
+@testable import RunitState
 @testable import RunitKit
 
 @Suite("The restart count")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RunitCore
+import RunitFront
 import RunitKit
 
 /// `runit doctor`: whether the installation and the state directory are sound.
@@ -23,12 +24,12 @@ struct DoctorCommand: AsyncParsableCommand {
         let context = RunitContext.fromEnvironment()
         var checks: [Check] = []
         let directory = (context.supervisorPath as NSString).deletingLastPathComponent
-        for tool in ["runit-supervise", "runit-mcp"] {
+        for tool in ["runit-supervise", "runit-cli", "runit-mcp"] {
             let path = directory + "/" + tool
             let ok = FileManager.default.isExecutableFile(atPath: path)
             checks.append(
                 Check(
-                    name: tool, result: ok ? "ok" : tool == "runit-supervise" ? "fail" : "warn",
+                    name: tool, result: ok ? "ok" : tool == "runit-mcp" ? "warn" : "fail",
                     detail: ok ? path : "\(path) is missing; install it beside runit (Scripts/install does)"))
         }
         let registry = Registry(context: context)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RunitCore
+import RunitFront
 import RunitKit
 
 /// `runit logs [NAME] [--follow] [--lines N] [--since 10m] [--grep REGEX] [--stream out|err]`.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RunitCore
+import RunitFront
 import RunitKit
 
 /// `runit start`: a shell command with --command, or argv after `--`.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RunitCore
+import RunitFront
 import RunitTop
 
 /// `runit top`: a live view of every process, with keys to restart, stop and start them.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RunitCore
+import RunitFront
 import RunitKit
 
 /// `runit wait NAME... (--ready | --healthy | --exit | --log REGEX | --port N) [--timeout D]`.

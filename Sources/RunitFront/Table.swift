@@ -1,22 +1,22 @@
-import RunitCore
+import RunitState
 
 /// A plain text table whose last column is cut to the terminal's width.
-struct Table {
+public struct Table {
     let headers: [String]
     private var rows: [[String]] = []
     private var colors: [[String?]] = []
 
-    init(headers: [String]) {
+    public init(headers: [String]) {
         self.headers = headers
     }
 
-    mutating func add(_ row: [String], colors: [String?]) {
+    public mutating func add(_ row: [String], colors: [String?]) {
         rows.append(row.map(LogText.visible))
         self.colors.append(colors)
     }
 
     /// The table's text; with a `width`, the last column is cut so that no line wraps.
-    func render(width: Int?) -> String {
+    public func render(width: Int?) -> String {
         var widths = headers.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }

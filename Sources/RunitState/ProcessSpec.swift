@@ -1,4 +1,3 @@
-import Foundation
 import RunitKit
 
 /// The desired state of a process (`spec.json`), written by the client that starts it.
@@ -52,7 +51,7 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
     }
 
     /// Whether a byte needs no quoting in a POSIX shell word: ASCII letters, digits and `-_./=:@%+,`.
-    static func safeInShell(_ byte: UInt8) -> Bool {
+    package static func safeInShell(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
@@ -62,9 +61,9 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
     }
 
     /// `word` quoted for a POSIX shell when it needs quoting.
-    static func shellQuoted(_ word: String) -> String {
+    package static func shellQuoted(_ word: String) -> String {
         if !word.isEmpty, word.utf8.allSatisfy(Self.safeInShell) { return word }
-        return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
 
     /// Reads a spec file's JSON text (as `JSONEncoder` wrote it); nil when it is not a spec.
@@ -151,7 +150,7 @@ public struct EnvironmentEntry: Codable, Equatable, Sendable {
         guard text.contains("://"), text.contains("@") else { return text }
         var out = ""
         var rest = Substring(text)
-        while let scheme = rest.range(of: "://") {
+        while let scheme = Self.range(of: "://", in: rest) {
             out += rest[..<scheme.upperBound]
             rest = rest[scheme.upperBound...]
             let authorityEnd = rest.firstIndex { "/?#\" \t\n".contains($0) } ?? rest.endIndex
@@ -167,5 +166,15 @@ public struct EnvironmentEntry: Codable, Equatable, Sendable {
             }
         }
         return out + rest
+    }
+
+    /// The first range of `needle` in `text`, by characters.
+    package static func range(of needle: String, in text: Substring) -> Range<Substring.Index>? {
+        var start = text.startIndex
+        while start < text.endIndex {
+            if text[start...].hasPrefix(needle) { return start..<text.index(start, offsetBy: needle.count) }
+            start = text.index(after: start)
+        }
+        return nil
     }
 }

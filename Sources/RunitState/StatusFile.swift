@@ -1,10 +1,14 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import RunitKit
 
 /// Reads the files in a process's directory: `status.json` and `spec.json`.
-enum StateFiles {
+package enum StateFiles {
     /// Decodes a status file's bytes; throws a storage error naming `path` when they are damaged.
-    static func decodeStatus(_ data: [UInt8], path: String) throws(RunitError) -> StatusRecord {
+    package static func decodeStatus(_ data: [UInt8], path: String) throws(RunitError) -> StatusRecord {
         guard let record = StatusRecord(json: data) else {
             throw RunitError(
                 .storage, "the status file \(path) is damaged (not a status record); remove the process and start it again")
@@ -14,7 +18,7 @@ enum StateFiles {
 
     /// The bytes of a state file; nil when it does not exist. A link, a FIFO, a device or a file
     /// far too large is an error naming it: it is read without following, blocking or filling memory.
-    static func read(_ path: String) throws(RunitError) -> [UInt8]? {
+    package static func read(_ path: String) throws(RunitError) -> [UInt8]? {
         switch Platform.readRegular(path) {
         case .success(let bytes): return bytes
         case .failure(.missing): return nil
@@ -23,13 +27,13 @@ enum StateFiles {
     }
 
     /// Reads `status.json`; nil when it does not exist.
-    static func readStatus(_ paths: ProcessPaths) throws(RunitError) -> StatusRecord? {
+    package static func readStatus(_ paths: ProcessPaths) throws(RunitError) -> StatusRecord? {
         guard let data = try read(paths.status) else { return nil }
         return try decodeStatus(data, path: paths.status)
     }
 
     /// Reads `spec.json`; nil when it does not exist.
-    static func readSpec(_ paths: ProcessPaths) throws(RunitError) -> ProcessSpec? {
+    package static func readSpec(_ paths: ProcessPaths) throws(RunitError) -> ProcessSpec? {
         guard let data = try read(paths.spec) else { return nil }
         guard let spec = ProcessSpec(json: data) else {
             let name = paths.directory.split(separator: "/").last.map(String.init) ?? "NAME"
@@ -42,13 +46,11 @@ enum StateFiles {
     }
 
     /// Writes `spec.json` atomically with mode 0600.
-    static func writeSpec(_ spec: ProcessSpec, _ paths: ProcessPaths) throws(RunitError) {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? encoder.encode(spec) else {
+    package static func writeSpec(_ spec: ProcessSpec, _ paths: ProcessPaths) throws(RunitError) {
+        guard let text = try? JSONText.encode(spec, pretty: true) else {
             throw RunitError(.storage, "cannot encode the spec of '\(spec.name)'")
         }
-        let failure = Platform.writeAtomically(paths.spec, Array(data) + [0x0A])
+        let failure = Platform.writeAtomically(paths.spec, Array(text.utf8) + [0x0A])
         guard failure == 0 else {
             throw RunitError(.storage, "cannot write \(paths.spec): \(Platform.describe(errno: failure))")
         }

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import RunitKit
 
 /// What a reader sees of one process: its spec, its last status and whether a supervisor holds it.
@@ -33,9 +37,9 @@ public struct ProcessSnapshot: Sendable {
     }
 
     /// Seconds since the current run started, while it runs.
-    public func uptime(now: Date = Date()) -> TimeInterval? {
+    public func uptime(nowMicros: Int64 = Platform.nowMicros()) -> Double? {
         guard pid != nil, let status, status.startedAtMilliseconds > 0 else { return nil }
-        return max(0, now.timeIntervalSince1970 - Double(status.startedAtMilliseconds) / 1000)
+        return max(0, Double(nowMicros) / 1_000_000 - Double(status.startedAtMilliseconds) / 1000)
     }
 }
 

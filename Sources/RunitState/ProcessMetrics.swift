@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import RunitKit
 
 /// Memory and CPU of a process and everything it started, read from `/proc`.
@@ -43,7 +47,7 @@ public struct ProcessMetrics: Sendable, Equatable {
     }
 
     /// A duration as people read them: `45s`, `12m 3s`, `3h 12m`, `2d 4h`.
-    public static func formatDuration(_ seconds: TimeInterval) -> String {
+    public static func formatDuration(_ seconds: Double) -> String {
         let total = Int(seconds)
         if total < 60 { return "\(total)s" }
         if total < 3600 { return "\(total / 60)m \(total % 60)s" }

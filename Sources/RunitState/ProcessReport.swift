@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import RunitKit
 
 /// A process as both surfaces report it: `runit status --json`, `runit list --json` and the MCP tools.
@@ -65,7 +69,7 @@ public struct ProcessReport: Codable, Equatable, Sendable {
     /// (a caller reporting many processes passes one, read once for them all).
     public init(
         _ snapshot: ProcessSnapshot, paths: ProcessPaths, withMetrics: Bool, listening: ListeningPorts? = nil,
-        now: Date = Date()
+        nowMicros: Int64 = Platform.nowMicros()
     ) {
         name = snapshot.name
         project = ProcessName(snapshot.name)?.project
@@ -84,7 +88,7 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         if let started = snapshot.status?.startedAtMilliseconds, started > 0 {
             startedAt = Timestamp.string(micros: started * 1000)
         }
-        uptimeSeconds = snapshot.uptime(now: now).map { Int($0) }
+        uptimeSeconds = snapshot.uptime(nowMicros: nowMicros).map { Int($0) }
         restarts = snapshot.status?.restarts ?? 0
         exitCode = snapshot.status?.exitCode
         exitSignal = snapshot.status?.exitSignal
@@ -92,11 +96,11 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         logPath = paths.currentLog
         problem = snapshot.problem
         if let status = snapshot.status, !status.health.isEmpty {
-            health = HealthReport(status, now: now)
+            health = HealthReport(status, nowMicros: nowMicros)
         }
         if let status = snapshot.status, status.state == .backoff, status.nextRestartAtMilliseconds > 0 {
             nextRestartAt = Timestamp.string(micros: status.nextRestartAtMilliseconds * 1000)
-            let left = Double(status.nextRestartAtMilliseconds) / 1000 - now.timeIntervalSince1970
+            let left = Double(status.nextRestartAtMilliseconds) / 1000 - Double(nowMicros) / 1_000_000
             nextRestartInSeconds = (max(0, left) * 10).rounded() / 10
         }
         if let supervisor = snapshot.supervisorPID, snapshot.pid != nil {
@@ -123,7 +127,7 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         return nil
     }
 
-    static let signalNames: [Int32: String] = [
+    package static let signalNames: [Int32: String] = [
         1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 13: "SIGPIPE", 15: "SIGTERM",
     ]
 }
@@ -147,12 +151,12 @@ public struct HealthReport: Codable, Equatable, Sendable {
         case checkedSecondsAgo = "checked_seconds_ago"
     }
 
-    init(_ status: StatusRecord, now: Date) {
+    package init(_ status: StatusRecord, nowMicros: Int64) {
         self.status = status.health
         failures = status.healthFailures
         if status.healthCheckedAtMilliseconds > 0 {
             checkedAt = Timestamp.string(micros: status.healthCheckedAtMilliseconds * 1000)
-            checkedSecondsAgo = max(0, Int(now.timeIntervalSince1970 - Double(status.healthCheckedAtMilliseconds) / 1000))
+            checkedSecondsAgo = max(0, Int(Double(nowMicros) / 1_000_000 - Double(status.healthCheckedAtMilliseconds) / 1000))
         }
         detail = status.healthDetail.isEmpty ? nil : status.healthDetail
     }
@@ -181,18 +185,12 @@ extension Registry {
         return snapshots.map { report(for: $0, withMetrics: withMetrics, listening: listening) }
     }
 
-    /// The report for a snapshot this registry returned; `listening` as for ``ProcessReport/init(_:paths:withMetrics:listening:now:)``.
+    /// The report for a snapshot this registry returned; `listening` as for ``ProcessReport/init(_:paths:withMetrics:listening:nowMicros:)``.
     public func report(for snapshot: ProcessSnapshot, withMetrics: Bool = false, listening: ListeningPorts? = nil)
         -> ProcessReport
     {
         ProcessReport(
             snapshot, paths: ProcessPaths(home: context.home, name: snapshot.name), withMetrics: withMetrics,
             listening: listening)
-    }
-
-    /// The log reader of an existing process.
-    public func logReader(_ name: String) throws(RunitError) -> LogReader {
-        let snapshot = try existing(name)
-        return LogReader(paths: ProcessPaths(home: context.home, name: snapshot.name))
     }
 }

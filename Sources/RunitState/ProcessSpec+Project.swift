@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import RunitKit
 
 /// What the user last asked of a process: kept so that a reboot brings back the processes that
@@ -58,7 +62,7 @@ public struct ProjectLink: Codable, Equatable, Sendable {
     }
 
     /// Reads the link from a spec's JSON; nil when it is not one.
-    init?(json value: JSONValue) {
+    package init?(json value: JSONValue) {
         guard let directory = value["directory"]?.string, let file = value["file"]?.string else { return nil }
         var dependencies: [ProcessDependency] = []
         for entry in value["depends_on"]?.array ?? [] {

@@ -1,5 +1,10 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Where runit keeps its state and finds its supervisor, and what a command runs against.
 ///
@@ -21,14 +26,14 @@ public struct RunitContext: Sendable {
 
     /// The context from the environment: `RUNIT_HOME`, else `$XDG_STATE_HOME/runit`,
     /// else `~/.local/state/runit`; the supervisor beside this executable (or `RUNIT_SUPERVISE`).
-    public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> RunitContext {
+    public static func fromEnvironment(_ environment: [String: String] = Platform.environmentDictionary) -> RunitContext {
         let home: String
         if let value = environment["RUNIT_HOME"], !value.isEmpty {
             home = value
         } else if let state = environment["XDG_STATE_HOME"], !state.isEmpty {
             home = state + "/runit"
         } else {
-            home = (environment["HOME"] ?? NSHomeDirectory()) + "/.local/state/runit"
+            home = (environment["HOME"] ?? homeDirectory()) + "/.local/state/runit"
         }
         let supervisor: String
         if let value = environment["RUNIT_SUPERVISE"], !value.isEmpty {
@@ -43,15 +48,15 @@ public struct RunitContext: Sendable {
 
     /// The working directory, from `getcwd` (Foundation's path and URL types are not set up for
     /// it: `runit list` spent a quarter of its page faults on their first use).
-    static func currentDirectory() -> String {
+    package static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard getcwd(&buffer, buffer.count) != nil else { return FileManager.default.currentDirectoryPath }
+        guard getcwd(&buffer, buffer.count) != nil else { return environmentDirectory() }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The directory of this executable, links resolved: from `/proc/self/exe` on Linux (Bundle's
-    /// lookup of the same cost every command a millisecond), else from Bundle or `argv[0]`.
-    static func ownDirectory() -> String? {
+    /// lookup of the same cost every command a millisecond), else from `argv[0]`.
+    public static func ownDirectory() -> String? {
         #if os(Linux)
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
@@ -60,10 +65,28 @@ public struct RunitContext: Sendable {
                 if let slash = path.lastIndex(of: "/") { return slash == path.startIndex ? "/" : String(path[..<slash]) }
             }
         #endif
-        let executable =
-            Bundle.main.executableURL?.resolvingSymlinksInPath()
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        return executable.deletingLastPathComponent().path
+        // Elsewhere: `argv[0]`, as given with a slash or found on `PATH`, links resolved.
+        guard let first = CommandLine.arguments.first, !first.isEmpty else { return nil }
+        var candidates = [first]
+        if !first.contains("/") {
+            let path = Platform.environmentDictionary["PATH"] ?? "/usr/bin:/bin"
+            candidates = path.split(separator: ":").map { $0 + "/" + first }.filter { access($0, X_OK) == 0 }
+        }
+        guard let found = candidates.first else { return nil }
+        let real = resolved(absolute(found, from: currentDirectory()))
+        guard let slash = real.lastIndex(of: "/") else { return nil }
+        return slash == real.startIndex ? "/" : String(real[..<slash])
+    }
+
+    /// The home directory: the password database's entry of this user, `/` when there is none.
+    package static func homeDirectory() -> String {
+        guard let entry = getpwuid(getuid()), let directory = entry.pointee.pw_dir else { return "/" }
+        return String(cString: directory)
+    }
+
+    /// `PWD` when `getcwd` fails (the directory was deleted), else `/`.
+    package static func environmentDirectory() -> String {
+        Platform.environmentDictionary["PWD"] ?? "/"
     }
 
     /// The paths of process `name`.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import RunitKit
 
 /// The processes on disk under `$RUNIT_HOME/procs`, and every operation on them.
@@ -25,8 +29,7 @@ public struct Registry: Sendable {
     /// The names of every process on disk, sorted; throws when the state directory is not safe to use.
     public func names() throws(RunitError) -> [String] {
         try checkHome()
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: context.processesDirectory)) ?? []
-        return entries.compactMap { ProcessName(storage: $0)?.rawValue }.sorted()
+        return Platform.directoryEntries(context.processesDirectory).compactMap { ProcessName(storage: $0)?.rawValue }.sorted()
     }
 
     /// A snapshot of every process, sorted by name; damaged files show as a problem, not a failure.
@@ -38,7 +41,7 @@ public struct Registry: Sendable {
     }
 
     /// A snapshot of one process, whether or not it exists.
-    func snapshot(of name: ProcessName) -> ProcessSnapshot {
+    package func snapshot(of name: ProcessName) -> ProcessSnapshot {
         let paths = context.paths(name)
         var snapshot = ProcessSnapshot(name: name.rawValue)
         if let problem = Platform.untrustedDirectory(paths.directory) {
@@ -54,12 +57,32 @@ public struct Registry: Sendable {
         return snapshot
     }
 
+    /// The full name that `text` stands for. A name with a `/`, or one a loose process has, is
+    /// itself. Otherwise, inside a project's directory (the one recorded when its processes were
+    /// brought up), `name` is that project's `project/name`; with nested projects, the innermost.
+    public func resolve(_ text: String) -> String {
+        guard ProcessName.isValidPart(text) else { return text }
+        var info = stat()
+        if stat(ProcessPaths(home: context.home, name: text).directory, &info) == 0 { return text }
+        let cwd = context.workingDirectory
+        var best: (name: String, depth: Int)?
+        for name in (try? names()) ?? [] where name.hasSuffix("/" + text) {
+            guard let valid = ProcessName(name), let directory = snapshot(of: valid).spec?.project?.directory else {
+                continue
+            }
+            guard cwd == directory || cwd.hasPrefix(directory == "/" ? "/" : directory + "/") else { continue }
+            if best == nil || directory.count > best!.depth { best = (name, directory.count) }
+        }
+        return best?.name ?? text
+    }
+
     /// The snapshot of an existing process; a not-found error (with the closest name) otherwise.
     public func existing(_ given: String) throws(RunitError) -> ProcessSnapshot {
         let text = resolve(given)
         let name = try Self.name(text)
         try checkHome()
-        guard FileManager.default.fileExists(atPath: context.paths(name).directory) else {
+        var info = stat()
+        guard lstat(context.paths(name).directory, &info) == 0 else {
             throw notFound(text)
         }
         try checkDirectory(context.paths(name).directory)
@@ -76,14 +99,14 @@ public struct Registry: Sendable {
     }
 
     /// Refuses a folder under `RUNIT_HOME` that is a link, not ours, or writable by others.
-    func checkDirectory(_ path: String) throws(RunitError) {
+    package func checkDirectory(_ path: String) throws(RunitError) {
         if let problem = Platform.untrustedDirectory(path) {
             throw RunitError(.storage, "refusing to use the state directory: " + problem)
         }
     }
 
     /// The error for an unknown name, suggesting the closest existing one.
-    func notFound(_ text: String) -> RunitError {
+    package func notFound(_ text: String) -> RunitError {
         var message = "no process named '\(text)'"
         if let close = Suggestion.closest(to: text, among: (try? names()) ?? []) {
             message += "; did you mean '\(close)'?"
@@ -105,7 +128,7 @@ public enum Suggestion {
     }
 
     /// Edit distance, counting a swap of two neighbours as one edit.
-    static func distance(_ a: String, _ b: String) -> Int {
+    package static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a)
         let b = Array(b)
         if a.isEmpty { return b.count }

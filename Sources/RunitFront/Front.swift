@@ -1,0 +1,71 @@
+import RunitKit
+import RunitState
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The `runit` executable: a static program without Foundation that starts in under a
+/// millisecond. It runs the commands that scripts and `watch` call in loops, `list` and
+/// `status` in their plain forms, itself; for anything else it `exec`s the full CLI,
+/// `runit-cli`, which lies beside it.
+public enum Front {
+    /// Runs the command line and exits.
+    public static func main(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+        do {
+            if try runIfPlain(arguments) { exit(0) }
+        } catch let error as RunitError {
+            report(error.message, code: error.code.rawValue, arguments: arguments)
+            exit(error.exitCode)
+        } catch let error as FrontExit {
+            exit(error.code)
+        } catch {
+            Terminal.standardError.write("runit: \(error)\n")
+            exit(1)
+        }
+        executeFullCLI(arguments)
+    }
+
+    /// Runs `list` and `status NAME` (each with or without `--json`); false for any other
+    /// command line, which the full CLI parses.
+    static func runIfPlain(_ arguments: [String]) throws -> Bool {
+        func isName(_ text: String) -> Bool { !text.hasPrefix("-") && !text.contains(where: { "*?[".contains($0) }) }
+        switch arguments {
+        case ["list"], ["ls"], ["ps"]: try ReportViews.list(json: false)
+        case ["list", "--json"], ["ls", "--json"], ["ps", "--json"]: try ReportViews.list(json: true)
+        case let words where words.count == 2 && words[0] == "status" && isName(words[1]):
+            try ReportViews.status(words[1], json: false)
+        case let words where words.count == 3 && words[0] == "status" && isName(words[1]) && words[2] == "--json":
+            try ReportViews.status(words[1], json: true)
+        default: return false
+        }
+        return true
+    }
+
+    /// Says what went wrong: on stderr, or with `--json` as `{"error": {"code", "message"}}` on
+    /// stdout, as the full CLI does.
+    static func report(_ message: String, code: String, arguments: [String]) {
+        guard arguments.contains("--json") else {
+            Terminal.standardError.write("runit: \(message)\n")
+            return
+        }
+        Terminal.write(
+            "{\"error\":{\"code\":\(JSONText.quoted(code)),\"message\":\(JSONText.quoted(message))}}\n")
+    }
+
+    /// Replaces this process with the full CLI, `runit-cli` from this executable's directory
+    /// (`RUNIT_CLI` names it elsewhere), `argv[0]` kept as `runit` so that messages and `ps`
+    /// read as before.
+    static func executeFullCLI(_ arguments: [String]) -> Never {
+        let given = getenv("RUNIT_CLI").map { String(cString: $0) } ?? ""
+        let path = given.isEmpty ? (RunitContext.ownDirectory() ?? ".") + "/runit-cli" : given
+        var pointers = (["runit"] + arguments).map { strdup($0) } + [nil]
+        execv(path, &pointers)
+        let problem = Platform.describe(errno: Platform.lastError)
+        Terminal.standardError.write(
+            "runit: cannot run the full CLI \(path): \(problem); install runit-cli beside runit (Scripts/install does)\n")
+        exit(1)
+    }
+}
