@@ -31,7 +31,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
         ),
         // The state files' read side, Foundation-free: the `runit` front starts on it.
-        .target(name: "RunitState", dependencies: ["RunitKit"]),
+        .target(name: "RunitState", dependencies: ["CRunitSystem", "RunitKit"]),
         .target(name: "RunitCore", dependencies: ["RunitState", "RunitKit"]),
         // The project file (`runit.yaml`, `Procfile`, `.env`): the CLI and the MCP server read it;
         // the supervisor never links it.

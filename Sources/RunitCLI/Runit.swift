@@ -37,6 +37,8 @@ public struct Runit: AsyncParsableCommand {
             Foundation.exit(error.exitCode)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
+        } catch let error as FrontExit {
+            Foundation.exit(error.code)
         } catch {
             let code = exitCode(for: error)
             var message = fullMessage(for: error)
@@ -99,52 +101,6 @@ public struct Runit: AsyncParsableCommand {
         guard arguments.count >= 2, arguments[0] == "help", !commandNames.contains(arguments[1]) else { return nil }
         let nearest = Suggestion.closest(to: arguments[1], among: commandNames)
         return "there is no command '\(arguments[1])'" + (nearest.map { "; did you mean '\($0)'?" } ?? "; see 'runit --help'")
-    }
-}
-
-extension Runit {
-    /// Runs the commands that scripts and `watch` call in loops, in their plain forms, without
-    /// ArgumentParser: its set-up (reflection over every subcommand) was a third of `runit list`
-    /// and two thirds of `runit start NAME`, measured with callgrind. Anything else, including
-    /// any other option, is parsed as usual.
-    /// Runs a fast-path command synchronously, before any task or thread of the concurrency
-    /// runtime exists, and exits; returns when the command line needs the full parser.
-    public static func runFastPathIfPossible(arguments: [String] = Array(CommandLine.arguments.dropFirst())) {
-        do {
-            guard try fastPath(arguments) else { return }
-            Foundation.exit(0)
-        } catch let error as RunitError {
-            report(error.message, code: error.code.rawValue, arguments: arguments)
-            Foundation.exit(error.exitCode)
-        } catch let error as ExitCode {
-            Foundation.exit(error.rawValue)
-        } catch {
-            Terminal.standardError.write("runit: \(error.localizedDescription)\n")
-            Foundation.exit(1)
-        }
-    }
-
-    static func fastPath(_ arguments: [String]) throws -> Bool {
-        func isName(_ text: String) -> Bool { !text.hasPrefix("-") && !text.contains(where: { "*?[".contains($0) }) }
-        switch arguments {
-        case ["list"], ["ls"], ["ps"]: try ReportViews.list(json: false)
-        case ["list", "--json"], ["ls", "--json"], ["ps", "--json"]: try ReportViews.list(json: true)
-        case let words where words.count == 2 && words[0] == "status" && isName(words[1]):
-            try ReportViews.status(words[1], json: false)
-        case let words where words.count == 3 && words[0] == "status" && isName(words[1]) && words[2] == "--json":
-            try ReportViews.status(words[1], json: true)
-        case let words where words.count == 2 && words[0] == "stop" && isName(words[1]):
-            try StopCommand.stop(words[1], graceMillis: nil, json: false)
-        case let words where words.count == 2 && words[0] == "start" && isName(words[1]):
-            try StartCommand.start(StartRequest(name: words[1]), json: false)
-        case let words where words.count == 4 && words[0] == "start" && isName(words[1]) && words[2] == "--settle":
-            guard let settle = DurationText.milliseconds(words[3]) else { return false }
-            var request = StartRequest(name: words[1])
-            request.settleMillis = settle
-            try StartCommand.start(request, json: false)
-        default: return false
-        }
-        return true
     }
 }
 

@@ -209,6 +209,12 @@ extension Platform {
         return nil
     }
 
+    /// Whether something is at `path` (a link is followed, as `FileManager.fileExists` does).
+    public static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
     /// The names in directory `path`, without `.` and `..`, in the order the directory gives
     /// them; empty when it cannot be read.
     public static func directoryEntries(_ path: String) -> [String] {

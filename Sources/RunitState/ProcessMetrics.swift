@@ -1,9 +1,10 @@
+import RunitKit
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import RunitKit
 
 /// Memory and CPU of a process and everything it started, read from `/proc`.
 public struct ProcessMetrics: Sendable, Equatable {

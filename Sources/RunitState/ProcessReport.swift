@@ -1,9 +1,10 @@
+import RunitKit
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import RunitKit
 
 /// A process as both surfaces report it: `runit status --json`, `runit list --json` and the MCP tools.
 public struct ProcessReport: Codable, Equatable, Sendable {

@@ -1,9 +1,10 @@
+import RunitKit
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import RunitKit
 
 /// What a reader sees of one process: its spec, its last status and whether a supervisor holds it.
 public struct ProcessSnapshot: Sendable {

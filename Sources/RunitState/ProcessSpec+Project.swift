@@ -1,9 +1,10 @@
+import RunitKit
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import RunitKit
 
 /// What the user last asked of a process: kept so that a reboot brings back the processes that
 /// were running, and not the ones stopped on purpose.

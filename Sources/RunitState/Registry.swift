@@ -1,9 +1,10 @@
+import RunitKit
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import RunitKit
 
 /// The processes on disk under `$RUNIT_HOME/procs`, and every operation on them.
 ///

@@ -1,9 +1,10 @@
+import RunitKit
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import RunitKit
 
 /// Reads the files in a process's directory: `status.json` and `spec.json`.
 package enum StateFiles {

@@ -1,8 +1,6 @@
 import Dispatch
 import RunitCLI
 
-// The fast path runs in plain synchronous code: without an async main, a `runit list` does not
-// set up the concurrency runtime's executor and dispatch's thread data (a third of its page faults).
-Runit.runFastPathIfPossible()
+// The plain forms of list, status, stop and start never get here: the `runit` front runs them.
 Task { await Runit.run() }
 dispatchMain()

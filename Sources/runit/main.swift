@@ -1,4 +1,5 @@
 import RunitFront
 
-// `list` and `status` here, without Foundation; anything else in the full CLI (`runit-cli`).
+// The plain `list`, `status`, `stop` and `start` here, without Foundation; anything else in the
+// full CLI (`runit-cli`).
 Front.main()

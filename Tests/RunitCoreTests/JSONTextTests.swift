@@ -3,8 +3,8 @@ import PropertyBased
 import Testing
 
 @testable import RunitCore
-@testable import RunitState
 @testable import RunitKit
+@testable import RunitState
 
 /// `JSONText` must write what Foundation's `JSONEncoder` writes: `runit list --json` and
 /// `status --json` print with it from the Foundation-free front, the other commands too.
@@ -24,7 +24,8 @@ struct JSONTextTests {
 
     static func foundation<T: Encodable>(_ value: T, pretty: Bool) throws -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 

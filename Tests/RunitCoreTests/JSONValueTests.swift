@@ -3,8 +3,8 @@ import PropertyBased
 import Testing
 
 @testable import RunitCore
-@testable import RunitState
 @testable import RunitKit
+@testable import RunitState
 
 @Suite("The small JSON parser")
 struct JSONValueTests {

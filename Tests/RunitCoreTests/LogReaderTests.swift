@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 @testable import RunitCore
-@testable import RunitState
 @testable import RunitKit
+@testable import RunitState
 
 @Suite("Reading logs: tail, filters, cursors")
 struct LogReaderTests {

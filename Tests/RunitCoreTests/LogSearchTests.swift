@@ -3,8 +3,8 @@ import PropertyBased
 import Testing
 
 @testable import RunitCore
-@testable import RunitState
 @testable import RunitKit
+@testable import RunitState
 
 @Suite("Log search: block by block, the same records as reading them one by one")
 struct LogSearchTests {

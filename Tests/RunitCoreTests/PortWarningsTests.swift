@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 @testable import RunitCore
-@testable import RunitState
 @testable import RunitKit
+@testable import RunitState
 
 @Suite("Port warnings and port requests before a start")
 struct PortWarningsTests {

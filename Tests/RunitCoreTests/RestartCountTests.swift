@@ -2,8 +2,8 @@ import Foundation
 import Testing
 
 @testable import RunitCore
-@testable import RunitState
 @testable import RunitKit
+@testable import RunitState
 
 @Suite("The restart count")
 struct RestartCountTests {

@@ -99,4 +99,8 @@ void crunit_release_idle_memory(void);
 /// every bucket of the established one.
 long crunit_listening_tcp(int family, unsigned long long *inodes, unsigned short *ports, long capacity);
 
+/// Removes `path` and everything under it, links removed, never followed (nftw with
+/// FTW_PHYS, depth first); 0, or -1 with errno.
+int crunit_remove_tree(const char *path);
+
 #endif

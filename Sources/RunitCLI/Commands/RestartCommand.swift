@@ -29,7 +29,7 @@ struct RestartCommand: AsyncParsableCommand {
         }
         let outcome = try registry.restart(name, graceMillis: grace)
         let report = registry.report(for: outcome.snapshot)
-        StartCommand.warn(outcome.warnings)
+        ControlViews.warn(outcome.warnings)
         let lines = outcome.failure == nil ? [] : registry.runLines(report.name, count: 10)
         if output.json {
             try Terminal.printJSON(
@@ -38,7 +38,7 @@ struct RestartCommand: AsyncParsableCommand {
                     warnings: outcome.warnings))
             if outcome.failure != nil { throw ExitCode(1) }
         } else if let failure = outcome.failure {
-            throw RunitError(.startFailed, StartCommand.failureMessage(failure, name: report.name, lines: lines))
+            throw RunitError(.startFailed, ControlViews.failureMessage(failure, name: report.name, lines: lines))
         } else {
             Terminal.write("restarted \(report.name) (pid \(report.pid.map(String.init) ?? "?"), restarts \(report.restarts))\n")
         }

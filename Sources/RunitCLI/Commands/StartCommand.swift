@@ -71,7 +71,7 @@ struct StartCommand: AsyncParsableCommand {
             return millis
         }
         let request = try request()
-        try Self.start(request, json: output.json && !wait)
+        try ControlViews.start(request, json: output.json && !wait)
         if wait { try Self.waitUntilReady(request.name, timeoutMillis: waitMillis ?? 30_000, json: output.json) }
     }
 
@@ -83,48 +83,6 @@ struct StartCommand: AsyncParsableCommand {
         let result = WaitCommand.describe(outcome, name: name, registry: registry)
         if json { try Terminal.printJSON(result) } else { WaitCommand.print(result) }
         if !result.met { throw ExitCode(result.outcome == "timeout" ? WaitCommand.timedOut : 1) }
-    }
-
-    /// The command's work for a validated request, callable without argument parsing.
-    static func start(_ request: StartRequest, json: Bool) throws {
-        let registry = Registry(context: .fromEnvironment())
-        let outcome = try registry.start(request)
-        let report = registry.report(for: outcome.snapshot)
-        Self.warn(outcome.warnings)
-        let needsOutput = json || outcome.failure != nil
-        let lines = needsOutput ? registry.runLines(report.name, count: 10) : []
-        if json {
-            try Terminal.printJSON(
-                StartJSON(
-                    process: report, failure: outcome.failure, output: lines.map { LogText.clean($0.textString) },
-                    warnings: outcome.warnings, port: outcome.port))
-        } else if let failure = outcome.failure {
-            throw RunitError(.startFailed, failureMessage(failure, name: report.name, lines: lines))
-        } else if outcome.finishedCleanly {
-            Terminal.write("\(report.name) ran and exited with code 0\n")
-        } else {
-            let port = outcome.port.map { ", PORT=\($0)" } ?? ""
-            Terminal.write("started \(report.name) (pid \(report.pid.map(String.init) ?? "?")\(port))\n")
-        }
-        if outcome.failure != nil { throw ExitCode(1) }
-    }
-
-    /// What a failed start or restart says: what happened, the run's last output, and what to
-    /// run next (a plain `start NAME` runs the stored command again, so the fix is a new one).
-    static func failureMessage(_ failure: String, name: String, lines: [LogRecord]) -> String {
-        var message = failure
-        if !lines.isEmpty {
-            message += "; its last output:\n" + lines.map { "  " + LogText.clean($0.textString) }.joined(separator: "\n")
-        }
-        return message
-            + "\nTo run another command: 'runit start \(name) -- PROGRAM ARGS…' (or --command \"…\"); "
-            + "'runit start \(name)' alone runs the same one again. See 'runit logs \(name)'."
-    }
-
-    /// Prints each warning on stderr, its control characters as escapes (a command line of
-    /// another process is part of it).
-    static func warn(_ warnings: [String]) {
-        for warning in warnings { Terminal.standardError.write("runit: warning: \(LogText.visible(warning))\n") }
     }
 
     func request() throws -> StartRequest {
@@ -169,15 +127,4 @@ struct StartCommand: AsyncParsableCommand {
         }
         return request
     }
-}
-
-/// `runit start --json` output.
-struct StartJSON: Encodable {
-    var process: ProcessReport
-    var failure: String?
-    var output: [String]
-    /// Said on stderr too: a `PORT` another process already listens on.
-    var warnings: [String]
-    /// The port given as `PORT`, when `--port` asked for one.
-    var port: Int?
 }

@@ -18,7 +18,7 @@ struct StopCommand: AsyncParsableCommand {
     func run() async throws {
         let grace = try target.graceMillis()
         if let name = target.single {
-            try Self.stop(name, graceMillis: grace, json: output.json)
+            try ControlViews.stop(name, graceMillis: grace, json: output.json)
             return
         }
         let registry = Registry(context: .fromEnvironment())
@@ -27,35 +27,6 @@ struct StopCommand: AsyncParsableCommand {
             let report = registry.report(for: outcome.snapshot)
             return outcome.wasRunning ? "stopped" + (report.lastExit.map { " (\($0))" } ?? "") : "was not running"
         }
-    }
-
-    /// The command's work, callable without argument parsing.
-    static func stop(_ name: String, graceMillis: Int64?, json: Bool) throws {
-        let registry = Registry(context: .fromEnvironment())
-        let outcome = try registry.stop(name, graceMillis: graceMillis)
-        let report = registry.report(for: outcome.snapshot)
-        if json {
-            try Terminal.printJSON(StopJSON(wasRunning: outcome.wasRunning, process: report))
-        } else if outcome.wasRunning {
-            Terminal.write("stopped \(report.name)" + (report.lastExit.map { " (\($0))" } ?? "") + "\n")
-        } else {
-            Terminal.write("\(report.name) was not running (\(report.state.rawValue))\n")
-        }
-        // A lost process whose leftovers could not all be proven its own: say what may be left.
-        if let message = report.message, message.contains("left them alone") {
-            Terminal.standardError.write("runit: '\(report.name)': \(message)\n")
-        }
-    }
-}
-
-/// `runit stop --json` and `runit remove --json` output.
-struct StopJSON: Encodable {
-    var wasRunning: Bool
-    var process: ProcessReport
-
-    enum CodingKeys: String, CodingKey {
-        case wasRunning = "was_running"
-        case process
     }
 }
 

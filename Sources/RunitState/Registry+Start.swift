@@ -1,5 +1,11 @@
-import Foundation
+import CRunitSystem
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// What to start: a name and a command (shell or argv form) with its options.
 public struct StartRequest: Sendable {
@@ -91,7 +97,7 @@ extension Registry {
         do {
             return try startLocked(request, name: name, spec: spec, stored: stored)
         } catch {
-            if created { try? FileManager.default.removeItem(atPath: paths.directory) }
+            if created { _ = crunit_remove_tree(paths.directory) }
             throw error
         }
     }
@@ -131,7 +137,7 @@ extension Registry {
         // late or never; unless the spec or the caller's environment says otherwise, it does not.
         // Under a terminal (`--tty`) it writes line by line by itself.
         if !spec.policies.tty && !spec.env.contains(where: { $0.key == "PYTHONUNBUFFERED" })
-            && ProcessInfo.processInfo.environment["PYTHONUNBUFFERED"] == nil
+            && getenv("PYTHONUNBUFFERED") == nil
         {
             arguments.environment.append("PYTHONUNBUFFERED=1")
         }
@@ -173,7 +179,7 @@ extension Registry {
     /// anything, so that no entry without a status is left behind (it would show as `unknown`).
     /// An entry that ran before has its status, and keeps it. Returns whether it was deleted.
     @discardableResult
-    func discardIfNeverRan(_ paths: ProcessPaths) -> Bool {
+    package func discardIfNeverRan(_ paths: ProcessPaths) -> Bool {
         var info = stat()
         guard lstat(paths.status, &info) != 0 else { return false }
         // A supervisor that reported a failure exits at once; the directory of one that still
@@ -183,12 +189,12 @@ extension Registry {
             defer { waiter.close() }
             guard waiter.wait(timeoutMillis: 1_000) else { return false }
         }
-        return (try? FileManager.default.removeItem(atPath: paths.directory)) != nil
+        return crunit_remove_tree(paths.directory) == 0
     }
 
     /// Builds and validates the spec for a request; reuses the previous spec when no command is
     /// given. A requested port becomes `PORT` in its env.
-    func makeSpec(_ request: StartRequest, name: ProcessName, previous: ProcessSpec?) throws(RunitError) -> ProcessSpec {
+    package func makeSpec(_ request: StartRequest, name: ProcessName, previous: ProcessSpec?) throws(RunitError) -> ProcessSpec {
         var spec = try makeBaseSpec(request, name: name, previous: previous)
         if let project = request.project { spec.project = project }
         if name.project != nil && spec.project == nil {
@@ -213,7 +219,7 @@ extension Registry {
         let argv: [String]
         var command: String?
         if let text = request.command, request.argv == nil {
-            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            guard !text.trimmedWhitespace.isEmpty else {
                 throw RunitError(
                     .invalidInput, "the command for '\(name)' is empty; give a command to run, e.g. --command \"npm run dev\"")
             }
@@ -252,8 +258,8 @@ extension Registry {
 
     private func validatedDirectory(_ path: String, name: ProcessName) throws(RunitError) -> String {
         let absolute = RunitContext.absolute(path, from: context.workingDirectory)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var info = stat()
+        guard stat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
             throw RunitError(
                 .invalidInput,
                 "the working directory '\(path)' for '\(name)' does not exist; give an existing directory with --cwd")

@@ -1,11 +1,16 @@
 import CRunitSystem
-import Foundation
 import RunitKit
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Spawns a `runit-supervise` in its own session and listens for its first report.
-enum SupervisorLauncher {
+package enum SupervisorLauncher {
     /// What the supervisor reported about its first start.
-    enum Report: Equatable {
+    package enum Report: Equatable {
         /// The process runs, with this pid, and did not exit within the settle time.
         case running(pid: Int32)
         /// The process started and exited within the settle time.
@@ -15,12 +20,14 @@ enum SupervisorLauncher {
     }
 
     /// How long to wait for the supervisor's first word before giving up.
-    static let reportTimeoutMillis: Int64 = 10_000
+    package static let reportTimeoutMillis: Int64 = 10_000
 
     /// Spawns the supervisor for `arguments` and waits for its report, watching `settleMillis`
     /// more for an early exit of the process.
-    static func launch(supervisor: String, arguments: SupervisorArguments, settleMillis: Int64) throws(RunitError) -> Report {
-        guard FileManager.default.isExecutableFile(atPath: supervisor) else {
+    package static func launch(supervisor: String, arguments: SupervisorArguments, settleMillis: Int64) throws(RunitError)
+        -> Report
+    {
+        guard access(supervisor, X_OK) == 0 else {
             throw RunitError(
                 .failed,
                 "the supervisor executable \(supervisor) is missing; install runit-supervise beside runit (or set RUNIT_SUPERVISE)"
@@ -56,7 +63,7 @@ enum SupervisorLauncher {
     private static func spawn(_ path: String, arguments: [String], notifyFD: Int32) -> Int32 {
         // Without the run token of a process this client may run inside: the new supervisor, and
         // what it starts, must not carry another run's proof of membership.
-        let environment = ProcessInfo.processInfo.environment.filter { $0.key != RunToken.variable }.map {
+        let environment = Platform.environmentDictionary.filter { $0.key != RunToken.variable }.map {
             "\($0.key)=\($0.value)"
         }
         let result = Spawn.run([path] + arguments, detach: .newSession, environment: environment) { actions in
@@ -74,7 +81,7 @@ enum SupervisorLauncher {
 
     /// Reads `running PID`, `failed MESSAGE` and `exited CODE SIGNAL` lines from the supervisor.
     private static func readReport(_ fd: Int32, settleMillis: Int64, name: String) throws(RunitError) -> Report {
-        var buffer = Data()
+        var buffer: [UInt8] = []
         var running: Int32?
         var deadline = Platform.monotonicMillis() + reportTimeoutMillis
         var chunk = [UInt8](repeating: 0, count: 1024)

@@ -16,7 +16,7 @@ public enum Limits {
     public static let settleMillis: ClosedRange<Int64> = 0...60_000
 
     /// Throws an invalid-input error unless `value` is in `range`; `what` names the setting.
-    static func check<T: Comparable & CustomStringConvertible>(_ value: T, in range: ClosedRange<T>, _ what: String)
+    package static func check<T: Comparable & CustomStringConvertible>(_ value: T, in range: ClosedRange<T>, _ what: String)
         throws(RunitError)
     {
         guard !range.contains(value) else { return }

@@ -1,5 +1,10 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The TCP port a start gives its process as `PORT`.
 public enum PortRequest: Sendable, Equatable {
@@ -45,7 +50,7 @@ extension Registry {
     /// The warnings for a start of `spec`: its `PORT`, its `--ready-port` and its
     /// `--health-port`, each when another process listens on it already (its readiness check
     /// would then never pass, and a health check would ask someone else).
-    func startWarnings(_ spec: ProcessSpec) -> [String] {
+    package func startWarnings(_ spec: ProcessSpec) -> [String] {
         var uses: [(port: Int, what: String)] = []
         if let port = spec.port { uses.append((port, "gets PORT=\(port)")) }
         if let port = spec.policies.ready.port, port != spec.port { uses.append((port, "waits for port \(port) (--ready-port)")) }
@@ -62,7 +67,7 @@ extension Registry {
     /// A TCP port that is free now: bound on 127.0.0.1 with port 0 (the kernel chooses), read
     /// back and closed. Another program may take it before the process binds it; the kernel
     /// hands out ports in turn, so that is rare.
-    static func freePort() throws(RunitError) -> Int {
+    package static func freePort() throws(RunitError) -> Int {
         #if os(Linux)
             // Close-on-exec: a process the MCP server spawns meanwhile must not inherit it.
             let kind = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
@@ -99,7 +104,7 @@ extension Registry {
 
     /// `env` with `PORT` set as `request` asks (a free one for `auto`); throws for a port out
     /// of range, or for a `PORT` also among the `given` entries.
-    static func applying(_ request: PortRequest, to env: [EnvironmentEntry], given: [String], name: ProcessName)
+    package static func applying(_ request: PortRequest, to env: [EnvironmentEntry], given: [String], name: ProcessName)
         throws(RunitError) -> [EnvironmentEntry]
     {
         if given.contains(where: { $0.hasPrefix("PORT=") }) {
@@ -121,7 +126,7 @@ extension ProcessSpec {
     /// The port its environment names in `PORT` (the last one given), when it is one.
     public var port: Int? {
         guard let text = env.last(where: { $0.key == "PORT" })?.value,
-            let port = Int(text.trimmingCharacters(in: .whitespaces)), Limits.port.contains(port)
+            let port = Int(text.trimmedWhitespace), Limits.port.contains(port)
         else { return nil }
         return port
     }

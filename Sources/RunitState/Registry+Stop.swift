@@ -1,6 +1,11 @@
 import CRunitSystem
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The result of a stop.
 public struct StopOutcome: Sendable {
@@ -27,7 +32,7 @@ extension Registry {
     }
 
     /// Records what the user asked of `name` in its spec, while the caller holds its lock.
-    func recordDesired(_ desired: DesiredState, name: ProcessName) throws(RunitError) {
+    package func recordDesired(_ desired: DesiredState, name: ProcessName) throws(RunitError) {
         let paths = context.paths(name)
         guard var spec = try? StateFiles.readSpec(paths), spec.desired != desired else { return }
         spec.desired = desired
@@ -35,7 +40,7 @@ extension Registry {
     }
 
     /// Stops `name` while the caller holds its start lock.
-    func stopLocked(_ name: ProcessName, graceMillis: Int64) throws(RunitError) -> StopOutcome {
+    package func stopLocked(_ name: ProcessName, graceMillis: Int64) throws(RunitError) -> StopOutcome {
         let paths = context.paths(name)
         let holder = liveSupervisor(paths)
         guard holder > 0 else {
@@ -82,7 +87,7 @@ extension Registry {
         // new supervisor's stop would end this client too, half way. The live supervisor
         // restarts the process in place instead, and this returns at once.
         if let supervisor = snapshot.supervisorPID, let run = snapshot.status?.run, !run.isEmpty,
-            ProcessInfo.processInfo.environment[RunToken.variable] == run
+            getenv(RunToken.variable).map { String(cString: $0) } == run
         {
             try sendControl(
                 .restart(graceMilliseconds: Int(clamping: graceMillis)), to: context.paths(name), name: name,
@@ -109,17 +114,15 @@ extension Registry {
         let lock = try ClientLock(home: context.home, name: name)
         defer { lock.release() }
         let outcome = try stopLocked(name, graceMillis: graceMillis)
-        do {
-            try FileManager.default.removeItem(atPath: paths.directory)
-        } catch {
-            throw RunitError(.storage, "cannot remove \(paths.directory): \(error.localizedDescription)")
+        guard crunit_remove_tree(paths.directory) == 0 else {
+            throw RunitError(.storage, "cannot remove \(paths.directory): \(Platform.describe(errno: Platform.lastError))")
         }
         return outcome
     }
 
     /// The grace period a stop gives: the one asked for (within its range), else the
     /// process's own `--stop-timeout`, else the default.
-    func grace(_ given: Int64?, spec: ProcessSpec?) throws(RunitError) -> Int64 {
+    package func grace(_ given: Int64?, spec: ProcessSpec?) throws(RunitError) -> Int64 {
         guard let given else { return spec?.policies.stopTimeoutMillis ?? Self.defaultGraceMillis }
         try Limits.check(milliseconds: given, in: Limits.graceMillis, "the grace period (--timeout)")
         return given
@@ -160,16 +163,16 @@ extension Registry {
     }
 
     /// How long a send waits for a process to read some of its input before it gives up.
-    static let sendStallMillis: Int64 = 1_000
+    package static let sendStallMillis: Int64 = 1_000
 
     /// Writes `bytes` to the non-blocking `fd`; when it is full, waits up to `stallMillis` for the
     /// reader to make room, again after each write that took some. Returns how many bytes went in,
     /// and the errno that stopped it (EAGAIN when the reader took nothing in time; 0 when all went in).
-    static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32, stallMillis: Int64) -> (count: Int, error: Int32) {
+    package static func write(_ bytes: UnsafeRawBufferPointer, to fd: Int32, stallMillis: Int64) -> (count: Int, error: Int32) {
         var offset = 0
         var deadline = Platform.monotonicMillis() + stallMillis
         while offset < bytes.count {
-            let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            let written = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if written > 0 {
                 offset += written
                 deadline = Platform.monotonicMillis() + stallMillis
@@ -189,7 +192,7 @@ extension Registry {
     }
 
     /// Writes a control command into the supervisor's FIFO.
-    func sendControl(_ command: ControlCommand, to paths: ProcessPaths, name: ProcessName, supervisor: Int32)
+    package func sendControl(_ command: ControlCommand, to paths: ProcessPaths, name: ProcessName, supervisor: Int32)
         throws(RunitError)
     {
         func unreachable() -> RunitError {
@@ -229,7 +232,7 @@ extension Registry {
     }
 
     /// Adds one to the recorded restart count of a stopped process.
-    func bumpRestartCount(_ name: ProcessName) throws(RunitError) {
+    package func bumpRestartCount(_ name: ProcessName) throws(RunitError) {
         let paths = context.paths(name)
         guard var status = try StateFiles.readStatus(paths) else { return }
         status.restarts += 1
@@ -244,17 +247,17 @@ extension Registry {
 }
 
 /// Waits for a process that is not our child to exit: a pidfd where there is one, else kill(pid, 0).
-struct ExitWaiter {
-    let pid: Int32
-    let fd: Int32
+package struct ExitWaiter {
+    package let pid: Int32
+    package let fd: Int32
 
-    init(pid: Int32) {
+    package init(pid: Int32) {
         self.pid = pid
         self.fd = crunit_pidfd_open(pid)
     }
 
     /// True when the process is gone within `timeoutMillis`.
-    func wait(timeoutMillis: Int64) -> Bool {
+    package func wait(timeoutMillis: Int64) -> Bool {
         if fd >= 0 { return pollOnce(timeoutMillis) }
         let deadline = Platform.monotonicMillis() + timeoutMillis
         while Platform.processExists(pid) {
@@ -269,7 +272,7 @@ struct ExitWaiter {
         return poll(&pollFD, 1, Int32(clamping: millis)) > 0
     }
 
-    func close() {
+    package func close() {
         if fd >= 0 { Platform.closeDescriptor(fd) }
     }
 }

@@ -1,5 +1,10 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension Registry {
     /// The log reader of an existing process.

@@ -1,5 +1,10 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Checks policies before anything is written: every number within its range, every check
 /// well formed, so that a supervisor never starts with a setting it would refuse.
@@ -40,7 +45,7 @@ public enum PolicyCheck {
             }
         }
         for (flag, text) in [("--ready-cmd", policies.ready.command), ("--health-cmd", health.command)] {
-            if let text, text.trimmingCharacters(in: .whitespaces).isEmpty {
+            if let text, text.trimmedWhitespace.isEmpty {
                 throw RunitError(.invalidInput, "the command of \(flag) \(of) is empty; give a shell command")
             }
         }

@@ -1,5 +1,10 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 extension Registry {
     /// The pid of the live supervisor of `name`, or 0 when none lives.
@@ -7,7 +12,7 @@ extension Registry {
     /// The lock's holder, as a rule. A supervisor whose lock file was just deleted or replaced
     /// holds no lock for an instant, until it makes the file anew; its abstract name still
     /// names it (``RunToken/holder(directory:)``), so it is never taken for dead.
-    func liveSupervisor(_ paths: ProcessPaths) -> Int32 {
+    package func liveSupervisor(_ paths: ProcessPaths) -> Int32 {
         if let holder = Platform.lockHolder(paths.lock), holder > 0 { return holder }
         if case .supervisor(let pid) = RunToken.holder(directory: paths.directory) { return pid }
         return 0
@@ -21,7 +26,8 @@ extension Registry {
     /// SIGTERM, then SIGKILL after `graceMillis`. Returns whether anything of it was running;
     /// false, changing nothing, when the status says it is not active. Throws when something
     /// survives SIGKILL. A missing status file beside a spec counts as damaged.
-    func stopLost(_ name: ProcessName, status: StatusRecord?, damaged: Bool = false, graceMillis: Int64) throws(RunitError)
+    package func stopLost(_ name: ProcessName, status: StatusRecord?, damaged: Bool = false, graceMillis: Int64)
+        throws(RunitError)
         -> Bool
     {
         let paths = context.paths(name)
@@ -93,19 +99,19 @@ extension Registry {
 /// are remnants too. With the status damaged, the token is unknown, and any process of this
 /// user carrying a token of this directory (any run of this name) is a remnant. Nothing else
 /// is signalled; what may be left is named.
-struct LostTree {
+package struct LostTree {
     /// What a member's environment must hold: `RUNIT_RUN=<token>` whole, or a prefix of it.
-    let mark: [UInt8]
+    package let mark: [UInt8]
     /// Whether `mark` is a whole entry (a known token) or the prefix of any run of the directory.
-    let exact: Bool
+    package let exact: Bool
     /// The dead supervisor's session id (its pid), or 0 when unknown.
-    let session: Int32
+    package let session: Int32
     /// Every process proven a member so far, by pid and start time: one proven while a carrier
     /// of the token still lived stays proven after that carrier is gone.
     private(set) var proven: [Int32: Int64] = [:]
 
     /// The tree of the run with `token` in `session`; with no token (a damaged status), of any run in `directory`.
-    init(directory: String, token: String?, session: Int32) {
+    package init(directory: String, token: String?, session: Int32) {
         if let token {
             mark = token.isEmpty ? [] : Array("\(RunToken.variable)=\(token)".utf8)
             exact = true
@@ -117,7 +123,7 @@ struct LostTree {
     }
 
     /// The pids of the live processes proven to be the dead supervisor's; empty when none is left.
-    mutating func members() -> [Int32] {
+    package mutating func members() -> [Int32] {
         guard !mark.isEmpty else { return [] }
         let me = getpid()
         let user = geteuid()
@@ -136,7 +142,7 @@ struct LostTree {
 
     /// Live processes in the dead supervisor's session that carry no mark and could not be
     /// proven its own (no carrier is left in the session): what may be left.
-    func unproven() -> [Int32] {
+    package func unproven() -> [Int32] {
         guard session > 0 else { return [] }
         let table = ProcessTable()
         if table.entries.contains(where: { $0.pid == session && !$0.isZombie }) { return [] }
@@ -144,7 +150,7 @@ struct LostTree {
     }
 
     /// Whether process `pid`'s environment holds the mark.
-    func carries(_ pid: Int32) -> Bool {
+    package func carries(_ pid: Int32) -> Bool {
         guard !mark.isEmpty, let environment = Platform.readFile("/proc/\(pid)/environ") else { return false }
         return environment.split(separator: 0).contains { entry in
             exact ? entry.elementsEqual(mark) : entry.starts(with: mark)
@@ -152,18 +158,18 @@ struct LostTree {
     }
 
     /// The user owning process `pid`.
-    static func owner(_ pid: Int32) -> uid_t? {
+    package static func owner(_ pid: Int32) -> uid_t? {
         var info = stat()
         return stat("/proc/\(pid)", &info) == 0 ? info.st_uid : nil
     }
 
     /// Sends `signal` to every member, once each.
-    mutating func signal(_ signal: Int32) {
+    package mutating func signal(_ signal: Int32) {
         for pid in members() { kill(pid, signal) }
     }
 
     /// Waits until no member is left; false if some are still there after `timeoutMillis`.
-    mutating func waitUntilGone(timeoutMillis: Int64) -> Bool {
+    package mutating func waitUntilGone(timeoutMillis: Int64) -> Bool {
         let deadline = Platform.monotonicMillis() + timeoutMillis
         while !members().isEmpty {
             if Platform.monotonicMillis() >= deadline { return false }

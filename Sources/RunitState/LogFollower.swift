@@ -1,5 +1,10 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A place in a process's log that survives rotation: a file (by inode) and an offset in it.
 public struct LogCursor: Equatable, Sendable, CustomStringConvertible {
@@ -68,7 +73,7 @@ extension LogReader {
 
     /// Calls `visit` with each whole record from `offset` on, and the offset after it, until it
     /// returns false (then returns true) or the file ends (then returns false).
-    static func readForward(_ path: String, from offset: Int, _ visit: (LogRecord, Int) -> Bool) -> Bool {
+    package static func readForward(_ path: String, from offset: Int, _ visit: (LogRecord, Int) -> Bool) -> Bool {
         let fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1
         guard fd >= 0 else { return false }
         defer { Platform.closeDescriptor(fd) }
@@ -94,7 +99,7 @@ extension LogReader {
     /// How long a follow sleeps before it looks again: at most a second, and no later than
     /// just past `until` (microseconds since the epoch); nil once that time has passed, which
     /// ends the follow (a line is written at most 100 ms after it was read).
-    static func followWaitMillis(until: Int64?) -> Int32? {
+    package static func followWaitMillis(until: Int64?) -> Int32? {
         guard let until else { return 1000 }
         let left = (until + 200_000 - Platform.nowMicros()) / 1000
         return left <= 0 ? nil : Int32(min(1000, left))
@@ -168,7 +173,7 @@ extension LogReader {
     /// times are the supervisor's, not file times, which a coarse or stepped clock makes
     /// ambiguous. Lists and opens again when a rotation renames files in between; nil when no
     /// listing shows a next file yet.
-    func openNext(after previous: OpenLog?, cursor: LogCursor? = nil) -> OpenLog? {
+    package func openNext(after previous: OpenLog?, cursor: LogCursor? = nil) -> OpenLog? {
         for attempt in 0..<50 {
             if attempt > 0 { usleep(1000) }
             let all = settledFiles()
@@ -194,7 +199,7 @@ extension LogReader {
     }
 
     /// The time of the first record in the file at `path`; nil when it has none (or is gone).
-    static func firstMicros(_ path: String) -> Int64? {
+    package static func firstMicros(_ path: String) -> Int64? {
         var first: Int64?
         _ = readForward(path, from: 0) { record, _ in
             first = record.micros
@@ -205,7 +210,7 @@ extension LogReader {
 
     /// The log files, listed until two listings agree: a rotation renames files one by one, so a
     /// listing taken in the middle of one can miss a file or name an old one as the newest.
-    func settledFiles() -> [(path: String, inode: UInt64)] {
+    package func settledFiles() -> [(path: String, inode: UInt64)] {
         var last = files()
         for _ in 0..<20 {
             let again = files()
@@ -225,16 +230,16 @@ public enum FollowEnd: Sendable, Equatable {
 }
 
 /// A log file held open while it is followed, with the bytes of a record not yet complete.
-final class OpenLog {
-    let fd: Int32
-    let inode: UInt64
+package final class OpenLog {
+    package let fd: Int32
+    package let inode: UInt64
     private var offset: Int
     private var pending: [UInt8] = []
     /// The time of the last record read (or, before any, of the last one before the start).
     private(set) var lastMicros: Int64 = 0
 
     /// Opens `path` at `offset`; with an `inode`, only if the file is still that one.
-    init?(path: String, inode: UInt64?, offset: Int) {
+    package init?(path: String, inode: UInt64?, offset: Int) {
         fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1
         guard fd >= 0 else { return nil }
         var info = stat()
@@ -265,7 +270,7 @@ final class OpenLog {
     }
 
     /// The whole records written since the last call.
-    func readAvailable() -> [LogRecord] {
+    package func readAvailable() -> [LogRecord] {
         var records: [LogRecord] = []
         var block = [UInt8](repeating: 0, count: LogReader.blockSize)
         while true {
@@ -288,9 +293,9 @@ final class OpenLog {
     }
 
     /// Whether the file still has a name; false once a rotation or a user deleted it.
-    var isLinked: Bool { Platform.isLinked(fd) }
+    package var isLinked: Bool { Platform.isLinked(fd) }
 
-    func close() {
+    package func close() {
         Platform.closeDescriptor(fd)
     }
 }

@@ -1,5 +1,10 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The lock a client holds while it starts, stops, restarts or removes a process, so that two
 /// clients never do so at once. A BSD `flock` on `$RUNIT_HOME/locks/NAME`, a file that no command
@@ -9,14 +14,14 @@ import RunitKit
 ///
 /// Taken with a bound: a client that holds it and hangs (stopped with SIGSTOP, say) makes the
 /// others give up after `RUNIT_LOCK_TIMEOUT` (30 s unless set), naming the holder.
-struct ClientLock {
-    let fd: Int32
+package struct ClientLock {
+    package let fd: Int32
 
     /// How long a client waits for the lock before it gives up, unless `RUNIT_LOCK_TIMEOUT` says.
-    static let defaultTimeoutMillis: Int64 = 30_000
+    package static let defaultTimeoutMillis: Int64 = 30_000
 
     /// Takes the lock of `name` under `home`.
-    init(home: String, name: ProcessName) throws(RunitError) {
+    package init(home: String, name: ProcessName) throws(RunitError) {
         let directory = home + "/locks"
         guard Platform.makeDirectory(directory) else {
             throw RunitError(.storage, "cannot create \(directory): \(Platform.describe(errno: Platform.lastError))")
@@ -54,7 +59,7 @@ struct ClientLock {
         }
     }
 
-    func release() {
+    package func release() {
         flock(fd, LOCK_UN)
         close(fd)
     }
@@ -74,7 +79,7 @@ struct ClientLock {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { return lockOwner(fd) }
-        let text = String(decoding: buffer[0..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: buffer[0..<count], as: UTF8.self).trimmedWhitespace
         guard let pid = Int32(text), Platform.processExists(pid) else { return lockOwner(fd) }
         return pid
     }
@@ -87,7 +92,7 @@ struct ClientLock {
         let dev = UInt64(info.st_dev)
         let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & 0xffff_f000)
         let minor = (dev & 0xff) | ((dev >> 12) & 0xffff_ff00)
-        let device = String(format: "%02llx:%02llx:%llu", major, minor, UInt64(info.st_ino))
+        let device = "\(major.hex(width: 2)):\(minor.hex(width: 2)):\(UInt64(info.st_ino))"
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where !line.contains("->") {
             let fields = line.split(separator: " ")
             // "1: FLOCK  ADVISORY  WRITE 4242 08:01:1234567 0 EOF"
@@ -112,7 +117,7 @@ struct ClientLock {
     }
 
     /// The bound from `RUNIT_LOCK_TIMEOUT`, else 30 s.
-    static func timeoutMillis() -> Int64 {
+    package static func timeoutMillis() -> Int64 {
         guard let value = getenv("RUNIT_LOCK_TIMEOUT"), let millis = DurationText.milliseconds(String(cString: value)),
             millis > 0
         else { return defaultTimeoutMillis }

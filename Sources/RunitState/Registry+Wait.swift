@@ -1,5 +1,10 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// What a wait is for: a log line, a listening port, readiness, health, or the process's exit.
 public struct WaitCondition: Sendable {
@@ -131,7 +136,7 @@ extension Registry {
 
     /// What one log record decides: a matching line of the process's own output, or the end of
     /// a run (which ends every wait: the one for it, and the others, which it failed).
-    static func verdict(on record: LogRecord, for condition: WaitCondition) -> WaitOutcome? {
+    package static func verdict(on record: LogRecord, for condition: WaitCondition) -> WaitOutcome? {
         if record.stream == .sys {
             guard let end = RunEnd(record) else { return nil }
             return .runEnded(code: end.code, signal: end.signal, micros: record.micros)
@@ -142,7 +147,7 @@ extension Registry {
     }
 
     /// What the process's state decides: ready, healthy, or unhealthy.
-    static func verdict(on snapshot: ProcessSnapshot, for condition: WaitCondition) -> WaitOutcome? {
+    package static func verdict(on snapshot: ProcessSnapshot, for condition: WaitCondition) -> WaitOutcome? {
         if condition.ready {
             let hasCheck = snapshot.spec?.policies.ready.isSet ?? false
             if snapshot.state == .ready || (!hasCheck && [.running, .unhealthy].contains(snapshot.state)) { return .ready }
@@ -189,11 +194,11 @@ extension Registry {
 
 /// The end of a run, as its supervisor's `sys` record says it: `exited with code N` or
 /// `killed by signal N`.
-struct RunEnd {
-    let code: Int32?
-    let signal: Int32?
+package struct RunEnd {
+    package let code: Int32?
+    package let signal: Int32?
 
-    init?(_ record: LogRecord) {
+    package init?(_ record: LogRecord) {
         let text = record.textString
         if text.hasPrefix("exited with code "), let code = Int32(text.dropFirst(17)) {
             self.code = code

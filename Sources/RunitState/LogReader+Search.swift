@@ -1,6 +1,11 @@
 import CRunitSystem
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A search of a log file for the records whose text matches a pattern, the last ones first,
 /// at about the speed of `grep`: the file is read backward in blocks of 1 MiB, and each block
@@ -11,20 +16,20 @@ import RunitKit
 ///
 /// A block with an escape sequence or a carriage return is searched line by line instead, each
 /// line cleaned as `LogPattern` cleans it.
-final class LogSearch {
-    let blockSize: Int
+package final class LogSearch {
+    package let blockSize: Int
     /// The longest run of bytes kept waiting for its newline: a record is at most 64 KiB of text
     /// and its header; a longer run is not a record and is let go.
-    static let carryLimit = 1 << 20
+    package static let carryLimit = 1 << 20
 
-    let pattern: LogPattern
-    let matcher: LazyDFA
+    package let pattern: LogPattern
+    package let matcher: LazyDFA
     /// Dropped once it is found on most lines: then the automaton alone is faster.
     private(set) var literal: [UInt8]?
     /// Asked between blocks; a search that is no longer wanted ends there.
-    let isCancelled: () -> Bool
+    package let isCancelled: () -> Bool
 
-    init(_ pattern: LogPattern, blockSize: Int = 1 << 20, isCancelled: @escaping () -> Bool = { false }) {
+    package init(_ pattern: LogPattern, blockSize: Int = 1 << 20, isCancelled: @escaping () -> Bool = { false }) {
         self.blockSize = blockSize
         self.pattern = pattern
         self.matcher = pattern.matcher()
@@ -34,7 +39,7 @@ final class LogSearch {
 
     /// Calls `visit` with each matching record of `path` (up to `size` bytes), from the last to
     /// the first, until it returns false. Returns the number of bytes read.
-    func backward(_ path: String, size: Int? = nil, _ visit: (LogRecord) -> Bool) -> Int {
+    package func backward(_ path: String, size: Int? = nil, _ visit: (LogRecord) -> Bool) -> Int {
         guard let (fd, end) = LogReader.openAtEnd(path, size: size) else { return 0 }
         defer { Platform.closeDescriptor(fd) }
         var position = end
@@ -86,7 +91,7 @@ final class LogSearch {
     }
 
     /// The lines of whole records in `base[0..<count]` whose text matches, in order.
-    func matchingLines(_ base: UnsafeMutablePointer<UInt8>, count: Int) -> [Range<Int>] {
+    package func matchingLines(_ base: UnsafeMutablePointer<UInt8>, count: Int) -> [Range<Int>] {
         var lines: [Range<Int>] = []
         guard count > 0 else { return lines }
         if memchr(base, 0x1B, count) != nil || memchr(base, 0x0D, count) != nil {
@@ -127,17 +132,17 @@ final class LogSearch {
         return lines
     }
 
-    static func bytes(_ base: UnsafeMutablePointer<UInt8>, _ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+    package static func bytes(_ base: UnsafeMutablePointer<UInt8>, _ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(start: base + range.lowerBound, count: range.count)
     }
 
     /// The index of the newline at or after `from`, or `count`.
-    static func newline(_ base: UnsafeMutablePointer<UInt8>, from: Int, _ count: Int) -> Int {
+    package static func newline(_ base: UnsafeMutablePointer<UInt8>, from: Int, _ count: Int) -> Int {
         guard let found = memchr(base + from, 0x0A, count - from) else { return count }
         return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
     }
 
-    static func lastNewline(_ base: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int? {
+    package static func lastNewline(_ base: UnsafeMutablePointer<UInt8>, _ count: Int) -> Int? {
         var index = count - 1
         while index >= 0 && base[index] != 0x0A { index -= 1 }
         return index >= 0 ? index : nil

@@ -1,9 +1,14 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Wakes a reader when a directory's files change: inotify on Linux, a short sleep elsewhere.
 public struct DirectoryWatcher: Sendable {
-    let fd: Int32
+    package let fd: Int32
 
     /// Watches one directory.
     public init(path: String) {
@@ -38,7 +43,7 @@ public struct DirectoryWatcher: Sendable {
         var pollFD = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         if poll(&pollFD, 1, timeoutMillis) > 0 {
             var buffer = [UInt8](repeating: 0, count: 4096)
-            _ = buffer.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            _ = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
         }
     }
 

@@ -1,5 +1,10 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Every record of a log that passes a query, oldest first, in batches: for `runit logs
 /// --lines 0`, which may show a whole log of gigabytes. The files are read forward in blocks;
@@ -52,7 +57,7 @@ extension LogReader {
     /// Calls `body` with each block of whole lines of `path` (up to `size` bytes), oldest
     /// first, until it returns false (then returns false). A run of over 1 MiB without a
     /// newline is not a record, and is let go.
-    static func forward(
+    package static func forward(
         _ path: String, size: Int?, blockSize: Int = 1 << 20, _ body: (UnsafeMutablePointer<UInt8>, Int) -> Bool
     ) -> Bool {
         let fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1

@@ -1,14 +1,19 @@
-import Foundation
 import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Reads a process's log files: the last records from the end, or on from a cursor.
 ///
 /// Reads backward in blocks, so the tail of a 1 GiB log costs what the tail of a 1 MiB log does.
 public struct LogReader: Sendable {
     /// The size of one backward read.
-    static let blockSize = 64 * 1024
+    package static let blockSize = 64 * 1024
 
-    let paths: ProcessPaths
+    package let paths: ProcessPaths
 
     /// A reader over the logs in `paths`.
     public init(paths: ProcessPaths) {
@@ -16,16 +21,16 @@ public struct LogReader: Sendable {
     }
 
     /// The log files, oldest first, with their inode numbers.
-    func files() -> [(path: String, inode: UInt64)] {
+    package func files() -> [(path: String, inode: UInt64)] {
         var result: [(String, UInt64)] = []
         var index = 1
         var rotated: [String] = []
         // A rotation renames previous.N to N+1 from the oldest down, so for a moment one name is
         // missing: look one further before deciding the list has ended.
-        while FileManager.default.fileExists(atPath: paths.rotatedLog(index))
-            || FileManager.default.fileExists(atPath: paths.rotatedLog(index + 1))
+        while Platform.exists(paths.rotatedLog(index))
+            || Platform.exists(paths.rotatedLog(index + 1))
         {
-            if FileManager.default.fileExists(atPath: paths.rotatedLog(index)) { rotated.append(paths.rotatedLog(index)) }
+            if Platform.exists(paths.rotatedLog(index)) { rotated.append(paths.rotatedLog(index)) }
             index += 1
         }
         for path in rotated.reversed() + [paths.currentLog] {
@@ -37,7 +42,7 @@ public struct LogReader: Sendable {
 
     /// How many records older than `--since` in a row end a backward read: past a clock step
     /// back of that many records, earlier ones in the window are not looked for.
-    static let sinceLookBack = 10_000
+    package static let sinceLookBack = 10_000
 
     /// The last records that match `query`, oldest first, and how many bytes were read to find them.
     /// With `end`, only records before that cursor count, so that a follow from it misses nothing.
@@ -107,18 +112,18 @@ public struct LogReader: Sendable {
     }
 
     /// Keeps the last `lines` matches and `context` records around each.
-    static func withContext(_ records: [LogRecord], pattern: LogPattern, context: Int, lines: Int) -> [LogRecord] {
+    package static func withContext(_ records: [LogRecord], pattern: LogPattern, context: Int, lines: Int) -> [LogRecord] {
         let matchIndices = records.indices.filter { pattern.matches(records[$0]) }.suffix(lines)
-        var keep = IndexSet()
+        var keep = [Bool](repeating: false, count: records.count)
         for index in matchIndices {
-            keep.insert(integersIn: max(0, index - context)...min(records.count - 1, index + context))
+            for near in max(0, index - context)...min(records.count - 1, index + context) { keep[near] = true }
         }
-        return keep.map { records[$0] }
+        return records.indices.filter { keep[$0] }.map { records[$0] }
     }
 
     /// Opens a log to be read from its end: the descriptor and where reading starts (the file's
     /// size, or `size` when smaller); nil when it cannot be opened as a regular file.
-    static func openAtEnd(_ path: String, size: Int?) -> (fd: Int32, end: Int)? {
+    package static func openAtEnd(_ path: String, size: Int?) -> (fd: Int32, end: Int)? {
         let fd = (try? Platform.openRegular(path, O_RDONLY).get()) ?? -1
         guard fd >= 0 else { return nil }
         var info = stat()
@@ -131,7 +136,7 @@ public struct LogReader: Sendable {
 
     /// Calls `visit` with each record of `path` from the last to the first, until it returns false.
     /// Returns the number of bytes read.
-    static func readBackward(_ path: String, size: Int? = nil, _ visit: (LogRecord) -> Bool) -> Int {
+    package static func readBackward(_ path: String, size: Int? = nil, _ visit: (LogRecord) -> Bool) -> Int {
         guard let (fd, end) = LogReader.openAtEnd(path, size: size) else { return 0 }
         defer { Platform.closeDescriptor(fd) }
         var position = end
