@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(
             name: "RunitCLITests",
             dependencies: [
-                "RunitCLI", "RunitFront", "RunitState", "RunitCore", "RunitKit", .product(name: "PropertyBased", package: "swift-property-based"),
+                "RunitCLI", "RunitCore", "RunitKit", .product(name: "PropertyBased", package: "swift-property-based"),
             ]),
         .testTarget(name: "RunitTopTests", dependencies: ["RunitTop", "RunitCore", "RunitKit"]),
         .testTarget(

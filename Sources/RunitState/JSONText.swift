@@ -16,6 +16,9 @@ public enum JSONText {
 
     /// A JSON string literal of `text`: quotes, backslashes and control characters escaped.
     public static func quoted(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + text + "\""
+        }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -163,6 +166,27 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         try Scalar.encode(value, into: node.child(forKey: key.stringValue), codingPath: codingPath + [key])
     }
 
+    // The common scalars without a dynamic cast: `list --json` of 100 processes writes thousands.
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        node.child(forKey: key.stringValue).content = .scalar(JSONText.quoted(value))
+    }
+
+    mutating func encode(_ value: Int, forKey key: Key) throws {
+        node.child(forKey: key.stringValue).content = .scalar(String(value))
+    }
+
+    mutating func encode(_ value: Int32, forKey key: Key) throws {
+        node.child(forKey: key.stringValue).content = .scalar(String(value))
+    }
+
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        node.child(forKey: key.stringValue).content = .scalar(String(value))
+    }
+
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        node.child(forKey: key.stringValue).content = .scalar(value ? "true" : "false")
+    }
+
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
         -> KeyedEncodingContainer<NestedKey>
     {
@@ -195,6 +219,10 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode<T: Encodable>(_ value: T) throws {
         try Scalar.encode(value, into: node.appended(), codingPath: codingPath)
     }
+
+    mutating func encode(_ value: String) throws { node.appended().content = .scalar(JSONText.quoted(value)) }
+
+    mutating func encode(_ value: Int) throws { node.appended().content = .scalar(String(value)) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
         -> KeyedEncodingContainer<NestedKey>

@@ -38,11 +38,13 @@ final class CLIFixture: @unchecked Sendable {
 
     /// Runs `runit` with an argument array and waits for it.
     /// `unset` names variables removed from the environment after `RUNIT_HOME` is set (it may be one of them).
-    func run(_ arguments: [String], environment: [String: String] = [:], unset: [String] = [], cwd: String? = nil) throws
-        -> CommandResult
-    {
+    /// `tool` names another executable of the build (`runit-cli`, the full CLI behind the front).
+    func run(
+        _ arguments: [String], environment: [String: String] = [:], unset: [String] = [], cwd: String? = nil,
+        tool: String = "runit"
+    ) throws -> CommandResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: Self.buildDirectory + "/" + tool)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["RUNIT_HOME"] = home

@@ -54,7 +54,7 @@ struct ForgivingTests {
         defer { fixture.cleanUp() }
         let sound = try fixture.run("doctor")
         #expect(sound.status == 0, "\(sound.stdout) \(sound.stderr)")
-        for line in ["ok   runit-supervise: ", "ok   runit-mcp: ", "ok   state: "] {
+        for line in ["ok   runit-supervise: ", "ok   runit-cli: ", "ok   runit-mcp: ", "ok   state: "] {
             #expect(sound.stdout.contains(line), "\(sound.stdout)")
         }
         #expect(try fixture.run("start", "api", "--", "sleep", "300").status == 0)

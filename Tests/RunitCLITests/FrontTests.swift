@@ -1,0 +1,55 @@
+import Foundation
+import Testing
+
+/// `runit` is a front without Foundation: the plain `list`, `status`, `stop` and `start` run in
+/// it, anything else in `runit-cli`. A user must not be able to tell which one answered.
+@Suite("The front and the full CLI")
+struct FrontTests {
+    @Test("list and status, text and JSON, and their errors: the same bytes from the front and from runit-cli")
+    func sameOutput() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(
+            try fixture.run("start", "done", "--env", "API_TOKEN=s3cret", "--env", "URL=postgres://u:pw@h/db", "--", "true")
+                .status == 0)
+        #expect(try fixture.run("start", "bad", "--", "sh", "-c", "echo 'a \"quoted\" line\tand tab'; exit 3").status == 1)
+        #expect(try fixture.run("start", "gone", "--", "sleep", "300").status == 0)
+        #expect(try fixture.run("stop", "gone").stdout.contains("stopped gone"))
+        #expect(fixture.eventually { fixture.state("done") == "exited" })
+        for arguments in [
+            ["list"], ["list", "--json"], ["ls"], ["status", "done"], ["status", "bad", "--json"], ["status", "gone"],
+            ["status", "nosuch"], ["status", "nosuch", "--json"], ["status", "don"],
+        ] {
+            let front = try fixture.run(arguments)
+            let full = try fixture.run(arguments, tool: "runit-cli")
+            #expect(front.stdout == full.stdout, "\(arguments): \(front.stdout) | \(full.stdout)")
+            #expect(front.stderr == full.stderr, "\(arguments): \(front.stderr) | \(full.stderr)")
+            #expect(front.status == full.status, "\(arguments)")
+        }
+        let status = try fixture.run("status", "done", "--json").stdout
+        #expect(status.contains(#""API_TOKEN" : "****""#) && status.contains("postgres://u:***@h/db"), "\(status)")
+        #expect(
+            try fixture.run("status", "nosuch").stderr
+                == "runit: no process named 'nosuch'; run 'runit list' to see the processes\n")
+    }
+
+    @Test("without runit-cli beside it, the front still lists and says what is missing for the rest")
+    func missingFullCLI() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let missing = ["RUNIT_CLI": fixture.scratch + "/no-such-runit-cli"]
+        #expect(try fixture.run(["start", "w", "--", "sleep", "300"]).status == 0)
+        let list = try fixture.run(["list"], environment: missing)
+        #expect(list.status == 0 && list.stdout.contains("running"), "\(list.stderr)")
+        let logs = try fixture.run(["logs", "w"], environment: missing)
+        #expect(logs.status == 1)
+        #expect(logs.stderr.contains("cannot run the full CLI \(fixture.scratch)/no-such-runit-cli"), "\(logs.stderr)")
+        #expect(logs.stderr.contains("install runit-cli beside runit"), "\(logs.stderr)")
+        // A plain stop and start run in the front alone.
+        #expect(try fixture.run(["stop", "w"], environment: missing).stdout.contains("stopped w"))
+        #expect(try fixture.run(["start", "w", "--settle", "0"], environment: missing).stdout.contains("started w"))
+        // Everything else reaches the full CLI with its arguments whole, messages naming `runit`.
+        let help = try fixture.run(["stop", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE: runit stop"), "\(help.stdout)")
+    }
+}
