@@ -155,10 +155,13 @@ extension Supervisor {
     @discardableResult
     mutating func writeStatus(durable: Bool = true) -> Int32 {
         status.updatedAtMilliseconds = Platform.nowMicros() / 1000
-        // `stopping` lasts a moment and is followed by a durable `stopped`: it is not synced to
-        // the disk (a stop paid four fsyncs for it); after a crash the state before it stands.
+        // `stopping`, and `starting` before the process is spawned, are on the way to a durable
+        // `stopped`, `running` or failure: they are not synced to the disk (a stop paid four
+        // fsyncs for `stopping`, a start two for `starting`); after a crash of the machine the
+        // state before them stands. A `starting` with a pid (waiting for readiness) is synced.
+        let transient = status.state == .stopping || (status.state == .starting && status.pid <= 0)
         let failure = Platform.writeAtomically(
-            paths.status, Array(status.json.utf8), reserve: paths.reserve, durable: durable && status.state != .stopping)
+            paths.status, Array(status.json.utf8), reserve: paths.reserve, durable: durable && !transient)
         if failure == 0 {
             // Made again as soon as there is room; a missing one is tried at the next write.
             Platform.makeReserve(paths.reserve)
