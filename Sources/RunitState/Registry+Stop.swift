@@ -26,9 +26,7 @@ extension Registry {
         let name = try Self.name(snapshot.name)
         let lock = try ClientLock(home: context.home, name: name)
         defer { lock.release() }
-        let outcome = try stopLocked(name, graceMillis: graceMillis)
-        try recordDesired(.stopped, name: name)
-        return outcome
+        return try stopLocked(name, graceMillis: graceMillis, recordingStopped: true)
     }
 
     /// Records what the user asked of `name` in its spec, while the caller holds its lock.
@@ -40,7 +38,11 @@ extension Registry {
     }
 
     /// Stops `name` while the caller holds its start lock.
-    package func stopLocked(_ name: ProcessName, graceMillis: Int64) throws(RunitError) -> StopOutcome {
+    /// `recordingStopped` records `stopped` as the desired state in the spec, while the supervisor
+    /// stops (its fsyncs overlap the supervisor's work: a stop took a millisecond less).
+    package func stopLocked(_ name: ProcessName, graceMillis: Int64, recordingStopped: Bool = false) throws(RunitError)
+        -> StopOutcome
+    {
         let paths = context.paths(name)
         let holder = liveSupervisor(paths)
         guard holder > 0 else {
@@ -49,12 +51,14 @@ extension Registry {
             var damaged = false
             do { status = try StateFiles.readStatus(paths) } catch { damaged = true }
             let ended = try stopLost(name, status: status, damaged: damaged, graceMillis: graceMillis)
+            if recordingStopped { try recordDesired(.stopped, name: name) }
             return StopOutcome(wasRunning: ended, snapshot: snapshot(of: name))
         }
         let waiter = ExitWaiter(pid: holder)
         defer { waiter.close() }
         let asked = Platform.monotonicMillis()
         try sendControl(.stop(graceMilliseconds: Int(clamping: graceMillis)), to: paths, name: name, supervisor: holder)
+        if recordingStopped { try recordDesired(.stopped, name: name) }
         // The supervisor exits once the whole tree is gone; allow for the grace period and the kill.
         guard waiter.wait(timeoutMillis: graceMillis + 10_000) else {
             throw RunitError(
