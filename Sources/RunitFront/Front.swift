@@ -15,7 +15,10 @@ public enum Front {
     /// Runs the command line and exits.
     public static func main(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         do {
-            if try runIfPlain(arguments) { exit(0) }
+            // Without HOME or a state directory named, the home comes from the password database,
+            // which this static executable reads only from /etc/passwd (no NSS modules): the
+            // full CLI, linked to the system's C library, finds it as every other command does.
+            if try hasStateDirectory() && runIfPlain(arguments) { exit(0) }
         } catch let error as RunitError {
             report(error.message, code: error.code.rawValue, arguments: arguments)
             exit(error.exitCode)
@@ -26,6 +29,11 @@ public enum Front {
             exit(1)
         }
         executeFullCLI(arguments)
+    }
+
+    /// Whether `RUNIT_HOME`, `XDG_STATE_HOME` or `HOME` names where the state directory is.
+    static func hasStateDirectory() -> Bool {
+        ["RUNIT_HOME", "XDG_STATE_HOME", "HOME"].contains { (name: String) in getenv(name).map { $0.pointee != 0 } ?? false }
     }
 
     /// Runs `list` and `status NAME` (each with or without `--json`), `stop NAME`, `start NAME`
@@ -67,16 +75,27 @@ public enum Front {
     }
 
     /// Replaces this process with the full CLI, `runit-cli` from this executable's directory
-    /// (`RUNIT_CLI` names it elsewhere), `argv[0]` kept as `runit` so that messages and `ps`
-    /// read as before.
+    /// (`RUNIT_CLI` names it elsewhere), with this command's own `argv[0]`, so that messages,
+    /// `ps` and `runit startup` (which writes this path into a unit) read as before.
     static func executeFullCLI(_ arguments: [String]) -> Never {
         let given = getenv("RUNIT_CLI").map { String(cString: $0) } ?? ""
         let path = given.isEmpty ? (RunitContext.ownDirectory() ?? ".") + "/runit-cli" : given
-        var pointers = (["runit"] + arguments).map { strdup($0) } + [nil]
-        execv(path, &pointers)
-        let problem = Platform.describe(errno: Platform.lastError)
-        Terminal.standardError.write(
-            "runit: cannot run the full CLI \(path): \(problem); install runit-cli beside runit (Scripts/install does)\n")
+        var own = stat()
+        var target = stat()
+        var problem: String
+        if stat("/proc/self/exe", &own) == 0, stat(path, &target) == 0, own.st_dev == target.st_dev,
+            own.st_ino == target.st_ino
+        {
+            // A `runit-cli` that is this very front would exec itself for ever.
+            problem = "it is this front executable, not the full CLI"
+        } else {
+            var pointers = ([CommandLine.arguments.first ?? "runit"] + arguments).map { strdup($0) } + [nil]
+            execv(path, &pointers)
+            problem = Platform.describe(errno: Platform.lastError)
+        }
+        report(
+            "cannot run the full CLI \(path): \(problem); install runit-cli beside runit (Scripts/install does)",
+            code: RunitError.Code.failed.rawValue, arguments: arguments)
         exit(1)
     }
 }

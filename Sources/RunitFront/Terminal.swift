@@ -14,10 +14,38 @@ public enum Terminal {
     public struct Output: Sendable {
         let descriptor: Int32
 
-        /// Writes `text`; a reader that went away (a closed pipe) ends nothing but the write.
+        /// Writes all of `text`, waiting while a non-blocking descriptor is full. Output that
+        /// cannot be written (a full disk, a closed descriptor, a reader gone) ends the command
+        /// with exit 1 and says so, unless it is stderr: a script must not take a half-written
+        /// `list --json` for a whole one.
         public func write(_ text: String) {
             var text = text
-            text.withUTF8 { _ = Platform.writeAll(descriptor, UnsafeRawBufferPointer($0)) }
+            text.withUTF8 { write(raw: UnsafeRawBufferPointer($0)) }
+        }
+
+        /// Writes bytes as they are (a log's bytes need not be UTF-8), as ``write(_:)`` does.
+        public func write(raw bytes: UnsafeRawBufferPointer) {
+            var offset = 0
+            while offset < bytes.count {
+                let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written >= 0 {
+                    offset += written
+                    continue
+                }
+                let error = Platform.lastError
+                if error == EINTR { continue }
+                if error == EAGAIN {
+                    var wait = pollfd(fd: descriptor, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&wait, 1, -1)
+                    continue
+                }
+                guard descriptor != 2 else { return }
+                if error != EPIPE {
+                    let message = "runit: cannot write the output: \(Platform.describe(errno: error))\n"
+                    message.utf8CString.withUnsafeBufferPointer { _ = Glibc.write(2, $0.baseAddress!, $0.count - 1) }
+                }
+                exit(1)
+            }
         }
     }
 
@@ -53,9 +81,9 @@ public enum Terminal {
         standardOutput.write(text)
     }
 
-    /// Writes bytes to stdout.
+    /// Writes bytes to stdout, as ``Output/write(_:)`` does.
     public static func write(bytes: [UInt8]) {
-        bytes.withUnsafeBytes { _ = Platform.writeAll(1, $0) }
+        bytes.withUnsafeBytes { standardOutput.write(raw: $0) }
     }
 
     /// Prints an encodable value as JSON, keys sorted, as Foundation's `JSONEncoder` would.

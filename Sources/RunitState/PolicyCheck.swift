@@ -45,7 +45,7 @@ public enum PolicyCheck {
             }
         }
         for (flag, text) in [("--ready-cmd", policies.ready.command), ("--health-cmd", health.command)] {
-            if let text, text.trimmedWhitespace.isEmpty {
+            if let text, text.trimmedSpaces.isEmpty {
                 throw RunitError(.invalidInput, "the command of \(flag) \(of) is empty; give a shell command")
             }
         }

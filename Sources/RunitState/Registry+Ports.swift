@@ -126,7 +126,7 @@ extension ProcessSpec {
     /// The port its environment names in `PORT` (the last one given), when it is one.
     public var port: Int? {
         guard let text = env.last(where: { $0.key == "PORT" })?.value,
-            let port = Int(text.trimmedWhitespace), Limits.port.contains(port)
+            let port = Int(text.trimmedSpaces), Limits.port.contains(port)
         else { return nil }
         return port
     }

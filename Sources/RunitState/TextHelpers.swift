@@ -1,12 +1,27 @@
 /// The few string helpers the client side took from Foundation.
 extension StringProtocol {
-    /// The text without leading and trailing spaces, tabs and line ends.
-    package var trimmedWhitespace: String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
-            return ""
+    /// The text without leading and trailing white space and line ends, as Foundation's
+    /// `.whitespacesAndNewlines` trims: every Unicode `White_Space` scalar (tab, `\v`, `\f`,
+    /// NBSP, U+3000 ...) and the zero-width space, which Foundation counts too; by scalars, so a
+    /// `\r\n` pair goes as well.
+    package var trimmedWhitespace: String { trimmed { $0.properties.isWhitespace || $0.value == 0x200B } }
+
+    /// The text without leading and trailing spaces, as Foundation's `.whitespaces` trims:
+    /// white space that is not a line end (`\n`, `\v`, `\f`, `\r`, U+0085, U+2028, U+2029 stay).
+    package var trimmedSpaces: String {
+        trimmed {
+            ($0.properties.isWhitespace || $0.value == 0x200B) && !(0x0A...0x0D).contains($0.value)
+                && ![0x85, 0x2028, 0x2029].contains($0.value)
         }
-        return String(self[first...last])
+    }
+
+    private func trimmed(_ isSpace: (Unicode.Scalar) -> Bool) -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }), let last = scalars.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        var out = String.UnicodeScalarView()
+        out.append(contentsOf: scalars[first...last])
+        return String(out)
     }
 }
 

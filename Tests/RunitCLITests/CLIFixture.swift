@@ -38,13 +38,14 @@ final class CLIFixture: @unchecked Sendable {
 
     /// Runs `runit` with an argument array and waits for it.
     /// `unset` names variables removed from the environment after `RUNIT_HOME` is set (it may be one of them).
-    /// `tool` names another executable of the build (`runit-cli`, the full CLI behind the front).
+    /// `tool` names another executable of the build (`runit-cli`, the full CLI behind the front),
+    /// or by an absolute path any program.
     func run(
         _ arguments: [String], environment: [String: String] = [:], unset: [String] = [], cwd: String? = nil,
         tool: String = "runit"
     ) throws -> CommandResult {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.buildDirectory + "/" + tool)
+        process.executableURL = URL(fileURLWithPath: tool.hasPrefix("/") ? tool : Self.buildDirectory + "/" + tool)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["RUNIT_HOME"] = home

@@ -52,4 +52,28 @@ struct FrontTests {
         let help = try fixture.run(["stop", "--help"])
         #expect(help.status == 0 && help.stdout.contains("USAGE: runit stop"), "\(help.stdout)")
     }
+
+    @Test(
+        "found by review: output that cannot be written fails; a runit-cli that is the front is refused; --json errors stay JSON")
+    func reviewFindings() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run(["start", "w", "--", "sleep", "300"]).status == 0)
+        // A full disk under `list --json > file`: exit 1 and the reason, never a silent empty file.
+        for arguments in [["list", "--json"], ["status", "w"], ["logs", "w"]] {
+            let full = try fixture.run(["-c", "\"$0\" \"$@\" > /dev/full", CLIFixture.binary] + arguments, tool: "/bin/sh")
+            #expect(full.status == 1, "\(arguments)")
+            #expect(full.stderr.contains("cannot write the output: No space left on device"), "\(full.stderr)")
+        }
+        let loop = try fixture.run(["logs", "w"], environment: ["RUNIT_CLI": CLIFixture.binary])
+        #expect(loop.status == 1 && loop.stderr.contains("it is this front executable, not the full CLI"), "\(loop.stderr)")
+        let json = try fixture.run(["logs", "w", "--json"], environment: ["RUNIT_CLI": fixture.scratch + "/none"])
+        #expect(json.status == 1 && json.stdout.hasPrefix(#"{"error":{"code":"failed","message":"cannot run the full CLI"#))
+        // A command of nothing but white space of any kind is refused, and nothing is created.
+        for blank in ["\u{B}", "\r\n", "\u{A0}", "\u{3000}"] {
+            let start = try fixture.run(["start", "t", "--command", blank])
+            #expect(start.status == 2 && start.stderr.contains("the command for 't' is empty"), "\(start.stderr)")
+        }
+        #expect(!(try fixture.run(["list"]).stdout.contains("t ")))
+    }
 }

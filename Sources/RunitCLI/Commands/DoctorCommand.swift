@@ -25,7 +25,8 @@ struct DoctorCommand: AsyncParsableCommand {
         var checks: [Check] = []
         let directory = (context.supervisorPath as NSString).deletingLastPathComponent
         for tool in ["runit-supervise", "runit-cli", "runit-mcp"] {
-            let path = directory + "/" + tool
+            // runit-cli is the program running this: it is where it runs, wherever the supervisor is.
+            let path = (tool == "runit-cli" ? RunitContext.ownDirectory() ?? directory : directory) + "/" + tool
             let ok = FileManager.default.isExecutableFile(atPath: path)
             checks.append(
                 Check(

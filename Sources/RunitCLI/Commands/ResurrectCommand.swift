@@ -53,7 +53,7 @@ struct StartupCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let runit = RunitContext.resolved(
             CommandLine.arguments[0].hasPrefix("/")
-                ? CommandLine.arguments[0] : Bundle.main.executablePath ?? CommandLine.arguments[0])
+                ? CommandLine.arguments[0] : (RunitContext.ownDirectory() ?? ".") + "/runit")
         let unit = StartupUnit(executable: runit, home: environment["RUNIT_HOME"], environment: environment)
         #if os(macOS)
             let path = unit.launchdPath
