@@ -33,7 +33,7 @@ public struct Runit: AsyncParsableCommand {
             }
             Foundation.exit(0)
         } catch let error as RunitError {
-            report(error.message, code: error.code.rawValue, arguments: arguments)
+            Front.report(error.message, code: error.code.rawValue, arguments: arguments)
             Foundation.exit(error.exitCode)
         } catch let error as ExitCode {
             Foundation.exit(error.rawValue)
@@ -43,7 +43,8 @@ public struct Runit: AsyncParsableCommand {
             let code = exitCode(for: error)
             var message = fullMessage(for: error)
             if code != .success && arguments.contains("--json") {
-                report(message.replacingOccurrences(of: "Error: ", with: ""), code: "invalid_input", arguments: arguments)
+                Front.report(
+                    message.replacingOccurrences(of: "Error: ", with: ""), code: "invalid_input", arguments: arguments)
                 Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
             }
             if code == .success {
@@ -57,19 +58,6 @@ public struct Runit: AsyncParsableCommand {
             if let hint = hint(for: arguments) { message += "\n" + hint }
             Terminal.standardError.write(message + "\n")
             Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
-        }
-    }
-
-    /// Says what went wrong: on stderr, or with `--json` as `{"error": {"code", "message"}}` on
-    /// stdout, so a script that reads JSON gets JSON either way (the exit code is the same).
-    static func report(_ message: String, code: String, arguments: [String]) {
-        guard arguments.contains("--json") else {
-            Terminal.standardError.write("runit: \(message)\n")
-            return
-        }
-        let object = ["error": ["code": code, "message": message]]
-        if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) {
-            Terminal.write(String(decoding: data, as: UTF8.self) + "\n")
         }
     }
 

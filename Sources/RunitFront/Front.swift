@@ -64,8 +64,8 @@ public enum Front {
     }
 
     /// Says what went wrong: on stderr, or with `--json` as `{"error": {"code", "message"}}` on
-    /// stdout, as the full CLI does.
-    static func report(_ message: String, code: String, arguments: [String]) {
+    /// stdout, so a script that reads JSON gets JSON either way (the full CLI says it here too).
+    public static func report(_ message: String, code: String, arguments: [String]) {
         guard arguments.contains("--json") else {
             Terminal.standardError.write("runit: \(message)\n")
             return
