@@ -66,6 +66,9 @@ public struct ListeningPorts: Sendable {
         }
     }
 
+    /// A snapshot in which nothing listens: a report given it reads no descriptors.
+    public static let nothing = ListeningPorts(tables: [])
+
     /// Whether no socket listens at all (then no process's descriptors need to be read).
     public var isEmpty: Bool { portsByInode.isEmpty }
 
@@ -79,7 +82,7 @@ public struct ListeningPorts: Sendable {
     public func ports(of pids: [Int32]) -> [Int] {
         guard !portsByInode.isEmpty else { return [] }
         var found = Set<Int>()
-        var link = [CChar](repeating: 0, count: Self.linkBufferSize)
+        var link = [UInt64](repeating: 0, count: Self.socketBufferSize)
         for pid in pids {
             Self.forEachSocket(of: pid, buffer: &link) { inode in
                 if let port = portsByInode[inode] { found.insert(port) }
@@ -109,7 +112,7 @@ public struct ListeningPorts: Sendable {
             }
             if let pid { pids.append(pid) }
         }
-        var link = [CChar](repeating: 0, count: Self.linkBufferSize)
+        var link = [UInt64](repeating: 0, count: Self.socketBufferSize)
         for pid in pids.sorted() {
             var holds = false
             Self.forEachSocket(of: pid, buffer: &link) { inode in
@@ -137,11 +140,8 @@ public struct ListeningPorts: Sendable {
 
     // MARK: - Parsing
 
-    /// Room for `socket:[18446744073709551615]` and then some.
-    static let linkBufferSize = 64
-
-    /// What the link of a socket's descriptor starts with: `socket:[INODE]`.
-    static let socketPrefix: [UInt8] = Array("socket:[".utf8)
+    /// Room for the socket inodes of one process, at first (more is made when it has more).
+    public static let socketBufferSize = 64
 
     /// The state column's value for a listening socket (`TCP_LISTEN`).
     static let listenState: [UInt8] = Array("0A".utf8)
@@ -230,32 +230,25 @@ public struct ListeningPorts: Sendable {
     }
 
     /// Calls `body` with the inode of each socket that `pid` has open, until it returns false.
-    static func forEachSocket(of pid: Int32, buffer link: inout [CChar], _ body: (UInt64) -> Bool) {
-        #if os(Linux)
-            guard let dir = opendir("/proc/\(pid)/fd") else { return }
-            defer { closedir(dir) }
-            let descriptor = dirfd(dir)
-            let prefix = Self.socketPrefix
-            while let item = readdir(dir) {
-                let length = withUnsafePointer(to: item.pointee.d_name) { name in
-                    name.withMemoryRebound(to: CChar.self, capacity: 256) { name -> Int in
-                        // `.` and `..`; every descriptor's name is a number.
-                        if name[0] == 0x2E { return -1 }
-                        return link.withUnsafeMutableBufferPointer { readlinkat(descriptor, name, $0.baseAddress!, $0.count) }
-                    }
-                }
-                guard length > prefix.count, length < link.count,
-                    prefix.indices.allSatisfy({ UInt8(bitPattern: link[$0]) == prefix[$0] })
-                else { continue }
-                var inode: UInt64 = 0
-                for offset in prefix.count..<length {
-                    let byte = UInt8(bitPattern: link[offset])
-                    guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { break }
-                    inode = inode &* 10 &+ UInt64(byte - UInt8(ascii: "0"))
-                }
-                if !body(inode) { return }
+    static func forEachSocket(of pid: Int32, buffer inodes: inout [UInt64], _ body: (UInt64) -> Bool) {
+        for socket in sockets(of: pid, buffer: &inodes) where !body(socket.inode) { return }
+    }
+
+    /// The sockets `pid` has open: each one's inode and descriptor; none when it cannot be read.
+    public static func sockets(of pid: Int32, buffer inodes: inout [UInt64]) -> [(inode: UInt64, fd: Int32)] {
+        while true {
+            let capacity = inodes.count
+            var fds = [Int32](repeating: 0, count: capacity)
+            let found = inodes.withUnsafeMutableBufferPointer { inodes in
+                fds.withUnsafeMutableBufferPointer { crunit_proc_sockets(pid, inodes.baseAddress, $0.baseAddress, capacity) }
             }
-        #endif
+            guard found >= 0 else { return [] }
+            if found > capacity {
+                inodes = [UInt64](repeating: 0, count: found * 2)
+                continue
+            }
+            return (0..<found).map { (inodes[$0], fds[$0]) }
+        }
     }
 
     /// Up to `limit` bytes from the start of a `/proc` file; nil when it cannot be opened.

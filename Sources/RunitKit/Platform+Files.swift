@@ -183,6 +183,9 @@ extension Platform {
         return fstat(fd, &info) == 0 && info.st_nlink > 0
     }
 
+    /// The effective user, read once: runit never changes it.
+    static let effectiveUser = geteuid()
+
     /// Why the directory `path` cannot be trusted with runit's state, or nil when it can: it must
     /// be a directory (a link to one only when `followLink`, for `RUNIT_HOME` itself), owned by
     /// this user, and writable by no one else, as ssh asks of its key folder. A missing one is
@@ -196,7 +199,7 @@ extension Platform {
         guard info.st_mode & S_IFMT == S_IFDIR else {
             return "\(path) is \(kind(of: info.st_mode)), not a directory; remove it, or set RUNIT_HOME to another directory"
         }
-        let user = geteuid()
+        let user = effectiveUser
         if info.st_uid != user {
             return "\(path) is owned by uid \(info.st_uid), not by you (uid \(user)), so another user could change what runit "
                 + "runs; run 'chown \(user) \(path)' or set RUNIT_HOME to a directory of yours"

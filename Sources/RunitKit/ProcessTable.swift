@@ -1,3 +1,5 @@
+import CRunitSystem
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
@@ -91,18 +93,19 @@ public struct ProcessTable {
         return result
     }
 
-    /// The children of `pid`, from every one of its threads; nil when they cannot be read.
+    /// The children of `pid`, from every one of its threads; nil when they cannot be read. A
+    /// process with one thread (most) has its children read from that thread's file alone.
     static func children(of pid: Int32) -> [Int32]? {
+        if crunit_proc_threads(pid) == 1 { return children(of: pid, thread: pid) }
         guard let tasks = opendir("/proc/\(pid)/task") else { return nil }
         defer { closedir(tasks) }
         var result: [Int32] = []
         var readAny = false
-        var buffer = [UInt8](repeating: 0, count: 4096)
         while let item = readdir(tasks) {
             let tid = withUnsafePointer(to: item.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            guard let thread = Int32(tid), let found = children(of: pid, thread: thread, buffer: &buffer) else { continue }
+            guard let thread = Int32(tid), let found = children(of: pid, thread: thread) else { continue }
             readAny = true
             result += found
         }
@@ -111,21 +114,14 @@ public struct ProcessTable {
 
     /// The children that thread `thread` of `pid` started; nil when they cannot be read.
     static func children(of pid: Int32, thread: Int32) -> [Int32]? {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        return children(of: pid, thread: thread, buffer: &buffer)
-    }
-
-    static func children(of pid: Int32, thread: Int32, buffer: inout [UInt8]) -> [Int32]? {
-        let fd = Platform.open("/proc/\(pid)/task/\(thread)/children", O_RDONLY)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var text: [UInt8] = []
+        var capacity = 16
         while true {
-            let count = buffer.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
-            text += buffer[0..<count]
+            var pids = [Int32](repeating: 0, count: capacity)
+            let found = pids.withUnsafeMutableBufferPointer { crunit_proc_children(pid, thread, $0.baseAddress, capacity) }
+            guard found >= 0 else { return nil }
+            if found <= capacity { return Array(pids.prefix(found)) }
+            capacity = found * 2
         }
-        return text.split(separator: 0x20).compactMap { Int32(String(decoding: $0, as: UTF8.self)) }
     }
 
     /// Every descendant of `root` (not `root` itself), parents before children.

@@ -20,9 +20,12 @@ public struct ProcessMetrics: Sendable, Equatable {
     /// Reads the tree's own `/proc` entries (its children files, then each member's `stat`), not
     /// every process on the system: `runit top` takes this every second for each process.
     public static func tree(underSupervisor supervisor: Int32) -> ProcessMetrics? {
-        let members = ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true).compactMap {
-            ProcessTable.read(pid: $0)
-        }
+        tree(ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true))
+    }
+
+    /// The metrics of the processes `pids` (a tree read already); nil when none can be read.
+    public static func tree(_ pids: [Int32]) -> ProcessMetrics? {
+        let members = pids.compactMap { ProcessTable.read(pid: $0) }
         guard !members.isEmpty else { return nil }
         let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))

@@ -104,16 +104,17 @@ public struct ProcessReport: Codable, Equatable, Sendable {
             let left = Double(status.nextRestartAtMilliseconds) / 1000 - Double(nowMicros) / 1_000_000
             nextRestartInSeconds = (max(0, left) * 10).rounded() / 10
         }
-        if let supervisor = snapshot.supervisorPID, snapshot.pid != nil {
-            let listening = listening ?? ListeningPorts()
-            // The supervisor listens on no TCP port: only what it started is read (half the
-            // descriptors of a small tree), and nothing at all when no socket listens.
-            if !listening.isEmpty {
-                ports = listening.ports(of: ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true))
-            }
+        guard let supervisor = snapshot.supervisorPID, snapshot.pid != nil else { return }
+        let listening = listening ?? ListeningPorts()
+        // The tree under the supervisor, read once for the ports and the metrics; the
+        // supervisor itself listens on no TCP port, and nothing is read when no socket listens.
+        var tree: [Int32]?
+        if !listening.isEmpty {
+            tree = ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true)
+            ports = listening.ports(of: tree ?? [])
         }
-        if withMetrics, let supervisor = snapshot.supervisorPID, snapshot.pid != nil,
-            let metrics = ProcessMetrics.tree(underSupervisor: supervisor)
+        if withMetrics,
+            let metrics = ProcessMetrics.tree(tree ?? ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true))
         {
             memoryBytes = metrics.residentBytes
             cpuSeconds = (metrics.cpuSeconds * 100).rounded() / 100
@@ -180,10 +181,19 @@ extension Registry {
     }
 
     /// The reports for every process; the listening sockets are read once for all of them.
+    /// Each process is read on its own, on two cores where there are many (``Concurrent``);
+    /// who holds each listening socket comes from ``PortOwners``, read once for all of them.
     public func reports(withMetrics: Bool = false) throws(RunitError) -> [ProcessReport] {
-        let snapshots = try list()
-        let listening = snapshots.contains { $0.pid != nil } ? ListeningPorts() : nil
-        return snapshots.map { report(for: $0, withMetrics: withMetrics, listening: listening) }
+        let names = try names().compactMap { ProcessName($0) }
+        guard !names.isEmpty else { return [] }
+        var reports = Concurrent.map(names) { [self] name in
+            report(for: snapshot(of: name), withMetrics: withMetrics, listening: .nothing)
+        }
+        let listening = ListeningPorts()
+        guard !listening.isEmpty, reports.contains(where: { $0.pid != nil && $0.supervisorPID != nil }) else { return reports }
+        let ports = PortOwners.ports(of: reports, listening: listening, home: context.home)
+        for index in reports.indices { reports[index].ports = ports[reports[index].name] ?? [] }
+        return reports
     }
 
     /// The report for a snapshot this registry returned; `listening` as for ``ProcessReport/init(_:paths:withMetrics:listening:nowMicros:)``.

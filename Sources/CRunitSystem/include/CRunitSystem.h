@@ -4,7 +4,9 @@
 #ifndef CRUNIT_SYSTEM_H
 #define CRUNIT_SYSTEM_H
 
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <spawn.h>
 #include <sys/types.h>
 
@@ -102,5 +104,21 @@ long crunit_listening_tcp(int family, unsigned long long *inodes, unsigned short
 /// Removes `path` and everything under it, links removed, never followed (nftw with
 /// FTW_PHYS, depth first); 0, or -1 with errno.
 int crunit_remove_tree(const char *path);
+/// The children that thread `thread` of `pid` started, from /proc (Linux): how many there are
+/// (more than `capacity` means call again with more room), or -1 when they cannot be read.
+long crunit_proc_children(pid_t pid, pid_t thread, pid_t *out, long capacity);
+/// How many threads `pid` has, from its /proc task folder's link count; -1 when unknown.
+long crunit_proc_threads(pid_t pid);
+/// The sockets `pid` has open, from its /proc fd folder: their inodes, and their descriptor
+/// numbers in `fds` unless it is NULL; how many there are (more than `capacity` means call
+/// again with more room), or -1 when they cannot be read.
+long crunit_proc_sockets(pid_t pid, uint64_t *inodes, int *fds, long capacity);
+/// Whether descriptor `fd` of `pid` is the socket with `inode` (1) or not, or no longer (0).
+int crunit_proc_holds_socket(pid_t pid, int fd, uint64_t inode);
+/// How many CPUs this process may run on (its affinity mask); 1 where that is unknown.
+int crunit_usable_cpus(void);
+/// pthread_create(3), the thread started on another CPU than the caller's where the process
+/// may use one (Linux), so that both run at once from the start.
+int crunit_thread_start(pthread_t *thread, void *(*body)(void *), void *context);
 
 #endif
