@@ -124,27 +124,45 @@ int crunit_usable_cpus(void) {
     return count > 0 ? count : 1;
 }
 
+struct thread_start {
+    void *(*body)(void *);
+    void *context;
+    cpu_set_t allowed;
+};
+
+// Runs on the new thread: back to every CPU the process may use (it was started on one only,
+// so that it ran at once; held there, it could wait behind other work), then the body.
+static void *thread_trampoline(void *argument) {
+    struct thread_start start = *(struct thread_start *)argument;
+    free(argument);
+    pthread_setaffinity_np(pthread_self(), sizeof start.allowed, &start.allowed);
+    return start.body(start.context);
+}
+
 int crunit_thread_start(pthread_t *thread, void *(*body)(void *), void *context) {
     // A new thread may wait on the creator's CPU for milliseconds before the kernel moves one
     // of them to an idle CPU (seen on a 2-CPU VM), longer than the work it was made for; so it
     // starts on another CPU the process may use, when there is one.
-    cpu_set_t allowed;
+    struct thread_start *start = malloc(sizeof *start);
     int current = sched_getcpu();
-    if (current >= 0 && sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+    if (start && current >= 0 && sched_getaffinity(0, sizeof start->allowed, &start->allowed) == 0) {
+        start->body = body;
+        start->context = context;
         for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-            if (cpu == current || !CPU_ISSET(cpu, &allowed)) continue;
+            if (cpu == current || !CPU_ISSET(cpu, &start->allowed)) continue;
             pthread_attr_t attributes;
             if (pthread_attr_init(&attributes) != 0) break;
             cpu_set_t one;
             CPU_ZERO(&one);
             CPU_SET(cpu, &one);
             int result = pthread_attr_setaffinity_np(&attributes, sizeof one, &one) == 0
-                ? pthread_create(thread, &attributes, body, context) : -1;
+                ? pthread_create(thread, &attributes, thread_trampoline, start) : -1;
             pthread_attr_destroy(&attributes);
             if (result == 0) return 0;
             break;
         }
     }
+    free(start);
     return pthread_create(thread, NULL, body, context);
 }
 

@@ -13,23 +13,33 @@ import RunitKit
 /// Finding the holder of a socket means reading the descriptors of every process in every
 /// tree: half of what `runit list` did per process. A socket's inode names it for as long as
 /// it lives, so a holder found once is checked again with one `readlink` of the descriptor it
-/// was found at. A socket found in no tree stays "elsewhere" while the trees are the ones
-/// that were read. Anything else (a new listener, a holder gone, a process started since)
-/// reads the trees again, as without the cache. The cache only saves work: a missing,
-/// damaged or planted one is read past, and what it claims about a holder is checked.
+/// was found at, and against the process runit runs under that name now. A socket found in
+/// no tree stays "elsewhere" while the trees are the ones that were read. Anything else (a
+/// new listener, a holder gone, a process started since) reads the trees again, as without
+/// the cache, and so does any listing once the cache is ``maximumAge`` old: a socket handed
+/// from one process to another (over a unix socket) changes no listener and no tree, and
+/// shows within that time. The cache only saves work: a missing, damaged or planted one is
+/// read past, and replaced.
 package struct PortOwners: Equatable {
-    /// Where a listening socket was found.
-    package enum Holder: Equatable {
-        /// Descriptor `fd` of `pid`, in the tree of the runit process `name`.
-        case process(name: String, pid: Int32, fd: Int32)
-        /// In none of the trees.
-        case elsewhere
+    /// Where a listening socket was found: descriptor `fd` of `pid`, in the tree of the runit
+    /// process `name`, whose main process was `root`.
+    package struct Holder: Equatable, Hashable {
+        package var name: String
+        package var root: Int32
+        package var pid: Int32
+        package var fd: Int32
     }
 
-    /// The holder of each listening socket, by inode.
-    package var holders: [UInt64: Holder] = [:]
+    /// The holders of each listening socket, by inode: none when it is in none of the trees
+    /// (elsewhere); more than one when processes share it.
+    package var holders: [UInt64: [Holder]] = [:]
     /// The pids (of the processes runit started) whose trees were read to find them.
     package var scanned: Set<Int32> = []
+    /// When the trees were read, in microseconds of the monotonic clock.
+    package var scannedAt: Int64 = 0
+
+    /// How long a cache is used before the trees are read again, in microseconds.
+    package static let maximumAge: Int64 = 2_000_000
 
     /// The name of the cache under `home`.
     package static func cachePath(home: String) -> String { home + "/ports.cache" }
@@ -44,32 +54,39 @@ package struct PortOwners: Equatable {
         guard !listening.isEmpty else { return [:] }
         let path = cachePath(home: home)
         let cached = load(path)
-        let running = Set(reports.compactMap { $0.supervisorPID == nil ? nil : $0.pid })
+        var roots: [String: Int32] = [:]
+        for report in reports where report.supervisorPID != nil {
+            if let pid = report.pid { roots[report.name] = pid }
+        }
         var owners = cached ?? PortOwners()
-        if !owners.accounts(for: listening, running: running) {
+        if !owners.accounts(for: listening, roots: roots, now: monotonicMicros()) {
             owners = scan(reports, listening: listening)
         }
-        if owners != cached { Platform.writeAtomically(path, owners.text, durable: false) }
+        if owners != cached { save(owners, to: path) }
         var ports: [String: Set<Int>] = [:]
         for (inode, port) in listening.portsByInode {
-            if case .process(let name, _, _) = owners.holders[inode] { ports[name, default: []].insert(port) }
+            for holder in owners.holders[inode] ?? [] { ports[holder.name, default: []].insert(port) }
         }
         return ports.mapValues { $0.sorted() }
     }
 
-    /// Whether this accounts for every socket of `listening` still: each one's holder still
-    /// holds it, or it was elsewhere and every running process's tree was read. Sockets that
-    /// stopped listening are forgotten.
-    mutating func accounts(for listening: ListeningPorts, running: Set<Int32>) -> Bool {
+    /// Whether this accounts for every socket of `listening` still, with `roots` the main pid of
+    /// each running process by name: it is younger than ``maximumAge``, each holder still holds
+    /// its socket under the process it was found in, and a socket elsewhere was looked for in
+    /// the tree of every process running now. Sockets that stopped listening are forgotten.
+    mutating func accounts(for listening: ListeningPorts, roots: [String: Int32], now: Int64) -> Bool {
+        guard scannedAt <= now, now - scannedAt < Self.maximumAge else { return false }
         holders = holders.filter { listening.portsByInode[$0.key] != nil }
+        let running = Set(roots.values)
         for inode in listening.portsByInode.keys {
-            switch holders[inode] {
-            case .process(_, let pid, let fd)?:
-                guard crunit_proc_holds_socket(pid, fd, inode) == 1 else { return false }
-            case .elsewhere?:
+            guard let found = holders[inode] else { return false }
+            if found.isEmpty {
                 guard running.isSubset(of: scanned) else { return false }
-            case nil:
-                return false
+            }
+            for holder in found {
+                guard roots[holder.name] == holder.root, crunit_proc_holds_socket(holder.pid, holder.fd, inode) == 1 else {
+                    return false
+                }
             }
         }
         return true
@@ -83,30 +100,39 @@ package struct PortOwners: Equatable {
         }
         let found = Concurrent.map(trees) { tree -> [(UInt64, Holder)] in
             var buffer = [UInt64](repeating: 0, count: ListeningPorts.socketBufferSize)
-            var held: [(UInt64, Holder)] = []
+            var held: [UInt64: Holder] = [:]
             for pid in ProcessTable.descendantPIDs(of: tree.supervisor, singleThreadedRoot: true) {
-                for socket in ListeningPorts.sockets(of: pid, buffer: &buffer) where listening.portsByInode[socket.inode] != nil {
-                    held.append((socket.inode, .process(name: tree.name, pid: pid, fd: socket.fd)))
+                for socket in ListeningPorts.sockets(of: pid, buffer: &buffer)
+                where listening.portsByInode[socket.inode] != nil && held[socket.inode] == nil {
+                    held[socket.inode] = Holder(name: tree.name, root: tree.root, pid: pid, fd: socket.fd)
                 }
             }
-            return held
+            return Array(held)
         }
-        var owners = PortOwners(scanned: Set(trees.map(\.root)))
-        for inode in listening.portsByInode.keys { owners.holders[inode] = .elsewhere }
-        for (inode, holder) in found.joined() where owners.holders[inode] == .elsewhere { owners.holders[inode] = holder }
+        var owners = PortOwners(scanned: Set(trees.map(\.root)), scannedAt: monotonicMicros())
+        for inode in listening.portsByInode.keys { owners.holders[inode] = [] }
+        for (inode, holder) in found.joined() { owners.holders[inode, default: []].append(holder) }
         return owners
+    }
+
+    /// Microseconds of the monotonic clock, which no change of the wall clock moves.
+    static func monotonicMicros() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
     }
 
     // MARK: - The file
 
-    /// The cache as text: the magic line, `scanned PID...`, then one line per socket,
-    /// `INODE PID FD NAME` or `INODE elsewhere`, sorted by inode.
+    /// The cache as text: the magic line, `scanned AT PID...`, then one line per socket,
+    /// `INODE` alone when it is elsewhere, else `INODE ROOT PID FD NAME` for each holder.
     package var text: [UInt8] {
-        var lines = [Self.magic, (["scanned"] + scanned.sorted().map(String.init)).joined(separator: " ")]
+        var lines = [Self.magic, (["scanned", String(scannedAt)] + scanned.sorted().map(String.init)).joined(separator: " ")]
         for inode in holders.keys.sorted() {
-            switch holders[inode]! {
-            case .process(let name, let pid, let fd): lines.append("\(inode) \(pid) \(fd) \(name)")
-            case .elsewhere: lines.append("\(inode) elsewhere")
+            let found = holders[inode]!
+            if found.isEmpty { lines.append("\(inode)") }
+            for holder in found {
+                lines.append("\(inode) \(holder.root) \(holder.pid) \(holder.fd) \(holder.name)")
             }
         }
         return Array((lines.joined(separator: "\n") + "\n").utf8)
@@ -120,34 +146,64 @@ package struct PortOwners: Equatable {
         }
         guard lines.count >= 2, lines[0] == Self.magic else { return nil }
         let scannedWords = lines[1].split(separator: " ", omittingEmptySubsequences: false)
-        guard scannedWords.first == "scanned" else { return nil }
-        for word in scannedWords.dropFirst() {
+        guard scannedWords.count >= 2, scannedWords[0] == "scanned", let at = Int64(scannedWords[1]), at >= 0 else { return nil }
+        scannedAt = at
+        for word in scannedWords.dropFirst(2) {
             guard let pid = Int32(word), pid > 0 else { return nil }
             scanned.insert(pid)
         }
+        var elsewhere: Set<UInt64> = []
         for line in lines.dropFirst(2) {
-            let words = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
-            guard let inode = UInt64(words[0]), holders[inode] == nil else { return nil }
-            if words.count == 2, words[1] == "elsewhere" {
-                holders[inode] = .elsewhere
-            } else if words.count == 4, let pid = Int32(words[1]), pid > 0, let fd = Int32(words[2]), fd >= 0,
-                let name = ProcessName(String(words[3]))
+            let words = line.split(separator: " ", maxSplits: 4, omittingEmptySubsequences: false)
+            guard let inode = UInt64(words[0]), !elsewhere.contains(inode) else { return nil }
+            if words.count == 1 {
+                guard holders[inode] == nil else { return nil }
+                elsewhere.insert(inode)
+                holders[inode] = []
+            } else if words.count == 5, let root = Int32(words[1]), root > 0, let pid = Int32(words[2]), pid > 0,
+                let fd = Int32(words[3]), fd >= 0, let name = ProcessName(String(words[4]))
             {
-                holders[inode] = .process(name: name.rawValue, pid: pid, fd: fd)
+                let holder = Holder(name: name.rawValue, root: root, pid: pid, fd: fd)
+                guard holders[inode]?.contains(holder) != true else { return nil }
+                holders[inode, default: []].append(holder)
             } else {
                 return nil
             }
         }
     }
 
-    package init(holders: [UInt64: Holder] = [:], scanned: Set<Int32> = []) {
+    package init(holders: [UInt64: [Holder]] = [:], scanned: Set<Int32> = [], scannedAt: Int64 = 0) {
         self.holders = holders
         self.scanned = scanned
+        self.scannedAt = scannedAt
     }
 
     /// The cache at `path`, or nil when there is none or it cannot be trusted as one.
     static func load(_ path: String) -> PortOwners? {
         guard case .success(let bytes) = Platform.readRegular(path, limit: 1 << 20) else { return nil }
         return PortOwners(text: bytes)
+    }
+
+    /// Writes the cache (atomically, never through a link; a failure only costs the next
+    /// listing a scan), and removes what writers killed before their rename left behind.
+    static func save(_ owners: PortOwners, to path: String) {
+        Platform.writeAtomically(path, owners.text, durable: false)
+        let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) ?? path.utf8.startIndex
+        let folder = String(decoding: path.utf8[..<slash], as: UTF8.self)
+        let prefix = String(decoding: path.utf8[path.utf8.index(after: slash)...], as: UTF8.self) + ".tmp."
+        let now = time(nil)
+        for entry in Platform.directoryEntries(folder) where entry.hasPrefix(prefix) {
+            var info = stat()
+            let leftover = folder + "/" + entry
+            // A minute old: no writer takes that long between its open and its rename.
+            #if canImport(Glibc)
+                let modified = info.st_mtim.tv_sec
+            #else
+                let modified = info.st_mtimespec.tv_sec
+            #endif
+            if lstat(leftover, &info) == 0, info.st_mode & S_IFMT == S_IFREG, now - modified > 60 {
+                unlink(leftover)
+            }
+        }
     }
 }

@@ -192,7 +192,9 @@ extension Registry {
         let listening = ListeningPorts()
         guard !listening.isEmpty, reports.contains(where: { $0.pid != nil && $0.supervisorPID != nil }) else { return reports }
         let ports = PortOwners.ports(of: reports, listening: listening, home: context.home)
-        for index in reports.indices { reports[index].ports = ports[reports[index].name] ?? [] }
+        for index in reports.indices where reports[index].pid != nil && reports[index].supervisorPID != nil {
+            reports[index].ports = ports[reports[index].name] ?? []
+        }
         return reports
     }
 

@@ -55,12 +55,23 @@ struct PortsCacheTests {
         let inode = line.split(separator: " ")[0]
 
         // Another name, and a holder that is not the server's descriptor: checked, found wrong, read again.
-        try (written.replacingOccurrences(of: String(line), with: "\(inode) 1 0 other") + "").write(
+        try written.replacingOccurrences(of: String(line), with: "\(inode) 1 1 0 other").write(
             toFile: path, atomically: true, encoding: .utf8)
         #expect(try Self.listed(fixture, "srv") == "\(port)")
         #expect(try String(contentsOfFile: path, encoding: .utf8).contains(" srv\n"), "the cache was mended")
+        // The server's own descriptor, claimed for another process: checked against what runs under that name.
+        let fields = line.split(separator: " ")
+        try #require(fields.count == 5, "\(line)")
+        #expect(try fixture.run("start", "other", "--", "sleep", "300").status == 0)
+        #expect(try Self.listed(fixture, "other") == "-")
+        let lie = "\(fields[0]) \(fields[1]) \(fields[2]) \(fields[3]) other"
+        try String(contentsOfFile: path, encoding: .utf8).replacingOccurrences(of: String(line), with: lie).write(
+            toFile: path, atomically: true, encoding: .utf8)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains(lie))
+        #expect(try Self.listed(fixture, "srv") == "\(port)")
+        #expect(try Self.listed(fixture, "other") == "-")
 
-        try "runit-ports 1\nscanned\n\u{0}garbage".write(toFile: path, atomically: true, encoding: .utf8)
+        try "runit-ports 1\nscanned 1\n\u{0}garbage".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try Self.listed(fixture, "srv") == "\(port)")
 
         try FileManager.default.removeItem(atPath: path)
@@ -77,5 +88,57 @@ struct PortsCacheTests {
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep me\n", "a link is replaced, never written through")
         var info = stat()
         #expect(lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFREG)
+    }
+
+    @Test("a process whose supervisor died shows no ports, whatever the cache holds")
+    func lostShowsNone() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run(["start", "srv", "--"] + pythonServer()).status == 0)
+        #expect(try fixture.run("start", "other", "--", "sleep", "300").status == 0)
+        let port = fixture.listeningPort("srv")
+        try #require(port > 0, "the server printed no port")
+        #expect(fixture.eventually { try Self.listed(fixture, "srv") == "\(port)" })
+        let supervisor = try #require(try fixture.status("srv")["supervisor_pid"] as? Int)
+        let server = try #require(try fixture.status("srv")["pid"] as? Int)
+        defer { kill(pid_t(server), SIGKILL) }
+        #expect(kill(pid_t(supervisor), SIGKILL) == 0)
+        #expect(fixture.eventually { fixture.state("srv") == "lost" })
+        #expect(try Self.listed(fixture, "srv") == "-")
+    }
+
+    @Test("a listener handed over a unix socket to another process shows for both, soon")
+    func sharedListener() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let path = fixture.home + "/hand.sock"
+        let giver = """
+            import array, os, socket, time
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+            print("listening on", s.getsockname()[1], flush=True)
+            u = socket.socket(socket.AF_UNIX); u.bind(os.environ["HAND"]); u.listen()
+            c, _ = u.accept()
+            c.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [s.fileno()]))])
+            time.sleep(300)
+            """
+        let taker = """
+            import os, socket, time
+            while not os.path.exists(os.environ["HAND"] + ".go"): time.sleep(0.05)
+            u = socket.socket(socket.AF_UNIX); u.connect(os.environ["HAND"])
+            _, fds, _, _ = socket.recv_fds(u, 1, 1)
+            print("took", fds, flush=True)
+            time.sleep(300)
+            """
+        #expect(try fixture.run("start", "blue", "--env", "HAND=\(path)", "--", "python3", "-c", giver).status == 0)
+        #expect(try fixture.run("start", "green", "--env", "HAND=\(path)", "--", "python3", "-c", taker).status == 0)
+        let port = fixture.listeningPort("blue")
+        try #require(port > 0, "the server printed no port")
+        #expect(fixture.eventually { try Self.listed(fixture, "blue") == "\(port)" })
+        #expect(try Self.listed(fixture, "green") == "-")
+        #expect(FileManager.default.createFile(atPath: path + ".go", contents: nil))
+        #expect(fixture.eventually { try fixture.run("logs", "green").stdout.contains("took [") })
+        #expect(fixture.eventually { try Self.listed(fixture, "green") == "\(port)" }, "within the cache's age")
+        #expect(try Self.listed(fixture, "blue") == "\(port)")
+        #expect(try fixture.ports("green") == [port])
     }
 }

@@ -9,16 +9,19 @@ import Testing
 struct PortOwnersTests {
     static let name = Gen.element(of: ["web", "api/db", "a-b_c.d", "x/y"])
 
-    /// A cache of `count` sockets, each held by a process or elsewhere, drawn from `seed`.
+    /// A cache of `count` sockets, each held by up to two processes or elsewhere, drawn from `seed`.
     static func owners(_ seed: Int64, count: Int, names: [String]) -> PortOwners {
-        var owners = PortOwners(scanned: Set((0..<(count % 5)).map { Int32(100 + $0 * 7 + Int(abs(seed) % 50)) }))
+        var owners = PortOwners(
+            scanned: Set((0..<(count % 5)).map { Int32(100 + $0 * 7 + Int(abs(seed) % 50)) }), scannedAt: seed / 3)
         for index in 0..<count {
             let inode = UInt64(abs(seed) % 1_000_000) &+ UInt64(index) * 977 + 1
-            if index % 3 == 2 || names.isEmpty {
-                owners.holders[inode] = .elsewhere
-            } else {
-                let pid = Int32(2 + (abs(seed) + Int64(index)) % 4_000_000)
-                owners.holders[inode] = .process(name: names[index % names.count], pid: pid, fd: Int32(index % 1024))
+            owners.holders[inode] = []
+            guard index % 3 != 2, !names.isEmpty else { continue }
+            for sharer in 0...(index % 2) {
+                let pid = Int32(2 + (abs(seed) + Int64(index + sharer)) % 4_000_000)
+                let holder = PortOwners.Holder(
+                    name: names[(index + sharer) % names.count], root: pid / 2 + 1, pid: pid, fd: Int32(index % 1024))
+                owners.holders[inode]!.append(holder)
             }
         }
         return owners
@@ -34,22 +37,25 @@ struct PortOwnersTests {
             #expect(owners.text == text, "the same cache is written the same way")
             let cut = Int(seed % Int64(text.count))
             if let part = PortOwners(text: Array(text.prefix(cut))) {
-                #expect(part.scanned == owners.scanned)
-                #expect(part.holders.allSatisfy { owners.holders[$0.key] == $0.value })
+                #expect(part.scanned == owners.scanned && part.scannedAt == owners.scannedAt)
+                #expect(part.holders.allSatisfy { owners.holders[$0.key]?.starts(with: $0.value) == true })
             }
         }
     }
 
     @Test("a damaged or foreign file is no cache")
     func damaged() {
-        let good = "runit-ports 1\nscanned 10 11\n5 10 3 web\n6 elsewhere\n"
+        let good = "runit-ports 1\nscanned 77 10 11\n5 10 10 3 web\n5 12 12 4 api/db\n6\n"
         #expect(PortOwners(text: Array(good.utf8)) != nil)
         for text in [
-            "", "runit-ports 2\nscanned\n", "runit-ports 1\n", "runit-ports 1\nscanned", "runit-ports 1\nscanned x\n",
-            "runit-ports 1\nscanned 0\n", "runit-ports 1\nscanned\n5 10 3 ../etc\n", "runit-ports 1\nscanned\n5 0 3 web\n",
-            "runit-ports 1\nscanned\n5 10 -1 web\n", "runit-ports 1\nscanned\n5 elsewhere\n5 elsewhere\n",
-            "runit-ports 1\nscanned\n5 10 3\n", "runit-ports 1\nscanned\nx elsewhere\n", "runit-ports 1\nscanned\n\n",
-            "runit-ports 1\nscanned\n5 somewhere\n", "{\"ports\": []}\n",
+            "", "runit-ports 2\nscanned 1\n", "runit-ports 1\n", "runit-ports 1\nscanned 1", "runit-ports 1\nscanned\n",
+            "runit-ports 1\nscanned -1\n", "runit-ports 1\nscanned 1 x\n", "runit-ports 1\nscanned 1 0\n",
+            "runit-ports 1\nscanned 1\n5 10 10 3 ../etc\n", "runit-ports 1\nscanned 1\n5 10 0 3 web\n",
+            "runit-ports 1\nscanned 1\n5 0 10 3 web\n", "runit-ports 1\nscanned 1\n5 10 10 -1 web\n",
+            "runit-ports 1\nscanned 1\n5\n5\n", "runit-ports 1\nscanned 1\n5\n5 10 10 3 web\n",
+            "runit-ports 1\nscanned 1\n5 10 10 3 web\n5\n", "runit-ports 1\nscanned 1\n5 10 10 3 web\n5 10 10 3 web\n",
+            "runit-ports 1\nscanned 1\n5 10 3 web\n", "runit-ports 1\nscanned 1\nx\n", "runit-ports 1\nscanned 1\n\n",
+            "runit-ports 1\nscanned 1\n5 elsewhere\n", "{\"ports\": []}\n",
         ] {
             #expect(PortOwners(text: Array(text.utf8)) == nil, "\(text.debugDescription)")
         }
@@ -65,29 +71,43 @@ struct PortOwnersTests {
         let listening = ListeningPorts()
         try #require(listening.portsByInode[inode] == socket.port, "the kernel lists the test's socket")
         let others = listening.portsByInode.keys.filter { $0 != inode }
-        func owners(_ holder: PortOwners.Holder, scanned: Set<Int32> = [7]) -> PortOwners {
-            var owners = PortOwners(scanned: scanned)
-            for other in others { owners.holders[other] = .elsewhere }
-            owners.holders[inode] = holder
+        let now = PortOwners.monotonicMicros()
+        func owners(_ found: [PortOwners.Holder], scanned: Set<Int32> = [7], at: Int64 = now) -> PortOwners {
+            var owners = PortOwners(scanned: scanned, scannedAt: at)
+            for other in others { owners.holders[other] = [] }
+            owners.holders[inode] = found
             return owners
         }
-        func accounts(_ cache: PortOwners, running: Set<Int32>) -> Bool {
+        func accounts(_ cache: PortOwners, roots: [String: Int32]) -> Bool {
             var cache = cache
-            return cache.accounts(for: listening, running: running)
+            return cache.accounts(for: listening, roots: roots, now: now)
         }
-        #expect(accounts(owners(.process(name: "web", pid: getpid(), fd: socket.fd)), running: [7]))
-        #expect(!accounts(owners(.process(name: "web", pid: getpid(), fd: socket.fd == 0 ? 1 : 0)), running: [7]))
-        #expect(!accounts(owners(.process(name: "web", pid: Int32.max, fd: socket.fd)), running: [7]))
-        #expect(accounts(owners(.elsewhere, scanned: [7, 8]), running: [8]))
+        let web = PortOwners.Holder(name: "web", root: 7, pid: getpid(), fd: socket.fd)
+        #expect(accounts(owners([web]), roots: ["web": 7]))
+        var shared = web
+        shared.name = "api"
+        #expect(accounts(owners([web, shared]), roots: ["web": 7, "api": 7]), "a socket two processes share")
+        #expect(!accounts(owners([web, shared]), roots: ["web": 7]), "one of them is gone")
+        #expect(!accounts(owners([web]), roots: ["web": 8]), "web runs another main process now")
+        #expect(!accounts(owners([web]), roots: ["other": 7]), "a holder under a name that is not running")
+        var wrongFD = web
+        wrongFD.fd = socket.fd == 0 ? 1 : 0
+        #expect(!accounts(owners([wrongFD]), roots: ["web": 7]))
+        var gone = web
+        gone.pid = Int32.max
+        #expect(!accounts(owners([gone]), roots: ["web": 7]))
+        #expect(accounts(owners([], scanned: [7, 8]), roots: ["a": 8]))
         #expect(
-            !accounts(owners(.elsewhere, scanned: [7, 8]), running: [8, 9]), "a process started since: its tree was never read")
-        var missing = owners(.elsewhere)
+            !accounts(owners([], scanned: [7, 8]), roots: ["a": 8, "b": 9]), "a process started since: its tree was never read")
+        #expect(!accounts(owners([web], at: now - PortOwners.maximumAge), roots: ["web": 7]), "too old")
+        #expect(!accounts(owners([web], at: now + 1), roots: ["web": 7]), "from the future")
+        var missing = owners([])
         missing.holders[inode] = nil
-        #expect(!accounts(missing, running: []))
+        #expect(!accounts(missing, roots: [:]))
         // A socket that no longer listens is forgotten.
-        var stale = owners(.elsewhere)
-        stale.holders[1] = .process(name: "old", pid: 1, fd: 3)
-        let accounted = stale.accounts(for: listening, running: [])
+        var stale = owners([])
+        stale.holders[1] = [PortOwners.Holder(name: "old", root: 1, pid: 1, fd: 3)]
+        let accounted = stale.accounts(for: listening, roots: [:], now: now)
         #expect(accounted)
         #expect(stale.holders[1] == nil)
     }
