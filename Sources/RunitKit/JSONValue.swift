@@ -7,7 +7,16 @@ public enum JSONValue: Equatable, Sendable {
     case number(Double)
     case string(String)
     case array([JSONValue])
-    case object([String: JSONValue])
+    /// An object's members in the order of the text (two objects are equal when their members
+    /// come in the same order). A lookup walks them: runit's objects have at most a few dozen,
+    /// and hashing each key cost `runit list` more than the walk does.
+    case object([Member])
+
+    /// One member of an object.
+    public struct Member: Equatable, Sendable {
+        public var key: String
+        public var value: JSONValue
+    }
 
     /// Parses a whole JSON text; nil when it is not valid JSON.
     public init?(parsing array: [UInt8]) {
@@ -18,9 +27,10 @@ public enum JSONValue: Equatable, Sendable {
         self = value
     }
 
-    /// The member `key` of an object.
+    /// The member `key` of an object (the last one, if the text gives it twice).
     public subscript(key: String) -> JSONValue? {
-        if case .object(let members) = self { return members[key] }
+        guard case .object(let members) = self else { return nil }
+        for member in members.reversed() where member.key == key { return member.value }
         return nil
     }
 
@@ -42,10 +52,16 @@ public enum JSONValue: Equatable, Sendable {
         return nil
     }
 
-    /// The members, if this is an object.
+    /// The members, if this is an object (the last of a key given twice).
     public var object: [String: JSONValue]? {
-        if case .object(let value) = self { return value }
-        return nil
+        guard case .object(let members) = self else { return nil }
+        return Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    /// Whether this is an object.
+    public var isObject: Bool {
+        if case .object = self { return true }
+        return false
     }
 
     /// Whether this is `null`.
@@ -115,7 +131,7 @@ public enum JSONValue: Equatable, Sendable {
             defer { depth -= 1 }
             guard depth < 64 else { return nil }
             index += 1
-            var members: [String: JSONValue] = [:]
+            var members: [Member] = []
             // runit's files hold objects of up to about 20 members: grown once, not five times.
             members.reserveCapacity(8)
             skipSpace()
@@ -130,7 +146,7 @@ public enum JSONValue: Equatable, Sendable {
                 guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
                 index += 1
                 guard let member = value() else { return nil }
-                members[key] = member
+                members.append(Member(key: key, value: member))
                 skipSpace()
                 guard index < bytes.count else { return nil }
                 if bytes[index] == UInt8(ascii: ",") {

@@ -138,7 +138,7 @@ extension ProcessPolicies {
     /// Reads policies from their JSON object (as `JSONEncoder` wrote them); a missing field takes
     /// its default; nil when a field has the wrong type.
     public init?(json value: JSONValue) {
-        guard value.object != nil else { return nil }
+        guard value.isObject else { return nil }
         var policies = ProcessPolicies()
         var valid = true
         func integer(_ field: JSONValue?, _ apply: (Int64) -> Void) {

@@ -23,6 +23,25 @@ struct JSONValueTests {
         }
     }
 
+    @Test("an object's members by key: any keys Foundation writes; a key given twice is its last value")
+    func members() async {
+        await propertyCheck(input: Self.character.array(of: 0...8).array(of: 0...12)) { words in
+            let keys = words.map { String($0.compactMap { $0 }) }
+            let table = Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { _, last in last })
+            let data = try? JSONSerialization.data(withJSONObject: table)
+            let value = data.flatMap { JSONValue(parsing: Array($0)) }
+            #expect(value?.isObject == true)
+            #expect(value?.object?.mapValues { $0.integer } == table.mapValues { Int64($0) })
+            for (key, index) in table { #expect(value?[key]?.integer == Int64(index)) }
+            #expect(value?["\u{0}absent"] == nil)
+        }
+        let twice = JSONValue(parsing: Array(#"{"a": 1, "b": 2, "a": 3}"#.utf8))
+        #expect(twice?["a"]?.integer == 3)
+        #expect(twice?.object == ["a": .number(3), "b": .number(2)])
+        #expect(JSONValue(parsing: Array("[1]".utf8))?.isObject == false)
+        #expect(JSONValue(parsing: Array("[1]".utf8))?["a"] == nil)
+    }
+
     @Test("numbers read back as the value written, integers exactly")
     func numbers() async {
         await propertyCheck(input: Gen.int64(in: -8_999_999_999_999_999...8_999_999_999_999_999), Gen.int(in: -300...300)) {
