@@ -193,17 +193,20 @@ package struct PortOwners: Equatable {
         let prefix = String(decoding: path.utf8[path.utf8.index(after: slash)...], as: UTF8.self) + ".tmp."
         let now = time(nil)
         for entry in Platform.directoryEntries(folder) where entry.hasPrefix(prefix) {
-            var info = stat()
             let leftover = folder + "/" + entry
             // A minute old: no writer takes that long between its open and its rename.
-            #if canImport(Glibc)
-                let modified = info.st_mtim.tv_sec
-            #else
-                let modified = info.st_mtimespec.tv_sec
-            #endif
-            if lstat(leftover, &info) == 0, info.st_mode & S_IFMT == S_IFREG, now - modified > 60 {
-                unlink(leftover)
-            }
+            if let age = age(of: leftover, now: now), age > 60 { unlink(leftover) }
         }
+    }
+
+    /// Seconds since the regular file at `path` last changed; nil for anything else.
+    static func age(of path: String, now: time_t) -> Int? {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
+        #if canImport(Glibc)
+            return Int(now - info.st_mtim.tv_sec)
+        #else
+            return Int(now - info.st_mtimespec.tv_sec)
+        #endif
     }
 }

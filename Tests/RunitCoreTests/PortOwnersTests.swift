@@ -111,4 +111,25 @@ struct PortOwnersTests {
         #expect(accounted)
         #expect(stale.holders[1] == nil)
     }
+
+    @Test("a save writes the cache and removes only the leftovers of writers killed a minute ago or more")
+    func saveRemovesOldLeftovers() throws {
+        let folder = NSTemporaryDirectory() + "ports-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let files = FileManager.default
+        #expect(files.createFile(atPath: folder + "/ports.cache.tmp.1.fresh", contents: Data("x".utf8)))
+        #expect(files.createFile(atPath: folder + "/ports.cache.tmp.2.old", contents: Data("x".utf8)))
+        #expect(files.createFile(atPath: folder + "/other.tmp.3.old", contents: Data("x".utf8)))
+        try files.createDirectory(atPath: folder + "/ports.cache.tmp.4.folder", withIntermediateDirectories: false)
+        let old = Date(timeIntervalSinceNow: -120)
+        for name in ["ports.cache.tmp.2.old", "other.tmp.3.old", "ports.cache.tmp.4.folder"] {
+            try files.setAttributes([.modificationDate: old], ofItemAtPath: folder + "/" + name)
+        }
+        let owners = PortOwners(holders: [7: []], scanned: [1], scannedAt: 5)
+        PortOwners.save(owners, to: folder + "/ports.cache")
+        #expect(PortOwners.load(folder + "/ports.cache") == owners)
+        let left = Set(try files.contentsOfDirectory(atPath: folder))
+        #expect(left == ["ports.cache", "ports.cache.tmp.1.fresh", "other.tmp.3.old", "ports.cache.tmp.4.folder"])
+    }
 }
