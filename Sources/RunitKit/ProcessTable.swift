@@ -79,9 +79,13 @@ public struct ProcessTable {
     /// Follows `/proc/PID/task/TID/children`, a few reads for a small tree instead of one per
     /// process on the system; falls back to a full scan where the kernel does not offer it.
     /// A supervisor has one thread (it starts none), so `singleThreadedRoot` reads its children
-    /// from that thread's file alone and skips listing its tasks.
+    /// from that thread's file alone and skips listing its tasks; and the tree of a supervisor
+    /// leaves out another supervisor among its children with all of its own tree: a `runit
+    /// start` run inside the process started it, and being a subreaper this one adopted it when
+    /// it went to the background, but it supervises a process of its own.
     public static func descendantPIDs(of root: Int32, singleThreadedRoot: Bool = false) -> [Int32] {
-        let direct = singleThreadedRoot ? children(of: root, thread: root) : children(of: root)
+        var direct = singleThreadedRoot ? children(of: root, thread: root) : children(of: root)
+        if singleThreadedRoot { direct = direct?.filter { !isSupervisor($0) } }
         guard let direct else { return ProcessTable().descendants(of: root).map(\.pid) }
         var result: [Int32] = []
         var queue = direct
@@ -91,6 +95,20 @@ public struct ProcessTable {
             queue += children(of: next) ?? []
         }
         return result
+    }
+
+    /// The name a supervisor runs under, as `/proc/PID/comm` gives it.
+    public static let supervisorName: [UInt8] = Array("runit-supervise".utf8)
+
+    /// Whether `pid` is a runit supervisor (by its command name); false when it cannot be read.
+    public static func isSupervisor(_ pid: Int32) -> Bool {
+        let fd = Platform.open("/proc/\(pid)/comm", O_RDONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = buffer.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, $0.count) }
+        guard count > 0 else { return false }
+        return buffer[0..<count].elementsEqual(supervisorName + [0x0A])
     }
 
     /// The children of `pid`, from every one of its threads; nil when they cannot be read. A

@@ -380,7 +380,11 @@ public struct Supervisor: ~Copyable {
                 }
                 continue
             }
-            noChildrenLeft = pid < 0 && crunit_errno() == ECHILD
+            // Another supervisor, adopted (see `ProcessTable.descendantPIDs`), is no part of
+            // this tree: it is not waited for.
+            noChildrenLeft =
+                (pid < 0 && crunit_errno() == ECHILD)
+                || (pid == 0 && childPID == 0 && ProcessTable.descendantPIDs(of: getpid(), singleThreadedRoot: true).isEmpty)
             break
         }
         if leftoversToSignal {
