@@ -28,7 +28,14 @@ struct ProcessTableTests {
         python.standardInput = input
         python.standardOutput = output
         try python.run()
-        let line = String(decoding: output.fileHandleForReading.availableData, as: UTF8.self)
+        // The whole line: a pipe may hand it over in pieces.
+        var bytes = Data()
+        while !bytes.contains(0x0A) {
+            let piece = output.fileHandleForReading.availableData
+            if piece.isEmpty { break }
+            bytes.append(piece)
+        }
+        let line = String(decoding: bytes, as: UTF8.self)
         let started = line.split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
         defer {
             for pid in started { kill(pid, SIGKILL) }
