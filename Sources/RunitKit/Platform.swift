@@ -17,9 +17,14 @@ public enum Platform {
 
     /// Milliseconds from a monotonic clock, for timeouts.
     public static func monotonicMillis() -> Int64 {
+        monotonicMicros() / 1000
+    }
+
+    /// Microseconds from a monotonic clock, which no change of the wall clock moves.
+    public static func monotonicMicros() -> Int64 {
         var spec = timespec()
         clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
     }
 
     /// The message for an errno value.

@@ -102,13 +102,7 @@ public struct ProcessTable {
 
     /// Whether `pid` is a runit supervisor (by its command name); false when it cannot be read.
     public static func isSupervisor(_ pid: Int32) -> Bool {
-        let fd = Platform.open("/proc/\(pid)/comm", O_RDONLY)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 32)
-        let count = buffer.withUnsafeMutableBytes { readBytes(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return false }
-        return buffer[0..<count].elementsEqual(supervisorName + [0x0A])
+        ListeningPorts.readPrefix("/proc/\(pid)/comm", limit: 32) == supervisorName + [0x0A]
     }
 
     /// The children of `pid`, from every one of its threads; nil when they cannot be read. A

@@ -59,7 +59,7 @@ package struct PortOwners: Equatable {
             if let pid = report.pid { roots[report.name] = pid }
         }
         var owners = cached ?? PortOwners()
-        if !owners.accounts(for: listening, roots: roots, now: monotonicMicros()) {
+        if !owners.accounts(for: listening, roots: roots, now: Platform.monotonicMicros()) {
             owners = scan(reports, listening: listening)
         }
         if owners != cached { save(owners, to: path) }
@@ -109,17 +109,10 @@ package struct PortOwners: Equatable {
             }
             return Array(held)
         }
-        var owners = PortOwners(scanned: Set(trees.map(\.root)), scannedAt: monotonicMicros())
+        var owners = PortOwners(scanned: Set(trees.map(\.root)), scannedAt: Platform.monotonicMicros())
         for inode in listening.portsByInode.keys { owners.holders[inode] = [] }
         for (inode, holder) in found.joined() { owners.holders[inode, default: []].append(holder) }
         return owners
-    }
-
-    /// Microseconds of the monotonic clock, which no change of the wall clock moves.
-    static func monotonicMicros() -> Int64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &spec)
-        return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
     }
 
     // MARK: - The file

@@ -1,3 +1,5 @@
+import CRunitSystem
+import Foundation
 import Testing
 
 @testable import RunitState
@@ -23,5 +25,15 @@ struct ConcurrentTests {
             return [item, value]
         }
         #expect(results.map { $0[0] } == items)
+    }
+
+    @Test(
+        "with two CPUs and enough items, the work is done on two threads, each doing its share",
+        .enabled(if: crunit_usable_cpus() >= 2, "this machine gives the tests one CPU"))
+    func twoThreads() {
+        let threads = Concurrent.map(Array(0..<64)) { _ in UInt(pthread_self()) }
+        #expect(Set(threads).count == 2)
+        #expect(threads.filter { $0 == threads[0] }.count == 32, "every other item on each thread")
+        #expect(Set(Concurrent.map(Array(0..<31)) { _ in UInt(pthread_self()) }).count == 1, "under 16 items each: one")
     }
 }

@@ -71,7 +71,7 @@ struct PortOwnersTests {
         let listening = ListeningPorts()
         try #require(listening.portsByInode[inode] == socket.port, "the kernel lists the test's socket")
         let others = listening.portsByInode.keys.filter { $0 != inode }
-        let now = PortOwners.monotonicMicros()
+        let now = Platform.monotonicMicros()
         func owners(_ found: [PortOwners.Holder], scanned: Set<Int32> = [7], at: Int64 = now) -> PortOwners {
             var owners = PortOwners(scanned: scanned, scannedAt: at)
             for other in others { owners.holders[other] = [] }
