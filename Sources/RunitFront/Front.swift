@@ -31,9 +31,10 @@ public enum Front {
         executeFullCLI(arguments)
     }
 
-    /// Whether `RUNIT_HOME`, `XDG_STATE_HOME` or `HOME` names where the state directory is.
+    /// Whether `RUNIT_HOME`, `XDG_STATE_HOME` or `HOME` names where the state directory is, by
+    /// the rule the full CLI follows (an empty variable or a relative `XDG_STATE_HOME` names none).
     static func hasStateDirectory() -> Bool {
-        ["RUNIT_HOME", "XDG_STATE_HOME", "HOME"].contains { (name: String) in getenv(name).map { $0.pointee != 0 } ?? false }
+        RunitContext.namedStateDirectory() != nil
     }
 
     /// Runs `list` and `status NAME` (each with or without `--json`), `stop NAME`, `start NAME`

@@ -24,8 +24,8 @@ public struct RunitContext: Sendable {
         self.workingDirectory = workingDirectory
     }
 
-    /// The context from the environment: `RUNIT_HOME`, else `$XDG_STATE_HOME/runit`,
-    /// else `~/.local/state/runit`; the supervisor beside this executable (or `RUNIT_SUPERVISE`).
+    /// The context from the environment: `RUNIT_HOME`, else `$XDG_STATE_HOME/runit` (an absolute
+    /// one), else `~/.local/state/runit`; the supervisor beside this executable (or `RUNIT_SUPERVISE`).
     public static func fromEnvironment() -> RunitContext {
         // Four `getenv`s, not a dictionary of the whole environment: that cost an empty `list`
         // a twentieth of its time.
@@ -37,15 +37,26 @@ public struct RunitContext: Sendable {
         fromEnvironment { environment[$0] }
     }
 
+    /// The state directory the variables name, as given (a relative `RUNIT_HOME` or `HOME` is
+    /// made absolute by the caller): `RUNIT_HOME`, else `$XDG_STATE_HOME/runit`, else
+    /// `$HOME/.local/state/runit`. An empty variable counts as unset, and so does a relative
+    /// `XDG_STATE_HOME` (the XDG Base Directory spec says to ignore it). Nil when none names it
+    /// and only the password database can say; the front then leaves the command to the full
+    /// CLI, so both executables choose the same directory in every environment.
+    package static func namedStateDirectory(variable: (String) -> String?) -> String? {
+        if let value = variable("RUNIT_HOME"), !value.isEmpty { return value }
+        if let state = variable("XDG_STATE_HOME"), state.hasPrefix("/") { return state + "/runit" }
+        if let home = variable("HOME"), !home.isEmpty { return home + "/.local/state/runit" }
+        return nil
+    }
+
+    /// ``namedStateDirectory(variable:)`` from this process's environment.
+    package static func namedStateDirectory() -> String? {
+        namedStateDirectory { name in getenv(name).map { String(cString: $0) } }
+    }
+
     private static func fromEnvironment(variable: (String) -> String?) -> RunitContext {
-        let home: String
-        if let value = variable("RUNIT_HOME"), !value.isEmpty {
-            home = value
-        } else if let state = variable("XDG_STATE_HOME"), !state.isEmpty {
-            home = state + "/runit"
-        } else {
-            home = (variable("HOME") ?? homeDirectory()) + "/.local/state/runit"
-        }
+        let home = namedStateDirectory(variable: variable) ?? homeDirectory() + "/.local/state/runit"
         let supervisor: String
         if let value = variable("RUNIT_SUPERVISE"), !value.isEmpty {
             supervisor = value
@@ -89,9 +100,11 @@ public struct RunitContext: Sendable {
         return slash == real.startIndex ? "/" : String(real[..<slash])
     }
 
-    /// The home directory: the password database's entry of this user, `/` when there is none.
+    /// The home directory: the password database's entry of this user, `/` when there is none (or it is empty).
     package static func homeDirectory() -> String {
-        guard let entry = getpwuid(getuid()), let directory = entry.pointee.pw_dir else { return "/" }
+        guard let entry = getpwuid(getuid()), let directory = entry.pointee.pw_dir, directory.pointee != 0 else {
+            return "/"
+        }
         return String(cString: directory)
     }
 

@@ -58,6 +58,25 @@ struct ResurrectTests {
         #expect(!FileManager.default.fileExists(atPath: config + "/systemd/user/runit-resurrect.service"))
     }
 
+    @Test("startup ignores a relative XDG_CONFIG_HOME and writes a relative RUNIT_HOME as the absolute directory it names")
+    func startupRelativeDirectories() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let account = fixture.scratch + "/account"
+        try FileManager.default.createDirectory(atPath: account, withIntermediateDirectories: false)
+        let environment = ["XDG_CONFIG_HOME": "config", "HOME": account, "RUNIT_HOME": "state"]
+        let written = try fixture.run(["startup"], environment: environment)
+        #expect(written.status == 0, "\(written.stderr)")
+        let path = account + "/.config/systemd/user/runit-resurrect.service"
+        #expect(written.stdout.contains("wrote \(path)"), "\(written.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: fixture.scratch + "/config"))
+        let unit = try String(contentsOfFile: path, encoding: .utf8)
+        let state = URL(fileURLWithPath: fixture.scratch).resolvingSymlinksInPath().path + "/state"
+        #expect(unit.contains("Environment=\"RUNIT_HOME=\(state)\""), "\(unit)")
+        #expect(try fixture.run(["startup", "--remove"], environment: environment).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
     @Test("export systemd writes a unit per process that systemd-analyze accepts, with dependencies and quoting")
     func exportSystemd() throws {
         let fixture = try CLIFixture()

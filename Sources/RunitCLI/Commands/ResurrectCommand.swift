@@ -54,7 +54,10 @@ struct StartupCommand: AsyncParsableCommand {
         let runit = RunitContext.resolved(
             CommandLine.arguments[0].hasPrefix("/")
                 ? CommandLine.arguments[0] : (RunitContext.ownDirectory() ?? ".") + "/runit")
-        let unit = StartupUnit(executable: runit, home: environment["RUNIT_HOME"], environment: environment)
+        // A relative RUNIT_HOME would be taken from the unit's own directory: write it absolute.
+        let named = environment["RUNIT_HOME"].map { !$0.isEmpty } ?? false
+        let unit = StartupUnit(
+            executable: runit, home: named ? RunitContext.fromEnvironment().home : nil, environment: environment)
         #if os(macOS)
             let path = unit.launchdPath
             let text = unit.launchdAgent
@@ -86,10 +89,15 @@ struct StartupUnit {
     let home: String?
     let environment: [String: String]
 
+    /// `HOME`, or the password database's entry when it is unset or empty (as for the state directory).
+    var homeDirectory: String {
+        environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? RunitContext.homeDirectory()
+    }
+
     var systemdPath: String {
+        // The XDG Base Directory spec: a relative XDG_CONFIG_HOME is ignored, as an empty one is.
         let config =
-            environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.config"
+            environment["XDG_CONFIG_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? homeDirectory + "/.config"
         return config + "/systemd/user/runit-resurrect.service"
     }
 
@@ -104,7 +112,7 @@ struct StartupUnit {
         return lines.joined(separator: "\n")
     }
 
-    var launchdPath: String { (environment["HOME"] ?? NSHomeDirectory()) + "/Library/LaunchAgents/dev.runit.resurrect.plist" }
+    var launchdPath: String { homeDirectory + "/Library/LaunchAgents/dev.runit.resurrect.plist" }
 
     var launchdAgent: String {
         func escaped(_ text: String) -> String {
