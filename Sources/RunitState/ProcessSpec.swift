@@ -60,10 +60,21 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
         }
     }
 
-    /// `word` quoted for a POSIX shell when it needs quoting.
+    /// `word` quoted for a POSIX shell when it needs quoting: pasted into `sh`, it gives back the
+    /// same bytes. Each `'` is closed, escaped and reopened scalar by scalar: as a `Character`, a
+    /// `'` followed by a combining mark is another character and was left unescaped.
     package static func shellQuoted(_ word: String) -> String {
         if !word.isEmpty, word.utf8.allSatisfy(Self.safeInShell) { return word }
-        return "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+        var quoted = "'"
+        for scalar in word.unicodeScalars {
+            if scalar == "'" {
+                quoted.unicodeScalars.append(contentsOf: "'\\''".unicodeScalars)
+            } else {
+                quoted.unicodeScalars.append(scalar)
+            }
+        }
+        quoted.unicodeScalars.append("'")
+        return quoted
     }
 
     /// Reads a spec file's JSON text (as `JSONEncoder` wrote it); nil when it is not a spec.
