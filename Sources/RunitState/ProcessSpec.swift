@@ -157,35 +157,37 @@ public struct EnvironmentEntry: Codable, Equatable, Sendable {
 
     /// `text` with the credentials of each URL in it (`scheme://user:password@host`) masked:
     /// the password, or a user part alone (a token used as the user name, `https://TOKEN@host`).
+    /// It works on the UTF-8 bytes: as `Character`s, a `/`, `@` or `:` followed by a combining
+    /// mark is another character, and a URL whose user part opened with one was shown whole.
     public static func maskingURLCredentials(_ text: String) -> String {
-        guard text.contains("://"), text.contains("@") else { return text }
-        var out = ""
-        var rest = Substring(text)
-        while let scheme = Self.range(of: "://", in: rest) {
-            out += rest[..<scheme.upperBound]
-            rest = rest[scheme.upperBound...]
-            let authorityEnd = rest.firstIndex { "/?#\" \t\n".contains($0) } ?? rest.endIndex
-            let authority = rest[..<authorityEnd]
-            if let at = authority.lastIndex(of: "@") {
-                let userInfo = authority[..<at]
-                if let colon = userInfo.firstIndex(of: ":") {
-                    out += userInfo[..<colon] + ":***"
-                } else {
-                    out += "***"
-                }
-                rest = rest[at...]
+        let bytes = Array(text.utf8)
+        guard bytes.contains(UInt8(ascii: "@")) else { return text }
+        let separator = Array("://".utf8)
+        let ends = Array("/?#\" \t\n".utf8)
+        // The index after the first `://` at or after `from`.
+        func authorityStart(from: Int) -> Int? {
+            var index = from
+            while index + separator.count <= bytes.count {
+                if bytes[index..<(index + separator.count)].elementsEqual(separator) { return index + separator.count }
+                index += 1
             }
+            return nil
         }
-        return out + rest
-    }
-
-    /// The first range of `needle` in `text`, by characters.
-    package static func range(of needle: String, in text: Substring) -> Range<Substring.Index>? {
-        var start = text.startIndex
-        while start < text.endIndex {
-            if text[start...].hasPrefix(needle) { return start..<text.index(start, offsetBy: needle.count) }
-            start = text.index(after: start)
+        var out: [UInt8] = []
+        var rest = 0
+        while let start = authorityStart(from: rest) {
+            out += bytes[rest..<start]
+            rest = start
+            let end = bytes[start...].firstIndex { ends.contains($0) } ?? bytes.count
+            guard let at = bytes[start..<end].lastIndex(of: UInt8(ascii: "@")) else { continue }
+            if let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")) {
+                out += bytes[start..<colon] + Array(":***".utf8)
+            } else {
+                out += Array("***".utf8)
+            }
+            rest = at
         }
-        return nil
+        out += bytes[rest...]
+        return String(decoding: out, as: UTF8.self)
     }
 }

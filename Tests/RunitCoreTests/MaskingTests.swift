@@ -32,4 +32,37 @@ struct MaskingTests {
             #expect(shown.hasSuffix("@db.local:5432/app"))
         }
     }
+
+    @Test(
+        "a combining mark after '://', '@' or ':' hides nothing: the password is masked all the same (found by a hostile review)")
+    func combiningMarks() {
+        let cases: [(String, String)] = [
+            ("postgres://\u{301}u:pw@h/db", "postgres://\u{301}u:***@h/db"),
+            ("https://\u{301}ghp_abc@github.com/o", "https://***@github.com/o"),
+            ("postgres://u:pw@\u{301}h/db", "postgres://u:***@\u{301}h/db"),
+            ("postgres://u:\u{301}pw@h", "postgres://u:***@h"),
+            ("postgres:\u{301}//u:pw@h", "postgres:\u{301}//u:pw@h"),
+            ("a://\u{301}x:1@y, b://\u{20DD}z:2@w", "a://\u{301}x:***@y, b://\u{20DD}z:***@w"),
+        ]
+        for (value, shown) in cases {
+            let masked = EnvironmentEntry(key: "URL", value: value).displayValue
+            #expect(Array(masked.utf8) == Array(shown.utf8), "\(value) -> \(masked)")
+        }
+    }
+
+    @Test("whatever the user and password, combining marks and non-ASCII included, only the password is replaced")
+    func anyUserAndPassword() async {
+        let character = Gen.element(
+            of: Array("aZ9!$%&*-_=+~;é😀".unicodeScalars) + ["\u{301}", "\u{20DD}", "\u{200D}", "\u{FE0F}"])
+        await propertyCheck(input: character.array(of: 0...8), character.array(of: 1...12)) { user, password in
+            var userText = ""
+            userText.unicodeScalars.append(contentsOf: user.compactMap { $0 })
+            var passwordText = ""
+            passwordText.unicodeScalars.append(contentsOf: password.compactMap { $0 })
+            let value = "postgres://" + userText + ":" + passwordText + "@db.local:5432/app"
+            let shown = EnvironmentEntry(key: "URL", value: value).displayValue
+            #expect(
+                Array(shown.utf8) == Array(("postgres://" + userText + ":***@db.local:5432/app").utf8), "\(value) -> \(shown)")
+        }
+    }
 }
