@@ -22,8 +22,8 @@ public struct Runit: AsyncParsableCommand {
     public init() {}
 
     /// Parses the command line, runs the command and exits: 0 on success, 1 when the
-    /// operation failed, 2 for a usage error.
-    public static func run(arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Never {
+    /// operation failed, 2 for a usage error. The arguments keep bytes that are not UTF-8 (``ByteText``).
+    public static func run(arguments: [String] = ByteText.arguments) async -> Never {
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -12,8 +12,9 @@ import RunitState
 /// `stop` and `start` in their plain forms, itself; for anything else it `exec`s the full CLI,
 /// `runit-cli`, which lies beside it.
 public enum Front {
-    /// Runs the command line and exits.
-    public static func main(arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
+    /// Runs the command line and exits. The arguments keep bytes that are not UTF-8 (``ByteText``),
+    /// so that a program's arguments and `--env` values reach it as they were typed.
+    public static func main(arguments: [String] = ByteText.arguments) -> Never {
         do {
             // Without HOME or a state directory named, the home comes from the password database,
             // which this static executable reads only from /etc/passwd (no NSS modules): the
@@ -90,7 +91,8 @@ public enum Front {
             // A `runit-cli` that is this very front would exec itself for ever.
             problem = "it is this front executable, not the full CLI"
         } else {
-            var pointers = ([CommandLine.arguments.first ?? "runit"] + arguments).map { strdup($0) } + [nil]
+            let name = CommandLine.unsafeArgv[0].map { ByteText.text(cString: $0) } ?? "runit"
+            var pointers = ([name] + arguments).map(ByteText.duplicate) + [nil]
             execv(path, &pointers)
             problem = Platform.describe(errno: Platform.lastError)
         }

@@ -69,7 +69,9 @@ public enum ReportViews {
             ("command", report.command ?? "?"),
             ("cwd", report.cwd ?? "?"),
         ]
-        for (key, value) in (report.env ?? [:]).sorted(by: { $0.key < $1.key }) { rows.append(("env", "\(key)=\(value)")) }
+        for (key, value) in (report.env ?? [:]).sorted(by: { $0.key < $1.key }) {
+            rows.append(("env", ByteText.shown("\(key)=\(value)")))
+        }
         rows.append(("restart", report.restartPolicy ?? "never"))
         rows.append(("started at", report.startedAt.map { LocalTime.text(rfc3339: $0, utc: utc) } ?? "-"))
         rows.append(("uptime", report.uptimeSeconds.map { ProcessMetrics.formatDuration(Double($0)) } ?? "-"))

@@ -185,29 +185,37 @@ public enum JSONValue: Equatable, Sendable {
             }
         }
 
-        /// A string starting at the opening quote; escapes decoded, surrogate pairs joined.
+        /// A string starting at the opening quote; escapes decoded, surrogate pairs joined. A lone
+        /// `\udcXX` is byte XX, as ``ByteText`` writes it, and a scalar of the range that
+        /// ByteText's escapes use is read as the escapes of its bytes, so the text is ByteText's.
         mutating func string() -> String? {
             index += 1
             var run = index
             var out: [UInt8] = []
+            // Whether a scalar of ByteText's range may be in the string: its UTF-8 starts with 0xF4.
+            var reserved = false
+            func literal(_ range: Range<Int>) -> ArraySlice<UInt8> {
+                reserved ? ArraySlice(ByteText.escapingReserved(bytes[range])) : bytes[range]
+            }
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     // Without escapes (most strings), straight from the bytes: no buffer to allocate.
                     if out.isEmpty {
                         defer { index += 1 }
-                        return String(decoding: bytes[run..<index], as: UTF8.self)
+                        return String(decoding: literal(run..<index), as: UTF8.self)
                     }
-                    out.append(contentsOf: bytes[run..<index])
+                    out.append(contentsOf: literal(run..<index))
                     index += 1
                     return String(decoding: out, as: UTF8.self)
                 }
                 if byte < 0x20 { return nil }
+                if byte == 0xF4 { reserved = true }
                 guard byte == UInt8(ascii: "\\") else {
                     index += 1
                     continue
                 }
-                out.append(contentsOf: bytes[run..<index])
+                out.append(contentsOf: literal(run..<index))
                 index += 1
                 guard index < bytes.count else { return nil }
                 let escape = bytes[index]
@@ -223,6 +231,11 @@ public enum JSONValue: Equatable, Sendable {
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
                     guard var code = hex4() else { return nil }
+                    if let escape = ByteText.jsonEscape(code) {
+                        out.append(contentsOf: escape)
+                        run = index
+                        continue
+                    }
                     if (0xD800..<0xDC00).contains(code) {
                         guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
                         else {

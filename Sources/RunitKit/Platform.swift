@@ -58,6 +58,18 @@ public enum Platform {
         return result
     }
 
+    /// The process's environment as `KEY=VALUE` texts that keep every byte (``ByteText``), in
+    /// its order, for a child's environment.
+    public static var environmentEntries: [String] {
+        var result: [String] = []
+        guard var entry = environment else { return result }
+        while let pointer = entry.pointee {
+            result.append(ByteText.text(cString: pointer))
+            entry += 1
+        }
+        return result
+    }
+
     /// The current errno.
     public static var lastError: Int32 { crunit_errno() }
 

@@ -20,7 +20,8 @@ public enum Spawn {
     /// Spawns `argv` (with `PATH` lookup when the program has no slash) and returns its pid,
     /// or the errno of the failed spawn. The child starts with no blocked signals and the
     /// default disposition for the signals a supervisor blocks or ignores. `environment`
-    /// (`KEY=VALUE` entries) replaces the caller's environment when given.
+    /// (`KEY=VALUE` entries) replaces the caller's environment when given. Each text is passed
+    /// as the bytes it stands for (``ByteText``).
     public static func run(
         _ argv: [String], detach: Detach, environment: [String]? = nil,
         fileActions: (inout posix_spawn_file_actions_t) -> Void
@@ -50,17 +51,18 @@ public enum Spawn {
         }
         posix_spawnattr_setflags(&attributes, Int16(flags))
 
-        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        // The bytes each text stands for (``ByteText``): what is not UTF-8 reaches the program as given.
+        var cArguments: [UnsafeMutablePointer<CChar>?] = argv.map(ByteText.duplicate)
         cArguments.append(nil)
         defer { for pointer in cArguments { free(pointer) } }
-        var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment?.map { strdup($0) } ?? []
+        var cEnvironment: [UnsafeMutablePointer<CChar>?] = environment?.map(ByteText.duplicate) ?? []
         cEnvironment.append(nil)
         defer { for pointer in cEnvironment { free(pointer) } }
         var pid: pid_t = 0
-        let program = argv[0]
+        guard let program = cArguments[0] else { return .failure(SpawnErrno(code: ENOMEM)) }
         let result = cEnvironment.withUnsafeMutableBufferPointer { given in
             let chosen = environment == nil ? Platform.environment : given.baseAddress
-            return program.contains("/")
+            return argv[0].contains("/")
                 ? posix_spawn(&pid, program, &actions, &attributes, cArguments, chosen)
                 : posix_spawnp(&pid, program, &actions, &attributes, cArguments, chosen)
         }

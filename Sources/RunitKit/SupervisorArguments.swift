@@ -110,7 +110,8 @@ public struct SupervisorArguments: Equatable, Sendable {
             case "--cwd": parsed.cwd = try value(flag)
             case "--env":
                 let entry = try value(flag)
-                guard entry.contains("="), entry.first != "=" else {
+                // By byte: as a `Character`, `=` and a combining mark after it are not `=`.
+                guard let equals = entry.utf8.firstIndex(of: UInt8(ascii: "=")), equals != entry.utf8.startIndex else {
                     throw SupervisorArgumentError("--env needs KEY=VALUE, not '\(entry)'")
                 }
                 parsed.environment.append(entry)

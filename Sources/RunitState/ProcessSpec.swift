@@ -62,13 +62,16 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
 
     /// `word` quoted for a POSIX shell when it needs quoting: pasted into `sh`, it gives back the
     /// same bytes. Each `'` is closed, escaped and reopened scalar by scalar: as a `Character`, a
-    /// `'` followed by a combining mark is another character and was left unescaped.
+    /// `'` followed by a combining mark is another character and was left unescaped. A byte that
+    /// is not UTF-8 (``ByteText``) is written `"$(printf '\NNN')"`, which any POSIX shell reads.
     package static func shellQuoted(_ word: String) -> String {
         if !word.isEmpty, word.utf8.allSatisfy(Self.safeInShell) { return word }
         var quoted = "'"
         for scalar in word.unicodeScalars {
             if scalar == "'" {
                 quoted.unicodeScalars.append(contentsOf: "'\\''".unicodeScalars)
+            } else if let byte = ByteText.escapedByte(scalar) {
+                quoted += "'\"$(printf '\\" + String(byte, radix: 8) + "')\"'"
             } else {
                 quoted.unicodeScalars.append(scalar)
             }
@@ -133,14 +136,15 @@ public struct EnvironmentEntry: Codable, Equatable, Sendable {
     /// Parses `KEY=VALUE`; throws a usage error naming the entry (and the process `name`, when
     /// given) when there is no `=` or no key.
     public init(parsing text: String, for name: String? = nil) throws(RunitError) {
-        guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+        // By scalar: as a `Character`, `=` and a combining mark after it are not `=`.
+        guard let equals = text.unicodeScalars.firstIndex(of: "="), equals != text.startIndex else {
             let target = name.map { " for '\($0)'" } ?? ""
             throw RunitError(
                 .invalidInput,
                 "the environment entry '\(text)'\(target) is not KEY=VALUE; write it as --env KEY=VALUE, e.g. --env PORT=8080")
         }
-        self.key = String(text[..<equals])
-        self.value = String(text[text.index(after: equals)...])
+        self.key = String(text.unicodeScalars[..<equals])
+        self.value = String(text.unicodeScalars[text.unicodeScalars.index(after: equals)...])
     }
 
     /// Whether the key looks like it holds a secret (a token, a password, a key).

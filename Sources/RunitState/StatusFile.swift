@@ -46,12 +46,13 @@ package enum StateFiles {
         return spec
     }
 
-    /// Writes `spec.json` atomically with mode 0600.
+    /// Writes `spec.json` atomically with mode 0600. A byte of an argument or a variable that is
+    /// not UTF-8 (``ByteText``) is written `\udcXX`, which JSON text cannot hold otherwise.
     package static func writeSpec(_ spec: ProcessSpec, _ paths: ProcessPaths) throws(RunitError) {
         guard let text = try? JSONText.encode(spec, pretty: true) else {
             throw RunitError(.storage, "cannot encode the spec of '\(spec.name)'")
         }
-        let failure = Platform.writeAtomically(paths.spec, Array(text.utf8) + [0x0A])
+        let failure = Platform.writeAtomically(paths.spec, ByteText.jsonBytes(text) + [0x0A])
         guard failure == 0 else {
             throw RunitError(.storage, "cannot write \(paths.spec): \(Platform.describe(errno: failure))")
         }

@@ -63,9 +63,9 @@ package enum SupervisorLauncher {
     private static func spawn(_ path: String, arguments: [String], notifyFD: Int32) -> Int32 {
         // Without the run token of a process this client may run inside: the new supervisor, and
         // what it starts, must not carry another run's proof of membership.
-        let environment = Platform.environmentDictionary.filter { $0.key != RunToken.variable }.map {
-            "\($0.key)=\($0.value)"
-        }
+        // Every other variable as its bytes: a value that is not UTF-8 reaches the process unchanged.
+        let token = Array((RunToken.variable + "=").utf8)
+        let environment = Platform.environmentEntries.filter { !$0.utf8.starts(with: token) }
         let result = Spawn.run([path] + arguments, detach: .newSession, environment: environment) { actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)

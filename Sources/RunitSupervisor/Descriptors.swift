@@ -128,8 +128,19 @@ extension Supervisor {
         }
         guard log.open() else { return log.problem ?? "cannot open \(paths.currentLog)" }
         for entry in arguments.environment {
-            guard let equals = entry.firstIndex(of: "=") else { continue }
-            setenv(String(entry[..<equals]), String(entry[entry.index(after: equals)...]), 1)
+            // Split at the first `=` byte and set the bytes the text stands for (``ByteText``):
+            // as a `Character`, `=` and a combining mark after it are not `=`, and the variable was skipped.
+            let bytes = ByteText.bytes(entry)
+            guard let equals = bytes.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let key = Array(bytes[..<equals]) + [0]
+            let value = Array(bytes[(equals + 1)...]) + [0]
+            key.withUnsafeBytes { key in
+                value.withUnsafeBytes { value in
+                    _ = setenv(
+                        key.baseAddress!.assumingMemoryBound(to: CChar.self),
+                        value.baseAddress!.assumingMemoryBound(to: CChar.self), 1)
+                }
+            }
         }
         setenv(RunToken.variable, status.run, 1)
         if let problem = prepareChecks() { return problem }

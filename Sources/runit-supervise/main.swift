@@ -1,3 +1,4 @@
+import RunitKit
 import RunitSupervisor
 
 #if canImport(Glibc)
@@ -6,4 +7,5 @@ import RunitSupervisor
     import Darwin
 #endif
 
-exit(Supervisor.main(Array(CommandLine.arguments.dropFirst())))
+// Arguments and `--env` values are passed on as the bytes they were given (``ByteText``).
+exit(Supervisor.main(ByteText.arguments))

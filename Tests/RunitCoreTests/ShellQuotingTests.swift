@@ -2,6 +2,7 @@ import Foundation
 import PropertyBased
 import Testing
 
+@testable import RunitKit
 @testable import RunitState
 
 /// The command `list` and `status` show for an argv: pasted into a shell, it must run the same
@@ -12,6 +13,8 @@ struct ShellQuotingTests {
         "a", "Z", "9", " ", "'", "\"", "\\", "$", "`", "\n", "\t", "*", "!", "#", "~", "&", ";", "|", "<", ">", "(",
         ")", "{", "}", "=", "-", "é", "\u{301}", "'\u{301}", "\u{301}'", "\"\u{301}", "\\\u{301}", "😀", "\u{200D}",
         "\u{FE0F}", "e\u{301}", "ß", "\u{1F1FA}\u{1F1F8}",
+        // Bytes that are not UTF-8 (ByteText), and a scalar of the range their escapes use.
+        ByteText.text([0xFF]), ByteText.text([0x80]), ByteText.text([0xC3]), ByteText.text([0xF4, 0x8F, 0xBF, 0xBF]),
     ]
 
     @Test("an apostrophe followed by a combining mark is quoted as an apostrophe (found by a hostile review)")
@@ -22,12 +25,14 @@ struct ShellQuotingTests {
         #expect(try Self.words(shown) == argv.map { Array($0.utf8) })
     }
 
-    @Test("for any argv of quotes, combining marks, newlines and non-ASCII, sh reads the displayed command back as the argv")
+    @Test(
+        "for any argv of quotes, combining marks, newlines, non-ASCII and bytes that are not UTF-8, sh reads the displayed command back as the argv"
+    )
     func roundTripInShell() async {
         let word = Gen.element(of: Self.pieces).array(of: 0...8).map { $0.compactMap { $0 }.joined() }
         await propertyCheck(count: 60, input: word.array(of: 1...5)) { argv in
             let shown = ProcessSpec(name: "x", argv: argv, cwd: "/").displayCommand
-            #expect((try? Self.words(shown)) == argv.map { Array($0.utf8) }, "\(shown)")
+            #expect((try? Self.words(shown)) == argv.map(ByteText.bytes), "\(shown)")
         }
     }
 
