@@ -27,7 +27,7 @@ enum TopAction: Equatable, Sendable {
 struct TopState: Equatable, Sendable {
     /// How many records of each process's log are kept (and can be scrolled back to).
     static let logLimit = 500
-    /// How many records PgUp and PgDn scroll the log by.
+    /// How many lines PgUp and PgDn scroll the log by.
     static let scrollStep = 10
 
     /// Every process, loose ones first, then each project's, by name (as `runit list`).
@@ -44,7 +44,8 @@ struct TopState: Equatable, Sendable {
     private(set) var filterDraft: String?
     /// Whether the keys' help is shown instead of the table and the logs.
     private(set) var showsHelp = false
-    /// How many records the log pane is scrolled back from the newest; 0 follows the log.
+    /// How many lines the log pane is scrolled back from the newest; 0 follows the log. A line is
+    /// a record with the continued pieces it was logged in joined (as the pane shows it).
     private(set) var logScroll = 0
     /// A line about the last action (`restarted web (pid 42)`), shown at the bottom.
     var message: String?
@@ -62,7 +63,7 @@ struct TopState: Equatable, Sendable {
     }
 
     /// The log records to show, oldest first, at most `limit`: the focused process's, or every
-    /// shown process's merged by time; ``logScroll`` records back from the newest, as far as
+    /// shown process's merged by time; ``logScroll`` lines back from the newest, as far as
     /// the kept records go.
     func logLines(limit: Int) -> [(name: String, record: LogRecord)] {
         guard limit > 0 else { return [] }
@@ -117,11 +118,16 @@ struct TopState: Equatable, Sendable {
     }
 
     /// Adds log records as they were read, keeping the last ``logLimit`` of each process. A
-    /// scrolled-back pane stays on the records it shows.
+    /// scrolled-back pane stays on the lines it shows: it goes back by the lines that were added,
+    /// not by the records (a piece that continues a line adds none).
     mutating func append(_ batch: [(name: String, record: LogRecord)]) {
         if logScroll > 0 {
-            let shown = Set(shownLogNames)
-            logScroll += batch.filter { shown.contains($0.name) }.count
+            for name in Set(shownLogNames) {
+                let added = batch.filter { $0.name == name }.map(\.record)
+                guard !added.isEmpty else { continue }
+                let kept = logs[name] ?? []
+                logScroll += Self.lineCount(kept + added) - Self.lineCount(kept)
+            }
         }
         for (name, record) in batch {
             var records = logs[name] ?? []
@@ -207,11 +213,16 @@ struct TopState: Equatable, Sendable {
         return nil
     }
 
-    /// Scrolls the log pane back (a positive `records`) or forward, from following its end to
-    /// as far back as the kept records go.
-    private mutating func scrollLog(by records: Int) {
-        let kept = shownLogNames.reduce(0) { $0 + (logs[$1]?.count ?? 0) }
-        logScroll = min(max(0, logScroll + records), max(0, kept - 1))
+    /// Scrolls the log pane back (a positive `lines`) or forward, from following its end to
+    /// as far back as the kept lines go.
+    private mutating func scrollLog(by lines: Int) {
+        let kept = shownLogNames.reduce(0) { $0 + Self.lineCount(logs[$1] ?? []) }
+        logScroll = min(max(0, logScroll + lines), max(0, kept - 1))
+    }
+
+    /// How many lines the pane shows for `records`: their continued pieces joined.
+    private static func lineCount(_ records: [LogRecord]) -> Int {
+        LogRecord.joiningPieces(records).count
     }
 
     private mutating func move(by offset: Int) {

@@ -249,4 +249,43 @@ struct TopScreenTests {
         _ = state.handle(.escape)
         #expect(state.focus == nil)
     }
+
+    @Test("PgUp and new output count lines, not the pieces a slow or long line is logged in (found by a hostile review)")
+    func logScrollbackByLines() {
+        var state = TopState()
+        state.update(reports: [Self.report("web")], elapsedSeconds: nil)
+        func piece(_ text: String, continued: Bool, at micros: Int64) -> (name: String, record: LogRecord) {
+            ("web", LogRecord(micros: micros, stream: .out, continued: continued, text: Array(text.utf8)))
+        }
+        // 100 lines, each logged in two pieces (written with a pause: `out+`, then `out`).
+        state.append(
+            (0..<100).flatMap { number in
+                [
+                    piece("line \(number)", continued: true, at: 2 * Int64(number)),
+                    piece(" end", continued: false, at: 2 * Int64(number) + 1),
+                ]
+            })
+        let screen = TopScreen(width: 80, height: 24, colors: false)
+        func shown() -> [String] { screen.render(state).map(Self.visibleText) }
+        func hasLine(_ number: Int) -> Bool {
+            shown().contains { $0.trimmingCharacters(in: .whitespaces).hasSuffix("| line \(number) end") }
+        }
+        _ = state.handle(.pageUp)
+        _ = state.handle(.pageUp)
+        #expect(hasLine(79) && !hasLine(80) && shown().contains { $0.contains("20 lines back") })
+        // A line in three pieces while scrolled back: the pane stays on what it shows, one line more back.
+        state.append([
+            piece("slow", continued: true, at: 300), piece(" line", continued: true, at: 301),
+            piece(" end", continued: false, at: 302),
+        ])
+        #expect(hasLine(79) && !hasLine(80), "\(shown().joined(separator: "\n"))")
+        #expect(shown().contains { $0.contains("21 lines back") }, "\(shown().joined(separator: "\n"))")
+        // A piece that continues a line already counted adds no line.
+        state.append([piece("open", continued: true, at: 400)])
+        state.append([piece(" closed", continued: false, at: 401)])
+        #expect(hasLine(79) && !hasLine(80) && shown().contains { $0.contains("22 lines back") })
+        // As far back as the kept lines go, counted in lines (102), not records (205).
+        for _ in 0..<50 { _ = state.handle(.pageUp) }
+        #expect(state.logScroll == 101 && hasLine(0))
+    }
 }
