@@ -9,7 +9,8 @@ import RunitKit
 
 /// The descriptors a supervisor holds for its whole life.
 struct Descriptors {
-    /// The signalfd for SIGCHLD, SIGTERM, SIGINT, SIGHUP and SIGQUIT.
+    /// The signalfd for SIGCHLD, SIGTERM, SIGINT, SIGHUP and SIGQUIT, and SIGIO (Linux), which
+    /// says that an entry of the process's directory was deleted or renamed.
     var signals: Int32 = -1
     /// The control FIFO, opened read-write so it never reports end-of-file.
     var control: Int32 = -1
@@ -30,7 +31,13 @@ struct Descriptors {
     var inputBlocked = false
     /// The abstract socket whose name proves this supervisor alive (Linux; see ``RunToken``).
     var guardSocket: Int32 = -1
-    /// The inotify descriptor watching the process's directory, or -1.
+    /// Whether the kernel sends SIGIO when an entry of the process's directory is deleted or
+    /// renamed, or when an entry of the directory above it is renamed (dnotify, on `directory`
+    /// and `parent`).
+    var notified = false
+    /// The directory that holds the process's directory, held open for its dnotify; or -1.
+    var parent: Int32 = -1
+    /// The inotify descriptor watching the process's directory where dnotify cannot, or -1.
     var watch: Int32 = -1
     /// The inotify descriptors whose watches were removed on the way out: held, not polled,
     /// until the exit closes them (see ``Supervisor/retireWatches()``).
@@ -71,6 +78,9 @@ extension Supervisor {
         var mask = sigset_t()
         sigemptyset(&mask)
         for number in [SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&mask, number) }
+        #if os(Linux)
+            sigaddset(&mask, SIGIO)
+        #endif
         sigprocmask(SIG_BLOCK, &mask, nil)
         descriptors.signals = crunit_signalfd(&mask)
         guard descriptors.signals >= 0 else { return "cannot create a signalfd: \(Platform.describe(errno: crunit_errno()))" }

@@ -9,9 +9,10 @@ import RunitKit
 
 /// The supervisor keeps its files in place: the lock that tells clients it is alive, the FIFOs
 /// they reach it through, and the status file. Deleted, moved away or replaced (by a link, a
-/// regular file, anything), each is made anew at once, woken by inotify on the directory; the
-/// directory itself deleted or moved away means the process was taken away from runit, and the
-/// supervisor stops it rather than leave it running where no client can reach it.
+/// regular file, anything), each is made anew at once, woken by the kernel (dnotify's SIGIO, or
+/// inotify where there is no dnotify); the directory itself deleted or moved away means the
+/// process was taken away from runit, and the supervisor stops it rather than leave it running
+/// where no client can reach it.
 extension Supervisor {
     /// Opens the regular file at `path` read-write, creating it; anything else there (a link,
     /// a FIFO, a directory) is removed first. -1 on failure.
@@ -45,11 +46,27 @@ extension Supervisor {
     /// How often the files are checked when they cannot be watched, or could not all be put back.
     static let repairMillis: Int64 = 2_000
 
-    /// Watches the process's directory for its files being deleted, moved or replaced. Without
-    /// inotify (its limits reached), it says so in the log and checks every 2 s instead.
+    /// Watches the process's directory for its files being deleted, moved or replaced, and the
+    /// directory above it for the directory being moved away: with dnotify, which takes none
+    /// of the user's inotify instances (a limit of 128 by default, shared with every editor and
+    /// file watcher the user runs), so any number of supervisors leave them to those. Where the
+    /// kernel has no dnotify, with inotify; without either (inotify's limits reached), it says
+    /// so in the log and checks every 2 s instead.
     mutating func watchDirectory() {
         descriptors.directory = Platform.open(paths.directory, O_RDONLY | O_DIRECTORY)
         #if os(Linux)
+            if descriptors.directory >= 0 && crunit_directory_notify(descriptors.directory, 1) == 0 {
+                descriptors.notified = true
+                // Not creations: a process started beside this one wakes no one. A removed one
+                // does (a deletion), and costs each supervisor two `stat`s and a few more.
+                let parent = Platform.open(paths.directory + "/..", O_RDONLY | O_DIRECTORY)
+                if parent >= 0 && crunit_directory_notify(parent, 0) == 0 {
+                    descriptors.parent = parent
+                } else if parent >= 0 {
+                    close(parent)
+                }
+                return
+            }
             let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
             let mask = IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR
             if fd >= 0 && inotify_add_watch(fd, paths.directory, UInt32(mask)) >= 0 {
@@ -79,8 +96,9 @@ extension Supervisor {
             }
             if let fd = fileWatch.retire() { descriptors.retiredWatches.append(fd) }
         #endif
-        // A stop can last its whole grace period: the files are still put back meanwhile, on the timer.
-        if repairAt == nil { repairAt = Platform.monotonicMillis() + Self.repairMillis }
+        // A stop can last its whole grace period: the files are still put back meanwhile, on the
+        // timer (or on dnotify's signal, which needs nothing retired).
+        if repairAt == nil && !descriptors.notified { repairAt = Platform.monotonicMillis() + Self.repairMillis }
     }
 
     /// The watch descriptor of the process's directory: the first and only one of its inotify instance.
@@ -98,7 +116,7 @@ extension Supervisor {
         guard let due = repairAt, now >= due else { return }
         repairAt = nil
         checkFiles()
-        if descriptors.watch < 0 && repairAt == nil { repairAt = now + Self.repairMillis }
+        if descriptors.watch < 0 && !descriptors.notified && repairAt == nil { repairAt = now + Self.repairMillis }
     }
 
     /// Reads the directory's events and puts back whatever of the supervisor's files is missing.

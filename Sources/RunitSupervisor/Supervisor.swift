@@ -31,6 +31,12 @@ public struct Supervisor: ~Copyable {
     static let readSize = 256 * 1024
     /// The most read from one pipe before turning to the other, when both have data.
     static let interleaveChunk = 1024
+    /// The signal dnotify sends when an entry of the process's directory changed (Linux).
+    #if os(Linux)
+        static let directoryChanged = SIGIO
+    #else
+        static let directoryChanged: Int32 = -1
+    #endif
     /// How long to wait before polling again after poll itself failed.
     static let pollRetryMicros: UInt32 = 100_000
     /// The longest control line kept; a longer one is dropped (client lines are a dozen bytes).
@@ -328,6 +334,8 @@ public struct Supervisor: ~Copyable {
             if signal == 0 { break }
             if signal == SIGCHLD {
                 reap()
+            } else if signal == Self.directoryChanged {
+                if descriptors.notified { checkFiles() }
             } else {
                 beginStop(graceMillis: arguments.policies.stopTimeoutMillis)
             }

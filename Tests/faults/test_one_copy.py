@@ -152,8 +152,9 @@ STUBBORN = ["sh", "-c", "trap '' TERM; while :; do sleep 1000.5; done", "stubbor
 
 
 def test_control_deleted_during_a_long_stop_comes_back(faults):
-    """While a stop waits out its timeout, the supervisor still puts its files back (on its
-    repair timer: its inotify watch is given up when a final stop begins)."""
+    """While a stop waits out its timeout, the supervisor still puts its files back (woken by
+    dnotify, which it keeps to the end; on its repair timer where it watches with inotify,
+    given up when a final stop begins)."""
     faults.start("p", *STUBBORN)
     slow = faults.popen("stop", "p", "--timeout", "8s")
     try:

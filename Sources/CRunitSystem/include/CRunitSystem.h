@@ -43,6 +43,10 @@ pid_t crunit_fork(void);
 int crunit_pipe_cloexec(int fds[2]);
 /// Grows a pipe's buffer (Linux); ignored elsewhere.
 void crunit_pipe_grow(int fd, int size);
+/// Asks for SIGIO whenever an entry of the directory open at `fd` is renamed, deleted or moved
+/// out of it and, with `creations`, created or moved into it (Linux's dnotify, which takes none
+/// of the user's inotify instances); -1 where the kernel has no dnotify.
+int crunit_directory_notify(int fd, int creations);
 /// Sets O_NONBLOCK.
 int crunit_set_nonblocking(int fd);
 /// Sets FD_CLOEXEC.

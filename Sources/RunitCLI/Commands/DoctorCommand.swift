@@ -41,7 +41,7 @@ struct DoctorCommand: AsyncParsableCommand {
             checks.append(Check(name: "state", result: "fail", detail: error.message))
         }
         for (file, floor, what) in [
-            ("max_user_instances", 64, "each supervisor and each wait uses one"),
+            ("max_user_instances", 64, "each --watch, wait, logs --follow, top and MCP server uses one"),
             ("max_user_watches", 8192, "--watch uses one per directory"),
         ] {
             let text = Platform.readFile("/proc/sys/fs/inotify/" + file).map { String(decoding: $0, as: UTF8.self) }

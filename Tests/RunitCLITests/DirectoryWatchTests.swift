@@ -1,0 +1,71 @@
+import Foundation
+import Testing
+
+#if os(Linux)
+    /// The supervisor hears of its directory changing through dnotify, which takes none of the
+    /// user's inotify instances (128 by default, shared with every editor and file watcher).
+    @Suite("A supervisor watches its directory without taking an inotify instance")
+    struct DirectoryWatchTests {
+        /// The inotify instances `pid` holds: its descriptors that are `anon_inode:inotify`.
+        func inotifyInstances(_ pid: Int) throws -> Int {
+            let folder = "/proc/\(pid)/fd"
+            return try FileManager.default.contentsOfDirectory(atPath: folder).filter {
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: folder + "/" + $0)) == "anon_inode:inotify"
+            }.count
+        }
+
+        func supervisor(_ fixture: CLIFixture, _ name: String) throws -> Int {
+            try #require(try fixture.status(name)["supervisor_pid"] as? Int)
+        }
+
+        @Test("supervisors hold no inotify instance; one with --watch holds the one it watches with")
+        func noInstances() throws {
+            let fixture = try CLIFixture()
+            defer { fixture.cleanUp() }
+            for name in ["a", "b", "c"] { #expect(try fixture.run("start", name, "--", "sleep", "300").status == 0) }
+            for name in ["a", "b", "c"] { #expect(try inotifyInstances(try supervisor(fixture, name)) == 0) }
+            #expect(try fixture.run("start", "w", "--watch", fixture.scratch, "--", "sleep", "300").status == 0)
+            #expect(try inotifyInstances(try supervisor(fixture, "w")) == 1)
+        }
+
+        @Test("a file moved over the control FIFO from another folder is put back, and a stop reaches it")
+        func movedIn() throws {
+            let fixture = try CLIFixture()
+            defer { fixture.cleanUp() }
+            #expect(try fixture.run("start", "m", "--", "sleep", "300").status == 0)
+            let pid = Int32(try #require(try fixture.status("m")["pid"] as? Int))
+            let control = fixture.home + "/procs/m/control"
+            let planted = fixture.scratch + "/planted"
+            #expect(FileManager.default.createFile(atPath: planted, contents: Data("x\n".utf8)))
+            #expect(rename(planted, control) == 0)
+            #expect(fixture.eventually(timeout: 5) { Self.isFIFO(control) }, "the control FIFO was not put back")
+            #expect(try fixture.run("logs", "m").stdout.contains("/procs/m/control anew"))
+            #expect(try fixture.run("stop", "m").status == 0)
+            #expect(waitUntilGone(pid))
+        }
+
+        @Test("the process's folder moved out of runit's stops the process; a removal beside it does not")
+        func movedAway() throws {
+            let fixture = try CLIFixture()
+            defer { fixture.cleanUp() }
+            for name in ["keep", "gone", "moved"] {
+                #expect(try fixture.run("start", name, "--", "sleep", "300").status == 0)
+            }
+            let kept = try #require(try fixture.status("keep")["pid"] as? Int)
+            let moved = Int32(try #require(try fixture.status("moved")["pid"] as? Int))
+            #expect(try fixture.run("remove", "gone").status == 0)
+            #expect(rename(fixture.home + "/procs/moved", fixture.scratch + "/moved") == 0)
+            #expect(waitUntilGone(moved), "the process of a folder moved away still runs")
+            let log = (try? String(contentsOfFile: fixture.scratch + "/moved/logs/current.log", encoding: .utf8)) ?? ""
+            #expect(log.contains("was deleted or moved away: stopping the process"), "\(log)")
+            #expect(try fixture.status("keep")["pid"] as? Int == kept)
+            #expect(try fixture.status("keep")["state"] as? String == "running")
+            #expect(!(try fixture.run("logs", "keep").stdout.contains("anew")), "a removal beside it made its files anew")
+        }
+
+        static func isFIFO(_ path: String) -> Bool {
+            var info = stat()
+            return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO
+        }
+    }
+#endif
