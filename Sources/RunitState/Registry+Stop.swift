@@ -91,7 +91,7 @@ extension Registry {
         // new supervisor's stop would end this client too, half way. The live supervisor
         // restarts the process in place instead, and this returns at once.
         if let supervisor = snapshot.supervisorPID, let run = snapshot.status?.run, !run.isEmpty,
-            getenv(RunToken.variable).map { String(cString: $0) } == run
+            getenv(RunToken.variable).map({ String(cString: $0) }) == run
         {
             try sendControl(
                 .restart(graceMilliseconds: Int(clamping: graceMillis)), to: context.paths(name), name: name,
