@@ -39,10 +39,11 @@ public enum EnvFile {
             if head.hasPrefix("export ") || head.hasPrefix("export\t") {
                 head = String(head.dropFirst(7).drop { $0 == " " || $0 == "\t" })
             }
-            guard let equals = head.firstIndex(of: "=") else {
+            // By scalar: `=` followed by a combining mark is one Character, and no `=` to `firstIndex`.
+            guard let equals = head.unicodeScalars.firstIndex(of: "=") else {
                 throw Problem(line: start, message: "'\(head)' is not KEY=VALUE")
             }
-            let key = head[..<equals].trimmingCharacters(in: [" ", "\t"])
+            let key = String(head.unicodeScalars[..<equals]).trimmingCharacters(in: [" ", "\t"])
             guard isKey(key) else {
                 throw Problem(
                     line: start,

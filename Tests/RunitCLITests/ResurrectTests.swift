@@ -77,6 +77,19 @@ struct ResurrectTests {
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    @Test("startup names the state directory XDG_STATE_HOME chose: the unit runs without this shell's variables")
+    func startupStateFromXDG() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let config = fixture.scratch + "/config"
+        let state = fixture.scratch + "/xdg-state"
+        let written = try fixture.run(
+            ["startup"], environment: ["XDG_CONFIG_HOME": config, "XDG_STATE_HOME": state], unset: ["RUNIT_HOME"])
+        #expect(written.status == 0, "\(written.stderr)")
+        let unit = try String(contentsOfFile: config + "/systemd/user/runit-resurrect.service", encoding: .utf8)
+        #expect(unit.contains("Environment=\"RUNIT_HOME=\(state)/runit\""), "\(unit)")
+    }
+
     @Test("export systemd writes a unit per process that systemd-analyze accepts, with dependencies and quoting")
     func exportSystemd() throws {
         let fixture = try CLIFixture()

@@ -8,7 +8,8 @@ import Testing
 @Suite("Project formats: round trips and invariants")
 struct ProjectPropertyTests {
     static let keyCharacter = Gen.element(of: Array("ABCxyz_09"))
-    static let valueCharacter = Gen.element(of: Array("aZ9 _-=#'\"\\$\n\té😀/:"))
+    /// With a lone combining mark, which joins the character before it (`=` among them).
+    static let valueCharacter = Gen.element(of: Array("aZ9 _-=#'\"\\$\n\té😀/:") + ["\u{301}"])
 
     @Test("any entries written with .env quoting parse back the same, in order")
     func envRoundTrip() async {
@@ -39,6 +40,8 @@ struct ProjectPropertyTests {
         }
         #expect(throws: EnvFile.Problem.self) { try EnvFile.parse("A=\"open\n") }
         #expect(throws: EnvFile.Problem(line: 1, message: "'just text' is not KEY=VALUE")) { try EnvFile.parse("just text") }
+        // `=` and a combining mark after it make one Character; the value is the mark and what follows.
+        #expect(try EnvFile.parse("ACUTE=\u{301}x\nB=\u{301}\n").map(\.value) == ["\u{301}x", "\u{301}"])
     }
 
     @Test("any Procfile of valid lines reads back its names and commands")

@@ -54,10 +54,10 @@ struct StartupCommand: AsyncParsableCommand {
         let runit = RunitContext.resolved(
             CommandLine.arguments[0].hasPrefix("/")
                 ? CommandLine.arguments[0] : (RunitContext.ownDirectory() ?? ".") + "/runit")
-        // A relative RUNIT_HOME would be taken from the unit's own directory: write it absolute.
-        let named = environment["RUNIT_HOME"].map { !$0.isEmpty } ?? false
-        let unit = StartupUnit(
-            executable: runit, home: named ? RunitContext.fromEnvironment().home : nil, environment: environment)
+        // The state directory as this command finds it, absolute: systemd or launchd runs the unit
+        // without this shell's RUNIT_HOME or XDG_STATE_HOME (and would take a relative one from
+        // the unit's own directory).
+        let unit = StartupUnit(executable: runit, home: RunitContext.fromEnvironment().home, environment: environment)
         #if os(macOS)
             let path = unit.launchdPath
             let text = unit.launchdAgent
