@@ -23,8 +23,7 @@ struct TopScreen {
             lines += Self.help.prefix(body + 2).map { fit($0) }
         } else {
             let table = TopTable(rows: state.visibleRows, state: state, width: width)
-            let needed = max(table.lines.count, 1)
-            let tableRows = min(needed, max(1, body - max(3, body / 3)))
+            let tableRows = Self.tableRows(table, body: body)
             lines.append(paint(fit(table.header), "1"))
             lines += tableLines(table, state: state, count: tableRows)
             lines.append(paint(logTitle(state), "90"))
@@ -33,6 +32,18 @@ struct TopScreen {
         while lines.count < height - 1 { lines.append(fit("")) }
         lines.append(footer(state))
         return lines
+    }
+
+    /// How many lines the log pane gets in the frame of `state` (0 when the frame has none).
+    func logPaneLines(_ state: TopState) -> Int {
+        guard width >= 20, height >= 5, !state.showsHelp else { return 0 }
+        let body = height - 4
+        return body - Self.tableRows(TopTable(rows: state.visibleRows, state: state, width: width), body: body)
+    }
+
+    /// The table's share of the `body` lines: what it needs, leaving the logs a third (3 at least).
+    private static func tableRows(_ table: TopTable, body: Int) -> Int {
+        min(max(table.lines.count, 1), max(1, body - max(3, body / 3)))
     }
 
     /// What each key does, for `?`.

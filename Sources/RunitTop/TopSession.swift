@@ -275,7 +275,9 @@ public final class TopSession {
             shown = []
             shownSize = size
         }
-        let lines = TopScreen(width: size.width, height: size.height, colors: colors).render(state)
+        let screen = TopScreen(width: size.width, height: size.height, colors: colors)
+        state.fitLog(paneLines: screen.logPaneLines(state))
+        let lines = screen.render(state)
         var out = shown.isEmpty ? "\u{1B}[0m\u{1B}[2J" : ""
         for (row, line) in lines.enumerated() where row >= shown.count || shown[row] != line {
             out += "\u{1B}[\(row + 1);1H\u{1B}[2K" + line

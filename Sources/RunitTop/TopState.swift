@@ -47,6 +47,9 @@ struct TopState: Equatable, Sendable {
     /// How many lines the log pane is scrolled back from the newest; 0 follows the log. A line is
     /// a record with the continued pieces it was logged in joined (as the pane shows it).
     private(set) var logScroll = 0
+    /// How many lines the log pane has, as last drawn (0 before the first frame): the pane
+    /// scrolls back until its first line is the first kept, and no further.
+    private(set) var logPaneLines = 0
     /// A line about the last action (`restarted web (pid 42)`), shown at the bottom.
     var message: String?
 
@@ -216,8 +219,19 @@ struct TopState: Equatable, Sendable {
     /// Scrolls the log pane back (a positive `lines`) or forward, from following its end to
     /// as far back as the kept lines go.
     private mutating func scrollLog(by lines: Int) {
+        logScroll = min(max(0, logScroll + lines), maxLogScroll)
+    }
+
+    /// Takes the log pane's height for the frame about to be drawn (a resize changes it).
+    mutating func fitLog(paneLines: Int) {
+        logPaneLines = paneLines
+        logScroll = min(logScroll, maxLogScroll)
+    }
+
+    /// The furthest back the pane goes: its first line the first kept.
+    private var maxLogScroll: Int {
         let kept = shownLogNames.reduce(0) { $0 + Self.lineCount(logs[$1] ?? []) }
-        logScroll = min(max(0, logScroll + lines), max(0, kept - 1))
+        return max(0, kept - max(1, logPaneLines))
     }
 
     /// How many lines the pane shows for `records`: their continued pieces joined.

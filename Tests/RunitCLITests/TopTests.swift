@@ -128,9 +128,13 @@ struct TopTests {
         let lines = tmux.screen().split(separator: "\n", omittingEmptySubsequences: false).dropLast()
         #expect(lines.count == 24 && lines.allSatisfy { $0.count <= 80 }, "the frame fits 80x24")
         #expect(lines.first?.contains("runit top") == true && lines.last?.contains("q quit") == true, "\(lines)")
-        // PgUp scrolls the log pane back and says so; f follows it again.
-        tmux.send("PPage")
-        #expect(fixture.eventually(timeout: 30) { tmux.screen().contains("lines back") }, "\(tmux.screen())")
+        // PgUp scrolls the log pane back and says so (once the log has more lines than the pane
+        // holds: until then there is nothing above to scroll to); f follows it again.
+        let scrolled = fixture.eventually(timeout: 30) {
+            tmux.send("PPage")
+            return tmux.screen().contains("lines back")
+        }
+        #expect(scrolled, "\(tmux.screen())")
         tmux.send("f")
         #expect(fixture.eventually(timeout: 30) { !tmux.screen().contains("lines back") }, "\(tmux.screen())")
 

@@ -288,4 +288,33 @@ struct TopScreenTests {
         for _ in 0..<50 { _ = state.handle(.pageUp) }
         #expect(state.logScroll == 101 && hasLine(0))
     }
+
+    @Test("at the top of the log, the pane's first line is the first kept: the title counts the lines above the pane's end, and the first PgDn moves it")
+    func logScrollStopsAtTheTop() {
+        var state = TopState()
+        state.update(reports: [Self.report("web")], elapsedSeconds: nil)
+        state.append(
+            (0..<100).map { ("web", LogRecord(micros: Int64($0), stream: .out, text: Array("line \($0)".utf8))) })
+        let screen = TopScreen(width: 80, height: 24, colors: false)
+        let pane = screen.logPaneLines(state)
+        #expect(pane > 3 && pane < 20)
+        func shown() -> [String] {
+            state.fitLog(paneLines: screen.logPaneLines(state))
+            return screen.render(state).map(Self.visibleText)
+        }
+        func hasLine(_ number: Int) -> Bool {
+            shown().contains { $0.trimmingCharacters(in: .whitespaces).hasSuffix("| line \(number)") }
+        }
+        _ = shown()
+        for _ in 0..<20 { _ = state.handle(.pageUp) }
+        #expect(state.logScroll == 100 - pane)
+        #expect(hasLine(0) && hasLine(pane - 1) && !hasLine(pane))
+        #expect(shown().contains { $0.contains("\(100 - pane) lines back") }, "\(shown().joined(separator: "\n"))")
+        _ = state.handle(.pageDown)
+        #expect(!hasLine(0) && hasLine(10) && hasLine(pane + 9), "the first PgDn at the top moved nothing")
+        // A taller pane (a resize) shows more of the top: the scroll never leaves blank lines.
+        let tall = TopScreen(width: 80, height: 60, colors: false)
+        state.fitLog(paneLines: tall.logPaneLines(state))
+        #expect(state.logScroll == min(100 - pane - 10, 100 - tall.logPaneLines(state)))
+    }
 }
