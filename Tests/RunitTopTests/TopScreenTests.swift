@@ -289,7 +289,7 @@ struct TopScreenTests {
         #expect(state.logScroll == 101 && hasLine(0))
     }
 
-    @Test("at the top of the log, the pane's first line is the first kept: the title counts the lines above the pane's end, and the first PgDn moves it")
+    @Test("at the top of the log the pane's first line is the first kept, the title says how far back, and PgDn moves at once")
     func logScrollStopsAtTheTop() {
         var state = TopState()
         state.update(reports: [Self.report("web")], elapsedSeconds: nil)
