@@ -119,9 +119,19 @@ extension Platform {
     public static func writeAtomically(
         _ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, reserve: String? = nil, durable: Bool = true
     ) -> Int32 {
-        let failure = writeAtomicallyOnce(path, bytes, mode: mode, durable: durable)
+        var inode: UInt64 = 0
+        return writeAtomically(path, bytes, mode: mode, reserve: reserve, durable: durable, inode: &inode)
+    }
+
+    /// ``writeAtomically(_:_:mode:reserve:durable:)``, setting `inode` to the written file's (read
+    /// from its descriptor: by the time this returns, the path may name another file, or none).
+    public static func writeAtomically(
+        _ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, reserve: String? = nil, durable: Bool = true,
+        inode: inout UInt64
+    ) -> Int32 {
+        let failure = writeAtomicallyOnce(path, bytes, mode: mode, durable: durable, inode: &inode)
         guard failure == ENOSPC || failure == EDQUOT, let reserve, unlink(reserve) == 0 else { return failure }
-        return writeAtomicallyOnce(path, bytes, mode: mode, durable: durable)
+        return writeAtomicallyOnce(path, bytes, mode: mode, durable: durable, inode: &inode)
     }
 
     /// Makes the reserve file at `path` if it is missing: one page of zeros, really written (not
@@ -138,12 +148,16 @@ extension Platform {
         return ok
     }
 
-    private static func writeAtomicallyOnce(_ path: String, _ bytes: [UInt8], mode: mode_t, durable: Bool) -> Int32 {
+    private static func writeAtomicallyOnce(
+        _ path: String, _ bytes: [UInt8], mode: mode_t, durable: Bool, inode: inout UInt64
+    ) -> Int32 {
         let temporary = path + ".tmp." + String(getpid()) + "." + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
         guard fd >= 0 else { return crunit_errno() }
         var failure: Int32 = 0
         if !bytes.withUnsafeBytes({ writeAll(fd, $0) }) || (durable && fsync(fd) != 0) { failure = crunit_errno() }
+        var info = stat()
+        inode = fstat(fd, &info) == 0 ? UInt64(info.st_ino) : 0
         close(fd)
         if failure == 0 && rename(temporary, path) != 0 { failure = crunit_errno() }
         guard failure == 0 else {

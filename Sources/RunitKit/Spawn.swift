@@ -40,6 +40,9 @@ public enum Spawn {
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in [SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
+        // Else glibc's spawn leaves its own two (32 and 33) ignored, and a program that is not
+        // glibc's (Go, musl) would start with them ignored, as no shell starts it.
+        crunit_sigset_add_reserved(&defaults)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
         switch detach {

@@ -181,14 +181,27 @@ extension Supervisor {
         // fsyncs for `stopping`, a start two for `starting`); after a crash of the machine the
         // state before them stands. A `starting` with a pid (waiting for readiness) is synced.
         let transient = status.state == .stopping || (status.state == .starting && status.pid <= 0)
-        let failure = Platform.writeAtomically(
-            paths.status, Array(status.json.utf8), reserve: paths.reserve, durable: durable && !transient)
+        var inode: UInt64 = 0
+        func write() -> Int32 {
+            Platform.writeAtomically(
+                paths.status, Array(status.json.utf8), reserve: paths.reserve, durable: durable && !transient,
+                inode: &inode)
+        }
+        var failure = write()
+        if failure == EISDIR {
+            // A directory stands where the file goes: removed when empty, as in the other files'
+            // places (``restoreFiles()``), and the write tried again at once.
+            _ = rmdir(paths.status)
+            failure = write()
+        }
         if failure == 0 {
             // Made again as soon as there is room; a missing one is tried at the next write.
             Platform.makeReserve(paths.reserve)
             if statusRetryAt != nil { log.system("wrote \(paths.status) again") }
             statusRetryAt = nil
-            statusInode = Platform.inode(paths.status)
+            // The file written, not the one at the path now: one deleted since is made anew at
+            // the next check, where the path's inode (0 for none) would have matched.
+            statusInode = inode
         } else if directoryLost {
             statusRetryAt = nil  // Nowhere to write it: the directory is gone.
         } else {

@@ -63,6 +63,49 @@ import Testing
             #expect(!(try fixture.run("logs", "keep").stdout.contains("anew")), "a removal beside it made its files anew")
         }
 
+        @Test("status.json deleted again right after the supervisor wrote it anew is written once more")
+        func statusDeletedTwice() throws {
+            let fixture = try CLIFixture()
+            defer { fixture.cleanUp() }
+            #expect(try fixture.run("start", "twice", "--", "sleep", "300").status == 0)
+            let status = fixture.home + "/procs/twice/status.json"
+            // The second deletion can land between the supervisor's rename and its look at the
+            // path: it then took the missing file for its own, and never wrote it again.
+            for round in 0..<30 {
+                // Deleted over and over for 20 ms: some deletions land just after a rename of its.
+                let end = Date().addingTimeInterval(0.02)
+                while Date() < end { unlink(status) }
+                let back = fixture.eventually(timeout: 5) { FileManager.default.fileExists(atPath: status) }
+                #expect(back, "status.json was not written again after round \(round)")
+                if !back { break }
+            }
+            #expect(try fixture.status("twice")["state"] as? String == "running")
+        }
+
+        @Test("a directory made where status.json goes while the supervisor writes it is removed, and the file written")
+        func directoryAtStatus() throws {
+            let fixture = try CLIFixture()
+            defer { fixture.cleanUp() }
+            #expect(try fixture.run("start", "dir", "--restart", "always", "--", "sleep", "300").status == 0)
+            let before = try fixture.status("dir")
+            let supervisor = Int32(try #require(before["supervisor_pid"] as? Int))
+            let pid = Int32(try #require(before["pid"] as? Int))
+            let status = fixture.home + "/procs/dir/status.json"
+            kill(supervisor, SIGSTOP)
+            unlink(status)
+            mkdir(status, 0o700)
+            kill(pid, SIGKILL)  // the restart writes the status while the directory stands there
+            kill(supervisor, SIGCONT)
+            let written = fixture.eventually(timeout: 10) {
+                var info = stat()
+                guard lstat(status, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return false }
+                return (try fixture.status("dir")["pid"] as? Int).map { $0 != Int(pid) } == true
+            }
+            #expect(written, "status.json is still not a file")
+            #expect(try fixture.status("dir")["state"] as? String == "running")
+            #expect(try fixture.run("stop", "dir").status == 0)
+        }
+
         static func isFIFO(_ path: String) -> Bool {
             var info = stat()
             return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO

@@ -259,6 +259,17 @@ struct SupervisorTests {
         #expect(processCwd == URL(fileURLWithPath: fixture.scratch).resolvingSymlinksInPath().path)
     }
 
+    @Test("the process starts with no signal blocked or ignored, as from a shell (glibc's own two included)")
+    func childSignals() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "sig", "--", "sleep", "300").status == 0)
+        let pid = try #require(try fixture.status("sig")["pid"] as? Int)
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let masks = status.split(separator: "\n").filter { $0.hasPrefix("SigBlk:") || $0.hasPrefix("SigIgn:") }
+        #expect(masks == ["SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"], "\(masks)")
+    }
+
     @Test("a supervisor started by hand with relative paths still finds its directory and runs in its cwd")
     func relativePaths() throws {
         let fixture = try CLIFixture()

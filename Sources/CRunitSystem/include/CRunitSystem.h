@@ -43,6 +43,9 @@ pid_t crunit_fork(void);
 int crunit_pipe_cloexec(int fds[2]);
 /// Grows a pipe's buffer (Linux); ignored elsewhere.
 void crunit_pipe_grow(int fd, int size);
+/// Adds to `set` the signals glibc keeps for itself (32 and 33 on Linux), which `sigaddset`
+/// refuses: a spawn's default set with them leaves none of them ignored in the program run.
+void crunit_sigset_add_reserved(sigset_t *set);
 /// Asks for SIGIO whenever an entry of the directory open at `fd` is renamed, deleted or moved
 /// out of it and, with `creations`, created or moved into it (Linux's dnotify, which takes none
 /// of the user's inotify instances); -1 where the kernel has no dnotify.
