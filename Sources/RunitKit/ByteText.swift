@@ -43,6 +43,12 @@ public enum ByteText {
         }
     }
 
+    /// `text` as given, not as read: its real characters of the escapes' range (from a JSON
+    /// request, say) kept as their own bytes, not taken for escapes. Other text is itself.
+    public static func literal(_ text: String) -> String {
+        text.utf8.contains(0xF4) ? self.text(Array(text.utf8)) : text
+    }
+
     /// The text of a C string.
     public static func text(cString: UnsafePointer<CChar>) -> String {
         text(UnsafeRawBufferPointer(start: cString, count: strlen(cString)))

@@ -159,13 +159,16 @@ extension RunitTools {
 
     /// The start request a `start_process` call describes.
     static func startRequest(_ arguments: ToolArguments, name: String) throws(RunitError) -> StartRequest {
-        var request = StartRequest(name: name, command: try arguments.string("command"), argv: try arguments.strings("argv"))
+        // What the process gets is the text as sent (``ByteText/literal(_:)``).
+        var request = StartRequest(
+            name: name, command: try arguments.string("command").map(ByteText.literal),
+            argv: try arguments.strings("argv")?.map(ByteText.literal))
         if request.command == nil && request.argv == nil {
             throw RunitError(
                 .invalidInput, "start_process needs 'command' (a shell command) or 'argv' (a program and its arguments)")
         }
-        request.cwd = try arguments.string("cwd")
-        request.env = (try arguments.stringMap("env") ?? []).map { "\($0.0)=\($0.1)" }
+        request.cwd = try arguments.string("cwd").map(ByteText.literal)
+        request.env = (try arguments.stringMap("env") ?? []).map { ByteText.literal("\($0.0)=\($0.1)") }
         request.replace = try arguments.bool("replace") ?? false
         request.port = try port(arguments)
         if let health = try health(arguments) {

@@ -67,7 +67,8 @@ public enum ProjectLoader {
     static func readText(_ path: String) throws(RunitError) -> String {
         let real = RunitContext.resolved(path)
         switch Platform.readRegular(real, limit: sizeLimit) {
-        case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
+        // Bytes that are not UTF-8 (an argument, a variable) kept as they are (``ByteText``).
+        case .success(let bytes): return ByteText.text(bytes)
         case .failure(.tooLarge(let size)):
             throw RunitError(.invalidInput, "\(path) is \(size) bytes; a project or env file may be at most 1 MiB")
         case .failure(let problem):

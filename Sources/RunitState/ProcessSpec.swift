@@ -47,8 +47,17 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
     /// The command as a person would type it: the shell command, or the argv quoted where needed.
     public var displayCommand: String {
         if let command { return command }
-        return argv.map(Self.shellQuoted).joined(separator: " ")
+        return argv.enumerated().map { index, word in
+            // In the command's place, `NAME=VALUE` is an assignment and `done` a syntax error.
+            index == 0 && (word.utf8.contains(UInt8(ascii: "=")) || Self.reservedWords.contains(word))
+                ? Self.shellQuoted(word, always: true) : Self.shellQuoted(word)
+        }.joined(separator: " ")
     }
+
+    /// The POSIX shell's reserved words, which mean something else in a command's place.
+    static let reservedWords: Set<String> = [
+        "!", "{", "}", "case", "do", "done", "elif", "else", "esac", "fi", "for", "if", "in", "then", "until", "while",
+    ]
 
     /// Whether a byte needs no quoting in a POSIX shell word: ASCII letters, digits and `-_./=:@%+,`.
     package static func safeInShell(_ byte: UInt8) -> Bool {
@@ -64,8 +73,8 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
     /// same bytes. Each `'` is closed, escaped and reopened scalar by scalar: as a `Character`, a
     /// `'` followed by a combining mark is another character and was left unescaped. A byte that
     /// is not UTF-8 (``ByteText``) is written `"$(printf '\NNN')"`, which any POSIX shell reads.
-    package static func shellQuoted(_ word: String) -> String {
-        if !word.isEmpty, word.utf8.allSatisfy(Self.safeInShell) { return word }
+    package static func shellQuoted(_ word: String, always: Bool = false) -> String {
+        if !always, !word.isEmpty, word.utf8.allSatisfy(Self.safeInShell) { return word }
         var quoted = "'"
         for scalar in word.unicodeScalars {
             if scalar == "'" {

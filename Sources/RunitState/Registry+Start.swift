@@ -216,6 +216,8 @@ extension Registry {
         try Limits.check(request.logMaxSize, in: Limits.logMaxSize, "the log size limit (--log-max-size) of '\(name)',")
         try Limits.check(request.logKeep, in: Limits.logKeep, "the rotated log count (--log-keep) of '\(name)',")
         try Limits.check(milliseconds: request.settleMillis, in: Limits.settleMillis, "the settle time (--settle)")
+        try Self.refuseNUL(request.env, "an environment entry", name: name)
+        try Self.refuseNUL(request.cwd.map { [$0] } ?? [], "the working directory", name: name)
         let argv: [String]
         var command: String?
         if let text = request.command, request.argv == nil {
@@ -247,6 +249,7 @@ extension Registry {
         } else {
             throw RunitError(.invalidInput, "no command given for '\(name)'; use --command \"CMD\" or -- PROGRAM ARG...")
         }
+        try Self.refuseNUL(argv, "an argument", name: name)
         let cwd = try validatedDirectory(request.cwd ?? context.workingDirectory, name: name)
         var env: [EnvironmentEntry] = []
         for text in request.env { env.append(try EnvironmentEntry(parsing: text, for: name.rawValue)) }
@@ -254,6 +257,14 @@ extension Registry {
             name: name.rawValue, argv: argv, command: command, cwd: cwd, env: env, restart: request.restart,
             logMaxSize: request.logMaxSize, logKeep: request.logKeep,
             policies: try PolicyCheck.validated(request.policies ?? ProcessPolicies(), name: name))
+    }
+
+    /// Arguments, environment entries and paths reach the kernel as C strings: a NUL would end one
+    /// early, and the process would get less than was given, without a word.
+    private static func refuseNUL(_ texts: [String], _ what: String, name: ProcessName) throws(RunitError) {
+        guard texts.contains(where: { $0.utf8.contains(0) }) else { return }
+        throw RunitError(
+            .invalidInput, "\(what) of '\(name)' holds a NUL byte, which no argument, variable or path can hold; leave it out")
     }
 
     private func validatedDirectory(_ path: String, name: ProcessName) throws(RunitError) -> String {

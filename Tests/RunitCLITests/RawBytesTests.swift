@@ -37,6 +37,25 @@ struct RawBytesTests {
         #expect(status.contains(#"sh ''"$(printf '\374')"'' "#), "\(status)")
     }
 
+    @Test("bytes that are not UTF-8 in runit.yaml and .env reach the process as written (found by a hostile review)")
+    func projectBytes() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let directory = fixture.scratch + "/proj"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let out = directory + "/out"
+        var yaml = Array("processes:\n  raw:\n    argv: [sh, -c, 'printf \"%s|%s|%s\" \"$1\" \"$XY\" \"$XE\" > out; exec sleep 300', sh, \"a".utf8)
+        yaml += [0xFF] + Array("b\"]\n    env: {XY: \"v".utf8) + [0xFE] + Array("\"}\n    env_file: .env\n".utf8)
+        #expect(FileManager.default.createFile(atPath: directory + "/runit.yaml", contents: Data(yaml)))
+        let env = Array("XE=d".utf8) + [0xFF, 0xFE, 0x0A]
+        #expect(FileManager.default.createFile(atPath: directory + "/.env", contents: Data(env)))
+        let up = try fixture.run(["up"], cwd: directory)
+        #expect(up.status == 0, "\(up.stderr)")
+        let expected: [UInt8] = [0x61, 0xFF, 0x62, 0x7C, 0x76, 0xFE, 0x7C, 0x64, 0xFF, 0xFE]
+        #expect(fixture.eventually { written(out) == expected }, "\(written(out) ?? [])")
+        #expect(try fixture.run(["down"], cwd: directory).status == 0)
+    }
+
     /// The bytes of `path`, nil until it holds some.
     private func written(_ path: String) -> [UInt8]? {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return nil }

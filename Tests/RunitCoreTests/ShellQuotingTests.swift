@@ -25,6 +25,32 @@ struct ShellQuotingTests {
         #expect(try Self.words(shown) == argv.map { Array($0.utf8) })
     }
 
+    @Test("in the command's place, NAME=VALUE and reserved words are quoted, so sh runs that program (found by a hostile review)")
+    func commandPlace() throws {
+        let bin = FileManager.default.temporaryDirectory.appendingPathComponent("runit-quote-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: bin) }
+        for program in ["A=1", "done", "if"] {
+            let argv = [program, "x=y", "done"]
+            let shown = ProcessSpec(name: "x", argv: argv, cwd: "/").displayCommand
+            #expect(shown == "'\(program)' x=y done", "\(shown)")
+            // A program of that name on PATH prints its name and arguments: sh must run it.
+            let script = bin + "/" + program
+            #expect(FileManager.default.createFile(atPath: script, contents: Data("#!/bin/sh\necho ran \"$@\"\n".utf8)))
+            chmod(script, 0o755)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", shown]
+            process.environment = ["PATH": bin + ":/usr/bin:/bin"]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            #expect(String(decoding: data, as: UTF8.self) == "ran x=y done\n", "\(shown)")
+        }
+    }
+
     @Test(
         "for any argv of quotes, combining marks, newlines, non-ASCII and bytes that are not UTF-8, sh reads the displayed command back as the argv"
     )
