@@ -44,7 +44,8 @@ struct RawBytesTests {
         let directory = fixture.scratch + "/proj"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let out = directory + "/out"
-        var yaml = Array("processes:\n  raw:\n    argv: [sh, -c, 'printf \"%s|%s|%s\" \"$1\" \"$XY\" \"$XE\" > out; exec sleep 300', sh, \"a".utf8)
+        let script = "'printf \"%s|%s|%s\" \"$1\" \"$XY\" \"$XE\" > out; exec sleep 300'"
+        var yaml = Array("processes:\n  raw:\n    argv: [sh, -c, \(script), sh, \"a".utf8)
         yaml += [0xFF] + Array("b\"]\n    env: {XY: \"v".utf8) + [0xFE] + Array("\"}\n    env_file: .env\n".utf8)
         #expect(FileManager.default.createFile(atPath: directory + "/runit.yaml", contents: Data(yaml)))
         let env = Array("XE=d".utf8) + [0xFF, 0xFE, 0x0A]
