@@ -51,11 +51,18 @@ extension Supervisor {
     /// of the user's inotify instances (a limit of 128 by default, shared with every editor and
     /// file watcher the user runs), so any number of supervisors leave them to those. Where the
     /// kernel has no dnotify, with inotify; without either (inotify's limits reached), it says
-    /// so in the log and checks every 2 s instead.
+    /// so in the log and checks every 2 s instead. `RUNIT_DIRECTORY_WATCH=inotify` or `timer`
+    /// starts at that way (for the tests of each, and for a kernel whose dnotify misbehaves).
     mutating func watchDirectory() {
         descriptors.directory = Platform.open(paths.directory, O_RDONLY | O_DIRECTORY)
         #if os(Linux)
-            if descriptors.directory >= 0 && crunit_directory_notify(descriptors.directory, 1) == 0 {
+            let way = getenv("RUNIT_DIRECTORY_WATCH").map { String(cString: $0) } ?? ""
+            if way == "timer" {
+                log.system("checking the files of \(paths.directory) every 2s (RUNIT_DIRECTORY_WATCH=timer)")
+                repairAt = Platform.monotonicMillis() + Self.repairMillis
+                return
+            }
+            if way != "inotify" && descriptors.directory >= 0 && crunit_directory_notify(descriptors.directory, 1) == 0 {
                 descriptors.notified = true
                 // Not creations: a process started beside this one wakes no one. A removed one
                 // does (a deletion), and costs each supervisor two `stat`s and a few more.

@@ -28,11 +28,23 @@ import Testing
             #expect(try inotifyInstances(try supervisor(fixture, "w")) == 1)
         }
 
-        @Test("a file moved over the control FIFO from another folder is put back, and a stop reaches it")
-        func movedIn() throws {
+        /// The ways a supervisor can watch: dnotify (the default), inotify (where there is no
+        /// dnotify) and a check every 2 s (where neither can be had).
+        static let ways: [[String: String]] = [[:], ["RUNIT_DIRECTORY_WATCH": "inotify"], ["RUNIT_DIRECTORY_WATCH": "timer"]]
+
+        @Test("with inotify, a supervisor holds the one instance it watches with")
+        func inotifyFallback() throws {
             let fixture = try CLIFixture()
             defer { fixture.cleanUp() }
-            #expect(try fixture.run("start", "m", "--", "sleep", "300").status == 0)
+            #expect(try fixture.run(["start", "i", "--", "sleep", "300"], environment: Self.ways[1]).status == 0)
+            #expect(try inotifyInstances(try supervisor(fixture, "i")) == 1)
+        }
+
+        @Test("a file moved over the control FIFO from another folder is put back, and a stop reaches it", arguments: ways)
+        func movedIn(_ way: [String: String]) throws {
+            let fixture = try CLIFixture()
+            defer { fixture.cleanUp() }
+            #expect(try fixture.run(["start", "m", "--", "sleep", "300"], environment: way).status == 0)
             let pid = Int32(try #require(try fixture.status("m")["pid"] as? Int))
             let control = fixture.home + "/procs/m/control"
             let planted = fixture.scratch + "/planted"
@@ -44,12 +56,12 @@ import Testing
             #expect(waitUntilGone(pid))
         }
 
-        @Test("the process's folder moved out of runit's stops the process; a removal beside it does not")
-        func movedAway() throws {
+        @Test("the process's folder moved out of runit's stops the process; a removal beside it does not", arguments: ways)
+        func movedAway(_ way: [String: String]) throws {
             let fixture = try CLIFixture()
             defer { fixture.cleanUp() }
             for name in ["keep", "gone", "moved"] {
-                #expect(try fixture.run("start", name, "--", "sleep", "300").status == 0)
+                #expect(try fixture.run(["start", name, "--", "sleep", "300"], environment: way).status == 0)
             }
             let kept = try #require(try fixture.status("keep")["pid"] as? Int)
             let moved = Int32(try #require(try fixture.status("moved")["pid"] as? Int))
