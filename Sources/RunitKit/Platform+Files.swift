@@ -119,19 +119,23 @@ extension Platform {
     public static func writeAtomically(
         _ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, reserve: String? = nil, durable: Bool = true
     ) -> Int32 {
-        var inode: UInt64 = 0
-        return writeAtomically(path, bytes, mode: mode, reserve: reserve, durable: durable, inode: &inode)
+        var descriptor: Int32 = -1
+        let failure = writeAtomically(path, bytes, mode: mode, reserve: reserve, durable: durable, keeping: &descriptor)
+        if descriptor >= 0 { close(descriptor) }
+        return failure
     }
 
-    /// ``writeAtomically(_:_:mode:reserve:durable:)``, setting `inode` to the written file's (read
-    /// from its descriptor: by the time this returns, the path may name another file, or none).
+    /// ``writeAtomically(_:_:mode:reserve:durable:)``, keeping the written file open: on success
+    /// `descriptor` is its descriptor, the caller's to close (-1 on failure). By the time this
+    /// returns, the path may name another file, or none; and while it is held open, the file's
+    /// inode number cannot be given to another one made in its place.
     public static func writeAtomically(
         _ path: String, _ bytes: [UInt8], mode: mode_t = 0o600, reserve: String? = nil, durable: Bool = true,
-        inode: inout UInt64
+        keeping descriptor: inout Int32
     ) -> Int32 {
-        let failure = writeAtomicallyOnce(path, bytes, mode: mode, durable: durable, inode: &inode)
+        let failure = writeAtomicallyOnce(path, bytes, mode: mode, durable: durable, keeping: &descriptor)
         guard failure == ENOSPC || failure == EDQUOT, let reserve, unlink(reserve) == 0 else { return failure }
-        return writeAtomicallyOnce(path, bytes, mode: mode, durable: durable, inode: &inode)
+        return writeAtomicallyOnce(path, bytes, mode: mode, durable: durable, keeping: &descriptor)
     }
 
     /// Makes the reserve file at `path` if it is missing: one page of zeros, really written (not
@@ -149,21 +153,21 @@ extension Platform {
     }
 
     private static func writeAtomicallyOnce(
-        _ path: String, _ bytes: [UInt8], mode: mode_t, durable: Bool, inode: inout UInt64
+        _ path: String, _ bytes: [UInt8], mode: mode_t, durable: Bool, keeping descriptor: inout Int32
     ) -> Int32 {
+        descriptor = -1
         let temporary = path + ".tmp." + String(getpid()) + "." + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
         guard fd >= 0 else { return crunit_errno() }
         var failure: Int32 = 0
         if !bytes.withUnsafeBytes({ writeAll(fd, $0) }) || (durable && fsync(fd) != 0) { failure = crunit_errno() }
-        var info = stat()
-        inode = fstat(fd, &info) == 0 ? UInt64(info.st_ino) : 0
-        close(fd)
         if failure == 0 && rename(temporary, path) != 0 { failure = crunit_errno() }
         guard failure == 0 else {
+            close(fd)
             unlink(temporary)
             return failure
         }
+        descriptor = fd
         guard durable else { return 0 }
         // The rename is durable only once the directory holding it is synced. Best effort: the new
         // file is in place either way, and a directory that cannot be opened (mode 0300) is no error.
@@ -175,12 +179,6 @@ extension Platform {
             close(directoryFD)
         }
         return 0
-    }
-
-    /// The inode of the file at `path` (not following a link), or 0 when there is none.
-    public static func inode(_ path: String) -> UInt64 {
-        var info = stat()
-        return lstat(path, &info) == 0 ? UInt64(info.st_ino) : 0
     }
 
     /// Whether `path` names the open file `fd` (not through a link): false once it was deleted,

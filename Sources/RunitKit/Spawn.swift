@@ -37,11 +37,12 @@ public enum Spawn {
         var empty = sigset_t()
         sigemptyset(&empty)
         posix_spawnattr_setsigmask(&attributes, &empty)
+        // Every signal at its default, as systemd starts a service: one ignored by whoever ran
+        // `runit start` (`nohup` ignores SIGHUP) is not the process's to inherit, and a
+        // `runit signal` would reach nothing. With glibc's own two (32 and 33), which
+        // `sigfillset` leaves out and glibc's spawn would leave ignored.
         var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
-        // Else glibc's spawn leaves its own two (32 and 33) ignored, and a program that is not
-        // glibc's (Go, musl) would start with them ignored, as no shell starts it.
+        sigfillset(&defaults)
         crunit_sigset_add_reserved(&defaults)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)

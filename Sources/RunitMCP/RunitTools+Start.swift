@@ -24,7 +24,7 @@ extension RunitTools {
             if let log = ready.log { _ = try LogPattern(log) }
             ready.port = try waitFor.int("port")
             ready.http = try waitFor.string("http")
-            ready.command = try waitFor.string("cmd")
+            ready.command = try waitFor.string("cmd").map(ByteText.literal)
             let given = [ready.log != nil, ready.port != nil, ready.http != nil, ready.command != nil].filter { $0 }.count
             guard given == 1 else {
                 throw RunitError(
@@ -168,7 +168,14 @@ extension RunitTools {
                 .invalidInput, "start_process needs 'command' (a shell command) or 'argv' (a program and its arguments)")
         }
         request.cwd = try arguments.string("cwd").map(ByteText.literal)
-        request.env = (try arguments.stringMap("env") ?? []).map { ByteText.literal("\($0.0)=\($0.1)") }
+        let env = try arguments.stringMap("env") ?? []
+        // A name ends at its first `=`: `{"X=Y": "v"}` would set X to `Y=v`.
+        if let bad = env.first(where: { $0.0.isEmpty || $0.0.utf8.contains(UInt8(ascii: "=")) }) {
+            throw RunitError(
+                .invalidInput,
+                "start_process: the env name '\(bad.0)' is empty or holds '='; give names such as PORT or DATABASE_URL")
+        }
+        request.env = env.map { ByteText.literal("\($0.0)=\($0.1)") }
         request.replace = try arguments.bool("replace") ?? false
         request.port = try port(arguments)
         if let health = try health(arguments) {
@@ -216,7 +223,7 @@ extension RunitTools {
                 "health", keys: ["cmd", "http", "port", "interval_s", "timeout_s", "retries", "start_period_s"])
         else { return nil }
         var health = HealthCheck()
-        health.command = try given.string("cmd")
+        health.command = try given.string("cmd").map(ByteText.literal)
         health.http = try given.string("http")
         health.port = try given.int("port")
         func millis(_ key: String) throws(RunitError) -> Int64? {

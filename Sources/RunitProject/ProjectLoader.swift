@@ -68,7 +68,8 @@ public enum ProjectLoader {
         let real = RunitContext.resolved(path)
         switch Platform.readRegular(real, limit: sizeLimit) {
         // Bytes that are not UTF-8 (an argument, a variable) kept as they are (``ByteText``).
-        case .success(let bytes): return ByteText.text(bytes)
+        // A UTF-8 byte order mark, which some editors put first, is no part of the text.
+        case .success(let bytes): return ByteText.text(bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...])
         case .failure(.tooLarge(let size)):
             throw RunitError(.invalidInput, "\(path) is \(size) bytes; a project or env file may be at most 1 MiB")
         case .failure(let problem):

@@ -48,9 +48,13 @@ public enum PolicyCheck {
             if let text, text.trimmedSpaces.isEmpty {
                 throw RunitError(.invalidInput, "the command of \(flag) \(of) is empty; give a shell command")
             }
+            // The supervisor gets it on its command line, a C string: a NUL would cut it short.
+            if let text, text.utf8.contains(0) {
+                throw RunitError(.invalidInput, "the command of \(flag) \(of) holds a NUL byte, which no command can hold; leave it out")
+            }
         }
-        for path in policies.watch where path.isEmpty {
-            throw RunitError(.invalidInput, "a --watch path \(of) is empty; give a file or directory")
+        for path in policies.watch where path.isEmpty || path.utf8.contains(0) {
+            throw RunitError(.invalidInput, "a --watch path \(of) is empty or holds a NUL byte; give a file or directory")
         }
         return policies
     }

@@ -49,14 +49,16 @@ public struct ProcessSpec: Codable, Equatable, Sendable {
         if let command { return command }
         return argv.enumerated().map { index, word in
             // In the command's place, `NAME=VALUE` is an assignment and `done` a syntax error.
-            index == 0 && (word.utf8.contains(UInt8(ascii: "=")) || Self.reservedWords.contains(word))
+            // `%1` is a job in bash's.
+            index == 0 && (word.utf8.contains(UInt8(ascii: "=")) || word.hasPrefix("%") || Self.reservedWords.contains(word))
                 ? Self.shellQuoted(word, always: true) : Self.shellQuoted(word)
         }.joined(separator: " ")
     }
 
-    /// The POSIX shell's reserved words, which mean something else in a command's place.
+    /// The POSIX shell's reserved words, and bash's, which mean something else in a command's place.
     static let reservedWords: Set<String> = [
         "!", "{", "}", "case", "do", "done", "elif", "else", "esac", "fi", "for", "if", "in", "then", "until", "while",
+        "[[", "]]", "function", "select", "coproc", "time",
     ]
 
     /// Whether a byte needs no quoting in a POSIX shell word: ASCII letters, digits and `-_./=:@%+,`.

@@ -181,11 +181,11 @@ extension Supervisor {
         // fsyncs for `stopping`, a start two for `starting`); after a crash of the machine the
         // state before them stands. A `starting` with a pid (waiting for readiness) is synced.
         let transient = status.state == .stopping || (status.state == .starting && status.pid <= 0)
-        var inode: UInt64 = 0
+        var written: Int32 = -1
         func write() -> Int32 {
             Platform.writeAtomically(
                 paths.status, Array(status.json.utf8), reserve: paths.reserve, durable: durable && !transient,
-                inode: &inode)
+                keeping: &written)
         }
         var failure = write()
         if failure == EISDIR {
@@ -200,8 +200,9 @@ extension Supervisor {
             if statusRetryAt != nil { log.system("wrote \(paths.status) again") }
             statusRetryAt = nil
             // The file written, not the one at the path now: one deleted since is made anew at
-            // the next check, where the path's inode (0 for none) would have matched.
-            statusInode = inode
+            // the next check, where a look at the path (none there) would have matched nothing.
+            if statusFile >= 0 { close(statusFile) }
+            statusFile = written
         } else if directoryLost {
             statusRetryAt = nil  // Nowhere to write it: the directory is gone.
         } else {

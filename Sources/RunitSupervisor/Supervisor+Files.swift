@@ -205,7 +205,7 @@ extension Supervisor {
                 restored = false
             }
         }
-        if Platform.inode(paths.status) != statusInode && statusRetryAt == nil {
+        if !Platform.names(paths.status, statusFile) && statusRetryAt == nil {
             if unlink(paths.status) != 0 { _ = rmdir(paths.status) }
             writeStatus()
         }

@@ -61,8 +61,9 @@ public struct Supervisor: ~Copyable {
     var changeStreak: (path: String, runs: Int) = ("", 0)
     /// When a failed write of `status.json` is tried again; nil when the file is up to date.
     var statusRetryAt: Int64?
-    /// The inode of the status file last written, to notice one deleted or replaced by others.
-    var statusInode: UInt64 = 0
+    /// The status file last written, held open to notice one deleted or replaced by others
+    /// (held, its inode number cannot be given to a file made in its place); -1 before the first.
+    var statusFile: Int32 = -1
     /// Polls that failed in a row (not counting EINTR).
     var pollFailures = 0
     /// Whether the memory that setting up a run dirtied has been given back since that run began.

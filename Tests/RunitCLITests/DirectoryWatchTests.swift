@@ -118,6 +118,29 @@ import Testing
             #expect(try fixture.run("stop", "dir").status == 0)
         }
 
+        @Test("a FIFO made at status.json in its place, given the freed inode number, is still replaced")
+        func plantedWithSameInode() throws {
+            let fixture = try CLIFixture()
+            defer { fixture.cleanUp() }
+            #expect(try fixture.run("start", "p", "--", "sleep", "300").status == 0)
+            let supervisor = Int32(try #require(try fixture.status("p")["supervisor_pid"] as? Int))
+            let status = fixture.home + "/procs/p/status.json"
+            for round in 0..<3 {
+                // Stopped, the supervisor wakes to both changes at once; ext4 hands the number of
+                // the file just deleted to the next one made, as the supervisor held it by number.
+                kill(supervisor, SIGSTOP)
+                unlink(status)
+                mkfifo(status, 0o600)
+                kill(supervisor, SIGCONT)
+                let back = fixture.eventually(timeout: 5) {
+                    var info = stat()
+                    return lstat(status, &info) == 0 && info.st_mode & S_IFMT == S_IFREG
+                }
+                #expect(back, "round \(round): the planted FIFO is still at status.json")
+            }
+            #expect(try fixture.status("p")["state"] as? String == "running")
+        }
+
         static func isFIFO(_ path: String) -> Bool {
             var info = stat()
             return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO

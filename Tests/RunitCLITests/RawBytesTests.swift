@@ -47,8 +47,10 @@ struct RawBytesTests {
         let script = "'printf \"%s|%s|%s\" \"$1\" \"$XY\" \"$XE\" > out; exec sleep 300'"
         var yaml = Array("processes:\n  raw:\n    argv: [sh, -c, \(script), sh, \"a".utf8)
         yaml += [0xFF] + Array("b\"]\n    env: {XY: \"v".utf8) + [0xFE] + Array("\"}\n    env_file: .env\n".utf8)
-        #expect(FileManager.default.createFile(atPath: directory + "/runit.yaml", contents: Data(yaml)))
-        let env = Array("XE=d".utf8) + [0xFF, 0xFE, 0x0A]
+        // Both begin with a UTF-8 byte order mark, as some editors write them.
+        let mark: [UInt8] = [0xEF, 0xBB, 0xBF]
+        #expect(FileManager.default.createFile(atPath: directory + "/runit.yaml", contents: Data(mark + yaml)))
+        let env = mark + Array("XE=d".utf8) + [0xFF, 0xFE, 0x0A]
         #expect(FileManager.default.createFile(atPath: directory + "/.env", contents: Data(env)))
         let up = try fixture.run(["up"], cwd: directory)
         #expect(up.status == 0, "\(up.stderr)")

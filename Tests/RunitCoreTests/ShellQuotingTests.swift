@@ -30,7 +30,7 @@ struct ShellQuotingTests {
         let bin = FileManager.default.temporaryDirectory.appendingPathComponent("runit-quote-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: bin) }
-        for program in ["A=1", "done", "if"] {
+        for program in ["A=1", "done", "if", "function", "%1", "[["] {
             let argv = [program, "x=y", "done"]
             let shown = ProcessSpec(name: "x", argv: argv, cwd: "/").displayCommand
             #expect(shown == "'\(program)' x=y done", "\(shown)")

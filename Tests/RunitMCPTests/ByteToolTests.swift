@@ -40,6 +40,10 @@ struct ByteToolTests {
             (["command": "echo a\u{0}b"], "an argument of 'n' holds a NUL byte"),
             (["argv": ["echo"], "env": ["X": "v\u{0}w"]], "an environment entry of 'n' holds a NUL byte"),
             (["argv": ["echo"], "cwd": .string(fixture.base + "\u{0}x")], "the working directory of 'n' holds a NUL byte"),
+            (["argv": ["echo"], "health": ["cmd": "false\u{0}; true"]], "the command of --health-cmd of 'n', holds a NUL byte"),
+            (["argv": ["echo"], "wait_for": ["cmd": "false\u{0}; true"]], "the command of --ready-cmd of 'n', holds a NUL byte"),
+            (["argv": ["echo"], "env": ["X=Y": "v"]], "the env name 'X=Y' is empty or holds '='"),
+            (["argv": ["echo"], "env": ["": "v"]], "the env name '' is empty or holds '='"),
         ]
         for (arguments, message) in cases {
             var given = arguments
