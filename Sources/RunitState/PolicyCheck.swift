@@ -50,7 +50,8 @@ public enum PolicyCheck {
             }
             // The supervisor gets it on its command line, a C string: a NUL would cut it short.
             if let text, text.utf8.contains(0) {
-                throw RunitError(.invalidInput, "the command of \(flag) \(of) holds a NUL byte, which no command can hold; leave it out")
+                throw RunitError(
+                    .invalidInput, "the command of \(flag) \(of) holds a NUL byte, which no command can hold; leave it out")
             }
         }
         for path in policies.watch where path.isEmpty || path.utf8.contains(0) {
