@@ -22,6 +22,10 @@ public enum EnvFile {
     /// The entries of `text`, in order (a key given twice keeps both; the later wins when applied).
     public static func parse(_ text: String) throws(Problem) -> [EnvironmentEntry] {
         var entries: [EnvironmentEntry] = []
+        if let nul = text.utf8.firstIndex(of: 0) {
+            let line = text.utf8[..<nul].filter { $0 == 0x0A }.count + 1
+            throw Problem(line: line, message: "the line holds a NUL byte, which no variable can hold")
+        }
         let characters = Array(text.replacingOccurrences(of: "\r\n", with: "\n").unicodeScalars)
         var index = 0
         var line = 1

@@ -143,7 +143,7 @@ extension ProjectParser {
                     continue
                 }
                 // `KEY:` with nothing after it is an empty value, as Compose reads it.
-                let text = value.scalar.map { $0.tag == Tag(.null) ? "" : $0.string } ?? string(value, name) ?? ""
+                let text = value.scalar?.tag == Tag(.null) ? "" : string(value, name) ?? ""
                 entries.append(EnvironmentEntry(key: name, value: text))
             }
         case .sequence(let items):

@@ -128,6 +128,11 @@ struct ProjectParser {
             add(node.mark, "'\(key)' must be text, not a \(Self.kind(node))")
             return nil
         }
+        // Arguments, variables, paths and commands reach the kernel as C strings, cut at a NUL.
+        guard !scalar.string.utf8.contains(0) else {
+            add(node.mark, "'\(key)' holds a NUL byte (\\0), which no argument, variable, path or command can hold")
+            return nil
+        }
         return scalar.string
     }
 

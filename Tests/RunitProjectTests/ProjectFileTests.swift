@@ -135,6 +135,26 @@ struct ProjectFileTests {
         #expect(problems.contains { $0.hasPrefix("13:3: 'bad name' is not a valid process name") }, "\(problems)")
     }
 
+    @Test("a NUL in any text is a problem at its place, before anything starts (found by a hostile review)")
+    func nulInText() throws {
+        let directory = try ProjectDirectory()
+        defer { directory.remove() }
+        let problems = try directory.problems(
+            """
+            processes:
+              a: {argv: [echo, "x\\0y"]}
+              b: {command: "echo \\0", env: {K: "v\\0"}}
+              c: {command: x, health_cmd: "false\\0; true", cwd: "/tmp\\0"}
+              d: {command: x, env: {K: "v\\0"}}
+            """)
+        for place in ["2:20", "3:16", "4:31", "4:53", "5:28"] {
+            #expect(problems.contains { $0.hasPrefix(place + ": ") && $0.contains("holds a NUL byte") }, "\(place): \(problems)")
+        }
+        #expect(throws: EnvFile.Problem(line: 2, message: "the line holds a NUL byte, which no variable can hold")) {
+            try EnvFile.parse("A=1\nB=x\u{0}y\n")
+        }
+    }
+
     @Test("a cycle is named along its path; a value out of range says the range with the key's name")
     func cyclesAndRanges() throws {
         let directory = try ProjectDirectory()
