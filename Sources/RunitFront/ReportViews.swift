@@ -67,7 +67,7 @@ public enum ReportViews {
             ("pid", report.pid.map(String.init) ?? "-"),
             ("ports", ports(report.ports, separator: ", ")),
             ("command", report.command ?? "?"),
-            ("cwd", report.cwd ?? "?"),
+            ("cwd", ByteText.shown(report.cwd ?? "?")),
         ]
         for (key, value) in (report.env ?? [:]).sorted(by: { $0.key < $1.key }) {
             rows.append(("env", ByteText.shown("\(key)=\(value)")))

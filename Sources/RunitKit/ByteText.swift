@@ -76,6 +76,22 @@ public enum ByteText {
         return out
     }
 
+    /// Calls `body` with the bytes of `text` as a C string (a path or an argument for the kernel).
+    public static func withCString<Result>(_ text: String, _ body: (UnsafePointer<CChar>) throws -> Result) rethrows -> Result {
+        guard text.utf8.contains(0xF4) else { return try text.withCString(body) }
+        var bytes = bytes(text)
+        bytes.append(0)
+        return try bytes.withUnsafeBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: CChar.self) { try body($0.baseAddress!) }
+        }
+    }
+
+    /// Whether `path` (its bytes) names a directory, links followed.
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return withCString(path) { stat($0, &info) } == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
+
     /// A copy of the bytes of `text` as a C string, from `malloc` (`free` it), as `strdup` makes.
     public static func duplicate(_ text: String) -> UnsafeMutablePointer<CChar>? {
         var bytes = bytes(text)

@@ -76,7 +76,7 @@ public struct SupervisorArguments: Equatable, Sendable {
             bytes.withMemoryRebound(to: CChar.self) { getcwd($0.baseAddress, $0.count) != nil }
         }
         guard found, let end = buffer.firstIndex(of: 0) else { return }
-        let current = String(decoding: buffer[..<end], as: UTF8.self)
+        let current = ByteText.text(buffer[..<end])
         func absolute(_ path: String) -> String {
             path.hasPrefix("/") ? path : current == "/" ? "/" + path : current + "/" + path
         }

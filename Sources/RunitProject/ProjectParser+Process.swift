@@ -64,8 +64,7 @@ extension ProjectParser {
         case "cwd":
             guard let path = string(value, text) else { return }
             let absolute = absolute(path)
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory), isDirectory.boolValue {
+            if ByteText.isDirectory(absolute) {
                 process.cwd = absolute
             } else {
                 add(value.mark, "the directory '\(path)' (\(absolute)) does not exist")

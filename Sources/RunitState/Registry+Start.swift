@@ -269,8 +269,7 @@ extension Registry {
 
     private func validatedDirectory(_ path: String, name: ProcessName) throws(RunitError) -> String {
         let absolute = RunitContext.absolute(path, from: context.workingDirectory)
-        var info = stat()
-        guard stat(absolute, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else {
+        guard ByteText.isDirectory(absolute) else {
             throw RunitError(
                 .invalidInput,
                 "the working directory '\(path)' for '\(name)' does not exist; give an existing directory with --cwd")

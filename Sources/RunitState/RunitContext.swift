@@ -73,7 +73,7 @@ public struct RunitContext: Sendable {
     package static func currentDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { return environmentDirectory() }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return ByteText.text(buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) })
     }
 
     /// The directory of this executable, links resolved: from `/proc/self/exe` on Linux (Bundle's

@@ -22,8 +22,7 @@ struct ChildSpawner {
     /// The new process's pid, or the errno of the failed spawn.
     func spawn() -> Result<Int32, SpawnError> {
         if !cwd.isEmpty {
-            var info = stat()
-            guard stat(cwd, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+            guard ByteText.isDirectory(cwd) else {
                 return .failure(SpawnError(message: "the working directory '\(cwd)' does not exist or is not a directory"))
             }
         }
@@ -38,7 +37,7 @@ struct ChildSpawner {
                 posix_spawn_file_actions_adddup2(&actions, 0, 1)
                 posix_spawn_file_actions_adddup2(&actions, 0, 2)
             }
-            if !cwd.isEmpty { _ = crunit_spawn_addchdir(&actions, cwd) }
+            if !cwd.isEmpty { _ = ByteText.withCString(cwd) { crunit_spawn_addchdir(&actions, $0) } }
         }
         return result.mapError { SpawnError(message: "cannot start '\(argv[0])': \($0.message)") }
     }

@@ -38,7 +38,7 @@ struct CommandRun {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
             posix_spawn_file_actions_adddup2(&actions, writeEnd, 2)
-            if !cwd.isEmpty { _ = crunit_spawn_addchdir(&actions, cwd) }
+            if !cwd.isEmpty { _ = ByteText.withCString(cwd) { crunit_spawn_addchdir(&actions, $0) } }
             // Nothing of the supervisor's leaks into the check, even a descriptor without FD_CLOEXEC.
             _ = crunit_spawn_addclosefrom(&actions, 3)
         }

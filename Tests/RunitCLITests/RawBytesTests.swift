@@ -59,6 +59,25 @@ struct RawBytesTests {
         #expect(try fixture.run(["down"], cwd: directory).status == 0)
     }
 
+    @Test("a working directory that is not UTF-8, given or current, is the process's (found by a hostile review)")
+    func directoryBytes() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        // The shell makes the folder and the calls: Foundation's Process takes only Strings.
+        let script = #"""
+            d="$1/d$(printf '\377')"; mkdir "$d" && cd "$d" || exit 9
+            "$0" start given --cwd "$d" -- sh -c 'pwd > "$1/given"; exec sleep 300' sh "$1" || exit 1
+            exec "$0" start current -- sh -c 'pwd > "$1/current"; exec sleep 300' sh "$1"
+            """#
+        let start = try fixture.run(["-c", script, CLIFixture.binary, fixture.scratch], tool: "/bin/sh")
+        #expect(start.status == 0, "\(start.stderr)")
+        let expected = Array((fixture.scratch + "/d").utf8) + [0xFF, 0x0A]
+        for name in ["given", "current"] {
+            #expect(fixture.eventually { written(fixture.scratch + "/" + name) == expected }, "\(name)")
+        }
+        #expect(try fixture.run(["status", "given"]).stdout.contains("/d\\xFF"))
+    }
+
     /// The bytes of `path`, nil until it holds some.
     private func written(_ path: String) -> [UInt8]? {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return nil }
