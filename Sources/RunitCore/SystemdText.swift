@@ -27,7 +27,13 @@ public enum SystemdText {
             case "\n": out += "\\n"
             case "\t": out += "\\t"
             case "\r": out += "\\r"
-            default: out.unicodeScalars.append(scalar)
+            default:
+                // A byte that is not UTF-8 (``ByteText``) as systemd's C escape of it.
+                if let byte = ByteText.escapedByte(scalar) {
+                    out += "\\x" + String(byte, radix: 16)
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out
