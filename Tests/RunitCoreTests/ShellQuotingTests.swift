@@ -38,16 +38,8 @@ struct ShellQuotingTests {
             let script = bin + "/" + program
             #expect(FileManager.default.createFile(atPath: script, contents: Data("#!/bin/sh\necho ran \"$@\"\n".utf8)))
             chmod(script, 0o755)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", shown]
-            process.environment = ["PATH": bin + ":/usr/bin:/bin"]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            #expect(String(decoding: data, as: UTF8.self) == "ran x=y done\n", "\(shown)")
+            let ran = try Self.shell(script: shown, environment: ["PATH": bin + ":/usr/bin:/bin"])
+            #expect(String(decoding: ran.output, as: UTF8.self) == "ran x=y done\n", "\(shown)")
         }
     }
 
@@ -64,15 +56,24 @@ struct ShellQuotingTests {
 
     /// The words `sh` makes of `command`, each as bytes.
     static func words(_ command: String, shell: String = "/bin/sh") throws -> [[UInt8]] {
+        let ran = try shell(shell, script: "set -- " + command + "\nprintf '%s\\0' \"$@\"")
+        #expect(ran.status == 0, "\(command)")
+        return Array(ran.output).split(separator: 0, omittingEmptySubsequences: false).dropLast().map(Array.init)
+    }
+
+    /// What `shell -c script` printed, and its exit status.
+    static func shell(
+        _ shell: String = "/bin/sh", script: String, environment: [String: String]? = nil
+    ) throws -> (output: Data, status: Int32) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: shell)
-        process.arguments = ["-c", "set -- " + command + "\nprintf '%s\\0' \"$@\""]
+        process.arguments = ["-c", script]
+        if let environment { process.environment = environment }
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(command)")
-        return Array(data).split(separator: 0, omittingEmptySubsequences: false).dropLast().map(Array.init)
+        return (data, process.terminationStatus)
     }
 }
