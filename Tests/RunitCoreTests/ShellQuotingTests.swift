@@ -56,7 +56,7 @@ struct ShellQuotingTests {
 
     /// The words `sh` makes of `command`, each as bytes.
     static func words(_ command: String, shell: String = "/bin/sh") throws -> [[UInt8]] {
-        let ran = try shell(shell, script: "set -- " + command + "\nprintf '%s\\0' \"$@\"")
+        let ran = try Self.shell(shell, script: "set -- " + command + "\nprintf '%s\\0' \"$@\"")
         #expect(ran.status == 0, "\(command)")
         return Array(ran.output).split(separator: 0, omittingEmptySubsequences: false).dropLast().map(Array.init)
     }
