@@ -78,6 +78,20 @@ struct RawBytesTests {
         #expect(try fixture.run(["status", "given"]).stdout.contains("/d\\xFF"))
     }
 
+    @Test("a --ready-log or --grep pattern with a byte that is not UTF-8 matches that byte (found by a hostile review)")
+    func patternBytes() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let script = #"""
+            exec "$0" start r --ready-log "$(printf 'x\377y')" -- sh -c 'printf "x\377y\nplain\n"; exec sleep 300'
+            """#
+        let start = try fixture.run(["-c", script, CLIFixture.binary], tool: "/bin/sh")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(fixture.eventually { fixture.state("r") == "ready" }, "\(fixture.state("r") ?? "none")")
+        let grep = try fixture.run(["-c", #"exec "$0" logs r --grep "$(printf '\377')""#, CLIFixture.binary], tool: "/bin/sh")
+        #expect(grep.status == 0 && grep.stdout.contains("x\u{FFFD}y") && !grep.stdout.contains("plain"), "\(grep.stdout)")
+    }
+
     /// The bytes of `path`, nil until it holds some.
     private func written(_ path: String) -> [UInt8]? {
         guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return nil }

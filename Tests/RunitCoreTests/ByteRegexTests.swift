@@ -49,6 +49,21 @@ struct ByteRegexTests {
         regex.matcher().matches(Array(text.utf8))
     }
 
+    @Test("a byte that is not UTF-8 in a pattern (ByteText's stand-in) matches that byte, alone, in a class and as the required literal")
+    func rawBytes() throws {
+        let raw: [UInt8] = [0x78, 0xFF, 0x79]
+        for pattern in [ByteText.text(raw), "x[" + ByteText.text([0xFE, 0xFF]) + "]y", "x.y", ByteText.text([0xFF]) + "+"] {
+            let matcher = try ByteRegex(pattern).matcher()
+            #expect(matcher.matches(raw), "\(ByteText.shown(pattern))")
+        }
+        // The stand-in's own UTF-8 is no match for it: the log holds the byte.
+        #expect(!(try ByteRegex(ByteText.text(raw)).matcher().matches(Array(ByteText.text(raw).utf8))))
+        #expect(try ByteRegex(ByteText.text(raw)).requiredLiteral == raw)
+        // `.` is still one character, never one byte of one: `^..$` is no match for "é".
+        #expect(!(try ByteRegex("^..$").matcher().matches(Array("é".utf8))))
+        #expect(try ByteRegex("^.$").matcher().matches(Array("é".utf8)))
+    }
+
     @Test("random patterns match the same texts as NSRegularExpression, with and without ignoring case")
     func agreesWithReference() async {
         await propertyCheck(input: Gen.int(in: 0...Int.max)) { seed in

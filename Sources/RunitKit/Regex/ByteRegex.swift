@@ -31,7 +31,7 @@ public struct ByteRegex: Sendable {
             return ([], [])
         case .scalars(let set):
             guard let value = set.single else { return (nil, []) }
-            let bytes = UTF8Ranges.encode(value)
+            let bytes = value >= ByteText.firstEscape ? [UInt8(truncatingIfNeeded: value)] : UTF8Ranges.encode(value)
             return (bytes, bytes)
         case .concat(let items):
             var run: [UInt8] = []

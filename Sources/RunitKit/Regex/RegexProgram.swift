@@ -119,8 +119,25 @@ struct RegexProgram: Sendable {
     /// every non-ASCII scalar (`.`, a negated class) also takes a byte that is not valid UTF-8,
     /// as decoding would have read it as U+FFFD.
     private mutating func scalars(_ set: ScalarSet, next: Int32) throws(RegexError) -> Int32 {
+        let nonASCII = ScalarSet([0x80...ScalarSet.maxScalar])
+        let holdsAllNonASCII = nonASCII.ranges.allSatisfy { range in
+            set.ranges.contains { $0.contains(range.lowerBound) && $0.contains(range.upperBound) }
+        }
         var entries: [Int32] = []
-        for range in set.ranges {
+        for whole in set.ranges {
+            var range = whole
+            // The stand-ins of bytes that are not UTF-8 (``ByteText``: a pattern given on a command
+            // line), written in a pattern, match those bytes, as the log holds them. Not in a set
+            // of every non-ASCII scalar: one byte of a character is no character.
+            if !holdsAllNonASCII && range.upperBound >= ByteText.firstEscape {
+                let low = max(range.lowerBound, ByteText.firstEscape)
+                entries.append(
+                    emit(
+                        .byteRange, low: UInt8(truncatingIfNeeded: low), high: UInt8(truncatingIfNeeded: range.upperBound),
+                        out: next))
+                guard range.lowerBound < ByteText.firstEscape else { continue }
+                range = range.lowerBound...(ByteText.firstEscape - 1)
+            }
             for sequence in UTF8Ranges.sequences(range.lowerBound, range.upperBound) {
                 var entry = next
                 for byteRange in sequence.reversed() {
@@ -128,10 +145,6 @@ struct RegexProgram: Sendable {
                 }
                 entries.append(entry)
             }
-        }
-        let nonASCII = ScalarSet([0x80...ScalarSet.maxScalar])
-        let holdsAllNonASCII = nonASCII.ranges.allSatisfy { range in
-            set.ranges.contains { $0.contains(range.lowerBound) && $0.contains(range.upperBound) }
         }
         if holdsAllNonASCII {
             for invalid: ClosedRange<UInt8> in [0x80...0xC1, 0xF5...0xFF] {
