@@ -49,7 +49,7 @@ struct ByteRegexTests {
         regex.matcher().matches(Array(text.utf8))
     }
 
-    @Test("a byte that is not UTF-8 in a pattern (ByteText's stand-in) matches that byte, alone, in a class and as the required literal")
+    @Test("a byte that is not UTF-8 in a pattern (ByteText's stand-in) matches that byte, alone, in a class and as a literal")
     func rawBytes() throws {
         let raw: [UInt8] = [0x78, 0xFF, 0x79]
         for pattern in [ByteText.text(raw), "x[" + ByteText.text([0xFE, 0xFF]) + "]y", "x.y", ByteText.text([0xFF]) + "+"] {
