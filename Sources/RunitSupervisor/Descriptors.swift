@@ -10,7 +10,7 @@ import RunitKit
 /// The descriptors a supervisor holds for its whole life.
 struct Descriptors {
     /// The signalfd for SIGCHLD, SIGTERM, SIGINT, SIGHUP and SIGQUIT, and SIGIO (Linux), which
-    /// says that an entry of the process's directory was deleted or renamed.
+    /// says that the process's directory changed (see `notified`).
     var signals: Int32 = -1
     /// The control FIFO, opened read-write so it never reports end-of-file.
     var control: Int32 = -1
@@ -31,9 +31,9 @@ struct Descriptors {
     var inputBlocked = false
     /// The abstract socket whose name proves this supervisor alive (Linux; see ``RunToken``).
     var guardSocket: Int32 = -1
-    /// Whether the kernel sends SIGIO when an entry of the process's directory is deleted or
-    /// renamed, or when an entry of the directory above it is renamed (dnotify, on `directory`
-    /// and `parent`).
+    /// Whether the kernel sends SIGIO when an entry of the process's directory is created,
+    /// deleted, renamed or moved in or out, or an entry of the directory above it is renamed or
+    /// moved out (dnotify, on `directory` and `parent`).
     var notified = false
     /// The directory that holds the process's directory, held open for its dnotify; or -1.
     var parent: Int32 = -1

@@ -45,6 +45,10 @@ import Testing
             let fixture = try CLIFixture()
             defer { fixture.cleanUp() }
             #expect(try fixture.run(["start", "m", "--", "sleep", "300"], environment: way).status == 0)
+            // Each way is the one asked for: inotify holds its instance; the timer says so.
+            #expect(try inotifyInstances(try supervisor(fixture, "m")) == (way.values.first == "inotify" ? 1 : 0))
+            let timed = try fixture.run("logs", "m").stdout.contains("every 2s (RUNIT_DIRECTORY_WATCH=timer)")
+            #expect(timed == (way.values.first == "timer"))
             let pid = Int32(try #require(try fixture.status("m")["pid"] as? Int))
             let control = fixture.home + "/procs/m/control"
             let planted = fixture.scratch + "/planted"
