@@ -78,8 +78,9 @@ public struct ProcessTable {
     ///
     /// Follows `/proc/PID/task/TID/children`, a few reads for a small tree instead of one per
     /// process on the system; falls back to a full scan where the kernel does not offer it.
-    /// A supervisor has one thread (it starts none), so `singleThreadedRoot` reads its children
-    /// from that thread's file alone and skips listing its tasks; and the tree of a supervisor
+    /// A supervisor's children are all its main thread's (its one other thread, a heavy writer's
+    /// log writer, starts none), so `singleThreadedRoot` reads them from that thread's file alone
+    /// and skips listing its tasks; and the tree of a supervisor
     /// leaves out another supervisor among its children with all of its own tree: a `runit
     /// start` run inside the process started it, and being a subreaper this one adopted it when
     /// it went to the background, but it supervises a process of its own.

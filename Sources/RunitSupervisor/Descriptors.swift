@@ -175,6 +175,8 @@ extension Supervisor {
     /// `durable: false` skips the fsyncs, for what is fine to lose in a crash (a health check's time).
     @discardableResult
     mutating func writeStatus(durable: Bool = true) -> Int32 {
+        // A state a client reads (exited, ready) comes after the output logged before it.
+        log.settle()
         status.updatedAtMilliseconds = Platform.nowMicros() / 1000
         // `stopping`, and `starting` before the process is spawned, are on the way to a durable
         // `stopped`, `running` or failure: they are not synced to the disk (a stop paid four

@@ -23,8 +23,16 @@ struct LogWriter: ~Copyable {
     private let keep: Int
     private var fd: Int32 = -1
     private var size = 0
-    private var output: [UInt8] = []
+    private var output = ByteBatch(capacity: LogWriter.writeBatch + 2 * LogWriter.maxLine)
+    /// The batch the writer thread is writing (a heavy writer's), while `output` fills again;
+    /// nothing else touches it, or the log's descriptor, until `settle`. Its memory is taken
+    /// at the first hand-off.
+    private var inflight = ByteBatch(capacity: 0)
+    private var writing = false
+    /// Started at the first full batch, so that a process that writes little has no thread.
+    private var writer: OpaquePointer?
     private var header: [UInt8] = []
+    private var pieceHeader: [UInt8] = []
     private var pending: [[UInt8]] = [[], []]
     private var pendingSince: [Int64] = [0, 0]
     /// Output that could not be written (a full disk): how much, since when, and why. Counted
@@ -49,13 +57,16 @@ struct LogWriter: ~Copyable {
         self.paths = paths
         self.maxSize = maxSize
         self.keep = keep
-        output.reserveCapacity(Self.writeBatch + 2 * Self.maxLine)
         header.reserveCapacity(40)
         pending[0].reserveCapacity(Self.maxLine)
         pending[1].reserveCapacity(Self.maxLine)
     }
 
-    deinit { if fd >= 0 { close(fd) } }
+    deinit {
+        // Ends the thread after the batch it is writing, which reaches the log.
+        if let writer { crunit_writer_free(writer) }
+        if fd >= 0 { close(fd) }
+    }
 
     /// Opens (or creates) the current log for appending, once at start; false if it cannot be
     /// opened. Also deletes rotated files beyond `keep`, left by an earlier run with a larger
@@ -113,8 +124,13 @@ struct LogWriter: ~Copyable {
         let micros = Platform.nowMicros()
         header.removeAll(keepingCapacity: true)
         LogRecord.appendHeader(micros: micros, stream: stream, continued: false, to: &header)
-        // Typed buffers: appending them to an array is one memcpy, not a loop over bytes.
-        let typed = bytes.assumingMemoryBound(to: UInt8.self)
+        let header = self.header
+        header.withUnsafeBytes { split(bytes, header: $0, index: index, stream: stream, micros: micros) }
+    }
+
+    private mutating func split(
+        _ bytes: UnsafeRawBufferPointer, header: UnsafeRawBufferPointer, index: Int, stream: LogStream, micros: Int64
+    ) {
         var start = 0
         let count = bytes.count
         while start < count {
@@ -125,8 +141,8 @@ struct LogWriter: ~Copyable {
             }
             let end = bytes.baseAddress!.distance(to: UnsafeRawPointer(newline))
             if pending[index].isEmpty && end - start <= Self.maxLine {
-                output.append(contentsOf: header)
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: typed[start..<end]))
+                output.append(header)
+                output.append(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
                 output.append(0x0A)
                 if !readinessMet && readiness != nil {
                     checkReadiness(UnsafeRawBufferPointer(rebasing: bytes[start..<end]), index: index, lineEnds: true)
@@ -137,7 +153,11 @@ struct LogWriter: ~Copyable {
             }
             start = end + 1
             // Flush at the size limit too, so that a rotated file ends within a line of it.
-            if output.count >= Self.writeBatch || size + output.count >= maxSize { flush() }
+            if size + inflight.count + output.count >= maxSize {
+                flush()
+            } else if output.count >= Self.writeBatch {
+                flush(handOff: true)
+            }
         }
     }
 
@@ -154,12 +174,20 @@ struct LogWriter: ~Copyable {
     /// Writes a line of runit's own (a start, an exit) after any pending output.
     mutating func system(_ text: String) {
         flushPartials(now: 0, force: true)
-        LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &output)
+        var record: [UInt8] = []
+        LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &record)
+        output.append(record)
         flush()
     }
 
     /// Writes the composed records to the file, rotating it when it passes the size limit.
-    mutating func flush() {
+    ///
+    /// With `handOff`, a batch of a heavy writer's output goes to the writer thread instead, which
+    /// copies it into the file while this thread reads and composes the next: the two copies, out
+    /// of the pipe and into the page cache, then run on two cores. Only a batch of at least
+    /// `handOffMinimum` goes, and the thread is started at the first full batch.
+    mutating func flush(handOff: Bool = false) {
+        settle()
         guard !output.isEmpty else { return }
         // A deleted log (or folder), or one that failed to open at a rotation, would swallow
         // every line until the next rotation: open a new one first. One fstat per batch.
@@ -169,28 +197,76 @@ struct LogWriter: ~Copyable {
             _ = openCurrent()
         }
         if fd >= 0 && droppedLines > 0 { reportDropped() }
-        let failure = fd < 0 ? ENOENT : droppedLines > 0 ? droppedError : write(output)
+        if fd >= 0 && droppedLines == 0 && handOff, let writer = handOffWriter() {
+            swap(&output, &inflight)
+            crunit_writer_post(writer, fd, inflight.base, UInt(inflight.count))
+            writing = true
+            holdsBatchMemory = true
+            return
+        }
+        let failure = fd < 0 ? ENOENT : droppedLines > 0 ? droppedError : write(output.bytes)
         if failure == 0 {
             size += output.count
         } else {
-            drop(output, failure)
+            drop(output.bytes, failure)
         }
-        output.removeAll(keepingCapacity: true)
+        output.removeAll()
+        if size >= maxSize { rotate() }
+    }
+
+    /// Whether the batches hold a heavy writer's output in memory that, once the supervisor is
+    /// idle, it can give back (`releaseBatchMemory`).
+    private(set) var holdsBatchMemory = false
+
+    /// Waits for the writer thread, then gives the batches' pages back to the system.
+    mutating func releaseBatchMemory() {
+        flush()
+        output.releasePages()
+        inflight.releasePages()
+        holdsBatchMemory = false
+    }
+
+    /// The least output worth handing to the writer thread rather than writing at once.
+    static let handOffMinimum = 64 * 1024
+
+    /// The writer thread, when this batch should go to it: started at the first full batch.
+    private mutating func handOffWriter() -> OpaquePointer? {
+        if writer == nil && output.count >= Self.writeBatch, let started = crunit_writer_new() {
+            writer = started
+            inflight = ByteBatch(capacity: Self.writeBatch + 2 * Self.maxLine)
+        }
+        return output.count >= Self.handOffMinimum ? writer : nil
+    }
+
+    /// Waits for the batch the writer thread is writing, and counts it as written (or, if the
+    /// write failed, cuts the file back and counts it as dropped), rotating the log when it
+    /// passed the size limit. Everything that reads or changes the log's file comes after it.
+    mutating func settle() {
+        guard writing, let writer else { return }
+        writing = false
+        let failure = crunit_writer_wait(writer)
+        if failure == 0 {
+            size += inflight.count
+        } else {
+            _ = ftruncate(fd, off_t(size))
+            drop(inflight.bytes, failure)
+        }
+        inflight.removeAll()
         if size >= maxSize { rotate() }
     }
 
     /// Appends whole records to the log, or nothing: a write cut short (a full disk) is cut back
     /// to the end of the last whole record, so the next write never merges into a torn one.
     /// Returns 0, or the errno of the failed write.
-    private func write(_ bytes: [UInt8]) -> Int32 {
-        if bytes.withUnsafeBytes({ Platform.writeAll(fd, $0) }) { return 0 }
+    private func write(_ bytes: UnsafeRawBufferPointer) -> Int32 {
+        if Platform.writeAll(fd, bytes) { return 0 }
         let failure = crunit_errno()
         _ = ftruncate(fd, off_t(size))
         return failure
     }
 
     /// Counts records that could not be written.
-    private mutating func drop(_ bytes: [UInt8], _ failure: Int32) {
+    private mutating func drop(_ bytes: UnsafeRawBufferPointer, _ failure: Int32) {
         if droppedLines == 0 {
             droppedSince = Platform.nowMicros()
             droppedError = failure
@@ -208,7 +284,7 @@ struct LogWriter: ~Copyable {
             + "\(Timestamp.string(micros: droppedSince)) on: \(Platform.describe(errno: droppedError))"
         var record: [UInt8] = []
         LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &record)
-        guard write(record) == 0 else { return }
+        guard record.withUnsafeBytes({ write($0) }) == 0 else { return }
         size += record.count
         droppedLines = 0
         droppedBytes = 0
@@ -234,8 +310,10 @@ struct LogWriter: ~Copyable {
             let piece = pending[index]
             piece.withUnsafeBytes { checkReadiness($0, index: index, lineEnds: !continued) }
         }
-        LogRecord.appendHeader(micros: micros, stream: stream, continued: continued, to: &output)
-        output.append(contentsOf: pending[index])
+        pieceHeader.removeAll(keepingCapacity: true)
+        LogRecord.appendHeader(micros: micros, stream: stream, continued: continued, to: &pieceHeader)
+        output.append(pieceHeader)
+        output.append(pending[index])
         output.append(0x0A)
         pending[index].removeAll(keepingCapacity: true)
     }

@@ -9,7 +9,8 @@ import RunitKit
 
 /// One process's supervisor: spawns it, pumps its output into the log, records
 /// its starts and exits in `status.json`, restarts it by policy, and stops it
-/// with its whole tree. A single-threaded poll loop; idle, it sleeps in `poll`.
+/// with its whole tree. A poll loop on one thread (a heavy writer's log batches are written
+/// on a second, ``LogWriter``); idle, it sleeps in `poll`.
 public struct Supervisor: ~Copyable {
     /// What the loop is doing about the process.
     enum Phase {
@@ -117,7 +118,7 @@ public struct Supervisor: ~Copyable {
         let home = arguments.directory.split(separator: "/", omittingEmptySubsequences: false).dropLast(2).joined(separator: "/")
         self.fileWatch = FileWatch(
             paths: arguments.policies.watch, ignore: arguments.policies.watchIgnore, base: arguments.cwd, excluding: [home])
-        self.readBuffer = .allocate(byteCount: Self.readSize, alignment: 16)
+        self.readBuffer = .allocate(byteCount: Self.readSize, alignment: 4096)
         self.pollSet = .allocate(capacity: 11)
         self.controlBuffer = .allocate(byteCount: Self.controlLineLimit, alignment: 1)
         self.terminalInput = .allocate(byteCount: arguments.policies.tty ? 4096 : 0, alignment: 1)
@@ -189,6 +190,7 @@ public struct Supervisor: ~Copyable {
         startProcess()
         while true {
             if case .done(let code) = phase {
+                log.settle()
                 descriptors.closeNotify()
                 // The last state must reach the disk before the lock is let go: a full disk gets
                 // a few more seconds (after them, clients take the process for lost, and its end).
@@ -229,7 +231,10 @@ public struct Supervisor: ~Copyable {
             : descriptors.inputBlocked
                 ? pollfd(fd: descriptors.stdinWrite, events: Int16(POLLOUT), revents: 0)
                 : pollfd(fd: descriptors.input, events: Int16(POLLIN), revents: 0)
-        let timeout = timeoutMillis()
+        var timeout = timeoutMillis()
+        // After a burst of output handed to the writer thread: wake after a second without events
+        // to give the batches' and the read buffer's memory back.
+        if log.holdsBatchMemory && (timeout < 0 || timeout > 1000) { timeout = 1000 }
         // About to sleep for a while after a run began: give back the heap's free pages and the
         // stack below this frame that setting up dirtied (a third of an idle supervisor's own memory).
         if !memoryReleased && (timeout < 0 || timeout >= 1000) {
@@ -237,6 +242,10 @@ public struct Supervisor: ~Copyable {
             memoryReleased = true
         }
         let ready = poll(fds.baseAddress, 11, timeout)
+        if ready == 0 && timeout >= 1000 && log.holdsBatchMemory {
+            log.releaseBatchMemory()
+            _ = madvise(readBuffer.baseAddress, readBuffer.count, MADV_DONTNEED)
+        }
         if ready < 0 && crunit_errno() != EINTR {
             // Never give up the process for this (ENOMEM passes): note it, wait a little, and go on
             // with the deadlines (a stop's SIGKILL, reaping), then poll again.
@@ -292,7 +301,7 @@ public struct Supervisor: ~Copyable {
             log.take(UnsafeRawBufferPointer(rebasing: readBuffer[0..<count]), stream: stream)
             if count < readBuffer.count { break }
         }
-        log.flush()
+        log.flush(handOff: true)
     }
 
     /// Reads both pipes when both have data, in small alternating chunks, so that a burst written

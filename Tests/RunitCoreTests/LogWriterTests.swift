@@ -124,6 +124,44 @@ struct LogWriterTests {
         #expect(texts == (first..<2000).map { "line \($0)" })
     }
 
+    @Test("a heavy writer's batches go to the writer thread and reach the log whole and in order")
+    func handOff() throws {
+        let directory = TemporaryProcessDirectory()
+        let maxSize = 2 << 20
+        var writer = LogWriter(paths: directory.paths, maxSize: maxSize, keep: 20)
+        let opened = writer.open()
+        #expect(opened)
+        var next = 0
+        func burst(_ writer: inout LogWriter, chunks: Int) {
+            for _ in 0..<chunks {
+                var chunk: [UInt8] = []
+                while chunk.count < 256 * 1024 {
+                    chunk += Array("line \(next)\n".utf8)
+                    next += 1
+                }
+                feed(&writer, chunk)
+            }
+            writer.flush(handOff: true)
+        }
+        burst(&writer, chunks: 12)
+        let handedOff = writer.holdsBatchMemory
+        #expect(handedOff)
+        // Given back when idle; the batches still work after (their pages read as zeros).
+        writer.releaseBatchMemory()
+        let released = !writer.holdsBatchMemory
+        #expect(released)
+        burst(&writer, chunks: 4)
+        writer.settle()
+        #expect(directory.records().map(\.textString) == (0..<next).map { "line \($0)" })
+        // Rotation counts the bytes the thread wrote: each rotated file ends within a record of the limit.
+        var index = 1
+        while let size = try? FileManager.default.attributesOfItem(atPath: directory.paths.rotatedLog(index))[.size] as? Int {
+            #expect(size >= maxSize && size < maxSize + 64, "previous.\(index).log holds \(size) bytes")
+            index += 1
+        }
+        #expect(index > 4)
+    }
+
     @Test("runit's own lines come after any pending output")
     func systemLines() {
         let directory = TemporaryProcessDirectory()

@@ -7,6 +7,7 @@ read, and no state may say running with a dead pid."""
 
 import contextlib
 import json
+import os
 import re
 import subprocess
 import threading
@@ -239,3 +240,37 @@ def test_start_on_full_disk_fails_clearly_and_leaves_nothing(faults):
     assert r.returncode == 0, f"start once space is back failed: {text(r)}"
     assert faults.cli("stop", "newcomer").returncode == 0
     assert faults.cli("stop", "first").returncode == 0
+
+
+BULK = r"""
+import os, time
+i = 0
+while True:
+    os.write(1, "".join(f"line {n}\n" for n in range(i, i + 20000)).encode())
+    i += 20000
+    time.sleep(0.05)
+"""
+
+
+def test_bulk_writer_on_full_disk_keeps_records_whole(faults):
+    """A heavy writer's output goes through the supervisor's writer thread; a full disk under it
+    drops whole records, says so, and the lines before and after stay whole and in order."""
+    faults.mount_tmpfs(faults.home, "64m")
+    faults.start("bulk", "python3", "-c", BULK, "bulk-marker", extra=("--log-max-size", "1M", "--log-keep", "40"))
+    directory = faults.dir("bulk")
+    supervisor = json.loads((directory / "status.json").read_bytes())["supervisor_pid"]
+    threaded = faults.wait_for(lambda: len(os.listdir(f"/proc/{supervisor}/task")) == 2, 10)
+    filler = Filler(faults.home)
+    try:
+        filler.fill()
+        time.sleep(1.5)
+    finally:
+        filler.free()
+    time.sleep(0.3)
+    r = faults.cli("stop", "bulk", "--timeout", "2")
+    assert r.returncode == 0, text(r)
+    assert threaded, "the supervisor of a heavy writer never started its writer thread"
+    gaps, sys_texts = check_logs(directory)
+    assert not gaps, f"lines missing without a sys record saying so (last seen, next seen, file): {gaps[:5]}"
+    assert any(DROPPED.search(t) for t in sys_texts), \
+        f"no sys record says what the full disk dropped; sys records: {[t[:80] for t in sys_texts][-8:]}"

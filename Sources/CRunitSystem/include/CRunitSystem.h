@@ -37,12 +37,23 @@ pid_t crunit_lock_holder(int fd);
 int crunit_lock_try(int fd);
 /// open(2) with O_CLOEXEC and O_NOFOLLOW added: runit never follows a link at the end of a path.
 int crunit_open(const char *path, int flags, mode_t mode);
-/// fork(2); used only by the single-threaded supervisor.
+/// fork(2); used only by the supervisor as it starts, before it has any thread of its own.
 pid_t crunit_fork(void);
 /// A pipe with both ends close-on-exec.
 int crunit_pipe_cloexec(int fds[2]);
 /// Grows a pipe's buffer (Linux); ignored elsewhere.
 void crunit_pipe_grow(int fd, int size);
+/// A thread that writes one batch of bytes at a time to a descriptor, beside the caller.
+typedef struct crunit_writer crunit_writer;
+/// Starts the thread, with every signal blocked in it; NULL if it cannot be started.
+crunit_writer *crunit_writer_new(void);
+/// Hands `count` bytes at `bytes` to the thread to write, all of them, to `fd`; waits first for
+/// the batch before. The caller keeps the bytes, and `fd` open, until `crunit_writer_wait`.
+void crunit_writer_post(crunit_writer *writer, int fd, const void *bytes, unsigned long count);
+/// Waits until the batch posted last is written; 0, or the errno of the write that failed.
+int crunit_writer_wait(crunit_writer *writer);
+/// Ends the thread after the batch it is writing; NULL is ignored.
+void crunit_writer_free(crunit_writer *writer);
 /// Adds to `set` the signals glibc keeps for itself (32 and 33 on Linux), which `sigaddset`
 /// refuses: a spawn's default set with them leaves none of them ignored in the program run.
 void crunit_sigset_add_reserved(sigset_t *set);
