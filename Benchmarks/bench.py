@@ -3,6 +3,8 @@
 
 Each manager runs N `sleep` processes; the harness measures, in one run:
   list      one listing of all N processes (median of --repeat runs)
+  status    the status of one process (median of --repeat runs), beside the floor of any
+            command: `true`, and a static Swift executable that does nothing
   restart   stop + start of one process, waiting until it is really down and up again
   start_all starting all N and waiting until all run
   pss_kb    supervisor memory (PSS) per managed process
@@ -28,30 +30,15 @@ import sys
 import tempfile
 import time
 
+from managers import S6, SLEEP, Runit, Runsv, Supervisord, pids_matching, run
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SLEEP = "100000"
-
-
-def run(cmd, env=None, check=True, cwd=None):
-    result = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed ({result.returncode}): {result.stderr.strip()[:300]}")
-    return result
 
 
 def timed(fn):
     start = time.perf_counter()
     fn()
     return (time.perf_counter() - start) * 1000
-
-
-def wait_until(predicate, timeout=120, step=0.02):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    raise TimeoutError("condition not reached")
 
 
 def pss_kb(pids):
@@ -76,176 +63,6 @@ def cpu_ticks(pids):
         except (OSError, IndexError):
             pass
     return total
-
-
-def pids_matching(pattern):
-    result = run(["pgrep", "-f", pattern], check=False)
-    return [int(p) for p in result.stdout.split()]
-
-
-class Manager:
-    name = "?"
-
-    def __init__(self, base, n):
-        self.base = base / self.name
-        self.base.mkdir(parents=True)
-        self.n = n
-
-    def names(self):
-        return [f"s{i}" for i in range(self.n)]
-
-
-class Runit(Manager):
-    name = "runit"
-
-    def __init__(self, base, n, bindir):
-        super().__init__(base, n)
-        self.bin = str(bindir / "runit")
-        self.env = dict(os.environ, RUNIT_HOME=str(self.base / "home"), NO_COLOR="1")
-
-    def cli(self, *args, check=True):
-        return run([self.bin, *args], env=self.env, check=check)
-
-    def start_all(self):
-        # One command for all N, as s6-svscan starts a scan directory: `up` of a project
-        # (independent processes start at once), returning when each one runs.
-        project = self.base / "project"
-        project.mkdir(exist_ok=True)
-        lines = ["name: bench", "processes:"] + [f"  {n}:\n    argv: [sleep, '{SLEEP}']" for n in self.names()]
-        (project / "runit.yaml").write_text("\n".join(lines) + "\n")
-        run([self.bin, "up", "--settle", "0"], env=self.env, cwd=str(project))
-
-    def list(self):
-        self.cli("list")
-
-    def restart(self):
-        self.cli("stop", "bench/s0")
-        self.cli("start", "bench/s0", "--settle", "0")
-
-    def restart_command(self):
-        self.cli("restart", "bench/s0")
-
-    def supervisor_pids(self):
-        return pids_matching(f"runit-supervise --dir {self.base}/home/")
-
-    def teardown(self):
-        self.cli("remove", "--project", "bench", "--timeout", "1", check=False)
-        for pid in self.supervisor_pids():
-            os.kill(pid, signal.SIGKILL)
-
-
-class Supervisord(Manager):
-    name = "supervisord"
-
-    def __init__(self, base, n):
-        super().__init__(base, n)
-        self.conf = self.base / "supervisord.conf"
-        lines = [
-            "[unix_http_server]", f"file={self.base}/supervisor.sock",
-            "[supervisord]", f"logfile={self.base}/supervisord.log", f"pidfile={self.base}/supervisord.pid",
-            f"childlogdir={self.base}", "loglevel=warn",
-            "[rpcinterface:supervisor]", "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface",
-            "[supervisorctl]", f"serverurl=unix://{self.base}/supervisor.sock",
-        ]
-        for name in self.names():
-            lines += [f"[program:{name}]", f"command=sleep {SLEEP}", "startsecs=0", "autorestart=false",
-                      f"stdout_logfile={self.base}/{name}.log", "redirect_stderr=true"]
-        self.conf.write_text("\n".join(lines) + "\n")
-
-    def ctl(self, *args, check=True):
-        return run(["supervisorctl", "-c", str(self.conf), *args], check=check)
-
-    def start_all(self):
-        run(["supervisord", "-c", str(self.conf)])
-        wait_until(lambda: self.ctl("status", check=False).stdout.count("RUNNING") == self.n, step=0.05)
-
-    def list(self):
-        self.ctl("status", check=False)
-
-    def restart(self):
-        self.ctl("stop", "s0")
-        self.ctl("start", "s0")
-
-    def supervisor_pids(self):
-        return pids_matching(f"supervisord -c {self.conf}")
-
-    def teardown(self):
-        self.ctl("shutdown", check=False)
-        for pid in self.supervisor_pids():
-            os.kill(pid, signal.SIGKILL)
-
-
-class ServiceDirs(Manager):
-    """Service directories with a `run` script, for runsvdir and s6-svscan."""
-
-    def make_services(self):
-        self.scan = self.base / "scan"
-        self.scan.mkdir()
-        for name in self.names():
-            d = self.scan / name
-            d.mkdir()
-            (d / "run").write_text(f"#!/bin/sh\nexec sleep {SLEEP}\n")
-            (d / "run").chmod(0o755)
-
-
-class Runsv(ServiceDirs):
-    name = "runsv"
-
-    def start_all(self):
-        self.make_services()
-        self.daemon = subprocess.Popen(["runsvdir", str(self.scan)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        dirs = [str(self.scan / n) for n in self.names()]
-        wait_until(lambda: run(["sv", "status", *dirs], check=False).stdout.count("run: ") == self.n, step=0.05)
-
-    def list(self):
-        run(["sv", "status", *[str(self.scan / n) for n in self.names()]], check=False)
-
-    def restart(self):
-        run(["sv", "-w", "10", "down", str(self.scan / "s0")])
-        run(["sv", "-w", "10", "up", str(self.scan / "s0")])
-
-    def supervisor_pids(self):
-        return pids_matching(f"runsv s[0-9]") + pids_matching(f"runsvdir {self.scan}")
-
-    def teardown(self):
-        if getattr(self, "daemon", None):
-            self.daemon.kill()
-            self.daemon.wait()
-            run(["sv", "-w", "5", "exit", *[str(self.scan / n) for n in self.names()]], check=False)
-
-
-class S6(ServiceDirs):
-    name = "s6"
-
-    def start_all(self):
-        self.make_services()
-        # -c: s6-svscan supervises at most 500 services unless told more.
-        self.daemon = subprocess.Popen(
-            ["s6-svscan", "-c", str(max(500, 2 * self.n)), str(self.scan)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-        def all_up():
-            script = f"for d in {self.scan}/*; do s6-svstat -o up \"$d\"; done"
-            return run(["sh", "-c", script], check=False).stdout.split().count("true") == self.n
-
-        wait_until(all_up, step=0.05)
-
-    def list(self):
-        run(["sh", "-c", f"for d in {self.scan}/*; do s6-svstat \"$d\"; done"], check=False)
-
-    def restart(self):
-        run(["s6-svc", "-wd", "-d", str(self.scan / "s0")])
-        run(["s6-svc", "-wu", "-u", str(self.scan / "s0")])
-
-    def supervisor_pids(self):
-        return pids_matching(f"s6-supervise s[0-9]") + pids_matching(f"s6-svscan -c [0-9]+ {self.scan}")
-
-    def teardown(self):
-        if getattr(self, "daemon", None):
-            run(["s6-svscanctl", "-t", str(self.scan)], check=False)
-            try:
-                self.daemon.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.daemon.kill()
 
 
 WRITER = """
@@ -357,6 +174,7 @@ def measure(manager, repeat, idle_seconds):
     subprocess.run(["sync"])
     lists = [timed(manager.list) for _ in range(repeat)]
     figures["list_ms"] = round(statistics.median(lists), 2)
+    figures["status_ms"] = round(statistics.median(timed(manager.status) for _ in range(repeat)), 2)
     restarts = [timed(manager.restart) for _ in range(max(3, repeat // 2))]
     figures["restart_ms"] = round(statistics.median(restarts), 2)
     if isinstance(manager, Runit):
@@ -371,12 +189,26 @@ def measure(manager, repeat, idle_seconds):
     return figures
 
 
+def floor(base, repeat):
+    """What any command costs this harness: `/bin/true`, and a static Swift executable that
+    starts and exits (the floor of runit's front), timed as the managers' commands are;
+    the Swift one only where `swiftc` can build it."""
+    figures = {"true_ms": round(statistics.median(timed(lambda: run(["true"])) for _ in range(repeat)), 2)}
+    source = base / "floor.swift"
+    source.write_text("#if canImport(Glibc)\nimport Glibc\n#endif\nexit(0)\n")
+    binary = base / "floor"
+    if available("swiftc") and run(["swiftc", "-O", "-static-executable", str(source), "-o", str(binary)],
+                                   check=False).returncode == 0:
+        figures["static_swift_ms"] = round(statistics.median(timed(lambda: run([str(binary)])) for _ in range(repeat)), 2)
+    return figures
+
+
 def available(tool):
     return shutil.which(tool) is not None
 
 
 def table(results):
-    columns = ["list_ms", "restart_ms", "start_all_ms", "pss_kb_per_process", "idle_cpu_percent"]
+    columns = ["list_ms", "status_ms", "restart_ms", "start_all_ms", "pss_kb_per_process", "idle_cpu_percent"]
     out = ["| N | manager | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     for n in sorted({r["n"] for r in results}):
         rows = [r for r in results if r["n"] == n]
@@ -445,8 +277,10 @@ def main():
                 figures["manager"] = manager.name
                 results.append(figures)
                 print(f"  {manager.name:12} N={n:5}  " + "  ".join(f"{k}={v}" for k, v in figures.items() if k not in ("manager", "n")), file=sys.stderr)
+        floors = floor(base, repeat) if counts else {}
         if results:
             print("\n" + table(results))
+            print("\nthe floor of a command, timed the same way: " + ", ".join(f"{k} {v}" for k, v in floors.items()))
         flows = []
         for mode, megabytes in (("block", block_mb), ("line", line_mb)):
             flow = throughput(base, bindir, megabytes, mode, rounds=1 if args.quick else 3)
@@ -467,7 +301,7 @@ def main():
         out = ROOT / "Benchmarks" / "results"
         out.mkdir(exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        figures = {"results": results, "throughput": flows, "search": search}
+        figures = {"results": results, "floor": floors, "throughput": flows, "search": search}
         (out / f"bench-{stamp}.json").write_text(json.dumps(figures, indent=2))
         if search and not all(row["counts_agree"] for row in search["patterns"]):
             raise SystemExit("log search: the tools' match counts differ")
