@@ -41,8 +41,12 @@ package struct PortOwners: Equatable {
     /// How long a cache is used before the trees are read again, in microseconds.
     package static let maximumAge: Int64 = 2_000_000
 
+    /// The folder of the cache under `home`: not the state directory itself, whose renames
+    /// and deletions every supervisor watches (the cache is rewritten by many listings).
+    package static func cacheFolder(home: String) -> String { home + "/cache" }
+
     /// The name of the cache under `home`.
-    package static func cachePath(home: String) -> String { home + "/ports.cache" }
+    package static func cachePath(home: String) -> String { cacheFolder(home: home) + "/ports.cache" }
 
     /// The cache's first line, naming its format.
     static let magic = "runit-ports 1"
@@ -53,7 +57,10 @@ package struct PortOwners: Equatable {
     package static func ports(of reports: [ProcessReport], listening: ListeningPorts, home: String) -> [String: [Int]] {
         guard !listening.isEmpty else { return [:] }
         let path = cachePath(home: home)
-        let cached = load(path)
+        // A folder that is a link, or that others can write to, is neither read nor written.
+        let folder = cacheFolder(home: home)
+        let trusted = Platform.makeDirectory(folder) && Platform.untrustedDirectory(folder) == nil
+        let cached = trusted ? load(path) : nil
         var roots: [String: Int32] = [:]
         for report in reports where report.supervisorPID != nil {
             if let pid = report.pid { roots[report.name] = pid }
@@ -62,7 +69,10 @@ package struct PortOwners: Equatable {
         if !owners.accounts(for: listening, roots: roots, now: Platform.monotonicMicros()) {
             owners = scan(reports, listening: listening)
         }
-        if owners != cached { save(owners, to: path) }
+        if trusted && owners != cached {
+            save(owners, to: path)
+            _ = unlink(home + "/ports.cache")  // Where versions before 2026-12-04 kept it.
+        }
         var ports: [String: Set<Int>] = [:]
         for (inode, port) in listening.portsByInode {
             for holder in owners.holders[inode] ?? [] { ports[holder.name, default: []].insert(port) }

@@ -32,11 +32,15 @@ struct Descriptors {
     /// The abstract socket whose name proves this supervisor alive (Linux; see ``RunToken``).
     var guardSocket: Int32 = -1
     /// Whether the kernel sends SIGIO when an entry of the process's directory is created,
-    /// deleted, renamed or moved in or out, or an entry of the directory above it is renamed or
-    /// moved out (dnotify, on `directory` and `parent`).
+    /// deleted, renamed or moved in or out, or an entry of the two directories above it
+    /// (`procs` and the state directory) is renamed, deleted or moved out (dnotify, on
+    /// `directory`, `parent` and `home`).
     var notified = false
     /// The directory that holds the process's directory, held open for its dnotify; or -1.
     var parent: Int32 = -1
+    /// The state directory, which holds `parent`, held open for its dnotify (`procs` moved or
+    /// deleted); or -1. Nothing in it is rewritten often: the ports cache is in a folder below.
+    var home: Int32 = -1
     /// The inotify descriptor watching the process's directory where dnotify cannot, or -1.
     var watch: Int32 = -1
     /// The inotify descriptors whose watches were removed on the way out: held, not polled,

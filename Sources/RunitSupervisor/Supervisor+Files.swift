@@ -65,13 +65,10 @@ extension Supervisor {
             if way != "inotify" && descriptors.directory >= 0 && crunit_directory_notify(descriptors.directory, 1) == 0 {
                 descriptors.notified = true
                 // Not creations: a process started beside this one wakes no one. A removed one
-                // does (a deletion), and costs each supervisor two `stat`s and a few more.
-                let parent = Platform.open(paths.directory + "/..", O_RDONLY | O_DIRECTORY)
-                if parent >= 0 && crunit_directory_notify(parent, 0) == 0 {
-                    descriptors.parent = parent
-                } else if parent >= 0 {
-                    close(parent)
-                }
+                // does (a deletion), and costs each supervisor two `stat`s and a few more. The
+                // state directory above: `procs` moved away leaves the process unreachable too.
+                descriptors.parent = Self.notifiedDirectory(paths.directory + "/..")
+                descriptors.home = Self.notifiedDirectory(paths.directory + "/../..")
                 return
             }
             let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
@@ -87,6 +84,17 @@ extension Supervisor {
                     + "and max_user_watches): checking its files every 2s instead")
         #endif
         repairAt = Platform.monotonicMillis() + Self.repairMillis
+    }
+
+    /// `path` opened, with dnotify asking for renames, deletions and moves out of it; -1 if
+    /// it cannot be.
+    static func notifiedDirectory(_ path: String) -> Int32 {
+        let fd = Platform.open(path, O_RDONLY | O_DIRECTORY)
+        if fd >= 0 && crunit_directory_notify(fd, 0) != 0 {
+            close(fd)
+            return -1
+        }
+        return fd
     }
 
     /// Removes every inotify watch once the supervisor is on its way out (a final stop). The

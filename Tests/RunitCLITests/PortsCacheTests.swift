@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-/// The ports column of `list`, read through `$RUNIT_HOME/ports.cache` (`PortOwners`).
+/// The ports column of `list`, read through `$RUNIT_HOME/cache/ports.cache` (`PortOwners`).
 @Suite("Ports in list: remembered between listings, never trusted blindly")
 struct PortsCacheTests {
     /// The PORTS cell of `name` in `runit list`.
@@ -21,7 +21,7 @@ struct PortsCacheTests {
         let first = fixture.listeningPort("srv")
         try #require(first > 0, "the server printed no port")
         #expect(fixture.eventually { try Self.listed(fixture, "srv") == "\(first)" })
-        #expect(FileManager.default.fileExists(atPath: fixture.home + "/ports.cache"))
+        #expect(FileManager.default.fileExists(atPath: fixture.home + "/cache/ports.cache"))
         #expect(try Self.listed(fixture, "srv") == "\(first)", "read from the cache, the same answer")
 
         #expect(try fixture.run("restart", "srv").status == 0)
@@ -49,7 +49,7 @@ struct PortsCacheTests {
         let port = fixture.listeningPort("srv")
         try #require(port > 0, "the server printed no port")
         #expect(fixture.eventually { try Self.listed(fixture, "srv") == "\(port)" })
-        let path = fixture.home + "/ports.cache"
+        let path = fixture.home + "/cache/ports.cache"
         let written = try String(contentsOfFile: path, encoding: .utf8)
         let line = try #require(written.split(separator: "\n").first { $0.hasSuffix(" srv") }, "\(written)")
         let inode = line.split(separator: " ")[0]

@@ -23,7 +23,7 @@ def gone(faults, name, marker=None, timeout=5.0):
     return faults.wait_for(check, timeout)
 
 
-@pytest.mark.parametrize("how", ["rm-name", "mv-name", "rm-procs"])
+@pytest.mark.parametrize("how", ["rm-name", "mv-name", "rm-procs", "mv-procs"])
 def test_state_removed_under_live_supervisor(faults, how):
     """The process directory vanishes: afterwards a start of the name never makes a second
     copy, and a stop leaves none."""
@@ -31,6 +31,8 @@ def test_state_removed_under_live_supervisor(faults, how):
     d = faults.dir("a")
     if how == "mv-name":
         os.rename(d, faults.base / "moved-a")
+    elif how == "mv-procs":
+        os.rename(faults.home / "procs", faults.base / "moved-procs")
     else:
         victim = d if how == "rm-name" else faults.home / "procs"
         for _ in range(20):  # rm -rf, again while the supervisor makes files anew in it
