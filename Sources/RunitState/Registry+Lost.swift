@@ -76,11 +76,20 @@ extension Registry {
         return wasRunning
     }
 
-    /// Adds a `sys` record to the process's current log, as its supervisor would have.
+    /// Adds a `sys` record to the process's current log, as its supervisor would have: after
+    /// cutting off a record the dead supervisor did not finish, which it says first.
     private func appendSystemLine(_ text: String, to paths: ProcessPaths) {
-        guard case .success(let fd) = Platform.openRegular(paths.currentLog, O_WRONLY | O_APPEND) else { return }
+        guard case .success(let fd) = Platform.openRegular(paths.currentLog, O_RDWR | O_APPEND) else { return }
         defer { Platform.closeDescriptor(fd) }
         var bytes: [UInt8] = []
+        var info = stat()
+        if fstat(fd, &info) == 0 {
+            let cut = LogRecord.cutTornEnd(fd, size: Int(info.st_size))
+            if cut > 0 {
+                LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(LogRecord.tornNote(bytes: cut).utf8))
+                    .append(to: &bytes)
+            }
+        }
         LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &bytes)
         bytes.withUnsafeBytes { _ = Platform.writeAll(fd, $0) }
     }

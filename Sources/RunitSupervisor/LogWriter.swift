@@ -12,7 +12,7 @@ import RunitKit
 /// All buffers are allocated once; the steady state allocates nothing.
 struct LogWriter: ~Copyable {
     /// The longest record text; a longer line is split into continued pieces.
-    static let maxLine = 64 * 1024
+    static let maxLine = LogRecord.maxText
     /// How much output is gathered before one write to the log.
     static let writeBatch = 512 * 1024
     /// How long a line without a newline waits before it is written as a partial record.
@@ -78,7 +78,18 @@ struct LogWriter: ~Copyable {
             misses = unlink(paths.rotatedLog(index)) == 0 ? 0 : misses + 1
             index += 1
         }
-        return openCurrent()
+        guard openCurrent() else { return false }
+        cutTornRecord()
+        return true
+    }
+
+    /// Cuts the log back to its last whole record when it ends inside one (a supervisor killed
+    /// mid-write), and says so.
+    private mutating func cutTornRecord() {
+        let cut = LogRecord.cutTornEnd(fd, size: size)
+        guard cut > 0 else { return }
+        size -= cut
+        system(LogRecord.tornNote(bytes: cut))
     }
 
     /// Opens (or creates) the current log, and its folder, for appending. A link, a FIFO or any
@@ -91,7 +102,8 @@ struct LogWriter: ~Copyable {
             return false
         }
         for _ in 0..<2 {
-            switch Platform.openRegular(paths.currentLog, O_WRONLY | O_CREAT | O_APPEND) {
+            // Read too: `cutTornRecord` reads the end of a log left by a killed supervisor.
+            switch Platform.openRegular(paths.currentLog, O_RDWR | O_CREAT | O_APPEND) {
             case .success(let opened):
                 fd = opened
                 var info = stat()
@@ -174,6 +186,8 @@ struct LogWriter: ~Copyable {
     /// Writes a line of runit's own (a start, an exit) after any pending output.
     mutating func system(_ text: String) {
         flushPartials(now: 0, force: true)
+        // What a full disk dropped is told first, so that the records stay in time order.
+        if fd >= 0 && droppedLines > 0 { reportDropped() }
         var record: [UInt8] = []
         LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &record)
         output.append(record)

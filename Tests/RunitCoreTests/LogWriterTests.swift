@@ -162,6 +162,30 @@ struct LogWriterTests {
         #expect(index > 4)
     }
 
+    @Test("a log that ends inside a record (its writer killed mid-write) is cut back to its last whole record")
+    func tornEnd() throws {
+        let directory = TemporaryProcessDirectory()
+        var whole: [UInt8] = []
+        LogRecord(micros: 1_000_000, stream: .out, text: Array("kept".utf8)).append(to: &whole)
+        try FileManager.default.createDirectory(atPath: directory.paths.logs, withIntermediateDirectories: true)
+        for (content, survives) in [(whole + Array(whole.prefix(20)), true), (Array(whole.prefix(15)), false), (whole, true)] {
+            #expect(FileManager.default.createFile(atPath: directory.paths.currentLog, contents: Data(content)))
+            var writer = LogWriter(paths: directory.paths, maxSize: 1 << 20, keep: 2)
+            let opened = writer.open()
+            #expect(opened)
+            feed(&writer, Array("next\n".utf8))
+            writer.flush()
+            let data = try #require(FileManager.default.contents(atPath: directory.paths.currentLog))
+            let lines = Array(data).split(separator: 0x0A, omittingEmptySubsequences: false)
+            let shown = String(decoding: data, as: UTF8.self)
+            #expect(data.last == 0x0A && lines.dropLast().allSatisfy { LogRecord(line: $0) != nil }, "\(shown)")
+            let texts = directory.records().map(\.textString)
+            let torn = content.count - (survives ? whole.count : 0)
+            let note = "cut off \(torn) bytes at the end of the log: a record its writer did not finish (killed mid-write)"
+            #expect(texts == (survives ? ["kept"] : []) + (torn > 0 ? [note] : []) + ["next"])
+        }
+    }
+
     @Test("runit's own lines come after any pending output")
     func systemLines() {
         let directory = TemporaryProcessDirectory()

@@ -2,6 +2,7 @@
 never dies with its process still running, and `status` cannot be made to show a fake field."""
 
 import os
+import re
 import threading
 import time
 
@@ -83,3 +84,39 @@ def test_status_escapes_env_values(faults, value):
     assert not fake, f"status shows a fake field made from an env value: {fake}"
     assert sum(1 for l in lines if l.startswith("state:")) == 1, f"status shows more than one state line:\n{out}"
     assert "\x1b" not in out and "\r" not in out, f"status prints raw control characters: {out!r}"
+
+
+HEAVY = r"""
+import os
+block = (b"x" * 99 + b"\n") * 10486
+while True:
+    os.write(1, block)
+"""
+# A header that does not start a line: a record run on from a torn piece.
+MERGED = re.compile(rb"[^\n]\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z (out|err|sys)\+? ")
+
+
+def test_killed_mid_write_leaves_no_torn_record(faults):
+    """kill -9 of a heavy writer's supervisor can cut its last write short (it did in half of
+    the tries): the next run cuts the log back to its last whole record and says so, and
+    never writes onto the piece."""
+    cuts = 0
+    for round in range(6):
+        faults.start("k", "python3", "-c", HEAVY, "heavy-marker", extra=("--log-max-size", "64M", "--log-keep", "1"))
+        time.sleep(0.4)
+        [sup] = faults.supervisors("k")
+        os.kill(sup, 9)
+        for pid in faults.marked("heavy-marker"):
+            os.kill(pid, 9)
+        assert faults.wait_for(lambda: not faults.marked("heavy-marker") and not faults.supervisors("k"), 5)
+        r = faults.cli("start", "k", "--log-max-size", "64M", "--log-keep", "1", "--", "sh", "-c", "echo after")
+        assert r.returncode == 0, text(r)
+        assert faults.wait_for(lambda: (faults.entry("k") or {}).get("state") == "exited", 5)
+        for path in (faults.dir("k") / "logs").glob("*.log"):
+            data = path.read_bytes()
+            merged = MERGED.search(data)
+            assert not merged, f"round {round}: {path.name} has a record run on from a torn one: " \
+                               f"{data[max(0, merged.start() - 60):merged.end() + 60]!r}"
+            assert not data or data.endswith(b"\n"), f"round {round}: {path.name} ends inside a record"
+            cuts += data.count(b"at the end of the log: a record its writer did not finish")
+    print(f"{cuts} of 6 kills cut a write short")
