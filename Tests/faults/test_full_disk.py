@@ -131,27 +131,36 @@ def start_chatty(faults, name):
     return faults.dir(name)
 
 
+def fill_for(faults, seconds):
+    """Keeps the file system full for `seconds`, then frees it."""
+    filler = Filler(faults.home)
+    try:
+        filler.fill()
+        time.sleep(seconds)
+    finally:
+        filler.free()
+
+
+def assert_drops_told(directory):
+    """Every record whole, every gap in the numbering explained, and a sys record saying so."""
+    gaps, sys_texts = check_logs(directory)
+    assert not gaps, f"lines missing without a sys record saying so (last seen, next seen, file): {gaps[:5]}"
+    assert any(DROPPED.search(t) for t in sys_texts), \
+        f"no sys record says what the full disk dropped; sys records: {[t[:80] for t in sys_texts][-8:]}"
+
+
 def test_full_disk_keeps_records_whole_and_accounts_for_drops(faults):
     directory = start_chatty(faults, "chatty")
     watch = StatusWatch(directory / "status.json")
     time.sleep(1.0)
-    filler = Filler(faults.home)
-    try:
-        filler.fill()
-        time.sleep(2.5)
-    finally:
-        filler.free()
+    fill_for(faults, 2.5)
     time.sleep(1.5)
     r = faults.cli("stop", "chatty", "--timeout", "2")
     watch.stop()
     assert r.returncode == 0, text(r)
     assert watch.reads > 0
     assert not watch.bad, f"status.json was not valid JSON at {len(watch.bad)} of {watch.reads} reads: {watch.bad[:3]}"
-
-    gaps, sys_texts = check_logs(directory)
-    assert not gaps, f"lines missing without a sys record saying so (last seen, next seen, file): {gaps[:5]}"
-    assert any(DROPPED.search(t) for t in sys_texts), \
-        f"no sys record says what the full disk dropped; sys records: {[t[:80] for t in sys_texts][-8:]}"
+    assert_drops_told(directory)
 
 
 def test_restart_on_full_disk_leaves_no_lie(faults):
@@ -260,17 +269,9 @@ def test_bulk_writer_on_full_disk_keeps_records_whole(faults):
     directory = faults.dir("bulk")
     supervisor = json.loads((directory / "status.json").read_bytes())["supervisor_pid"]
     threaded = faults.wait_for(lambda: len(os.listdir(f"/proc/{supervisor}/task")) == 2, 10)
-    filler = Filler(faults.home)
-    try:
-        filler.fill()
-        time.sleep(1.5)
-    finally:
-        filler.free()
+    fill_for(faults, 1.5)
     time.sleep(0.3)
     r = faults.cli("stop", "bulk", "--timeout", "2")
     assert r.returncode == 0, text(r)
     assert threaded, "the supervisor of a heavy writer never started its writer thread"
-    gaps, sys_texts = check_logs(directory)
-    assert not gaps, f"lines missing without a sys record saying so (last seen, next seen, file): {gaps[:5]}"
-    assert any(DROPPED.search(t) for t in sys_texts), \
-        f"no sys record says what the full disk dropped; sys records: {[t[:80] for t in sys_texts][-8:]}"
+    assert_drops_told(directory)
