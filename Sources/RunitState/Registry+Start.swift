@@ -102,6 +102,21 @@ extension Registry {
         }
     }
 
+    /// The live supervisor of `paths`, or 0; one that has recorded its process's end (exited,
+    /// stopped, failed) lets go of its lock within moments, and is waited for (up to 5 s), so
+    /// that a start right after an exit is not refused as the start of a running process.
+    private func supervisorNotLeaving(_ paths: ProcessPaths) -> Int32 {
+        var holder = liveSupervisor(paths)
+        let deadline = Platform.monotonicMillis() + 5_000
+        while holder > 0, Platform.monotonicMillis() < deadline,
+            let status = try? StateFiles.readStatus(paths), !status.state.isActive
+        {
+            usleep(5_000)
+            holder = liveSupervisor(paths)
+        }
+        return holder
+    }
+
     /// The rest of a start, under the client lock, once the process's folder exists.
     private func startLocked(_ request: StartRequest, name: ProcessName, spec: ProcessSpec, stored: ProcessSpec?)
         throws(RunitError) -> StartOutcome
@@ -109,7 +124,7 @@ extension Registry {
         let paths = context.paths(name)
         var spec = spec
         try checkDirectory(paths.directory)
-        let holder = liveSupervisor(paths)
+        let holder = supervisorNotLeaving(paths)
         if holder > 0 {
             guard request.replace else {
                 throw RunitError(

@@ -1,6 +1,7 @@
 """Guarantee 1: one supervisor and one copy per name, whatever the order of concurrent clients
 and whatever is deleted or renamed under RUNIT_HOME."""
 
+import fcntl
 import os
 import random
 import signal
@@ -282,3 +283,23 @@ def test_clients_killed_at_odd_moments(faults):
     assert len(faults.copies()) == 1
     assert faults.cli("stop", "z").returncode == 0
     assert_none_left(faults, "z")
+
+
+def test_start_waits_for_a_supervisor_on_its_way_out(faults):
+    """The status says stopped while the supervisor still holds its lock (it is on its way
+    out, which takes longer on a busy machine): a start waits for it to leave, instead of
+    refusing the start of a running process."""
+    faults.start("x")
+    r = faults.cli("stop", "x")
+    assert r.returncode == 0, text(r)
+    assert faults.wait_for(lambda: not faults.supervisors("x"), 5)
+    fd = os.open(faults.dir("x") / "lock", os.O_RDWR)
+    fcntl.lockf(fd, fcntl.LOCK_EX)  # stands in for the leaving supervisor
+    release = threading.Timer(1.0, os.close, (fd,))
+    release.start()
+    try:
+        r = faults.cli("start", "x")
+    finally:
+        release.join()
+    assert r.returncode == 0, f"a start beside a supervisor on its way out failed: {text(r)}"
+    assert len(faults.copies()) == 1
