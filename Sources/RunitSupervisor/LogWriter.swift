@@ -28,7 +28,6 @@ struct LogWriter: ~Copyable {
     /// nothing else touches it, or the log's descriptor, until `settle`. Its memory is taken
     /// at the first hand-off.
     private var inflight = ByteBatch(capacity: 0)
-    private var writing = false
     /// Started at the first full batch, so that a process that writes little has no thread.
     private var writer: OpaquePointer?
     private var header: [UInt8] = []
@@ -186,8 +185,6 @@ struct LogWriter: ~Copyable {
     /// Writes a line of runit's own (a start, an exit) after any pending output.
     mutating func system(_ text: String) {
         flushPartials(now: 0, force: true)
-        // What a full disk dropped is told first, so that the records stay in time order.
-        if fd >= 0 && droppedLines > 0 { reportDropped() }
         var record: [UInt8] = []
         LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &record)
         output.append(record)
@@ -202,7 +199,9 @@ struct LogWriter: ~Copyable {
     /// `handOffMinimum` goes, and the thread is started at the first full batch.
     mutating func flush(handOff: Bool = false) {
         settle()
-        guard !output.isEmpty else { return }
+        // With nothing to write, still tell what a full disk dropped once there is room, so that
+        // the record comes before a `sys` record composed next, in time order.
+        guard !output.isEmpty || droppedLines > 0 else { return }
         // A deleted log (or folder), or one that failed to open at a rotation, would swallow
         // every line until the next rotation: open a new one first. One fstat per batch.
         if fd < 0 || !Platform.isLinked(fd) {
@@ -211,20 +210,26 @@ struct LogWriter: ~Copyable {
             _ = openCurrent()
         }
         if fd >= 0 && droppedLines > 0 { reportDropped() }
+        guard !output.isEmpty else { return }
         if fd >= 0 && droppedLines == 0 && handOff, let writer = handOffWriter() {
             swap(&output, &inflight)
             crunit_writer_post(writer, fd, inflight.base, UInt(inflight.count))
-            writing = true
             holdsBatchMemory = true
             return
         }
         let failure = fd < 0 ? ENOENT : droppedLines > 0 ? droppedError : write(output.bytes)
-        if failure == 0 {
-            size += output.count
-        } else {
-            drop(output.bytes, failure)
-        }
+        account(output.bytes, failure)
         output.removeAll()
+    }
+
+    /// Counts a batch as written, or as dropped with `failure`, and rotates the log once it
+    /// passed the size limit.
+    private mutating func account(_ batch: UnsafeRawBufferPointer, _ failure: Int32) {
+        if failure == 0 {
+            size += batch.count
+        } else {
+            drop(batch, failure)
+        }
         if size >= maxSize { rotate() }
     }
 
@@ -255,18 +260,13 @@ struct LogWriter: ~Copyable {
     /// Waits for the batch the writer thread is writing, and counts it as written (or, if the
     /// write failed, cuts the file back and counts it as dropped), rotating the log when it
     /// passed the size limit. Everything that reads or changes the log's file comes after it.
+    /// A batch is in flight exactly while `inflight` holds bytes.
     mutating func settle() {
-        guard writing, let writer else { return }
-        writing = false
+        guard !inflight.isEmpty, let writer else { return }
         let failure = crunit_writer_wait(writer)
-        if failure == 0 {
-            size += inflight.count
-        } else {
-            _ = ftruncate(fd, off_t(size))
-            drop(inflight.bytes, failure)
-        }
+        if failure != 0 { _ = ftruncate(fd, off_t(size)) }
+        account(inflight.bytes, failure)
         inflight.removeAll()
-        if size >= maxSize { rotate() }
     }
 
     /// Appends whole records to the log, or nothing: a write cut short (a full disk) is cut back

@@ -40,6 +40,9 @@ struct ByteBatchTests {
         batch.releasePages()
         let empty = batch.isEmpty
         #expect(empty)
+        // Given back for real: the pages read as zeros where the 7s were.
+        let given = [0, 4096, 8191].map { batch.base.load(fromByteOffset: $0, as: UInt8.self) }
+        #expect(given == [0, 0, 0])
         batch.append([1, 2, 3])
         let refilled = Array(batch.bytes)
         #expect(refilled == [1, 2, 3])
