@@ -13,8 +13,12 @@ import CRunitSystem
 /// processes concerned. `runit list` makes one for all its processes, not one per process.
 /// Where there is no `/proc` (macOS), the snapshot is empty and every answer is "none".
 public struct ListeningPorts: Sendable {
-    /// The local port of each listening socket, by the socket's inode.
-    public private(set) var portsByInode: [UInt64: Int] = [:]
+    /// The inode of each listening socket, ascending, and its local port at the same index.
+    /// Two arrays, not a dictionary: a status command is over in a millisecond, and a
+    /// dictionary's first use (its hashing, its generic storage made at run time) cost it a
+    /// tenth of its instructions.
+    public private(set) var inodes: [UInt64] = []
+    private var numbers: [Int] = []
 
     /// The most bytes of a command line that `listener(of:)` reports.
     public static let commandLimit = 200
@@ -25,18 +29,51 @@ public struct ListeningPorts: Sendable {
     /// `runit list`'s time, where netlink's answer costs a few system calls).
     public init() {
         #if os(Linux)
-            if !Self.askKernel(family: AF_INET, into: &portsByInode) {
-                Self.readTable("/proc/net/tcp", into: &portsByInode)
+            var found: [(inode: UInt64, port: Int)] = []
+            if !Self.askKernel(family: AF_INET, into: &found) {
+                Self.readTable("/proc/net/tcp", into: &found)
             }
-            if !Self.askKernel(family: AF_INET6, into: &portsByInode) {
-                Self.readTable("/proc/net/tcp6", into: &portsByInode)
+            if !Self.askKernel(family: AF_INET6, into: &found) {
+                Self.readTable("/proc/net/tcp6", into: &found)
             }
+            self.init(listeners: found)
         #endif
+    }
+
+    /// A snapshot of the sockets `listeners`; of two with one inode, the later one counts.
+    init(listeners: [(inode: UInt64, port: Int)]) {
+        // Indices, not the pairs, are sorted: an array of Int needs no generic type made at run time.
+        let order = listeners.indices.sorted { (listeners[$0].inode, $0) < (listeners[$1].inode, $1) }
+        for index in order {
+            let (inode, port) = listeners[index]
+            if inodes.last == inode {
+                numbers[numbers.count - 1] = port
+            } else {
+                inodes.append(inode)
+                numbers.append(port)
+            }
+        }
+    }
+
+    /// Each listening socket's inode and local port, by ascending inode.
+    public var listeners: [(inode: UInt64, port: Int)] {
+        (0..<inodes.count).map { (inodes[$0], numbers[$0]) }
+    }
+
+    /// The local port of the listening socket `inode`; nil when it is no listening socket.
+    public func port(ofInode inode: UInt64) -> Int? {
+        var low = 0
+        var high = inodes.count
+        while low < high {
+            let middle = (low + high) / 2
+            if inodes[middle] < inode { low = middle + 1 } else { high = middle }
+        }
+        return low < inodes.count && inodes[low] == inode ? numbers[low] : nil
     }
 
     /// Adds the listening sockets of `family` as the kernel's sock_diag lists them; false when
     /// it cannot (then nothing was added).
-    static func askKernel(family: Int32, into ports: inout [UInt64: Int]) -> Bool {
+    static func askKernel(family: Int32, into ports: inout [(inode: UInt64, port: Int)]) -> Bool {
         var capacity = 256
         while true {
             var inodes = [UInt64](repeating: 0, count: capacity)
@@ -52,58 +89,64 @@ public struct ListeningPorts: Sendable {
                 capacity = found * 2
                 continue
             }
-            for index in 0..<found { ports[inodes[index]] = Int(numbers[index]) }
+            for index in 0..<found { ports.append((inodes[index], Int(numbers[index]))) }
             return true
         }
     }
 
     /// A snapshot made from the text of `/proc/net/tcp`-style tables (for tests).
     init(tables: [String]) {
+        var found: [(inode: UInt64, port: Int)] = []
         for table in tables {
             for line in Array(table.utf8).split(separator: 0x0A) {
-                if let (inode, port) = Self.listeningSocket(in: line) { portsByInode[inode] = port }
+                if let socket = Self.listeningSocket(in: line) { found.append(socket) }
             }
         }
+        self.init(listeners: found)
     }
 
     /// A snapshot in which nothing listens: a report given it reads no descriptors.
     public static let nothing = ListeningPorts(tables: [])
 
     /// Whether no socket listens at all (then no process's descriptors need to be read).
-    public var isEmpty: Bool { portsByInode.isEmpty }
+    public var isEmpty: Bool { inodes.isEmpty }
 
     /// Whether any socket listens on `port`, whoever holds it (readable or not).
     public func isListening(on port: Int) -> Bool {
-        portsByInode.values.contains(port)
+        numbers.contains(port)
     }
 
     /// The ports the processes `pids` listen on, sorted, each once; a pid that is gone or not
     /// ours to read adds nothing.
     public func ports(of pids: [Int32]) -> [Int] {
-        guard !portsByInode.isEmpty else { return [] }
-        var found = Set<Int>()
+        guard !inodes.isEmpty else { return [] }
+        var found: [Int] = []
         var link = [UInt64](repeating: 0, count: Self.socketBufferSize)
         for pid in pids {
             Self.forEachSocket(of: pid, buffer: &link) { inode in
-                if let port = portsByInode[inode] { found.insert(port) }
+                if let port = port(ofInode: inode) { found.append(port) }
                 return true
             }
         }
-        return found.sorted()
+        found.sort()
+        // Each once: a port held by two sockets (IPv4 and IPv6, or two processes) counts once.
+        var unique: [Int] = []
+        for port in found where unique.last != port { unique.append(port) }
+        return unique
     }
 
     /// The ports that `root` and every descendant of it listen on, sorted, each once.
     public func ports(ofTree root: Int32) -> [Int] {
         // No listener at all (the common case for most processes): no need to walk the tree.
-        guard !portsByInode.isEmpty else { return [] }
+        guard !inodes.isEmpty else { return [] }
         return ports(of: [root] + ProcessTable.descendantPIDs(of: root))
     }
 
     /// Who listens on `port`: the first process (lowest pid) found holding a listening socket
     /// on it, and its command line; nil when none does or none of the holders can be read.
     public func listener(of port: Int) -> (pid: Int32, command: String)? {
-        let inodes = Set(portsByInode.filter { $0.value == port }.keys)
-        guard !inodes.isEmpty, let dir = opendir("/proc") else { return nil }
+        let held = Set(listeners.filter { $0.port == port }.map(\.inode))
+        guard !held.isEmpty, let dir = opendir("/proc") else { return nil }
         defer { closedir(dir) }
         var pids: [Int32] = []
         while let item = readdir(dir) {
@@ -116,7 +159,7 @@ public struct ListeningPorts: Sendable {
         for pid in pids.sorted() {
             var holds = false
             Self.forEachSocket(of: pid, buffer: &link) { inode in
-                holds = inodes.contains(inode)
+                holds = held.contains(inode)
                 return !holds
             }
             if holds { return (pid, Self.command(of: pid) ?? "?") }
@@ -199,7 +242,7 @@ public struct ListeningPorts: Sendable {
 
     /// Adds the listening sockets of one table, read in blocks line by line: a host with many
     /// connections has a table of megabytes, and only its few LISTEN lines are kept.
-    static func readTable(_ path: String, into ports: inout [UInt64: Int]) {
+    static func readTable(_ path: String, into ports: inout [(inode: UInt64, port: Int)]) {
         let fd = Platform.open(path, O_RDONLY)
         guard fd >= 0 else { return }
         defer { close(fd) }
@@ -210,13 +253,13 @@ public struct ListeningPorts: Sendable {
             if count < 0, Platform.lastError == EINTR { continue }
             // The end, or an error: what was read so far still counts (its last line too).
             if count <= 0 {
-                if filled > 0, let (inode, port) = listeningSocket(in: buffer[0..<filled]) { ports[inode] = port }
+                if filled > 0, let socket = listeningSocket(in: buffer[0..<filled]) { ports.append(socket) }
                 return
             }
             filled += count
             var start = 0
             while let newline = buffer[start..<filled].firstIndex(of: 0x0A) {
-                if let (inode, port) = listeningSocket(in: buffer[start..<newline]) { ports[inode] = port }
+                if let socket = listeningSocket(in: buffer[start..<newline]) { ports.append(socket) }
                 start = newline + 1
             }
             if start > 0 {

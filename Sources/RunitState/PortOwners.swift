@@ -74,7 +74,7 @@ package struct PortOwners: Equatable {
             _ = unlink(home + "/ports.cache")  // Where versions before 2026-12-04 kept it.
         }
         var ports: [String: Set<Int>] = [:]
-        for (inode, port) in listening.portsByInode {
+        for (inode, port) in listening.listeners {
             for holder in owners.holders[inode] ?? [] { ports[holder.name, default: []].insert(port) }
         }
         return ports.mapValues { $0.sorted() }
@@ -86,9 +86,9 @@ package struct PortOwners: Equatable {
     /// the tree of every process running now. Sockets that stopped listening are forgotten.
     mutating func accounts(for listening: ListeningPorts, roots: [String: Int32], now: Int64) -> Bool {
         guard scannedAt <= now, now - scannedAt < Self.maximumAge else { return false }
-        holders = holders.filter { listening.portsByInode[$0.key] != nil }
+        holders = holders.filter { listening.port(ofInode: $0.key) != nil }
         let running = Set(roots.values)
-        for inode in listening.portsByInode.keys {
+        for inode in listening.inodes {
             guard let found = holders[inode] else { return false }
             if found.isEmpty {
                 guard running.isSubset(of: scanned) else { return false }
@@ -113,14 +113,14 @@ package struct PortOwners: Equatable {
             var held: [UInt64: Holder] = [:]
             for pid in ProcessTable.descendantPIDs(of: tree.supervisor, singleThreadedRoot: true) {
                 for socket in ListeningPorts.sockets(of: pid, buffer: &buffer)
-                where listening.portsByInode[socket.inode] != nil && held[socket.inode] == nil {
+                where listening.port(ofInode: socket.inode) != nil && held[socket.inode] == nil {
                     held[socket.inode] = Holder(name: tree.name, root: tree.root, pid: pid, fd: socket.fd)
                 }
             }
             return Array(held)
         }
         var owners = PortOwners(scanned: Set(trees.map(\.root)), scannedAt: Platform.monotonicMicros())
-        for inode in listening.portsByInode.keys { owners.holders[inode] = [] }
+        for inode in listening.inodes { owners.holders[inode] = [] }
         for (inode, holder) in found.joined() { owners.holders[inode, default: []].append(holder) }
         return owners
     }

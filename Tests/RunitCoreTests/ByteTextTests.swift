@@ -29,6 +29,18 @@ struct ByteTextTests {
         }
     }
 
+    @Test("every way of handing over the bytes makes the same text: an array, a slice, a buffer, any collection")
+    func overloadsAgree() async {
+        await propertyCheck(count: 300, input: Self.byteStrings) { bytes in
+            let text = ByteText.text(bytes)
+            let padded = [0x41] + bytes + [0x42]
+            #expect(ByteText.text(padded[1..<(padded.count - 1)]) == text)
+            #expect(bytes.withUnsafeBytes { ByteText.text($0) } == text)
+            #expect(ByteText.text(bytes.lazy.map { $0 }) == text)
+            #expect(ByteText.text(bytes.reversed().reversed()) == text)
+        }
+    }
+
     @Test("UTF-8 outside the escapes' range is its own text")
     func textIsItself() {
         for text in ["", "plain", "é😀\u{301}", "\u{FFFD}", "\u{10FF7F}", "a\u{0}b"] {

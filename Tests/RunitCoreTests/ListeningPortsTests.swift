@@ -1,4 +1,5 @@
 import Foundation
+import PropertyBased
 import Testing
 
 @testable import RunitKit
@@ -117,7 +118,8 @@ struct ListeningPortsTests {
             """
         let ports = ListeningPorts(tables: [tcp, tcp6])
         // Inode 0 matches no descriptor: left out.
-        #expect(ports.portsByInode == [4242: 8080, 9001: 42015])
+        #expect(ports.listeners.map(\.inode) == [4242, 9001])
+        #expect(ports.listeners.map(\.port) == [8080, 42015])
         #expect(ports.isListening(on: 8080))
         #expect(!ports.isListening(on: 22))
     }
@@ -152,17 +154,21 @@ struct ListeningPortsTests {
             // test may open or close a listener meanwhile).
             var agreed = false
             for _ in 0..<20 {
-                var fromKernel: [UInt64: Int] = [:]
-                var fromTables: [UInt64: Int] = [:]
-                try #require(ListeningPorts.askKernel(family: AF_INET, into: &fromKernel))
-                try #require(ListeningPorts.askKernel(family: AF_INET6, into: &fromKernel))
-                ListeningPorts.readTable("/proc/net/tcp", into: &fromTables)
-                ListeningPorts.readTable("/proc/net/tcp6", into: &fromTables)
-                if fromKernel == fromTables {
+                var kernelSockets: [(inode: UInt64, port: Int)] = []
+                var tableSockets: [(inode: UInt64, port: Int)] = []
+                try #require(ListeningPorts.askKernel(family: AF_INET, into: &kernelSockets))
+                try #require(ListeningPorts.askKernel(family: AF_INET6, into: &kernelSockets))
+                ListeningPorts.readTable("/proc/net/tcp", into: &tableSockets)
+                ListeningPorts.readTable("/proc/net/tcp6", into: &tableSockets)
+                let fromKernel = ListeningPorts(listeners: kernelSockets)
+                let fromTables = ListeningPorts(listeners: tableSockets)
+                if fromKernel.inodes == fromTables.inodes
+                    && fromKernel.listeners.map(\.port) == fromTables.listeners.map(\.port)
+                {
                     agreed = true
-                    #expect(fromKernel.values.contains(own.port))
-                    if let own6 { #expect(fromKernel.values.contains(own6.port)) }
-                    #expect(!fromKernel.values.contains(connectedOnly.port), "a socket that does not listen is left out")
+                    #expect(fromKernel.isListening(on: own.port))
+                    if let own6 { #expect(fromKernel.isListening(on: own6.port)) }
+                    #expect(!fromKernel.isListening(on: connectedOnly.port), "a socket that does not listen is left out")
                     break
                 }
                 usleep(50_000)
@@ -219,5 +225,25 @@ struct ListeningPortsTests {
         let full = try #require(ListeningPorts.command(of: python))
         #expect(full.utf8.count <= ListeningPorts.commandLimit + "…".utf8.count)
         #expect(ListeningPorts.command(of: Int32.max) == nil)
+    }
+
+    @Test("the socket table answers as a dictionary of its listeners would, the later of two with one inode counting")
+    func tableMatchesDictionary() async {
+        let sockets = zip(Gen.int(in: 0...40), Gen.int(in: 1...65535)).array(of: 0...30)
+        await propertyCheck(input: sockets) { sockets in
+            let listeners = sockets.map { (inode: UInt64($0.0), port: $0.1) }
+            let table = ListeningPorts(listeners: listeners)
+            var expected: [UInt64: Int] = [:]
+            for (inode, port) in listeners { expected[inode] = port }
+            #expect(table.inodes == expected.keys.sorted())
+            #expect(table.listeners.map(\.port) == table.inodes.map { expected[$0]! })
+            for inode in UInt64(0)...41 {
+                #expect(table.port(ofInode: inode) == expected[inode])
+            }
+            #expect(table.isEmpty == expected.isEmpty)
+            for port in [1, 80, 8080, 65535] {
+                #expect(table.isListening(on: port) == expected.values.contains(port))
+            }
+        }
     }
 }

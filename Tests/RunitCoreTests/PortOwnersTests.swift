@@ -69,8 +69,8 @@ struct PortOwnersTests {
         try #require(fstat(socket.fd, &info) == 0)
         let inode = UInt64(info.st_ino)
         let listening = ListeningPorts()
-        try #require(listening.portsByInode[inode] == socket.port, "the kernel lists the test's socket")
-        let others = listening.portsByInode.keys.filter { $0 != inode }
+        try #require(listening.port(ofInode: inode) == socket.port, "the kernel lists the test's socket")
+        let others = listening.inodes.filter { $0 != inode }
         let now = Platform.monotonicMicros()
         func owners(_ found: [PortOwners.Holder], scanned: Set<Int32> = [7], at: Int64 = now) -> PortOwners {
             var owners = PortOwners(scanned: scanned, scannedAt: at)
