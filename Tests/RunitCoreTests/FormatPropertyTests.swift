@@ -35,6 +35,11 @@ struct FormatPropertyTests {
             let valid = ProcessName.isValid(text)
             #expect(valid == expected, "\(text)")
             #expect((ProcessName.problem(with: text) == nil) == valid)
+            // A file name under `procs/` names a process exactly when, its '~' read as '/', the
+            // text is a valid name; a '/' in a file name never does.
+            let stored = text.replacingOccurrences(of: "/", with: "~")
+            #expect(ProcessName(storage: stored) == ProcessName(text), "\(stored)")
+            if text.contains("/") { #expect(ProcessName(storage: text) == nil, "\(text)") }
             // A valid name's storage name (its directory) maps back to it, and holds no '/'.
             if let name = ProcessName(text) {
                 #expect(!name.storage.contains("/"))
