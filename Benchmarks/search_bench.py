@@ -198,7 +198,8 @@ def commands(tool, pattern, ignore_case, peer_pattern, runit, log):
     return ["rg", "--no-line-number", "--no-filename", *flags, "-e", peer, str(log)]
 
 
-def measure(base, bindir, megabytes=500, repeat=5, timeout=120, evil=10, patterns=PATTERNS, log_output=print):
+def measure(base, bindir, megabytes=500, repeat=5, timeout=120, evil=10, patterns=PATTERNS, log_output=print,
+            sources=None):
     """Makes the log under `base` and times every tool on every pattern; a dict for the JSON."""
     tools = ["runit", "grep"]
     notes = []
@@ -256,7 +257,7 @@ def measure(base, bindir, megabytes=500, repeat=5, timeout=120, evil=10, pattern
         "repeat": repeat,
         "timeout_s": timeout,
         "tools": {tool: version(tool, runit) for tool in tools},
-        "runit_commit": commit(bindir),  # of the sources
+        "runit_commit": commit(sources or bindir),  # of the sources (the build's folder)
         "locale": os.environ.get("LC_ALL") or os.environ.get("LANG") or "",
         "notes": notes,
         "patterns": rows,
