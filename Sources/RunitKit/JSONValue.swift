@@ -279,9 +279,9 @@ public enum JSONValue: Equatable, Sendable {
         }
 
         mutating func hex4() -> UInt32? {
-            guard index + 4 <= bytes.count,
-                let value = UInt32(String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<(index + 4)]), as: UTF8.self), radix: 16)
-            else { return nil }
+            guard index + 4 <= bytes.count else { return nil }
+            let digits = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<(index + 4)]), as: UTF8.self)
+            guard let value = UInt32(digits, radix: 16) else { return nil }
             index += 4
             return value
         }
