@@ -107,6 +107,9 @@ def throughput_once(base, bindir, total, writer, mode):
     """Seconds for the writer straight into a file, through `cat` into a file (any pipe relay's
     floor), and through a runit supervisor into its log."""
     target = base / "direct.out"
+    # Each timing starts with nothing dirty in the page cache: the writeback of the run before
+    # (hundreds of MB) would otherwise land on whichever figure is taken while it runs.
+    os.sync()
     start = time.perf_counter()
     with open(target, "wb") as out:
         subprocess.run([sys.executable, str(writer), str(total), mode], stdout=out, check=True)
@@ -114,6 +117,7 @@ def throughput_once(base, bindir, total, writer, mode):
     size = target.stat().st_size
     target.unlink()
 
+    os.sync()
     start = time.perf_counter()
     with open(target, "wb") as out:
         producer = subprocess.Popen([sys.executable, str(writer), str(total), mode], stdout=subprocess.PIPE)
@@ -126,6 +130,7 @@ def throughput_once(base, bindir, total, writer, mode):
     home = base / "tp-home"
     env = dict(os.environ, RUNIT_HOME=str(home))
     runit = str(bindir / "runit")
+    os.sync()
     start = time.perf_counter()
     run([runit, "start", "tp", "--settle", "0", "--log-max-size", "64M", "--log-keep", "100", "--",
          sys.executable, str(writer), str(total), mode], env=env)
@@ -301,7 +306,7 @@ def main():
             print("\nthe floor of a command, timed the same way: " + ", ".join(f"{k} {v}" for k, v in floors.items()))
         flows = []
         for mode, megabytes in (("block", block_mb), ("line", line_mb)):
-            flow = throughput(base, bindir, megabytes, mode, rounds=1 if args.quick else 3)
+            flow = throughput(base, bindir, megabytes, mode, rounds=1 if args.quick else 5)
             flows.append(flow)
             print(f"\nlog throughput, {flow['megabytes']} MiB of 100-byte lines, one write per {mode}: "
                   f"direct {flow['direct_mb_s']} MB/s, through cat {flow['cat_mb_s']} MB/s (ratio {flow['cat_ratio']}), "
