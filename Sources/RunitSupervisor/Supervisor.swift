@@ -239,6 +239,10 @@ public struct Supervisor: ~Copyable {
         // stack below this frame that setting up dirtied (a third of an idle supervisor's own memory).
         if !memoryReleased && (timeout < 0 || timeout >= 1000) {
             crunit_release_idle_memory()
+            // The first pages of the read buffer and of the log's batch, which the start's
+            // output touched, too.
+            log.releaseBatchMemory()
+            _ = madvise(readBuffer.baseAddress, readBuffer.count, MADV_DONTNEED)
             memoryReleased = true
         }
         let ready = poll(fds.baseAddress, 11, timeout)
