@@ -70,6 +70,24 @@ struct JSONValueTests {
         }
     }
 
+    @Test("every cut of a document is refused, and any byte changed anywhere is parsed or refused, never read past")
+    func cutsAndMutations() async {
+        let document = Array(
+            #"{"name":"shop/web","argv":["sh","-c","echo \"hi\" \\ \u00e9\ud83d\ude00"],"n":-12.5e3,"ok":true,"z":null,"#.utf8)
+            + Array(#""nested":{"a":[1,2,{"b":[]}],"s":"\/\b\f\n\r\t"},"e":{}}"#.utf8)
+        #expect(JSONValue(parsing: document)?["name"]?.string == "shop/web")
+        for end in 0..<document.count {
+            #expect(JSONValue(parsing: Array(document[0..<end])) == nil, "cut at \(end)")
+        }
+        let replacements: [UInt8] = [0x00, 0x22, 0x5C, 0x7B, 0x7D, 0x5B, 0x5D, 0x2C, 0x3A, 0x75, 0x30, 0x65, 0x2D, 0xF4, 0xFF]
+        await propertyCheck(input: Gen.int(in: 0...(document.count - 1)), Gen.element(of: replacements)) { at, byte in
+            var changed = document
+            changed[at] = byte!
+            _ = JSONValue(parsing: changed)
+            _ = JSONValue(parsing: Array(changed[..<at]))
+        }
+    }
+
     @Test("invalid JSON and deep nesting are refused, never a crash")
     func invalid() {
         let bad = [
