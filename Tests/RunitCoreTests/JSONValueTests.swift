@@ -72,8 +72,10 @@ struct JSONValueTests {
 
     @Test("every cut of a document is refused, and any byte changed anywhere is parsed or refused, never read past")
     func cutsAndMutations() async {
-        let document = Array(
-            #"{"name":"shop/web","argv":["sh","-c","echo \"hi\" \\ \u00e9\ud83d\ude00"],"n":-12.5e3,"ok":true,"z":null,"#.utf8)
+        let document =
+            Array(
+                #"{"name":"shop/web","argv":["sh","-c","echo \"hi\" \\ \u00e9\ud83d\ude00"],"n":-12.5e3,"ok":true,"z":null,"#.utf8
+            )
             + Array(#""nested":{"a":[1,2,{"b":[]}],"s":"\/\b\f\n\r\t"},"e":{}}"#.utf8)
         #expect(JSONValue(parsing: document)?["name"]?.string == "shop/web")
         for end in 0..<document.count {
