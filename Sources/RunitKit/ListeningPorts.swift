@@ -120,13 +120,35 @@ public struct ListeningPorts: Sendable {
     /// ours to read adds nothing.
     public func ports(of pids: [Int32]) -> [Int] {
         guard !inodes.isEmpty else { return [] }
-        var found: [Int] = []
+        return ports(ofSockets: Self.socketInodes(of: pids))
+    }
+
+    /// The ports `pids` listen on, as ``ports(of:)`` says, without a snapshot made beforehand:
+    /// their sockets are read first, and the kernel is asked for the listening ones only when
+    /// they hold any (most managed processes hold none, and `status` then asks nothing).
+    public static func ports(heldBy pids: [Int32]) -> [Int] {
+        let held = socketInodes(of: pids)
+        return held.isEmpty ? [] : ListeningPorts().ports(ofSockets: held)
+    }
+
+    /// The inodes of the sockets `pids` have open.
+    static func socketInodes(of pids: [Int32]) -> [UInt64] {
+        var held: [UInt64] = []
         var link = [UInt64](repeating: 0, count: Self.socketBufferSize)
         for pid in pids {
-            Self.forEachSocket(of: pid, buffer: &link) { inode in
-                if let port = port(ofInode: inode) { found.append(port) }
+            forEachSocket(of: pid, buffer: &link) { inode in
+                held.append(inode)
                 return true
             }
+        }
+        return held
+    }
+
+    /// The ports of the listening sockets among `sockets`, sorted, each once.
+    func ports(ofSockets sockets: [UInt64]) -> [Int] {
+        var found: [Int] = []
+        for inode in sockets {
+            if let port = port(ofInode: inode) { found.append(port) }
         }
         found.sort()
         // Each once: a port held by two sockets (IPv4 and IPv6, or two processes) counts once.
@@ -140,6 +162,11 @@ public struct ListeningPorts: Sendable {
         // No listener at all (the common case for most processes): no need to walk the tree.
         guard !inodes.isEmpty else { return [] }
         return ports(of: [root] + ProcessTable.descendantPIDs(of: root))
+    }
+
+    /// The ports that `root` and every descendant of it listen on, as ``ports(heldBy:)`` finds them.
+    public static func ports(heldByTree root: Int32) -> [Int] {
+        ports(heldBy: [root] + ProcessTable.descendantPIDs(of: root))
     }
 
     /// Who listens on `port`: the first process (lowest pid) found holding a listening socket

@@ -105,13 +105,19 @@ public struct ProcessReport: Codable, Equatable, Sendable {
             nextRestartInSeconds = (max(0, left) * 10).rounded() / 10
         }
         guard let supervisor = snapshot.supervisorPID, snapshot.pid != nil else { return }
-        let listening = listening ?? ListeningPorts()
         // The tree under the supervisor, read once for the ports and the metrics; the
-        // supervisor itself listens on no TCP port, and nothing is read when no socket listens.
+        // supervisor itself listens on no TCP port. With a snapshot of the listening sockets,
+        // nothing is read when none listens; without one, the kernel is asked only when the
+        // tree holds a socket.
         var tree: [Int32]?
-        if !listening.isEmpty {
+        if let listening {
+            if !listening.isEmpty {
+                tree = ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true)
+                ports = listening.ports(of: tree ?? [])
+            }
+        } else {
             tree = ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true)
-            ports = listening.ports(of: tree ?? [])
+            ports = ListeningPorts.ports(heldBy: tree ?? [])
         }
         if withMetrics,
             let metrics = ProcessMetrics.tree(tree ?? ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true))

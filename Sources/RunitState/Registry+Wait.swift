@@ -110,7 +110,7 @@ extension Registry {
             let current = try existing(name)
             if let outcome = Self.verdict(on: current, for: condition) { return outcome }
             if let port = condition.port, let supervisor = current.supervisorPID,
-                ListeningPorts().ports(ofTree: supervisor).contains(port)
+                ListeningPorts.ports(heldByTree: supervisor).contains(port)
             {
                 return .portOpen(port)
             }

@@ -142,7 +142,7 @@ extension Supervisor {
         nextReadyAt = nil
         if let port = ready.port {
             // Only a listener of this tree counts, never another program that holds the port.
-            if ListeningPorts().ports(ofTree: getpid()).contains(port) {
+            if ListeningPorts.ports(heldByTree: getpid()).contains(port) {
                 markReady("a process of its tree listens on port \(port)")
             } else {
                 nextReadyAt = now + Self.readyIntervalMillis

@@ -134,6 +134,9 @@ struct ListeningPortsTests {
         let ports = ListeningPorts()
         #expect(ports.ports(of: [getpid()]).contains(listening.port))
         #expect(!ports.ports(of: [getpid()]).contains(boundOnly.port), "a bound socket that does not listen is no listener")
+        // Read the other way round (the sockets held first, the kernel asked after): the same.
+        #expect(ListeningPorts.ports(heldBy: [getpid()]).contains(listening.port))
+        #expect(!ListeningPorts.ports(heldBy: [getpid()]).contains(boundOnly.port))
         #expect(ports.isListening(on: listening.port))
         let holder = try #require(ports.listener(of: listening.port))
         #expect(holder.pid == getpid())
@@ -207,6 +210,8 @@ struct ListeningPortsTests {
         #expect(ports.ports(ofTree: server.shell.processIdentifier) == [server.port])
         #expect(ports.ports(ofTree: other.processIdentifier) == [], "another process's listener is not this tree's")
         #expect(ports.ports(of: [server.shell.processIdentifier]) == [], "the shell itself holds no socket")
+        #expect(ListeningPorts.ports(heldByTree: server.shell.processIdentifier) == [server.port])
+        #expect(ListeningPorts.ports(heldByTree: other.processIdentifier) == [], "a tree without sockets asks nothing")
         let python = try #require(server.pythonPID)
         let holder = try #require(ports.listener(of: server.port))
         #expect(holder.pid == python)
