@@ -93,11 +93,14 @@ public enum ReportViews {
         if let problem = report.problem { rows.append(("problem", problem)) }
         // Every value with its control characters as escapes: none (an env value, a message, a
         // path) can break its row, fake another field or drive the terminal.
-        return rows.map { key, value in
+        // Joined by hand: `joined()` of strings ran unspecialized.
+        var text = ""
+        for (key, value) in rows {
             var shown = LogText.visible(value)
             if key == "state" { shown = Terminal.paint(shown, Terminal.stateColor(value)) }
-            return key + ":" + String(repeating: " ", count: max(1, 11 - key.count)) + shown + "\n"
-        }.joined()
+            text += key + ":" + String(repeating: " ", count: max(1, 11 - key.count)) + shown + "\n"
+        }
+        return text
     }
 
     /// `value` with two decimals, as `%.2f` prints it.

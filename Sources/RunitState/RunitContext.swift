@@ -148,7 +148,7 @@ public struct RunitContext: Sendable {
         var path = ""
         for part in parts {
             path += "/"
-            path += part
+            path.append(contentsOf: part)
         }
         return path.isEmpty ? "/" : path
     }
