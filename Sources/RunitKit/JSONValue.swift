@@ -112,28 +112,43 @@ public enum JSONValue: Equatable, Sendable {
             return value
         }
 
+        /// A number as JSON spells it, `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`;
+        /// nil for anything else (`+1`, `01`, `.5`, `1.`), which `Double` alone would take.
         mutating func number() -> JSONValue? {
             let start = index
-            var whole: Int64 = 0
+            let negative = index < bytes.count && bytes[index] == UInt8(ascii: "-")
+            if negative { index += 1 }
+            let integerStart = index
+            let integerDigits = digits()
+            guard integerDigits > 0, integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else { return nil }
             var simple = true
-            loop: while index < bytes.count {
-                switch bytes[index] {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    if whole < 100_000_000_000_000 { whole = whole * 10 + Int64(bytes[index] - 0x30) } else { simple = false }
-                case UInt8(ascii: "-") where index == start: break
-                case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): simple = false
-                default: break loop
-                }
+            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
                 index += 1
+                guard digits() > 0 else { return nil }
+                simple = false
             }
-            guard index > start else { return nil }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                guard digits() > 0 else { return nil }
+                simple = false
+            }
             // Plain integers, the common case in runit's files, skip the text-to-Double parse.
-            if simple && (bytes[start] != UInt8(ascii: "-") || index > start + 1) {
-                return .number(Double(bytes[start] == UInt8(ascii: "-") ? -whole : whole))
+            if simple && integerDigits <= 15 {
+                var whole: Int64 = 0
+                for byte in UnsafeBufferPointer(rebasing: bytes[integerStart..<index]) { whole = whole * 10 + Int64(byte - 0x30) }
+                return .number(Double(negative ? -whole : whole))
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             guard let value = Double(text) else { return nil }
             return .number(value)
+        }
+
+        /// Skips decimal digits; how many.
+        mutating func digits() -> Int {
+            let start = index
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+            return index - start
         }
 
         mutating func object() -> JSONValue? {
@@ -270,7 +285,11 @@ public enum JSONValue: Equatable, Sendable {
                         code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                     }
                     guard let scalar = Unicode.Scalar(code) else { return nil }
-                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                    // A pair can spell a scalar of ByteText's escapes' range: it is itself, as
+                    // the same scalar written as raw UTF-8 is, not the escape of a byte.
+                    let encoded = Array(String(Character(scalar)).utf8)
+                    out.append(
+                        contentsOf: scalar.value >= ByteText.firstEscape ? ByteText.escapingReserved(encoded[...]) : encoded)
                 default: return nil
                 }
                 run = index
@@ -278,10 +297,20 @@ public enum JSONValue: Equatable, Sendable {
             return nil
         }
 
+        /// Four hex digits, and nothing else (`UInt32(_:radix:)` would take a sign).
         mutating func hex4() -> UInt32? {
             guard index + 4 <= bytes.count else { return nil }
-            let digits = String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<(index + 4)]), as: UTF8.self)
-            guard let value = UInt32(digits, radix: 16) else { return nil }
+            var value: UInt32 = 0
+            for byte in UnsafeBufferPointer(rebasing: bytes[index..<(index + 4)]) {
+                let digit: UInt8
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
+                default: return nil
+                }
+                value = value << 4 | UInt32(digit)
+            }
             index += 4
             return value
         }

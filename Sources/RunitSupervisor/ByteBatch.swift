@@ -51,7 +51,9 @@ struct ByteBatch: ~Copyable {
         _ = madvise(base, capacity & ~(Self.page - 1), MADV_DONTNEED)
     }
 
-    private static let page = 4096
+    /// The system's page: 4 KiB on most machines, 16 or 64 KiB on some ARM ones, where a batch
+    /// aligned and given back in 4 KiB steps would have madvise round past its end.
+    private static let page = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
 
     /// Doubles the room (at least), keeping the bytes.
     private mutating func grow(to needed: Int) {

@@ -90,6 +90,27 @@ struct JSONValueTests {
         }
     }
 
+    @Test("numbers and \\u escapes only as JSON spells them; a pair spelling an escape's scalar is that scalar")
+    func strictNumbersAndEscapes() {
+        for text in [
+            "+1", "01", "-01", ".5", "1.", "-.5", "1e", "1e+", "-", "--1", "1.5.2", "0x10", "\"\\u+041\"", "\"\\u-00B\"",
+            "\"\\u 041\"",
+        ] {
+            #expect(JSONValue(parsing: Array(text.utf8)) == nil, "\(text)")
+        }
+        let numbers: [(String, Double)] = [
+            ("0", 0), ("-0", 0), ("7", 7), ("-12", -12), ("1.5", 1.5), ("1e5", 100_000), ("1E-2", 0.01), ("-12.5e3", -12_500),
+            ("123456789012345678", 123_456_789_012_345_678), ("0.25", 0.25),
+        ]
+        for (text, value) in numbers { #expect(JSONValue(parsing: Array(text.utf8)) == .number(value), "\(text)") }
+        #expect(JSONValue(parsing: Array("\"\\u00e9\\u00C9\"".utf8))?.string == "éÉ")
+        // U+10FF80 escaped as a surrogate pair, and written as raw UTF-8: the same bytes either way.
+        let escaped = JSONValue(parsing: Array("\"\\udbff\\udf80\"".utf8))?.string
+        let raw = JSONValue(parsing: [0x22, 0xF4, 0x8F, 0xBE, 0x80, 0x22])?.string
+        #expect(escaped == raw)
+        #expect(escaped.map(ByteText.bytes) == [0xF4, 0x8F, 0xBE, 0x80])
+    }
+
     @Test("invalid JSON and deep nesting are refused, never a crash")
     func invalid() {
         let bad = [
