@@ -105,9 +105,6 @@ public struct ListeningPorts: Sendable {
         self.init(listeners: found)
     }
 
-    /// A snapshot in which nothing listens: a report given it reads no descriptors.
-    public static let nothing = ListeningPorts(tables: [])
-
     /// Whether no socket listens at all (then no process's descriptors need to be read).
     public var isEmpty: Bool { inodes.isEmpty }
 
@@ -116,16 +113,10 @@ public struct ListeningPorts: Sendable {
         numbers.contains(port)
     }
 
-    /// The ports the processes `pids` listen on, sorted, each once; a pid that is gone or not
-    /// ours to read adds nothing.
-    public func ports(of pids: [Int32]) -> [Int] {
-        guard !inodes.isEmpty else { return [] }
-        return ports(ofSockets: Self.socketInodes(of: pids))
-    }
-
-    /// The ports `pids` listen on, as ``ports(of:)`` says, without a snapshot made beforehand:
-    /// their sockets are read first, and the kernel is asked for the listening ones only when
-    /// they hold any (most managed processes hold none, and `status` then asks nothing).
+    /// The ports the processes `pids` listen on, sorted, each once (a pid that is gone or not
+    /// ours to read adds nothing): their sockets are read first, and the kernel is asked for
+    /// the listening ones only when they hold any (most managed processes hold none, and
+    /// `status` then asks nothing).
     public static func ports(heldBy pids: [Int32]) -> [Int] {
         let held = socketInodes(of: pids)
         return held.isEmpty ? [] : ListeningPorts().ports(ofSockets: held)
@@ -135,17 +126,12 @@ public struct ListeningPorts: Sendable {
     static func socketInodes(of pids: [Int32]) -> [UInt64] {
         var held: [UInt64] = []
         var link = [UInt64](repeating: 0, count: Self.socketBufferSize)
-        for pid in pids {
-            forEachSocket(of: pid, buffer: &link) { inode in
-                held.append(inode)
-                return true
-            }
-        }
+        for pid in pids { held += sockets(of: pid, buffer: &link).map(\.inode) }
         return held
     }
 
     /// The ports of the listening sockets among `sockets`, sorted, each once.
-    func ports(ofSockets sockets: [UInt64]) -> [Int] {
+    private func ports(ofSockets sockets: [UInt64]) -> [Int] {
         var found: [Int] = []
         for inode in sockets {
             if let port = port(ofInode: inode) { found.append(port) }
@@ -155,13 +141,6 @@ public struct ListeningPorts: Sendable {
         var unique: [Int] = []
         for port in found where unique.last != port { unique.append(port) }
         return unique
-    }
-
-    /// The ports that `root` and every descendant of it listen on, sorted, each once.
-    public func ports(ofTree root: Int32) -> [Int] {
-        // No listener at all (the common case for most processes): no need to walk the tree.
-        guard !inodes.isEmpty else { return [] }
-        return ports(of: [root] + ProcessTable.descendantPIDs(of: root))
     }
 
     /// The ports that `root` and every descendant of it listen on, as ``ports(heldBy:)`` finds them.

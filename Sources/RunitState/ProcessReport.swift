@@ -65,11 +65,11 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         case nextRestartInSeconds = "next_restart_in_seconds"
     }
 
-    /// The report for a snapshot; `withMetrics` reads memory and CPU from `/proc`. The ports of
-    /// a running process are looked up in `listening`, or in a snapshot of its own when nil
-    /// (a caller reporting many processes passes one, read once for them all).
+    /// The report for a snapshot; `withMetrics` reads memory and CPU from `/proc`, `withPorts`
+    /// the ports a running process listens on (a caller reporting many processes leaves them
+    /// out and finds them for all at once, with ``PortOwners``).
     public init(
-        _ snapshot: ProcessSnapshot, paths: ProcessPaths, withMetrics: Bool, listening: ListeningPorts? = nil,
+        _ snapshot: ProcessSnapshot, paths: ProcessPaths, withMetrics: Bool, withPorts: Bool = true,
         nowMicros: Int64 = Platform.nowMicros()
     ) {
         name = snapshot.name
@@ -106,16 +106,10 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         }
         guard let supervisor = snapshot.supervisorPID, snapshot.pid != nil else { return }
         // The tree under the supervisor, read once for the ports and the metrics; the
-        // supervisor itself listens on no TCP port. With a snapshot of the listening sockets,
-        // nothing is read when none listens; without one, the kernel is asked only when the
-        // tree holds a socket.
+        // supervisor itself listens on no TCP port, and the kernel is asked for the listening
+        // sockets only when the tree holds a socket.
         var tree: [Int32]?
-        if let listening {
-            if !listening.isEmpty {
-                tree = ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true)
-                ports = listening.ports(of: tree ?? [])
-            }
-        } else {
+        if withPorts {
             tree = ProcessTable.descendantPIDs(of: supervisor, singleThreadedRoot: true)
             ports = ListeningPorts.ports(heldBy: tree ?? [])
         }
@@ -193,7 +187,7 @@ extension Registry {
         let names = try names().compactMap { ProcessName($0) }
         guard !names.isEmpty else { return [] }
         var reports = Concurrent.map(names) { [self] name in
-            report(for: snapshot(of: name), withMetrics: withMetrics, listening: .nothing)
+            report(for: snapshot(of: name), withMetrics: withMetrics, withPorts: false)
         }
         let listening = ListeningPorts()
         guard !listening.isEmpty, reports.contains(where: { $0.pid != nil && $0.supervisorPID != nil }) else { return reports }
@@ -204,12 +198,10 @@ extension Registry {
         return reports
     }
 
-    /// The report for a snapshot this registry returned; `listening` as for ``ProcessReport/init(_:paths:withMetrics:listening:nowMicros:)``.
-    public func report(for snapshot: ProcessSnapshot, withMetrics: Bool = false, listening: ListeningPorts? = nil)
-        -> ProcessReport
-    {
+    /// The report for a snapshot this registry returned; as ``ProcessReport/init(_:paths:withMetrics:withPorts:nowMicros:)``.
+    public func report(for snapshot: ProcessSnapshot, withMetrics: Bool = false, withPorts: Bool = true) -> ProcessReport {
         ProcessReport(
             snapshot, paths: ProcessPaths(home: context.home, name: snapshot.name), withMetrics: withMetrics,
-            listening: listening)
+            withPorts: withPorts)
     }
 }
