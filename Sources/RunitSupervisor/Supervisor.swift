@@ -239,17 +239,13 @@ public struct Supervisor: ~Copyable {
         // stack below this frame that setting up dirtied (a third of an idle supervisor's own memory).
         if !memoryReleased && (timeout < 0 || timeout >= 1000) {
             crunit_release_idle_memory()
-            // The first pages of the read buffer and of the log's batch, which the start's
-            // output touched, too.
-            log.releaseBatchMemory()
-            _ = madvise(readBuffer.baseAddress, readBuffer.count, MADV_DONTNEED)
+            // And the buffers' pages the start's output touched; a heavy writer's, which are
+            // in use, after a second without events (below).
+            if !log.holdsBatchMemory { releaseBuffers() }
             memoryReleased = true
         }
         let ready = poll(fds.baseAddress, 11, timeout)
-        if ready == 0 && timeout >= 1000 && log.holdsBatchMemory {
-            log.releaseBatchMemory()
-            _ = madvise(readBuffer.baseAddress, readBuffer.count, MADV_DONTNEED)
-        }
+        if ready == 0 && timeout >= 1000 && log.holdsBatchMemory { releaseBuffers() }
         if ready < 0 && crunit_errno() != EINTR {
             // Never give up the process for this (ENOMEM passes): note it, wait a little, and go on
             // with the deadlines (a stop's SIGKILL, reaping), then poll again.
@@ -295,6 +291,13 @@ public struct Supervisor: ~Copyable {
         }
         guard let deadline else { return -1 }
         return Int32(clamping: max(0, deadline - Platform.monotonicMillis()))
+    }
+
+    /// Gives back the pages of the log's batches (after the one in flight is written) and of
+    /// the read buffer; they read as zeros when next used.
+    mutating func releaseBuffers() {
+        log.releaseBatchMemory()
+        _ = madvise(readBuffer.baseAddress, readBuffer.count, MADV_DONTNEED)
     }
 
     /// Reads what the process wrote to one of its pipes into the log.
