@@ -21,12 +21,7 @@ public struct ProcessName: Hashable, Sendable, CustomStringConvertible {
     /// The name whose directory (or lock file) is called `storage`; nil for any other file name.
     public init?(storage: String) {
         guard Self.isValid(storage, separator: UInt8(ascii: "~")) else { return nil }
-        self.rawValue = storage.utf8.contains(UInt8(ascii: "~")) ? Self.name(ofStorage: storage) : storage
-    }
-
-    /// The name a valid storage name stands for: its `~` made `/`.
-    private static func name(ofStorage storage: String) -> String {
-        String(decoding: storage.utf8.map { $0 == UInt8(ascii: "~") ? UInt8(ascii: "/") : $0 }, as: UTF8.self)
+        self.rawValue = Self.replacing(UInt8(ascii: "~"), with: UInt8(ascii: "/"), in: storage)
     }
 
     /// The project, for `project/name`; nil for a loose process.
@@ -46,7 +41,13 @@ public struct ProcessName: Hashable, Sendable, CustomStringConvertible {
 
     /// The storage name of a name given as text (valid or not: a `/` becomes `~`).
     public static func storage(of name: String) -> String {
-        String(decoding: name.utf8.map { $0 == UInt8(ascii: "/") ? UInt8(ascii: "~") : $0 }, as: UTF8.self)
+        replacing(UInt8(ascii: "/"), with: UInt8(ascii: "~"), in: name)
+    }
+
+    /// `text` with every byte `old` made `new` (both ASCII); `text` itself when it holds none.
+    private static func replacing(_ old: UInt8, with new: UInt8, in text: String) -> String {
+        guard text.utf8.contains(old) else { return text }
+        return String(decoding: text.utf8.map { $0 == old ? new : $0 }, as: UTF8.self)
     }
 
     /// Whether `text` is a valid process name: one part, or two joined by `/`.
