@@ -219,7 +219,7 @@ public enum JSONValue: Equatable, Sendable {
             var out: [UInt8] = []
             // Whether a scalar of ByteText's range may be in the string: its UTF-8 starts with 0xF4.
             var reserved = false
-            func literal(_ range: Range<Int>, into out: inout [UInt8]) {
+            func appendPiece(_ range: Range<Int>, to out: inout [UInt8]) {
                 let piece = UnsafeBufferPointer(rebasing: bytes[range])
                 if reserved {
                     out.append(contentsOf: ByteText.escapingReserved(ArraySlice(piece)))
@@ -244,7 +244,7 @@ public enum JSONValue: Equatable, Sendable {
                         defer { index += 1 }
                         return String(decoding: UnsafeBufferPointer(rebasing: bytes[run..<index]), as: UTF8.self)
                     }
-                    literal(run..<index, into: &out)
+                    appendPiece(run..<index, to: &out)
                     index += 1
                     return String(decoding: out, as: UTF8.self)
                 }
@@ -254,7 +254,7 @@ public enum JSONValue: Equatable, Sendable {
                     index += 1
                     continue
                 }
-                literal(run..<index, into: &out)
+                appendPiece(run..<index, to: &out)
                 index += 1
                 guard index < bytes.count else { return nil }
                 let escape = bytes[index]
