@@ -182,9 +182,13 @@ struct LogWriter: ~Copyable {
         flush()
     }
 
-    /// Writes a line of runit's own (a start, an exit) after any pending output.
+    /// Writes a line of runit's own (a start, a signal sent, the end of input). A partial line
+    /// that has waited its delay goes first, as it would have anyway; a younger one stays
+    /// pending, so that a note never cuts a line the process is still writing in pieces (an
+    /// unbuffered Python prints `read last` as `read`, ` `, `last`, `\n`). At an exit the
+    /// supervisor writes every partial line before the exit's record.
     mutating func system(_ text: String) {
-        flushPartials(now: 0, force: true)
+        flushPartials(now: Platform.monotonicMillis(), force: false)
         var record: [UInt8] = []
         LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &record)
         output.append(record)

@@ -72,6 +72,27 @@ struct LogWriterTests {
         #expect(writer.partialDeadline == nil)
     }
 
+    @Test("a note of runit's own never cuts a line still being written; one that waited its delay goes first")
+    func noteBesidePartialLine() throws {
+        let directory = TemporaryProcessDirectory()
+        var writer = LogWriter(paths: directory.paths, maxSize: 1 << 20, keep: 2)
+        let opened = writer.open()
+        #expect(opened)
+        feed(&writer, Array("read".utf8))
+        writer.system("sent end of input (Ctrl-D) to the terminal")
+        feed(&writer, Array(" last\n".utf8))
+        writer.flush()
+        #expect(directory.records().map(\.textString) == ["sent end of input (Ctrl-D) to the terminal", "read last"])
+        #expect(directory.records().map(\.stream) == [.sys, .out])
+        // A prompt that waits for input has waited past the delay: it is written before the note.
+        feed(&writer, Array("> ".utf8))
+        Thread.sleep(forTimeInterval: Double(LogWriter.partialDelayMillis) / 1000 + 0.05)
+        writer.system("sent SIGINT to the process, as asked")
+        let records = directory.records().suffix(2)
+        #expect(records.map(\.textString) == ["> ", "sent SIGINT to the process, as asked"])
+        #expect(records.first?.continued == true)
+    }
+
     @Test("a 1 MiB line is split into 64 KiB pieces marked continued, losing no byte")
     func longLine() {
         let directory = TemporaryProcessDirectory()
@@ -184,18 +205,6 @@ struct LogWriterTests {
             let note = "cut off \(torn) bytes at the end of the log: a record its writer did not finish (killed mid-write)"
             #expect(texts == (survives ? ["kept"] : []) + (torn > 0 ? [note] : []) + ["next"])
         }
-    }
-
-    @Test("runit's own lines come after any pending output")
-    func systemLines() {
-        let directory = TemporaryProcessDirectory()
-        var writer = LogWriter(paths: directory.paths, maxSize: 1 << 20, keep: 2)
-        let opened = writer.open()
-        #expect(opened)
-        feed(&writer, Array("no newline".utf8))
-        writer.system("exited with code 0")
-        #expect(directory.records().map(\.textString) == ["no newline", "exited with code 0"])
-        #expect(directory.records().map(\.stream) == [.out, .sys])
     }
 }
 

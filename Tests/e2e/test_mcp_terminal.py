@@ -59,6 +59,10 @@ def test_keys_and_close_input_in_one_call_each(runit):
         "    print('end of input')\n"
     )
 
+    # A program on a terminal writes a line at a time by itself; with PYTHONUNBUFFERED (set in
+    # some CI environments) each piece of a print is its own write.
+    runit.env.pop("PYTHONUNBUFFERED", None)
+
     async def body():
         async with runit.session() as session:
             started = await session.call_tool(
