@@ -38,12 +38,15 @@ public enum Front {
         RunitContext.namedStateDirectory() != nil
     }
 
-    /// Runs `list` and `status NAME` (each with or without `--json`), `stop NAME`, `start NAME`
-    /// and `start NAME --settle D`; false for any other command line, which the full CLI parses
+    /// Runs `list` and `status NAME` (each with or without `--json`), `stop NAME`, and the plain
+    /// forms of `start` (``StartOptions/plain(_:)``); false for any other command line, which the full CLI parses
     /// (ArgumentParser's set-up, reflection over every subcommand, was a third of `runit list`
     /// and two thirds of `runit start NAME`, measured with callgrind).
     static func runIfPlain(_ arguments: [String]) throws -> Bool {
-        func isName(_ text: String) -> Bool { !text.hasPrefix("-") && !text.contains(where: { "*?[".contains($0) }) }
+        if let start = StartOptions.plain(arguments) {
+            try ControlViews.start(start.request(), json: start.json)
+            return true
+        }
         switch arguments {
         case ["list"], ["ls"], ["ps"]: try ReportViews.list(json: false)
         case ["list", "--json"], ["ls", "--json"], ["ps", "--json"]: try ReportViews.list(json: true)
@@ -53,17 +56,13 @@ public enum Front {
             try ReportViews.status(words[1], json: true)
         case let words where words.count == 2 && words[0] == "stop" && isName(words[1]):
             try ControlViews.stop(words[1], graceMillis: nil, json: false)
-        case let words where words.count == 2 && words[0] == "start" && isName(words[1]):
-            try ControlViews.start(StartRequest(name: words[1]), json: false)
-        case let words where words.count == 4 && words[0] == "start" && isName(words[1]) && words[2] == "--settle":
-            guard let settle = DurationText.milliseconds(words[3]) else { return false }
-            var request = StartRequest(name: words[1])
-            request.settleMillis = settle
-            try ControlViews.start(request, json: false)
         default: return false
         }
         return true
     }
+
+    /// Whether a word can be a process name here, not an option or a pattern.
+    static func isName(_ text: String) -> Bool { !text.hasPrefix("-") && !text.contains(where: { "*?[".contains($0) }) }
 
     /// Says what went wrong: on stderr, or with `--json` as `{"error": {"code", "message"}}` on
     /// stdout, so a script that reads JSON gets JSON either way (the full CLI says it here too).

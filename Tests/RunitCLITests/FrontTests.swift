@@ -53,6 +53,37 @@ struct FrontTests {
         #expect(help.status == 0 && help.stdout.contains("USAGE: runit stop"), "\(help.stdout)")
     }
 
+    @Test("start NAME with options and a program runs in the front alone, and says what a bad value takes")
+    func startWithOptions() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let missing = ["RUNIT_CLI": fixture.scratch + "/no-such-runit-cli"]
+        let started = try fixture.run(
+            [
+                "start", "web", "--restart", "on-failure", "--log-keep", "3", "-e", "GREETING=hello", "--env", "WHO=front",
+                "--settle", "0", "--", "sh", "-c", "echo \"$GREETING $WHO\"; exec sleep 300",
+            ], environment: missing)
+        #expect(started.status == 0 && started.stdout.hasPrefix("started web (pid "), "\(started.stderr)")
+        #expect(fixture.eventually { (try? fixture.run(["logs", "web"]).stdout.contains("hello front")) == true })
+        let status = try fixture.run(["status", "web", "--json"], environment: missing).stdout
+        #expect(status.contains(#""restart_policy" : "on-failure""#) && status.contains(#""WHO" : "front""#), "\(status)")
+        let spec = try String(contentsOfFile: fixture.home + "/procs/web/spec.json", encoding: .utf8)
+        #expect(spec.contains(#""log_keep" : 3"#), "\(spec)")
+        let json = try fixture.run(["start", "once", "--json", "--", "true"], environment: missing)
+        #expect(json.status == 0 && json.stdout.contains(#""name" : "once""#), "\(json.stdout) \(json.stderr)")
+        // A bad value: the full CLI's message and exit code, from the front.
+        let bad = try fixture.run(["start", "w", "--restart", "sometimes", "--", "true"], environment: missing)
+        let badFull = try fixture.run(["start", "w", "--restart", "sometimes", "--", "true"], tool: "runit-cli")
+        #expect(bad.status == badFull.status && bad.status != 0)
+        #expect(bad.stderr == badFull.stderr && bad.stderr.contains("is not a policy; give one of: never, on-failure, always"))
+        let badJSON = try fixture.run(["start", "w", "--log-max-size", "huge", "--json", "--", "true"], environment: missing)
+        #expect(badJSON.status != 0 && badJSON.stdout.hasPrefix(#"{"error":{"code":"invalid_input""#), "\(badJSON.stdout)")
+        // A form the front leaves alone still reaches the full CLI.
+        let waited = try fixture.run(["start", "w", "--wait", "--", "sleep", "300"], environment: missing)
+        #expect(waited.status == 1 && waited.stderr.contains("cannot run the full CLI"), "\(waited.stderr)")
+        _ = try fixture.run(["stop", "web"])
+    }
+
     @Test(
         "found by review: output that cannot be written fails; a runit-cli that is the front is refused; --json errors stay JSON")
     func reviewFindings() throws {

@@ -35,19 +35,19 @@ struct StartCommand: AsyncParsableCommand {
     var port: String?
 
     @Option(name: .long, help: "Restart policy: never, on-failure or always.")
-    var restart: String = "never"
+    var restart: String = StartOptions().restart
 
     @Option(name: .long, help: "Rotate the log when it passes this size, e.g. 10M, 512K.")
-    var logMaxSize: String = "10M"
+    var logMaxSize: String = StartOptions().logMaxSize
 
     @Option(name: .long, help: "How many rotated log files to keep.")
-    var logKeep: Int = 5
+    var logKeep: Int = StartOptions().logKeep
 
     @Flag(name: .long, help: "Stop a running process of the same name first.")
     var replace = false
 
     @Option(name: .long, help: "How long to watch for an exit right after the start.")
-    var settle: String = "200ms"
+    var settle: String = StartOptions().settle
 
     @Flag(name: .long, help: "Return once it is ready (its readiness check passed, or it runs), or fail with its last lines.")
     var wait = false
@@ -86,45 +86,22 @@ struct StartCommand: AsyncParsableCommand {
     }
 
     func request() throws -> StartRequest {
-        if let positionalName, let name, positionalName != name {
-            throw RunitError(.invalidInput, "two names given ('\(positionalName)' and --name '\(name)'); give one")
-        }
-        guard let chosen = name ?? positionalName else {
-            throw RunitError(.invalidInput, "no name given; use runit start NAME -- PROGRAM ... or --name NAME --command \"CMD\"")
-        }
-        if command != nil, !argv.isEmpty {
-            throw RunitError(.invalidInput, "give either --command or a program after --, not both")
-        }
-        guard let policy = RestartPolicy(rawValue: restart) else {
-            throw RunitError(
-                .invalidInput,
-                "--restart '\(restart)' for '\(chosen)' is not a policy; give one of: never, on-failure, always "
-                    + "(e.g. --restart on-failure)")
-        }
-        guard let maxSize = ByteSize.parse(logMaxSize) else {
-            throw RunitError(
-                .invalidInput,
-                "--log-max-size '\(logMaxSize)' is not a size from 4K to 1024G; give bytes or a number with K, M or G (e.g. 10M)")
-        }
-        guard let settleMillis = DurationText.milliseconds(settle) else {
-            throw RunitError(.invalidInput, "--settle '\(settle)' is not a duration from 0s to 1m; \(DurationText.rule)")
-        }
-        var request = StartRequest(name: chosen, command: command, argv: argv.isEmpty ? nil : argv)
-        request.cwd = cwd
-        request.env = env
-        request.restart = policy
-        request.logMaxSize = maxSize
-        request.logKeep = logKeep
-        request.replace = replace
-        request.settleMillis = settleMillis
+        var options = StartOptions()
+        options.positionalName = positionalName
+        options.name = name
+        options.command = command
+        options.argv = argv
+        options.cwd = cwd
+        options.env = env
+        options.port = port
+        options.restart = restart
+        options.logMaxSize = logMaxSize
+        options.logKeep = logKeep
+        options.replace = replace
+        options.settle = settle
+        var request = try options.request()
         request.policies = try policyOptions.policies()
         request.readyOnPort = wait
-        if let port {
-            guard let value = PortRequest(port) else {
-                throw RunitError(.invalidInput, "--port '\(port)' for '\(chosen)' is not a port; \(PortRequest.rule)")
-            }
-            request.port = value
-        }
         return request
     }
 }
