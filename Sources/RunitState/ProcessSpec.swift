@@ -190,6 +190,9 @@ public struct EnvironmentEntry: Codable, Equatable, Sendable {
         guard bytes.contains(UInt8(ascii: "@")) else { return text }
         let separator = Array("://".utf8)
         let ends = Array("/?#\" \t\n".utf8)
+        // A password may hold a space or a quote (it should be %20, but is typed as is): past
+        // them, only a path, query, fragment or line ends the part that holds it.
+        let looseEnds = Array("/?#\n".utf8)
         // The index after the first `://` at or after `from`.
         func authorityStart(from: Int) -> Int? {
             var index = from
@@ -205,7 +208,16 @@ public struct EnvironmentEntry: Codable, Equatable, Sendable {
             out += bytes[rest..<start]
             rest = start
             let end = bytes[start...].firstIndex { ends.contains($0) } ?? bytes.count
-            guard let at = bytes[start..<end].lastIndex(of: UInt8(ascii: "@")) else { continue }
+            var found = bytes[start..<end].lastIndex(of: UInt8(ascii: "@"))
+            if found == nil {
+                let looseEnd = bytes[start...].firstIndex { looseEnds.contains($0) } ?? bytes.count
+                if let at = bytes[start..<looseEnd].lastIndex(of: UInt8(ascii: "@")),
+                    bytes[start..<at].contains(UInt8(ascii: ":"))
+                {
+                    found = at
+                }
+            }
+            guard let at = found else { continue }
             if let colon = bytes[start..<at].firstIndex(of: UInt8(ascii: ":")) {
                 out += bytes[start..<colon] + Array(":***".utf8)
             } else {

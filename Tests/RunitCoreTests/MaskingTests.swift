@@ -16,6 +16,12 @@ struct MaskingTests {
             ("HOME_PAGE", "https://example.com/a@b", "https://example.com/a@b"),
             ("EMAIL", "me@example.com", "me@example.com"),
             ("API_KEY", "abc", "****"),
+            // A password typed with a space or a quote in it (found by a hostile review).
+            ("DATABASE_URL", "postgres://u:p w@h/db", "postgres://u:***@h/db"),
+            ("DATABASE_URL", "postgres://u:p\"w@h/db", "postgres://u:***@h/db"),
+            ("DATABASE_URL", "postgres://a user:pw@h", "postgres://a user:***@h"),
+            ("SITES", "http://host:8080/a@b and http://c", "http://host:8080/a@b and http://c"),
+            ("NOTE", "http://host me@x", "http://host me@x"),
         ]
         for (key, value, shown) in cases {
             #expect(EnvironmentEntry(key: key, value: value).displayValue == shown, "\(key)=\(value)")
@@ -24,7 +30,7 @@ struct MaskingTests {
 
     @Test("whatever the password, the masked value never shows it")
     func neverShown() async {
-        let character = Gen.element(of: Array("abcXYZ019!$%^&*()-_=+[]{}~;"))
+        let character = Gen.element(of: Array("abcXYZ019!$%^&*()-_=+[]{}~; \"'\t"))
         await propertyCheck(input: character.array(of: 6...20)) { characters in
             let password = "P" + String(characters.compactMap { $0 })
             let shown = EnvironmentEntry(key: "URL", value: "postgres://user:\(password)@db.local:5432/app").displayValue
