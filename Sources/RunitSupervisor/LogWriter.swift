@@ -300,8 +300,14 @@ struct LogWriter: ~Copyable {
         let text =
             "dropped \(droppedLines) lines (\(droppedBytes) bytes) of output written from "
             + "\(Timestamp.string(micros: droppedSince)) on: \(Platform.describe(errno: droppedError))"
+        // It goes before the batch composed while the disk was full, so it takes no later a time
+        // than that batch's first record: the times in a log never go back.
+        var micros = Platform.nowMicros()
+        if output.count >= Timestamp.width, let first = Timestamp.parse(Array(output.bytes.prefix(Timestamp.width))) {
+            micros = min(micros, first)
+        }
         var record: [UInt8] = []
-        LogRecord(micros: Platform.nowMicros(), stream: .sys, text: Array(text.utf8)).append(to: &record)
+        LogRecord(micros: micros, stream: .sys, text: Array(text.utf8)).append(to: &record)
         guard record.withUnsafeBytes({ write($0) }) == 0 else { return }
         size += record.count
         droppedLines = 0

@@ -101,9 +101,12 @@ def records(path):
 def check_logs(directory):
     """Every record whole; every `out` text `line N`; every gap in N explained by a sys record."""
     last, explained, gaps, sys_texts = None, False, [], []
-    piece = b""
+    piece, previous_time = b"", b""
     for path in log_files(directory):
-        for stream, continued, body in records(path):
+        for time_text, (stream, continued, body) in zip((line[:27] for line in path.read_bytes().split(b"\n")), records(path)):
+            # Fixed-width ISO times compare as text: a log's times never go back, drops told included.
+            assert time_text >= previous_time, f"{path.name}: {time_text!r} after {previous_time!r} ({body[:80]!r})"
+            previous_time = time_text
             if stream == b"sys":
                 sys_texts.append(body)
                 if DROPPED.search(body):
