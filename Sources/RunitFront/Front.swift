@@ -68,11 +68,12 @@ public enum Front {
     /// stdout, so a script that reads JSON gets JSON either way (the full CLI says it here too).
     public static func report(_ message: String, code: String, arguments: [String]) {
         guard arguments.contains("--json") else {
-            Terminal.standardError.write("runit: \(message)\n")
+            // A byte of a path or an argument that is not UTF-8 is shown `\xHH`, as `status` shows it.
+            Terminal.standardError.write("runit: \(ByteText.shown(message))\n")
             return
         }
         Terminal.write(
-            "{\"error\":{\"code\":\(JSONText.quoted(code)),\"message\":\(JSONText.quoted(message))}}\n")
+            "{\"error\":{\"code\":\(JSONText.quoted(code)),\"message\":\(JSONText.quoted(ByteText.shown(message)))}}\n")
     }
 
     /// Replaces this process with the full CLI, `runit-cli` from this executable's directory

@@ -37,6 +37,20 @@ struct RawBytesTests {
         #expect(status.contains(#"sh ''"$(printf '\374')"'' "#), "\(status)")
     }
 
+    @Test("an error that names a path of bytes that are not UTF-8 shows them as \\xHH, from the front and runit-cli")
+    func errorsShowBytes() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        for tool in [CLIFixture.binary, CLIFixture.binary + "-cli"] {
+            let script = #"exec "$0" start x --cwd "/nonexistent/$(printf '\377')" -- true"#
+            let start = try fixture.run(["-c", script, tool], tool: "/bin/sh")
+            #expect(start.status != 0)
+            #expect(start.stderr.contains("'/nonexistent/\\xFF'") && start.stderr.contains("does not exist"), "\(start.stderr)")
+            let json = try fixture.run(["-c", script.replacingOccurrences(of: " -- true", with: " --json -- true"), tool], tool: "/bin/sh")
+            #expect(json.stdout.contains(#"'/nonexistent/\\xFF'"#), "\(json.stdout)")
+        }
+    }
+
     @Test("bytes that are not UTF-8 in runit.yaml and .env reach the process as written (found by a hostile review)")
     func projectBytes() throws {
         let fixture = try CLIFixture()
