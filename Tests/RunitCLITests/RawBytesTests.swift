@@ -46,7 +46,8 @@ struct RawBytesTests {
             let start = try fixture.run(["-c", script, tool], tool: "/bin/sh")
             #expect(start.status != 0)
             #expect(start.stderr.contains("'/nonexistent/\\xFF'") && start.stderr.contains("does not exist"), "\(start.stderr)")
-            let json = try fixture.run(["-c", script.replacingOccurrences(of: " -- true", with: " --json -- true"), tool], tool: "/bin/sh")
+            let json = try fixture.run(
+                ["-c", script.replacingOccurrences(of: " -- true", with: " --json -- true"), tool], tool: "/bin/sh")
             #expect(json.stdout.contains(#"'/nonexistent/\\xFF'"#), "\(json.stdout)")
         }
     }
