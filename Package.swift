@@ -56,14 +56,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "runit",
-            dependencies: ["RunitFront"],
+            dependencies: ["RunitFront", "RunitKit"],
             // Static and Foundation-free, as the supervisor: `runit list` and `runit status NAME`
             // start in under a millisecond; every other command is `exec`'d in `runit-cli`.
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
         ),
         .executableTarget(
             name: "runit-cli",
-            dependencies: ["RunitCLI"],
+            dependencies: ["RunitCLI", "RunitKit"],
             // Static Swift libraries: every command starts in about 2 ms instead of 5 to 8 ms
             // spent loading shared libraries. The MCP server, which needs FoundationNetworking,
             // is its own executable (`runit mcp` execs it), so the CLI does not carry it.

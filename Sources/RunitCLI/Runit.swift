@@ -42,7 +42,7 @@ public struct Runit: AsyncParsableCommand {
         } catch {
             let code = exitCode(for: error)
             var message = fullMessage(for: error)
-            if code != .success && arguments.contains("--json") {
+            if code != .success && Front.wantsJSON(arguments) {
                 Front.report(
                     message.replacingOccurrences(of: "Error: ", with: ""), code: "invalid_input", arguments: arguments)
                 Foundation.exit(code == .validationFailure ? 2 : code.rawValue)

@@ -61,13 +61,23 @@ public enum Front {
         return true
     }
 
+    /// Whether the command line asks for JSON: a `--json` of runit's, before any `--` (after
+    /// it, the word is the program's: `runit start web -- tool --json`).
+    public static func wantsJSON(_ arguments: [String]) -> Bool {
+        for word in arguments {
+            if word == "--" { return false }
+            if word == "--json" { return true }
+        }
+        return false
+    }
+
     /// Whether a word can be a process name here, not an option or a pattern.
     static func isName(_ text: String) -> Bool { !text.hasPrefix("-") && !text.contains(where: { "*?[".contains($0) }) }
 
     /// Says what went wrong: on stderr, or with `--json` as `{"error": {"code", "message"}}` on
     /// stdout, so a script that reads JSON gets JSON either way (the full CLI says it here too).
     public static func report(_ message: String, code: String, arguments: [String]) {
-        guard arguments.contains("--json") else {
+        guard wantsJSON(arguments) else {
             // A byte of a path or an argument that is not UTF-8 is shown `\xHH`, as `status` shows it.
             Terminal.standardError.write("runit: \(ByteText.shown(message))\n")
             return

@@ -11,9 +11,12 @@ public struct StartOptions: Sendable {
     public var cwd: String?
     public var env: [String] = []
     public var port: String?
-    public var restart = "never"
-    public var logMaxSize = "10M"
-    public var logKeep = 5
+    /// Nil when not given: `never` for a new command, the stored policy for the stored one.
+    public var restart: String?
+    /// Nil when not given: 10M for a new command, the stored size for the stored one.
+    public var logMaxSize: String?
+    /// Nil when not given: 5 for a new command, the stored count for the stored one.
+    public var logKeep: Int?
     public var replace = false
     public var settle = "200ms"
     public var json = false
@@ -31,16 +34,22 @@ public struct StartOptions: Sendable {
         if command != nil, !argv.isEmpty {
             throw RunitError(.invalidInput, "give either --command or a program after --, not both")
         }
-        guard let policy = RestartPolicy(rawValue: restart) else {
-            throw RunitError(
-                .invalidInput,
-                "--restart '\(restart)' for '\(chosen)' is not a policy; give one of: never, on-failure, always "
-                    + "(e.g. --restart on-failure)")
+        let policy = try restart.map { text throws(RunitError) -> RestartPolicy in
+            guard let policy = RestartPolicy(rawValue: text) else {
+                throw RunitError(
+                    .invalidInput,
+                    "--restart '\(text)' for '\(chosen)' is not a policy; give one of: never, on-failure, always "
+                        + "(e.g. --restart on-failure)")
+            }
+            return policy
         }
-        guard let maxSize = ByteSize.parse(logMaxSize) else {
-            throw RunitError(
-                .invalidInput,
-                "--log-max-size '\(logMaxSize)' is not a size from 4K to 1024G; give bytes or a number with K, M or G (e.g. 10M)")
+        let maxSize = try logMaxSize.map { text throws(RunitError) -> Int in
+            guard let size = ByteSize.parse(text) else {
+                throw RunitError(
+                    .invalidInput,
+                    "--log-max-size '\(text)' is not a size from 4K to 1024G; give bytes or a number with K, M or G (e.g. 10M)")
+            }
+            return size
         }
         guard let settleMillis = DurationText.milliseconds(settle) else {
             throw RunitError(.invalidInput, "--settle '\(settle)' is not a duration from 0s to 1m; \(DurationText.rule)")

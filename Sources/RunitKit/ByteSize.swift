@@ -23,7 +23,13 @@ public enum ByteSize {
         case UInt8(ascii: "G"): factor = 1 << 30
         default: break
         }
-        if factor > 1 { bytes.removeLast() }
+        if factor > 1 {
+            bytes.removeLast()
+        } else if bytes.count >= 3 && bytes.suffix(3).elementsEqual([0xE2, 0x84, 0xAA]) {
+            // U+212A KELVIN SIGN, which Swift's `Character` takes for `K` (canonically equivalent).
+            factor = 1 << 10
+            bytes.removeLast(3)
+        }
         guard let value = Int(String(decoding: bytes, as: UTF8.self)), value > 0 else { return nil }
         let (size, overflow) = value.multipliedReportingOverflow(by: factor)
         return overflow ? nil : size

@@ -8,6 +8,16 @@ import CRunitSystem
 
 /// The platform calls both executables share, in one place.
 public enum Platform {
+    /// Puts `/dev/null` on each of stdin, stdout and stderr that is closed (`runit … >&-`), open
+    /// for the other direction, so that reading or writing it still fails with EBADF as on a
+    /// closed descriptor, and no descriptor opened later (the Dispatch runtime's eventfd, a log
+    /// file) takes its number and gets the command's output.
+    public static func occupyClosedStandardDescriptors() {
+        for fd: Int32 in 0...2 where fcntl(fd, F_GETFD) == -1 && errno == EBADF {
+            _ = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY)
+        }
+    }
+
     /// Microseconds since the epoch, from the real-time clock.
     public static func nowMicros() -> Int64 {
         var spec = timespec()

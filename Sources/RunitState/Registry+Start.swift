@@ -19,12 +19,13 @@ public struct StartRequest: Sendable {
     public var cwd: String?
     /// `KEY=VALUE` entries.
     public var env: [String] = []
-    /// The restart policy.
-    public var restart: RestartPolicy = .never
-    /// Rotate the log at this size.
-    public var logMaxSize: Int = 10 * 1024 * 1024
-    /// Keep this many rotated files.
-    public var logKeep: Int = 5
+    /// The restart policy; nil when not given: `never` for a new command, the stored one when
+    /// no command is given (a start of the stored command applies what is given, keeps the rest).
+    public var restart: RestartPolicy?
+    /// Rotate the log at this size; nil when not given: 10 MiB for a new command, else as stored.
+    public var logMaxSize: Int?
+    /// Keep this many rotated files; nil when not given: 5 for a new command, else as stored.
+    public var logKeep: Int?
     /// Readiness, health, restart tuning, stopping and watching; nil keeps the stored ones
     /// (or the defaults) when no command is given.
     public var policies: ProcessPolicies?
@@ -228,8 +229,12 @@ extension Registry {
     private func makeBaseSpec(_ request: StartRequest, name: ProcessName, previous: ProcessSpec?) throws(RunitError)
         -> ProcessSpec
     {
-        try Limits.check(request.logMaxSize, in: Limits.logMaxSize, "the log size limit (--log-max-size) of '\(name)',")
-        try Limits.check(request.logKeep, in: Limits.logKeep, "the rotated log count (--log-keep) of '\(name)',")
+        if let size = request.logMaxSize {
+            try Limits.check(size, in: Limits.logMaxSize, "the log size limit (--log-max-size) of '\(name)',")
+        }
+        if let keep = request.logKeep {
+            try Limits.check(keep, in: Limits.logKeep, "the rotated log count (--log-keep) of '\(name)',")
+        }
         try Limits.check(milliseconds: request.settleMillis, in: Limits.settleMillis, "the settle time (--settle)")
         try Self.refuseNUL(request.env, "an environment entry", name: name)
         try Self.refuseNUL(request.cwd.map { [$0] } ?? [], "the working directory", name: name)
@@ -260,6 +265,9 @@ extension Registry {
                 }
             }
             if let policies = request.policies { spec.policies = try PolicyCheck.validated(policies, name: name) }
+            if let restart = request.restart { spec.restart = restart }
+            if let size = request.logMaxSize { spec.logMaxSize = size }
+            if let keep = request.logKeep { spec.logKeep = keep }
             return spec
         } else {
             throw RunitError(.invalidInput, "no command given for '\(name)'; use --command \"CMD\" or -- PROGRAM ARG...")
@@ -269,8 +277,8 @@ extension Registry {
         var env: [EnvironmentEntry] = []
         for text in request.env { env.append(try EnvironmentEntry(parsing: text, for: name.rawValue)) }
         return ProcessSpec(
-            name: name.rawValue, argv: argv, command: command, cwd: cwd, env: env, restart: request.restart,
-            logMaxSize: request.logMaxSize, logKeep: request.logKeep,
+            name: name.rawValue, argv: argv, command: command, cwd: cwd, env: env, restart: request.restart ?? .never,
+            logMaxSize: request.logMaxSize ?? 10 * 1024 * 1024, logKeep: request.logKeep ?? 5,
             policies: try PolicyCheck.validated(request.policies ?? ProcessPolicies(), name: name))
     }
 

@@ -1,4 +1,7 @@
 import RunitFront
+import RunitKit
+
+Platform.occupyClosedStandardDescriptors()
 
 // The plain `list`, `status`, `stop` and `start` here, without Foundation; anything else in the
 // full CLI (`runit-cli`).

@@ -81,6 +81,27 @@ struct FrontTests {
         // A form the front leaves alone still reaches the full CLI.
         let waited = try fixture.run(["start", "w", "--wait", "--", "sleep", "300"], environment: missing)
         #expect(waited.status == 1 && waited.stderr.contains("cannot run the full CLI"), "\(waited.stderr)")
+        // A `--json` after `--` is the program's: errors stay text on stderr (found by a hostile review).
+        for tool in ["runit", "runit-cli"] {
+            let program = try fixture.run(["start", "j", "--restart", "bogus", "--", "echo", "--json"], tool: tool)
+            #expect(program.stdout.isEmpty && program.stderr.hasPrefix("runit: --restart 'bogus'"), "\(tool): \(program)")
+        }
+        // With stdout closed, both say the same, and the output goes nowhere else.
+        for tool in [CLIFixture.binary, CLIFixture.binary + "-cli"] {
+            let closed = try fixture.run(["-c", #"exec "$0" start "c$$" -- sleep 300 >&-"#, tool], tool: "/bin/sh")
+            #expect(closed.status == 1 && closed.stderr == "runit: cannot write the output: Bad file descriptor\n", "\(closed)")
+        }
+        // The stored command again, with new settings: those given replace the stored ones,
+        // from the front and from runit-cli alike; the others stay.
+        _ = try fixture.run(["stop", "web"])
+        let again = try fixture.run(["start", "web", "--restart", "always", "--log-keep", "4"], environment: missing)
+        #expect(again.status == 0, "\(again.stderr)")
+        _ = try fixture.run(["stop", "web"])
+        let full = try fixture.run(["start", "web", "--log-max-size", "64K", "--settle", "0"], tool: "runit-cli")
+        #expect(full.status == 0, "\(full.stderr)")
+        let stored = try String(contentsOfFile: fixture.home + "/procs/web/spec.json", encoding: .utf8)
+        #expect(stored.contains(#""restart" : "always""#) && stored.contains(#""log_keep" : 4"#), "\(stored)")
+        #expect(stored.contains(#""log_max_size" : 65536"#) && stored.contains("GREETING"), "\(stored)")
         _ = try fixture.run(["stop", "web"])
     }
 

@@ -25,6 +25,11 @@ struct LogsTests {
         #expect(streamed == all)
         let sevens = try fixture.run("logs", "fast", "--lines", "0", "--grep", "^7+$").stdout.split(separator: "\n")
         #expect(sevens == ["7", "77", "777", "7777", "77777"])
+        // --lines N shows N lines, not one more (found by a hostile review), across a rotation too.
+        let last = try fixture.run("logs", "fast", "--lines", "3").stdout.split(separator: "\n")
+        #expect(last.count == 3 && last.contains("done"), "\(last)")
+        let lastJSON = try fixture.run("logs", "fast", "-n", "2", "--json").stdout.split(separator: "\n")
+        #expect(lastJSON.count == 2, "\(lastJSON)")
 
         let keepFixture = try CLIFixture()
         defer { keepFixture.cleanUp() }

@@ -91,11 +91,13 @@ struct LogsCommand: AsyncParsableCommand {
     /// The last `query.lines` records (of what matches), and a note on stderr when more matched.
     func printTail(_ reader: LogReader, query: LogQuery, printer: LogPrinter, cursor: LogCursor?) throws {
         var records = reader.tail(Self.oneMore(query), end: cursor).records
-        if query.pattern != nil && records.count > query.lines {
+        if records.count > query.lines {
             // One more than asked for was read, so that a cut is known without counting them all.
             records.removeFirst(records.count - query.lines)
-            Terminal.standardError.write(
-                "runit: more lines match than the \(query.lines) shown (the last ones); --lines 0 shows them all\n")
+            if query.pattern != nil {
+                Terminal.standardError.write(
+                    "runit: more lines match than the \(query.lines) shown (the last ones); --lines 0 shows them all\n")
+            }
         }
         printer.print(records, joining: query.pattern == nil)
     }

@@ -13,6 +13,9 @@ struct StartCommand: AsyncParsableCommand {
             runit start --name web --command "npm run dev"     runs through /bin/sh -c
             runit start web -- python3 -m http.server 8000     runs argv directly, no shell
             runit start web                                    starts a stopped process again
+            A start without a command runs the stored one again, with any option given here
+            (--restart, --log-max-size, --log-keep, --cwd, --env and the policies) replacing
+            the stored one; the others stay as they were.
             """
     )
 
@@ -34,14 +37,14 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Give the process a TCP port as $PORT: a number, or auto for a free one.")
     var port: String?
 
-    @Option(name: .long, help: "Restart policy: never, on-failure or always.")
-    var restart: String = StartOptions().restart
+    @Option(name: .long, help: "Restart policy: never (the default), on-failure or always.")
+    var restart: String?
 
-    @Option(name: .long, help: "Rotate the log when it passes this size, e.g. 10M, 512K.")
-    var logMaxSize: String = StartOptions().logMaxSize
+    @Option(name: .long, help: "Rotate the log when it passes this size, e.g. 512K (default: 10M).")
+    var logMaxSize: String?
 
-    @Option(name: .long, help: "How many rotated log files to keep.")
-    var logKeep: Int = StartOptions().logKeep
+    @Option(name: .long, help: "How many rotated log files to keep (default: 5).")
+    var logKeep: Int?
 
     @Flag(name: .long, help: "Stop a running process of the same name first.")
     var replace = false
