@@ -12,10 +12,11 @@ struct StartCommand: AsyncParsableCommand {
         discussion: """
             runit start --name web --command "npm run dev"     runs through /bin/sh -c
             runit start web -- python3 -m http.server 8000     runs argv directly, no shell
-            runit start web                                    starts a stopped process again
-            A start without a command runs the stored one again, with any option given here
-            (--restart, --log-max-size, --log-keep, --cwd, --env and the policies) replacing
-            the stored one; the others stay as they were.
+            runit start web                                    runs the stored one again
+
+            Without a command, the stored one runs again: --restart, --log-max-size,
+            --log-keep, --cwd, --env and the policies, when given, replace the stored
+            ones; the rest stays as it was.
             """
     )
 
