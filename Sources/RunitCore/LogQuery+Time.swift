@@ -17,10 +17,18 @@ extension LogQuery {
             let separator = normalized.index(normalized.startIndex, offsetBy: 10)
             normalized.replaceSubrange(separator...separator, with: "T")
         }
+        // The fraction is read here, to the microsecond the records keep: the formatter's own
+        // stops at the millisecond, and `--since` of a record's printed time would skip it.
+        var fraction: Int64 = 0
+        if let match = normalized.range(of: #"(?<=T\d\d:\d\d:\d\d)\.\d+"#, options: .regularExpression) {
+            let digits = normalized[match].dropFirst()
+            fraction = Int64(String(digits.prefix(6)).padding(toLength: 6, withPad: "0", startingAt: 0)) ?? 0
+            normalized.removeSubrange(match)
+        }
         let formatter = ISO8601DateFormatter()
-        for options: ISO8601DateFormatter.Options in [[.withInternetDateTime, .withFractionalSeconds], [.withInternetDateTime]] {
-            formatter.formatOptions = options
-            if let date = formatter.date(from: normalized) { return Int64(date.timeIntervalSince1970 * 1_000_000) }
+        formatter.formatOptions = [.withInternetDateTime]
+        if let date = formatter.date(from: normalized) {
+            return Int64(date.timeIntervalSince1970.rounded(.down)) * 1_000_000 + fraction
         }
         if let local = localTime(text, now: now, zone: zone) { return local }
         throw RunitError(

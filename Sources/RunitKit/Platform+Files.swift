@@ -195,6 +195,18 @@ extension Platform {
         return fstat(fd, &info) == 0 && info.st_nlink > 0
     }
 
+    /// Raises this process's soft limit on open files to its hard limit (at most 65,536), for a
+    /// reader that holds one file per process open. Not for a process that starts others: they
+    /// would inherit it.
+    public static func raiseOpenFileLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let wanted = min(limit.rlim_max, 65_536)
+        guard limit.rlim_cur < wanted else { return }
+        limit.rlim_cur = wanted
+        _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    }
+
     /// The effective user, read once: runit never changes it.
     static let effectiveUser = geteuid()
 

@@ -121,47 +121,24 @@ extension LogReader {
         defer { if directory >= 0 { Platform.closeDescriptor(directory) } }
         let watcher = DirectoryWatcher(paths: [paths.logs, paths.directory])
         defer { watcher.close() }
-        var file = openNext(after: nil, cursor: cursor)
-        defer { file?.close() }
-        /// Sleeps until something changes; what ends the follow, if something does.
-        func pause() -> FollowEnd? {
+        let tailer = LogTailer(self, from: cursor)
+        while true {
+            let records = tailer.readNew()
+            if !records.isEmpty {
+                let shown = records.filter(query.selects)
+                if !shown.isEmpty, !visit(shown) { return .finished }
+                // A process that never stops writing must not keep a follow past its `until`.
+                if Self.followWaitMillis(until: until) == nil { return .finished }
+                continue
+            }
             guard let wait = Self.followWaitMillis(until: until) else { return .finished }
             watcher.wait(timeoutMillis: wait)
-            guard directory >= 0, !Platform.isLinked(directory) else { return nil }
-            // What was written before the removal is still shown.
-            if let rest = file?.readAvailable().filter(query.selects), !rest.isEmpty { _ = visit(rest) }
-            return .removed
-        }
-        while true {
-            guard let open = file else {
-                if let end = pause() { return end }
-                file = openNext(after: nil)
-                continue
+            if directory >= 0, !Platform.isLinked(directory) {
+                // What was written before the removal is still shown.
+                let rest = tailer.readNew().filter(query.selects)
+                if !rest.isEmpty { _ = visit(rest) }
+                return .removed
             }
-            let records = open.readAvailable().filter(query.selects)
-            if !records.isEmpty {
-                guard visit(records) else { return .finished }
-                continue
-            }
-            // Nothing new: if the file was rotated away (or deleted), drain it and move to the next.
-            // A cheap look first: while it is still the current log, there is nothing to list.
-            var info = stat()
-            let stillCurrent = stat(paths.currentLog, &info) == 0 && UInt64(info.st_ino) == open.inode && open.isLinked
-            let all = stillCurrent ? [] : settledFiles()
-            guard let current = all.last, current.path == paths.currentLog, current.inode != open.inode || !open.isLinked
-            else {
-                if let end = pause() { return end }
-                continue
-            }
-            let remaining = open.readAvailable().filter(query.selects)
-            if !remaining.isEmpty, !visit(remaining) { return .finished }
-            // No next file yet (a listing out of date): keep this one, drained, and look again later.
-            guard let next = openNext(after: open) else {
-                if let end = pause() { return end }
-                continue
-            }
-            file = next
-            open.close()
         }
     }
 

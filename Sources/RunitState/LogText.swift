@@ -21,15 +21,25 @@ public enum LogText {
         return out
     }
 
-    /// The text as a terminal would finally show it: no escape sequence, the last of its `\r`
-    /// redraws, and every control character but `\t` shown as U+FFFD.
+    /// The text as a terminal would finally show it: no escape sequence, each `\r` redraw
+    /// written over what came before it (`loading\rab` shows `abading`, as a terminal leaves
+    /// it), and every control character but `\t` shown as U+FFFD.
     public static func clean(_ text: String) -> String {
         let stripped = stripANSI(text)
         guard stripped.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else { return stripped }
         // By scalars, not characters: "\r\n" is one Character, and must split too.
-        let segments = stripped.unicodeScalars.split(separator: "\r", omittingEmptySubsequences: true)
-        let last = segments.last.map { $0.map { $0 == "\n" ? "\u{FFFD}" : $0 } } ?? []
-        return String(String.UnicodeScalarView(last))
+        var shown: [Unicode.Scalar] = []
+        var column = 0
+        for scalar in stripped.unicodeScalars {
+            if scalar == "\r" {
+                column = 0
+                continue
+            }
+            let visible: Unicode.Scalar = scalar == "\n" ? "\u{FFFD}" : scalar
+            if column < shown.count { shown[column] = visible } else { shown.append(visible) }
+            column += 1
+        }
+        return String(String.UnicodeScalarView(shown))
     }
 
     /// Removes escape sequences (CSI, OSC and the other string sequences, `ESC` with intermediate

@@ -69,7 +69,9 @@ extension Registry {
     }
 
     /// Calls `visit` with each batch of records any process writes after `start`, with its name,
-    /// until `visit` returns false. Processes started later are picked up too.
+    /// until `visit` returns false. Processes started later are picked up too, from their first
+    /// record. Each process's log is read by a ``LogTailer`` that holds its file open, so a
+    /// rotation loses nothing.
     public func followAll(
         from start: [String: LogCursor], query: LogQuery, until: Int64? = nil, only: [String]? = nil,
         isCancelled: () -> Bool = { false }, _ visit: ([(name: String, record: LogRecord)]) -> Bool
@@ -80,9 +82,9 @@ extension Registry {
             return every.filter { only.contains($0) }
         }
         var cursors = start
-        var watcher = DirectoryWatcher(
-            paths: [context.processesDirectory] + ((try? names()) ?? []).map { ProcessPaths(home: context.home, name: $0).logs })
-        var watched = Set((try? names()) ?? [])
+        var tailers: [String: LogTailer] = [:]
+        var watcher = DirectoryWatcher(paths: [context.processesDirectory])
+        var watched: Set<String>?
         defer { watcher.close() }
         while true {
             let current = (try? names()) ?? []
@@ -92,13 +94,29 @@ extension Registry {
                     paths: [context.processesDirectory] + current.map { ProcessPaths(home: context.home, name: $0).logs })
                 watched = Set(current)
             }
-            let batch = readNew(from: &cursors, names: current, query: query)
-            if !batch.isEmpty {
-                guard visit(batch) else { return }
-                continue
+            var batch: [(name: String, record: LogRecord)] = []
+            var progressed = false
+            for name in current where tailers[name] == nil {
+                guard let reader = try? logReader(name) else { continue }
+                tailers[name] = LogTailer(reader, from: cursors.removeValue(forKey: name))
             }
+            for (name, tailer) in tailers {
+                let replaced = tailer.isReplaced
+                let records = tailer.readNew()
+                // A removed process is let go once what it left is read; a new one of its name
+                // gets a tailer of its own, from its first record.
+                if replaced { tailers[name] = nil }
+                progressed = progressed || !records.isEmpty || replaced
+                batch += records.filter(query.selects).map { (name, $0) }
+            }
+            if !batch.isEmpty {
+                batch.sort { $0.record.micros < $1.record.micros }
+                guard visit(batch) else { return }
+            }
+            // Checked after a busy step too: a process that never stops writing must not keep a
+            // follow past its `until`.
             guard let wait = LogReader.followWaitMillis(until: until), !isCancelled() else { return }
-            watcher.wait(timeoutMillis: wait)
+            if !progressed { watcher.wait(timeoutMillis: wait) }
         }
     }
 }

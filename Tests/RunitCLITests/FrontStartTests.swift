@@ -14,8 +14,8 @@ import Testing
 struct FrontStartTests {
     static func describe(_ request: StartRequest) -> String {
         "\(request.name)|\(String(describing: request.command))|\(String(describing: request.argv))|"
-            + "\(String(describing: request.cwd))|\(request.env)|\(request.restart)|\(request.logMaxSize)|"
-            + "\(request.logKeep)|\(request.policies == nil)|\(request.replace)|\(request.settleMillis)|"
+            + "\(String(describing: request.cwd))|\(request.env)|\(String(describing: request.restart))|"
+            + "\(String(describing: request.logMaxSize))|\(String(describing: request.logKeep))|\(request.policies == nil)|\(request.replace)|\(request.settleMillis)|"
             + "\(String(describing: request.port))|\(request.readyOnPort)|\(request.startedBy)"
     }
 

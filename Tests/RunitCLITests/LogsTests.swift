@@ -51,8 +51,9 @@ struct LogsTests {
         #expect(try fixture.run("start", "--name", "bar", "--command", command).status == 0)
         #expect(fixture.eventually { try fixture.run("logs", "bar").stdout.contains("Continue? ") })
         let text = try fixture.run("logs", "bar").stdout
-        // The pieces join into one line, shown as a terminal would finally show it.
-        #expect(text.split(separator: "\n").last == "Continue? ")
+        // The pieces join into one line, shown as a terminal would finally show it: the prompt
+        // written over the start of the last redraw.
+        #expect(text.split(separator: "\n").last == "Continue? 00%")
         // The raw record keeps every redraw; the text view shows what a terminal would.
         let raw = try fixture.run("logs", "bar", "--json").stdout
         #expect(raw.contains("progress 100%\\r"))

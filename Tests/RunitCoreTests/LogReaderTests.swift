@@ -125,7 +125,19 @@ struct LogReaderTests {
         #expect(try LogQuery.time("2026-11-24T21:40:00Z", now: now) == 1_795_556_400 * 1_000_000)
         #expect(try LogQuery.time("2026-11-24 21:40:00z", now: now) == 1_795_556_400 * 1_000_000)
         #expect(try LogQuery.time("2026-11-24t21:40:00.5Z", now: now) == 1_795_556_400 * 1_000_000 + 500_000)
+        #expect(try LogQuery.time("2026-11-24T21:40:00.1234567Z", now: now) == 1_795_556_400 * 1_000_000 + 123_456)
+        #expect(try LogQuery.time("2026-11-24T22:40:00.000001+01:00", now: now) == 1_795_556_400 * 1_000_000 + 1)
         #expect(throws: RunitError.self) { try LogQuery.time("yesterday", now: now) }
+        #expect(throws: RunitError.self) { try LogQuery.time("2026-11-24T21:40:00.Z", now: now) }
+    }
+
+    @Test("a record's printed time, given back to --since, is that record's time to the microsecond")
+    func printedTimeRoundTrips() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let micros = Int64.random(in: 0...4_102_444_800_000_000, using: &generator)
+            #expect(try LogQuery.time(Timestamp.string(micros: micros)) == micros)
+        }
     }
 
     @Test("ANSI escapes are stripped and carriage-return redraws collapse to the final text")
@@ -134,5 +146,7 @@ struct LogReaderTests {
         #expect(LogText.clean("10%\r50%\r100%") == "100%")
         #expect(LogText.clean("\u{1B}]0;title\u{07}plain") == "plain")
         #expect(LogText.clean("done\r") == "done")
+        #expect(LogText.clean("loading\rab") == "abading")
+        #expect(LogText.clean("a\r\n") == "\u{FFFD}")
     }
 }

@@ -27,6 +27,21 @@ struct LogTextTests {
         }
     }
 
+    @Test("redraws with \\r leave what a terminal shows: each segment written over the start of the line")
+    func redrawsOverlay() async {
+        let segment = Gen.element(of: Array("abcxyz ")).array(of: 0...12)
+        await propertyCheck(input: segment.array(of: 1...5)) { segments in
+            let parts = segments.map { String($0.compactMap { $0 }) }
+            var screen: [Character] = []
+            for part in parts {
+                for (column, character) in part.enumerated() {
+                    if column < screen.count { screen[column] = character } else { screen.append(character) }
+                }
+            }
+            #expect(LogText.clean(parts.joined(separator: "\r")) == String(screen), "\(parts)")
+        }
+    }
+
     @Test("plain printable text is unchanged")
     func printableUnchanged() async {
         await propertyCheck(input: Gen.element(of: Self.printable).array(of: 0...60)) { characters in

@@ -64,14 +64,14 @@ struct LogsCommand: AsyncParsableCommand {
         }
         let name = registry.resolve(names[0])
         let reader = try registry.logReader(name)
-        let printer = LogPrinter(timestamps: timestamps, json: json, prefix: nil, utc: utc, markErrors: stream == nil)
+        let printer = LogPrinter(timestamps: timestamps, json: json, utc: utc, markErrors: stream == nil)
         let cursor = follow ? (reader.endCursor() ?? LogCursor(inode: 0, offset: 0)) : nil
         let joining = query.pattern == nil
         if query.lines == Int.max {
             // All of it: streamed from the oldest record on, so a log of gigabytes needs no
             // more memory than one block.
             reader.stream(query, end: cursor ?? reader.endCursor()) { batch in
-                printer.print(batch, joining: joining)
+                printer.print(batch, joining: joining, follow: follow)
                 return true
             }
         } else {
@@ -79,10 +79,10 @@ struct LogsCommand: AsyncParsableCommand {
         }
         guard let cursor else { return }
 
-        var followQuery = query
-        followQuery.sinceMicros = nil
-        let end = reader.follow(from: cursor, query: followQuery, until: query.untilMicros) { records in
-            printer.print(records, joining: joining)
+        // `--since` still holds: a line written now with an older time (a clock stepped back,
+        // or a window that begins later) is not shown.
+        let end = reader.follow(from: cursor, query: query, until: query.untilMicros) { records in
+            printer.print(records, joining: joining, follow: true)
             return true
         }
         if end == .removed { throw RunitError(.notFound, "'\(name)' was removed") }
@@ -99,7 +99,7 @@ struct LogsCommand: AsyncParsableCommand {
                     "runit: more lines match than the \(query.lines) shown (the last ones); --lines 0 shows them all\n")
             }
         }
-        printer.print(records, joining: query.pattern == nil)
+        printer.print(records, joining: query.pattern == nil, follow: follow)
     }
 
     /// A follow ends with Ctrl-C or SIGTERM: exit 0 then, as `tail -f` users expect.
@@ -107,7 +107,11 @@ struct LogsCommand: AsyncParsableCommand {
         for number in [SIGINT, SIGTERM, SIGHUP] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { Foundation.exit(0) }
+            source.setEventHandler {
+                // A line left open (a prompt) is ended, so the shell's prompt starts on its own.
+                if LogPrinter.lineOpen { Terminal.write("\n") }
+                Foundation.exit(0)
+            }
             source.resume()
             signalSources.append(source)
         }
@@ -141,6 +145,8 @@ struct LogsCommand: AsyncParsableCommand {
     /// The last lines of every process, merged by time, each prefixed with its name in its own
     /// color, as `docker compose logs` shows them; with `--follow`, new lines as they come.
     func printAll(_ registry: Registry, query: LogQuery, only: [String]?) throws {
+        // A follow holds one log file per process open: more than the usual limit of 1,024 with many.
+        if follow { Platform.raiseOpenFileLimit() }
         let palette = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
         // By position among the names (sorted), then in order of appearance, as docker compose
         // does: a hash of the name made "web" and "db" share a color.
@@ -148,98 +154,35 @@ struct LogsCommand: AsyncParsableCommand {
         let names = try only ?? registry.names()
         for name in names { colors[name] = palette[colors.count % palette.count] }
         var width = names.map(\.count).max() ?? 0
-        func emit(_ batch: [(name: String, record: LogRecord)]) {
-            width = max(width, batch.map(\.name.count).max() ?? 0)
-            var text = ""
-            for (name, record) in batch {
-                if colors[name] == nil { colors[name] = palette[colors.count % palette.count] }
-                let color = colors[name] ?? palette[0]
-                let prefix = Terminal.paint(name + String(repeating: " ", count: max(0, width - name.count)) + " |", color) + " "
-                text += LogPrinter(
-                    timestamps: timestamps, json: json, prefix: json ? name : prefix, utc: utc, markErrors: stream == nil
-                ).line(record)
-            }
-            Terminal.write(text)
+        let printer = LogPrinter(timestamps: timestamps, json: json, utc: utc, markErrors: stream == nil) { name in
+            if colors[name] == nil { colors[name] = palette[colors.count % palette.count] }
+            let padded = name + String(repeating: " ", count: max(0, width - name.count)) + " |"
+            return Terminal.paint(padded, colors[name] ?? palette[0]) + " "
         }
         let cursors = follow ? registry.endCursors(only: only) : [:]
-        emit(try registry.tailAll(query, ends: cursors, only: only, perProcess: true))
+        var merged: [(name: String?, record: LogRecord)] = []
+        var cut = false
+        for name in names {
+            // A process removed since the names were read has nothing to show.
+            guard let reader = try? registry.logReader(name) else { continue }
+            var records = reader.tail(Self.oneMore(query), end: cursors[name]).records
+            if records.count > query.lines {
+                records.removeFirst(records.count - query.lines)
+                cut = true
+            }
+            merged += records.map { (name, $0) }
+        }
+        merged.sort { $0.record.micros < $1.record.micros }
+        if cut && query.pattern != nil {
+            Terminal.standardError.write(
+                "runit: more lines match than the \(query.lines) shown of a process (the last ones); --lines 0 shows them all\n")
+        }
+        printer.print(merged: merged, joining: query.pattern == nil, follow: follow)
         guard follow else { return }
-        var followQuery = query
-        followQuery.sinceMicros = nil
-        registry.followAll(from: cursors, query: followQuery, until: query.untilMicros, only: only) { batch in
-            emit(batch)
+        registry.followAll(from: cursors, query: query, until: query.untilMicros, only: only) { batch in
+            width = max(width, batch.map(\.name.count).max() ?? 0)
+            printer.print(merged: batch.map { ($0.name, $0.record) }, joining: query.pattern == nil, follow: true)
             return true
         }
-    }
-}
-
-/// Prints log records as text or JSON lines.
-///
-/// In the text view a line of standard error is marked `[err]` (red on a terminal), as both
-/// streams are shown together; with `--stream err` every line is one, and none is marked.
-/// `--json` tells the streams apart in its `stream` field.
-struct LogPrinter {
-    let timestamps: Bool
-    let json: Bool
-    let prefix: String?
-    var utc = false
-    var markErrors = true
-
-    /// The mark before a line of standard error.
-    static let errorMark = Terminal.paint("[err]", "31") + " "
-
-    /// Prints a batch of records with one write; in the text view, a continued piece (`+`) and
-    /// the pieces after it of the same stream print as one line (not under a grep, which may
-    /// have left out the rest of the line: pieces of two lines must not be glued together).
-    func print(_ records: [LogRecord], joining: Bool = true) {
-        guard !records.isEmpty else { return }
-        var out: [UInt8] = []
-        out.reserveCapacity(records.count * 100)
-        for record in json || !joining ? records : Self.joiningPieces(records) { append(record, to: &out) }
-        Terminal.write(bytes: out)
-    }
-
-    /// Appends one record's line, newline included. A line of printable ASCII needs no
-    /// cleaning, and is copied as it is (a search that shows 800,000 lines spends its time here).
-    func append(_ record: LogRecord, to out: inout [UInt8]) {
-        guard !json, record.stream != .sys, record.text.allSatisfy({ ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }) else {
-            out.append(contentsOf: line(record).utf8)
-            return
-        }
-        if let prefix { out.append(contentsOf: prefix.utf8) }
-        if timestamps { out.append(contentsOf: (LocalTime.text(micros: record.micros, utc: utc) + " ").utf8) }
-        if markErrors && record.stream == .err { out.append(contentsOf: Self.errorMark.utf8) }
-        out.append(contentsOf: record.text)
-        out.append(0x0A)
-    }
-
-    /// `records` with each line written in pieces joined (see ``LogRecord/joiningPieces(_:)``).
-    static func joiningPieces(_ records: [LogRecord]) -> [LogRecord] {
-        LogRecord.joiningPieces(records)
-    }
-
-    /// One record's line, newline included.
-    func line(_ record: LogRecord) -> String {
-        if json {
-            var object: [String: Any] = [
-                "time": Timestamp.string(micros: record.micros), "stream": record.stream.rawValue,
-                "text": record.textString, "continued": record.continued,
-            ]
-            if let prefix { object["name"] = prefix }
-            let data =
-                (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
-            return String(decoding: data, as: UTF8.self) + "\n"
-        }
-        var out = prefix ?? ""
-        if timestamps { out += LocalTime.text(micros: record.micros, utc: utc) + " " }
-        if record.stream == .sys {
-            var text = record.textString
-            if text.hasPrefix("started pid") { text += " at " + LocalTime.text(micros: record.micros, utc: utc) }
-            out += Terminal.paint("── \(text) ──", "90")
-        } else {
-            if markErrors && record.stream == .err { out += Self.errorMark }
-            out += LogText.clean(record.textString)
-        }
-        return out + "\n"
     }
 }
