@@ -165,6 +165,10 @@ struct BadInputTests {
         let regex = try fixture.run("logs", "t", "--grep", "([")
         #expect(regex.status == 2)
         #expect(regex.stderr.contains("not a valid regular expression"))
+        let negative = try fixture.run("logs", "t", "-n", "-1")
+        #expect(negative.status != 0 && negative.stderr.contains("--lines must be 0 or more (0 for all), not -1"))
+        let caseless = try fixture.run("logs", "t", "-i")
+        #expect(caseless.status != 0 && caseless.stderr.contains("no --grep was given"), "\(caseless.stderr)")
     }
 
     @Test("a damaged status file is named in the error and does not break the others")

@@ -17,7 +17,9 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Every process of this project.", completion: .projectNames)
     var project: String?
 
-    @Option(name: [.customShort("n"), .long], help: "How many lines from the end, of each process; 0 for all.")
+    // Unconditional, so that `-n -1` is told what is allowed rather than that a value is missing.
+    @Option(
+        name: [.customShort("n"), .long], parsing: .unconditional, help: "How many lines from the end, of each process; 0 for all.")
     var lines: Int = 100
 
     @Flag(name: [.customShort("f"), .long], help: "Keep printing new lines, across rotations and restarts, until interrupted.")
@@ -50,7 +52,10 @@ struct LogsCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        guard lines >= 0 else { throw ValidationError("--lines must be 0 or more, not \(lines)") }
+        guard lines >= 0 else { throw ValidationError("--lines must be 0 or more (0 for all), not \(lines)") }
+        if ignoreCase && grep == nil {
+            throw ValidationError("-i makes --grep ignore case, and no --grep was given; add --grep PATTERN, or leave out -i")
+        }
     }
 
     func run() async throws {

@@ -264,8 +264,12 @@ struct RegexParser {
                 guard peek == "}" else { throw error("'\\x{' at \(index) has no closing '}'") }
                 index += 1
             }
-            guard digits > 0, braced || digits == most, value <= ScalarSet.maxScalar else {
+            guard digits > 0, braced || digits == most else {
                 throw error("'\\\(scalar)' at \(index) needs hexadecimal digits: \\xHH, \\x{HHHH} or \\uHHHH")
+            }
+            guard value <= ScalarSet.maxScalar else {
+                let hex = String(value, radix: 16, uppercase: true)
+                throw error("'\\x{\(hex)}' at \(index) is past U+10FFFF, the last character Unicode has")
             }
             return value
         default:
@@ -329,6 +333,11 @@ extension RegexParser {
                 if high == 0x5C {
                     guard let escaped = peek else { throw error("the class '[' at \(open) has no closing ']'") }
                     index += 1
+                    if "dDsSwWpP".unicodeScalars.contains(escaped) {
+                        throw error(
+                            "the range at \(index - 3) in the class '[' at \(open) ends at the class '\\\(escaped)', "
+                                + "which is not one character; put the '-' last, or write '\\-', to match a hyphen")
+                    }
                     high = try literalEscape(escaped)
                 }
                 guard low <= high else {
