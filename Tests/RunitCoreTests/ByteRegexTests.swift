@@ -213,7 +213,8 @@ struct ByteRegexTests {
             ("a{2000}", "over 1000"), ("a{3,2}", "minimum over its maximum"), ("[z-a]", "runs backward"),
             ("\\p{L}", "Unicode property"), ("\\q", "not an escape"), ("[[:foo:]]", "not a class"), ("a**", "second quantifier"),
             ("(?x)a", "not a flag"), ("a\\", "lone '\\'"), ("\\x{110000}", "'\\x{110000}' at 10 is past U+10FFFF"),
-            ("[a-\\d]", "the range at 2 in the class '[' at 1 ends at the class '\\d'"), ("\\x{}", "hexadecimal digits"), ("((a{1000}){1000}){1000}", "too large"),
+            ("[a-\\d]", "the range at 2 in the class '[' at 1 ends at the class '\\d'"), ("\\x{}", "hexadecimal digits"),
+            ("((a{1000}){1000}){1000}", "too large"),
             (String(repeating: "(", count: 100_000) + "a" + String(repeating: ")", count: 100_000), "nested more than 200"),
             (String(repeating: "(?:", count: 201) + String(repeating: ")", count: 201), "nested more than 200"),
         ]

@@ -19,7 +19,8 @@ struct LogsCommand: AsyncParsableCommand {
 
     // Unconditional, so that `-n -1` is told what is allowed rather than that a value is missing.
     @Option(
-        name: [.customShort("n"), .long], parsing: .unconditional, help: "How many lines from the end, of each process; 0 for all.")
+        name: [.customShort("n"), .long], parsing: .unconditional,
+        help: "How many lines from the end, of each process; 0 for all.")
     var lines: Int = 100
 
     @Flag(name: [.customShort("f"), .long], help: "Keep printing new lines, across rotations and restarts, until interrupted.")
