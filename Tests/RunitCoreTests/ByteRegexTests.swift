@@ -148,6 +148,28 @@ struct ByteRegexTests {
         #expect(Self.matches(try ByteRegex("^(a+)+!$"), text))
     }
 
+    @Test("bytes that no instruction or test tells apart share a class, and the classes cover every byte once")
+    func byteClasses() throws {
+        for pattern in ["x.{3}y", "\\bword\\b", "[a-f]+|[0-9]{2}", "(?i)é", "[^\\n]*$"] {
+            let program = try ByteRegex(pattern).program
+            let (classes, classOf) = LazyDFA.byteClasses(program)
+            #expect(classes.flatMap { $0 } == (0...255).map(UInt8.init), "\(pattern)")
+            #expect(classes[Int(classOf[0x0A])] == [0x0A], "the newline is a class of its own")
+            for members in classes {
+                for pc in 0..<program.count where program.ops[pc] == .byteRange {
+                    let inRange = members.map { program.low[pc] <= $0 && $0 <= program.high[pc] }
+                    #expect(Set(inRange).count == 1, "'\(pattern)': \(members) split by a range")
+                }
+                if program.ops.contains(.assertion) {
+                    #expect(Set(members.map(LazyDFA.isWord)).count == 1, "'\(pattern)': \(members) split by \\b")
+                }
+            }
+        }
+        // `.` tells no two letters apart: one class for them all, so one computation per state.
+        let dot = LazyDFA.byteClasses(try ByteRegex("x.{3}y").program)
+        #expect(Set("bcdefghijklmnopqrstuvw".utf8.map { dot.classOf[Int($0)] }).count == 1)
+    }
+
     @Test("a pattern whose DFA would be huge empties its cache and still answers right")
     func boundedCache() throws {
         let regex = try ByteRegex("(a|b)*a(a|b){10}c")

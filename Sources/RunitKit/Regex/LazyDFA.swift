@@ -42,6 +42,12 @@ public final class LazyDFA {
     /// their new places, when the cache is emptied.
     var live: [Int] = []
 
+    /// The bytes of each class, and each byte's class: bytes that no instruction and no test
+    /// tells apart share a class, and a state's next state is computed once for all of them
+    /// (`.` over letters is one computation, not 52).
+    private let classes: [[UInt8]]
+    private let classOf: [UInt8]
+
     private var marks: [UInt32]
     private var generation: UInt32 = 0
     private var stack: [Int32] = []
@@ -58,7 +64,34 @@ public final class LazyDFA {
         self.capacity = 16
         self.table = .allocate(capacity: 16 * 256)
         self.marks = Array(repeating: 0, count: program.count)
+        (classes, classOf) = Self.byteClasses(program)
         start()
+    }
+
+    /// The byte classes of `program`: a class ends where a byte range begins or ends; the
+    /// newline is a class of its own, and when the pattern has a test (`\b`), so are the runs
+    /// of word characters, which the test tells apart.
+    static func byteClasses(_ program: RegexProgram) -> (classes: [[UInt8]], classOf: [UInt8]) {
+        var boundary = [Bool](repeating: false, count: 257)
+        func cut(_ range: ClosedRange<Int>) {
+            boundary[range.lowerBound] = true
+            boundary[range.upperBound + 1] = true
+        }
+        cut(0x0A...0x0A)
+        for pc in 0..<program.count where program.ops[pc] == .byteRange {
+            cut(Int(program.low[pc])...Int(max(program.low[pc], program.high[pc])))
+        }
+        if program.ops.contains(.assertion) {
+            for range in [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A] { cut(range) }
+        }
+        var classes: [[UInt8]] = []
+        var classOf = [UInt8](repeating: 0, count: 256)
+        for byte in 0..<256 {
+            if byte == 0 || boundary[byte] { classes.append([]) }
+            classes[classes.count - 1].append(UInt8(byte))
+            classOf[byte] = UInt8(classes.count - 1)
+        }
+        return (classes, classOf)
     }
 
     deinit { table.deallocate() }
@@ -90,7 +123,11 @@ public final class LazyDFA {
         }
         let (id, emptied) = step(state, byte)
         let entry = id < 0 ? id : id << 8
-        if !emptied && byte != 0x0A { table[offset | Int(byte)] = entry }
+        // The newline is a class of its own: in a line's text its entry is not stored.
+        if !emptied && byte != 0x0A {
+            let row = table + (offset & ~0xFF)
+            for member in classes[Int(classOf[Int(byte)])] { row[Int(member)] = entry }
+        }
         return entry
     }
 
@@ -98,7 +135,12 @@ public final class LazyDFA {
     /// to make room for it (then `state` is gone; the states in `live` are carried over).
     private func step(_ state: Int32, _ byte: UInt8) -> (Int32, Bool) {
         let flagBits = flags[Int(state)]
-        let resolved = closure(sets[Int(state)], atStart: flagBits & 2 != 0, word: flagBits & 1 != 0, next: Int(byte))
+        let set = sets[Int(state)]
+        // A state is closed already: only its tests (`$`, `\b`) wait for the byte to be decided.
+        let resolved =
+            set.contains(where: { program.ops[Int($0)] == .assertion })
+            ? closure(set, atStart: flagBits & 2 != 0, word: flagBits & 1 != 0, next: Int(byte))
+            : (pcs: set, matched: set.contains(program.matchPC))
         if resolved.matched { return (Self.matched, false) }
         var seeds: [Int32] = []
         for pc in resolved.pcs where program.ops[Int(pc)] == .byteRange {
@@ -157,11 +199,22 @@ public final class LazyDFA {
     /// for the end of the text) every test is decided; without it `$`, `\b` and `\B` stay as
     /// threads of their own, to be decided by the byte that comes.
     private func closure(_ seeds: [Int32], atStart: Bool, word: Bool, next: Int?) -> (pcs: [Int32], matched: Bool) {
-        generation &+= 1
+        // The marks and the stack in locals, moved out and back: a stored property of a class is
+        // checked for exclusive access at every use, which cost more than the work itself.
+        var marks: [UInt32] = []
+        var stack: [Int32] = []
+        swap(&marks, &self.marks)
+        swap(&stack, &self.stack)
+        defer {
+            swap(&marks, &self.marks)
+            swap(&stack, &self.stack)
+        }
+        var generation = self.generation &+ 1
         if generation == 0 {
             for index in marks.indices { marks[index] = 0 }
             generation = 1
         }
+        self.generation = generation
         var pcs: [Int32] = []
         var matched = false
         stack.removeAll(keepingCapacity: true)
