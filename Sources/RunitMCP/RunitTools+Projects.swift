@@ -70,12 +70,17 @@ extension RunitTools {
 
     func project(_ arguments: ToolArguments) throws(RunitError) -> Project {
         let dir = try arguments.string("dir").map { RunitContext.absolute($0, from: registry.context.workingDirectory) }
+        // A mistyped folder must not bring up (or down) the project of a folder above it.
+        if let dir, !Platform.isDirectory(dir) {
+            throw RunitError(.invalidInput, "'dir' \(LogText.visible(dir)) is not a folder; give the project's folder")
+        }
         return try ProjectLoader.locate(file: nil, from: dir ?? registry.context.workingDirectory)
     }
 
     func up(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
         let project = try project(arguments)
-        let seconds = try arguments.number("timeout_s") ?? 120
+        // Checked before anything starts: a timeout of 1e16 s crashed the server.
+        let timeoutMillis = try arguments.timeoutMillis(default: 120, most: 600)
         var runner = ProjectRunner(registry: registry, project: project)
         runner.startedBy = client.startedBy
         let (rails, registry) = (rails, registry)
@@ -89,12 +94,21 @@ extension RunitTools {
         }
         let results = try runner.up(
             try arguments.strings("names") ?? [], wait: try arguments.bool("wait") ?? false,
-            timeoutMillis: Int64(seconds * 1000))
+            timeoutMillis: timeoutMillis)
         return projectAnswer(project, results)
     }
 
     func down(_ arguments: ToolArguments) throws(RunitError) -> ToolAnswer {
-        let project = try project(arguments)
+        let project: Project
+        do {
+            project = try self.project(arguments)
+        } catch {
+            // A file broken or gone since `up`: what `up` recorded of the project there is taken down.
+            let here = registry.context.workingDirectory
+            let dir = try arguments.string("dir").map { RunitContext.absolute($0, from: here) } ?? here
+            guard !dir.utf8.contains(0), let recorded = ProjectRunner.recorded(registry, from: dir) else { throw error }
+            project = recorded
+        }
         let results = try ProjectRunner(registry: registry, project: project).down(
             try arguments.strings("names") ?? [], graceMillis: nil)
         return projectAnswer(project, results)

@@ -119,11 +119,14 @@ struct ToolArguments {
         return ToolArguments(values: object, tool: "\(tool).\(key)")
     }
 
-    /// A timeout in milliseconds: `timeout_s` seconds, default 30, at most 300.
-    func timeoutMillis(_ key: String = "timeout_s", default defaultSeconds: Double = 30) throws(RunitError) -> Int64 {
+    /// A timeout in milliseconds: `timeout_s` seconds, default 30, more than 0 and at most `most`.
+    func timeoutMillis(_ key: String = "timeout_s", default defaultSeconds: Double = 30, most: Double = 300)
+        throws(RunitError) -> Int64
+    {
         let seconds = try number(key) ?? defaultSeconds
-        guard seconds > 0, seconds <= 300 else {
-            throw RunitError(.invalidInput, "\(tool): '\(key)' must be more than 0 and at most 300 seconds, not \(seconds)")
+        guard seconds > 0, seconds <= most else {
+            throw RunitError(
+                .invalidInput, "\(tool): '\(key)' must be more than 0 and at most \(Int(most)) seconds, not \(seconds)")
         }
         return Int64(seconds * 1000)
     }

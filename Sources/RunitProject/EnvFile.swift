@@ -45,7 +45,9 @@ public enum EnvFile {
             }
             // By scalar: `=` followed by a combining mark is one Character, and no `=` to `firstIndex`.
             guard let equals = head.unicodeScalars.firstIndex(of: "=") else {
-                throw Problem(line: start, message: "'\(head)' is not KEY=VALUE")
+                // Only the first word is said back: the rest may be a secret (`TOKEN abc123`).
+                let word = head.prefix { $0 != " " && $0 != "\t" }.prefix(40)
+                throw Problem(line: start, message: "the line beginning '\(word)' is not KEY=VALUE")
             }
             let key = String(head.unicodeScalars[..<equals]).trimmingCharacters(in: [" ", "\t"])
             guard isKey(key) else {

@@ -97,6 +97,6 @@ public struct ProjectErrors: Error, Sendable, CustomStringConvertible {
     /// The problems as one error of the CLI's kind (a usage error, exit 2).
     public var runitError: RunitError {
         let count = problems.count == 1 ? "a problem" : "\(problems.count) problems"
-        return RunitError(.invalidInput, "the project file has \(count); nothing was started:\n" + description)
+        return RunitError(.invalidInput, "the project file has \(count); nothing was done:\n" + description)
     }
 }

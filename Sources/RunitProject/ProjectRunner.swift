@@ -66,6 +66,7 @@ public struct ProjectRunner: Sendable {
         _ names: [String], wait: Bool, timeoutMillis: Int64, report: @escaping @Sendable (ProjectResult) -> Void = { _ in }
     ) throws(RunitError) -> [ProjectResult] {
         let chosen = try selection(names)
+        if let conflict = Self.conflict(registry, project) { throw conflict }
         let board = ResultBoard()
         let group = DispatchGroup()
         for process in chosen {
@@ -182,7 +183,11 @@ public struct ProjectRunner: Sendable {
     public func down(_ names: [String], graceMillis: Int64?) throws(RunitError) -> [ProjectResult] {
         _ = try selection(names)
         let inFile = names.isEmpty ? project.processes.map(\.name) : ProjectGraph.dependants(of: names, in: project.processes)
-        let members = try registry.names(inProject: project.name).compactMap { ProcessName($0)?.base }
+        // Only this folder's: a project of the same name from another folder is not this one.
+        let members = try registry.names(inProject: project.name).filter { full in
+            guard let link = try? registry.existing(full).spec?.project else { return true }
+            return link.directory == project.directory
+        }.compactMap { ProcessName($0)?.base }
         let orphans = names.isEmpty ? members.filter { project.process($0) == nil } : []
         var order = (ProjectGraph.levels(project.processes.filter { inFile.contains($0.name) }) ?? [inFile]).reversed()
             .map { $0 }

@@ -14,6 +14,8 @@ public enum Limits {
     public static let port = 1...65535
     /// How long a start watches for an early exit: up to a minute.
     public static let settleMillis: ClosedRange<Int64> = 0...60_000
+    /// How long a command waits for processes to come up: up to a day.
+    public static let waitMillis: ClosedRange<Int64> = 0...86_400_000
 
     /// Throws an invalid-input error unless `value` is in `range`; `what` names the setting.
     package static func check<T: Comparable & CustomStringConvertible>(_ value: T, in range: ClosedRange<T>, _ what: String)

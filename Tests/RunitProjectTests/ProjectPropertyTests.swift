@@ -39,7 +39,13 @@ struct ProjectPropertyTests {
             try EnvFile.parse("OK=1\n1BAD=2\n")
         }
         #expect(throws: EnvFile.Problem.self) { try EnvFile.parse("A=\"open\n") }
-        #expect(throws: EnvFile.Problem(line: 1, message: "'just text' is not KEY=VALUE")) { try EnvFile.parse("just text") }
+        #expect(throws: EnvFile.Problem(line: 1, message: "the line beginning 'just' is not KEY=VALUE")) {
+            try EnvFile.parse("just text")
+        }
+        // The rest of the line may be a secret, and is never said back.
+        #expect(throws: EnvFile.Problem(line: 2, message: "the line beginning 'SECRET_TOKEN' is not KEY=VALUE")) {
+            try EnvFile.parse("A=1\nSECRET_TOKEN abc123")
+        }
         // `=` and a combining mark after it make one Character; the value is the mark and what follows.
         #expect(try EnvFile.parse("ACUTE=\u{301}x\nB=\u{301}\n").map(\.value) == ["\u{301}x", "\u{301}"])
     }

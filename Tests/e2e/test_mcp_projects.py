@@ -28,6 +28,15 @@ def test_up_and_down_a_project(runit):
 
     async def body():
         async with runit.session() as session:
+            # Out of range: refused before anything starts, and the server answers on.
+            for timeout in [1e16, 1e300, -1, 0, 601]:
+                refused = await session.call_tool("up_project", {"dir": str(project), "timeout_s": timeout})
+                assert refused.is_error and "at most 600 seconds" in refused.content[0].text, timeout
+            for typo in [str(project / "typo"), str(project) + "\u0000b"]:
+                refused = await session.call_tool("up_project", {"dir": typo})
+                assert refused.is_error and "is not a folder" in refused.content[0].text, typo
+            assert "shop/" not in runit.cli("list").stdout, "nothing was started"
+
             up = await session.call_tool("up_project", {"dir": str(project), "wait": True})
             assert up.is_error, "a failed process makes the answer an error"
             results = {r["name"]: r for r in up.structured_content["results"]}

@@ -91,16 +91,18 @@ struct UpCommand: AsyncParsableCommand {
     @OptionGroup var options: ProjectOptions
     @Flag(help: "Also wait until each started process with a readiness check is ready.")
     var wait = false
-    @Option(help: "How long to wait for dependencies and readiness.")
+    @Option(parsing: .unconditional, help: "How long to wait for dependencies and readiness (0s to 1d).")
     var timeout = "2m"
     @Option(help: "How long each start watches for an early exit, as start's --settle; 0 to return once all run.")
     var settle = "200ms"
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        guard let timeoutMillis = DurationText.milliseconds(timeout), timeoutMillis > 0 else {
+        guard let timeoutMillis = DurationText.milliseconds(timeout) else {
             throw RunitError(.invalidInput, "--timeout '\(timeout)' is not a duration; \(DurationText.rule)")
         }
+        // 0 waits for nothing: each process is started once, its dependencies not waited for.
+        try Limits.check(milliseconds: timeoutMillis, in: Limits.waitMillis, "the time to wait (--timeout)")
         guard let settleMillis = DurationText.milliseconds(settle) else {
             throw RunitError(.invalidInput, "--settle '\(settle)' is not a duration from 0s to 1m; \(DurationText.rule)")
         }
@@ -127,7 +129,9 @@ struct DownCommand: AsyncParsableCommand {
     @Argument(help: "Processes of the project to stop, with what depends on them (default: all).")
     var names: [String] = []
     @OptionGroup var options: ProjectOptions
-    @Option(name: .long, help: "Seconds (or a duration) before SIGKILL (default: each one's --stop-timeout).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Seconds (or a duration, up to 1h) before SIGKILL (default: each one's --stop-timeout).")
     var timeout: String?
     @OptionGroup var output: OutputOptions
 
@@ -136,10 +140,36 @@ struct DownCommand: AsyncParsableCommand {
             guard let millis = DurationText.milliseconds(text) else {
                 throw RunitError(.invalidInput, "--timeout '\(text)' is not a duration; \(DurationText.rule)")
             }
+            // Refused up front, as stop does: each process said so, and went on running.
+            try Limits.check(milliseconds: millis, in: Limits.graceMillis, "the grace period (--timeout)")
             return millis
         }
-        let project = try options.project()
-        let runner = ProjectRunner(registry: Registry(context: .fromEnvironment()), project: project)
+        let registry = Registry(context: .fromEnvironment())
+        let here = registry.context.workingDirectory
+        var project: Project
+        if options.file == nil, let recorded = ProjectRunner.recorded(registry, from: here),
+            recorded.directory.count
+                > (ProjectLoader.find(from: here).map { ($0 as NSString).deletingLastPathComponent }?.count ?? 0)
+        {
+            // Its file is gone: the nearest file found is a folder above's, another project.
+            Terminal.standardError.write(
+                "runit: \(recorded.file) is gone; taking down what up started of project '\(recorded.name)' "
+                    + "in \(recorded.directory)\n")
+            project = recorded
+        } else {
+            do {
+                project = try options.project()
+            } catch {
+                // A file broken or gone since `up`: what `up` recorded of the project there is taken down.
+                let directory = options.file.map { (RunitContext.absolute($0, from: here) as NSString).deletingLastPathComponent }
+                guard let recorded = ProjectRunner.recorded(registry, from: directory ?? here) else { throw error }
+                let why = ((error as? RunitError)?.message ?? "\(error)").split(separator: "\n").first ?? ""
+                Terminal.standardError.write(
+                    "runit: \(why)\nrunit: taking down what up started of project '\(recorded.name)' in \(recorded.directory)\n")
+                project = recorded
+            }
+        }
+        let runner = ProjectRunner(registry: registry, project: project)
         let results = try runner.down(names, graceMillis: grace)
         if !output.json { results.forEach(ProjectPrinter.print) }
         if !output.json && results.isEmpty { Terminal.write("nothing of project '\(project.name)' is running\n") }

@@ -60,6 +60,12 @@ struct StopTarget: ParsableArguments {
             throw RunitError(
                 .invalidInput, "name a process (or several, or a glob such as 'web-*'), or give --project P or --all")
         }
+        if all && (project != nil || !names.isEmpty) {
+            // `--project P --all` stopped every process of every project, and loose ones.
+            throw RunitError(
+                .invalidInput,
+                "--all is every process, and cannot be narrowed; give --project P or names without --all")
+        }
         var chosen = try registry.select([], project: project, all: all)
         var unknown: [BatchJSON] = []
         for pattern in names {

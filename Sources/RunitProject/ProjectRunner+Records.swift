@@ -1,0 +1,63 @@
+import Foundation
+import RunitCore
+import RunitKit
+
+/// What the registry recorded of a project: which folder each of its processes came from, so
+/// that two projects of one name are told apart, and a project whose file is broken or gone
+/// can still be taken down.
+extension ProjectRunner {
+    /// The processes of a project named `name` that run and came from another folder than
+    /// `directory`, with that folder.
+    public static func runningElsewhere(_ registry: Registry, name: String, directory: String) -> [(
+        name: String, directory: String
+    )] {
+        let members = (try? registry.names(inProject: name)) ?? []
+        return members.compactMap { full in
+            guard let snapshot = try? registry.existing(full), snapshot.supervisorPID != nil, snapshot.isSupervised,
+                let link = snapshot.spec?.project, link.directory != directory
+            else { return nil }
+            return (full, link.directory)
+        }
+    }
+
+    /// The refusal of an `up` of `project` while a project of its name from another folder
+    /// runs: it would take that one's processes over. Nil when there is none.
+    public static func conflict(_ registry: Registry, _ project: Project) -> RunitError? {
+        let others = runningElsewhere(registry, name: project.name, directory: project.directory)
+        guard let folder = others.first?.directory else { return nil }
+        return RunitError(
+            .alreadyRunning,
+            "project '\(project.name)' already runs from \(folder) (\(others.map(\.name).joined(separator: ", "))); "
+                + "this one, in \(project.directory), has the same name: give it another with 'name:' in its file, "
+                + "or take the other down first (runit down -f \(folder)/…, or runit stop --project \(project.name))")
+    }
+
+    /// The project `up` recorded in the nearest of `directory` and the folders above it: its
+    /// processes as their specs hold them (each one's name, command and dependencies), for a
+    /// `down` when the file is broken or gone. Nil when no process came from any of them.
+    public static func recorded(_ registry: Registry, from directory: String) -> Project? {
+        var specs: [(name: ProcessName, spec: ProcessSpec, link: ProjectLink)] = []
+        for full in (try? registry.names()) ?? [] {
+            guard let name = ProcessName(full), name.project != nil, let spec = try? registry.existing(full).spec,
+                let link = spec.project
+            else { continue }
+            specs.append((name, spec, link))
+        }
+        var current = (directory as NSString).standardizingPath
+        while true {
+            let here = specs.filter { $0.link.directory == current }
+            if let first = here.first, let project = first.name.project {
+                let processes = here.filter { $0.name.project == project }.map { entry in
+                    var process = ProjectProcess(
+                        name: entry.name.base, command: entry.spec.command,
+                        argv: entry.spec.command == nil ? entry.spec.argv : nil, cwd: entry.spec.cwd)
+                    process.dependsOn = entry.link.dependsOn
+                    return process
+                }
+                return Project(name: project, directory: current, file: first.link.file, processes: processes)
+            }
+            guard current != "/" else { return nil }
+            current = (current as NSString).deletingLastPathComponent
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@Suite("Projects under hostile use: two of one name, a broken file, bad options")
+struct ProjectFaultTests {
+    @Test("two projects of one name: the second up is refused while the first runs, and neither down touches the other")
+    func sameNameFromTwoFolders() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try fixture.write("processes:\n  web: exec sleep 271\n", to: "a/api/runit.yaml")
+        try fixture.write("processes:\n  web: exec sleep 272\n  db: exec sleep 273\n", to: "b/api/runit.yaml")
+        let first = fixture.scratch + "/a/api"
+        let second = fixture.scratch + "/b/api"
+        #expect(try fixture.run(["up"], cwd: first).status == 0)
+        let pid = try fixture.status("api/web")["pid"] as? Int
+        let refused = try fixture.run(["up"], cwd: second)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("project 'api' already runs from \(first)"), "\(refused.stderr)")
+        #expect(try fixture.status("api/web")["pid"] as? Int == pid, "the first one's web was left alone")
+        #expect(fixture.state("api/db") == nil, "nothing of the second was started")
+        // The first taken down; the second up; the first's down again stops nothing of the second.
+        #expect(try fixture.run(["down"], cwd: first).status == 0)
+        #expect(try fixture.run(["up"], cwd: second).status == 0)
+        let again = try fixture.run(["down"], cwd: first)
+        #expect(again.status == 0 && again.stdout.contains("nothing of project 'api' is running"), "\(again.stdout)")
+        #expect(fixture.state("api/web") == "running" && fixture.state("api/db") == "running")
+        #expect(try fixture.run(["down"], cwd: second).status == 0)
+    }
+
+    @Test("down takes down what up started when the file is broken or gone since, and only that")
+    func downWithoutItsFile() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let stack = "processes:\n  db: exec sleep 281\n  api:\n    command: exec sleep 282\n    depends_on: [db]\n"
+        let directory = try fixture.project(stack)
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        try fixture.write("processes: [", to: "shop/runit.yaml")
+        let broken = try fixture.run(["down"], cwd: directory)
+        #expect(broken.status == 0, "\(broken.stderr)")
+        #expect(broken.stderr.contains("taking down what up started of project 'shop'"), "\(broken.stderr)")
+        #expect(broken.stdout.split(separator: "\n") == ["shop/api: stopped", "shop/db: stopped"], "dependants first")
+        try fixture.write(stack, to: "shop/runit.yaml")
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        try FileManager.default.removeItem(atPath: directory + "/runit.yaml")
+        // A project in a folder above must not be taken for it.
+        try fixture.write("processes:\n  other: exec sleep 283\n", to: "runit.yaml")
+        let gone = try fixture.run(["down"], cwd: directory)
+        #expect(gone.status == 0 && gone.stdout.contains("shop/db: stopped"), "\(gone.stdout) \(gone.stderr)")
+        #expect(fixture.state("shop/api") == "stopped")
+        // Nothing recorded there: the error is the file's.
+        let nothing = try fixture.run(["down", "-f", fixture.scratch + "/nowhere/runit.yaml"])
+        #expect(nothing.status == 2 && nothing.stderr.contains("nowhere/runit.yaml"), "\(nothing.stderr)")
+    }
+
+    @Test("bad options of a project command are refused before anything is done")
+    func optionsRefusedUpFront() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let directory = try fixture.project("processes:\n  web: exec sleep 291\n")
+        #expect(try fixture.run(["up", "--timeout", "0"], cwd: directory).status == 0, "0 waits for nothing")
+        let long = try fixture.run(["down", "--timeout", "2h"], cwd: directory)
+        #expect(long.status == 2 && long.stderr.contains("the grace period (--timeout) 2h is out of range"), "\(long.stderr)")
+        #expect(fixture.state("shop/web") == "running")
+        let negative = try fixture.run(["up", "--timeout", "-1"], cwd: directory)
+        #expect(negative.status == 2 && negative.stderr.contains("--timeout '-1' is not a duration"), "\(negative.stderr)")
+        let tooLong = try fixture.run(["up", "--timeout", "2d"], cwd: directory)
+        #expect(tooLong.status == 2 && tooLong.stderr.contains("out of range"), "\(tooLong.stderr)")
+        #expect(try fixture.run("start", "loose", "--", "sleep", "292").status == 0)
+        for command in [["stop"], ["remove", "--yes"]] {
+            let narrowed = try fixture.run(command + ["--project", "shop", "--all"])
+            #expect(narrowed.status == 2 && narrowed.stderr.contains("--all is every process"), "\(narrowed.stderr)")
+        }
+        #expect(fixture.state("loose") == "running" && fixture.state("shop/web") == "running")
+    }
+}
