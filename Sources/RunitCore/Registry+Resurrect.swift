@@ -13,18 +13,20 @@ extension Registry {
     /// Safe to run twice at once: each start holds its name's lock, and one that finds the
     /// process running again refuses, which counts as done.
     public func resurrect() throws(RunitError) -> [(name: String, result: String, error: String?)] {
-        let names = try lostButWanted()
-        return Self.concurrently(names) { name -> (name: String, result: String, error: String?) in
-            do throws(RunitError) {
-                let outcome = try self.start(StartRequest(name: name))
-                if outcome.finishedCleanly { return (name, "ran and exited with code 0", nil) }
-                if let failure = outcome.failure { return (name, "failed", failure) }
-                return (name, "started", nil)
-            } catch  where error.code == .alreadyRunning {
-                return (name, "already running (started by another resurrect)", nil)
-            } catch {
-                return (name, "failed", error.message)
-            }
+        Self.concurrently(try lostButWanted(), resurrect)
+    }
+
+    /// Starts the lost process `name` again with its stored spec.
+    public func resurrect(_ name: String) -> (name: String, result: String, error: String?) {
+        do throws(RunitError) {
+            let outcome = try start(StartRequest(name: name))
+            if outcome.finishedCleanly { return (name, "ran and exited with code 0", nil) }
+            if let failure = outcome.failure { return (name, "failed", failure) }
+            return (name, "started", nil)
+        } catch  where error.code == .alreadyRunning {
+            return (name, "already running (started by another resurrect)", nil)
+        } catch {
+            return (name, "failed", error.message)
         }
     }
 }

@@ -61,3 +61,49 @@ extension ProjectRunner {
         }
     }
 }
+
+extension ProjectRunner {
+    /// `resurrect` with a project's order: each lost process is started again once the
+    /// dependencies its spec records are up and their conditions hold (a `db: ready` first),
+    /// as `up` would; one whose dependency failed is skipped. Loose processes and independent
+    /// ones start together, several at a time.
+    public static func resurrect(_ registry: Registry, timeoutMillis: Int64 = 120_000) throws(RunitError) -> [(
+        name: String, result: String, error: String?
+    )] {
+        let names = try registry.lostButWanted()
+        var dependencies: [String: [(full: String, dependency: ProcessDependency)]] = [:]
+        for name in names {
+            guard let project = ProcessName(name)?.project, let link = try? registry.existing(name).spec?.project else {
+                continue
+            }
+            dependencies[name] = link.dependsOn.map { (project + "/" + $0.name, $0) }
+        }
+        // Levels: each after the lost processes it depends on (a cycle, which `up` refuses, goes last).
+        var left = names
+        var levels: [[String]] = []
+        while !left.isEmpty {
+            var level = left.filter { name in (dependencies[name] ?? []).allSatisfy { !left.contains($0.full) } }
+            if level.isEmpty { level = left }
+            levels.append(level)
+            left.removeAll { level.contains($0) }
+        }
+        let deadline = Platform.monotonicMillis() + timeoutMillis
+        let needs = dependencies
+        var results: [(name: String, result: String, error: String?)] = []
+        for level in levels {
+            let failed = Set(results.filter { $0.error != nil }.map(\.name))
+            results += Registry.concurrently(level) { name -> (name: String, result: String, error: String?) in
+                for (full, dependency) in needs[name] ?? [] {
+                    if failed.contains(full) {
+                        return (name, "skipped", "not started: its dependency '\(dependency.name)' failed")
+                    }
+                    if let problem = condition(registry, full, dependency, deadline: deadline) {
+                        return (name, "skipped", "not started: '\(dependency.name)' \(problem.text)")
+                    }
+                }
+                return registry.resurrect(name)
+            }
+        }
+        return results
+    }
+}

@@ -92,7 +92,7 @@ public struct ProjectRunner: Sendable {
                 return ProjectResult(
                     name: full, result: "skipped", error: "not started: its dependency '\(dependency.name)' failed")
             }
-            if let problem = condition(dependency, deadline: deadline) {
+            if let problem = Self.condition(registry, project.name + "/" + dependency.name, dependency, deadline: deadline) {
                 return ProjectResult(
                     name: full, result: "skipped",
                     error: "not started: '\(dependency.name)' \(problem.text)", lastLines: problem.lines)
@@ -101,9 +101,11 @@ public struct ProjectRunner: Sendable {
         return start(process, wait: wait, deadline: deadline)
     }
 
-    /// Nil when `dependency`'s condition holds; otherwise what went wrong and its last lines.
-    private func condition(_ dependency: ProcessDependency, deadline: Int64) -> (text: String, lines: [String])? {
-        let name = project.name + "/" + dependency.name
+    /// Nil when `dependency`'s condition holds of the process `name` (its full name) by
+    /// `deadline`; otherwise what went wrong and its last lines.
+    static func condition(_ registry: Registry, _ name: String, _ dependency: ProcessDependency, deadline: Int64) -> (
+        text: String, lines: [String]
+    )? {
         let wanted: WaitCondition
         switch dependency.condition {
         case .started: return nil
@@ -145,11 +147,15 @@ public struct ProjectRunner: Sendable {
         if let refusal = admit(request) { return ProjectResult(name: full, result: "failed", error: refusal) }
         var verb = "started"
         if let snapshot = try? registry.existing(full), snapshot.supervisorPID != nil, snapshot.isSupervised {
-            if let spec = snapshot.spec, process.matches(spec, in: project) {
-                return ProjectResult(name: full, result: "running", pid: snapshot.status?.pid)
+            // One being stopped (a `stop` or a `down` under way) is not running: it is started
+            // again once the stop is over, as the replacement of a start waits for it.
+            let stopping = snapshot.status?.state == .stopping || snapshot.spec?.desired == .stopped
+            if !stopping, let spec = snapshot.spec, process.matches(spec, in: project) {
+                // A pid of 0 is one not known yet (another `up` is starting it): none is said.
+                return ProjectResult(name: full, result: "running", pid: (snapshot.status?.pid).flatMap { $0 > 0 ? $0 : nil })
             }
             request.replace = true
-            verb = "restarted"
+            verb = stopping ? "started" : "restarted"
         }
         let outcome: StartOutcome
         do {
@@ -166,7 +172,7 @@ public struct ProjectRunner: Sendable {
         if let failure = outcome.failure {
             return ProjectResult(name: full, result: "failed", error: failure, lastLines: lines())
         }
-        let pid = outcome.snapshot.status?.pid
+        let pid = (outcome.snapshot.status?.pid).flatMap { $0 > 0 ? $0 : nil }
         guard wait, process.policies.ready.isSet else { return ProjectResult(name: full, result: verb, pid: pid) }
         let left = max(0, deadline - Platform.monotonicMillis())
         switch (try? registry.wait(for: full, until: WaitCondition(ready: true), timeoutMillis: left)) ?? .timedOut {

@@ -52,6 +52,23 @@ struct ProjectFaultTests {
         #expect(nothing.status == 2 && nothing.stderr.contains("nowhere/runit.yaml"), "\(nothing.stderr)")
     }
 
+    @Test("up while a process is being stopped starts it again once the stop is over, not calling it running")
+    func upWhileStopping() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let directory = try fixture.project(
+            "processes:\n  web: {command: 'trap \"sleep 2; exit 0\" TERM; while :; do sleep 0.1; done'}\n")
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        let stop = try fixture.binaryProcess(["stop", "shop/web"])
+        defer { stop.waitUntilExit() }
+        #expect(fixture.eventually { fixture.state("shop/web") == "stopping" })
+        let up = try fixture.run(["up"], cwd: directory)
+        #expect(up.status == 0 && up.stdout.contains("shop/web: started"), "\(up.stdout) \(up.stderr)")
+        stop.waitUntilExit()
+        #expect(fixture.eventually { fixture.state("shop/web") == "running" }, "\(fixture.state("shop/web") ?? "?")")
+        #expect(try fixture.status("shop/web")["desired"] as? String == "running")
+    }
+
     @Test("bad options of a project command are refused before anything is done")
     func optionsRefusedUpFront() throws {
         let fixture = try CLIFixture()

@@ -42,6 +42,30 @@ struct ResurrectTests {
         #expect(nothing.status == 0 && nothing.stdout.contains("nothing to resurrect"))
     }
 
+    @Test("resurrect brings a project back in its order: a dependency's condition holds before its dependant starts")
+    func resurrectsInDependencyOrder() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let marker = fixture.scratch + "/db-up"
+        let directory = try fixture.project(
+            """
+            processes:
+              db:
+                command: rm -f \(marker); sleep 1.5; touch \(marker); exec sleep 300
+                ready_cmd: test -f \(marker)
+              api:
+                command: test -f \(marker) || { echo db not up; exit 1; }; exec sleep 300
+                depends_on: {db: ready}
+            """)
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        try reboot(fixture, ["shop/db", "shop/api"])
+        try FileManager.default.removeItem(atPath: marker)
+        let resurrect = try fixture.run("resurrect")
+        #expect(resurrect.status == 0, "\(resurrect.stdout) \(resurrect.stderr)")
+        #expect(fixture.state("shop/api") == "running", "api started before db was ready")
+        #expect(try !fixture.run("logs", "shop/api").stdout.contains("db not up"))
+    }
+
     @Test("startup writes a systemd user unit that runs resurrect, and --remove deletes it")
     func startupUnit() throws {
         let fixture = try CLIFixture()

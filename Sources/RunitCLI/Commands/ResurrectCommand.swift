@@ -3,6 +3,7 @@ import Foundation
 import RunitCore
 import RunitFront
 import RunitKit
+import RunitProject
 
 /// `runit resurrect`: back after a reboot.
 struct ResurrectCommand: AsyncParsableCommand {
@@ -20,7 +21,7 @@ struct ResurrectCommand: AsyncParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func run() async throws {
-        let results = try Registry(context: .fromEnvironment()).resurrect()
+        let results = try ProjectRunner.resurrect(Registry(context: .fromEnvironment()))
         if output.json {
             try Terminal.printJSON(
                 results.map { BatchJSON(name: $0.name, result: $0.result, error: $0.error) })
