@@ -16,6 +16,11 @@ public struct GuardRails: Sendable {
     /// The most processes that may run at once; nil: no limit.
     public var maxProcesses: Int?
 
+    /// The starts admitted and not yet over, shared by every copy of the rails: counted with
+    /// the running processes, so that starts at the same time (a project's, or two calls)
+    /// cannot each see room for one more.
+    let admitted = Admitted()
+
     /// No limits.
     public init() {}
 
@@ -72,12 +77,40 @@ public struct GuardRails: Sendable {
             }
         }
         if let maxProcesses {
-            let running = ((try? registry.list()) ?? []).filter { $0.isSupervised && $0.name != request.name }.count
-            guard running < maxProcesses else {
-                throw RunitError(
-                    .invalidInput,
-                    "\(running) processes run, the most this server allows (--max-processes \(maxProcesses)); stop one first")
+            // Checked and reserved under one lock; `release` ends the reservation once the start is over.
+            try admitted.reserve(request.name) { reserved throws(RunitError) in
+                let others = reserved.subtracting([request.name])
+                let running = ((try? registry.list()) ?? []).filter {
+                    $0.isSupervised && $0.name != request.name && !others.contains($0.name)
+                }.count
+                guard running + others.count < maxProcesses else {
+                    throw RunitError(
+                        .invalidInput,
+                        "\(running + others.count) processes run or are starting, the most this server allows "
+                            + "(--max-processes \(maxProcesses)); stop one first")
+                }
             }
         }
+    }
+}
+
+/// The names of starts admitted by the rails and not yet over.
+final class Admitted: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names: Set<String> = []
+
+    /// Runs `check` with the names reserved (under the lock), then reserves `name` if it passed.
+    func reserve(_ name: String, _ check: (Set<String>) throws(RunitError) -> Void) throws(RunitError) {
+        lock.lock()
+        defer { lock.unlock() }
+        try check(names)
+        names.insert(name)
+    }
+
+    /// Ends the reservations of `names`: their starts are over, and they run or failed.
+    func release(_ released: [String]) {
+        lock.lock()
+        names.subtract(released)
+        lock.unlock()
     }
 }

@@ -92,6 +92,8 @@ extension RunitTools {
                 return error.message
             }
         }
+        // Each admitted start stays counted until the whole `up` is over.
+        defer { rails.admitted.release(project.processes.map { $0.fullName(in: project.name) }) }
         let results = try runner.up(
             try arguments.strings("names") ?? [], wait: try arguments.bool("wait") ?? false,
             timeoutMillis: timeoutMillis)

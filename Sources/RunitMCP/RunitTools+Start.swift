@@ -40,6 +40,7 @@ extension RunitTools {
         let timeout = try waitFor?.timeoutMillis() ?? 30_000
         request.startedBy = client.startedBy
         try rails.check(request, registry: registry)
+        defer { rails.admitted.release([request.name]) }
         switch try arguments.string("if_running") ?? "error" {
         case "error": break
         case "replace": request.replace = true

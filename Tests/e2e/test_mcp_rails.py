@@ -50,6 +50,37 @@ def test_allow_dir_deny_command_and_max_processes(runit):
     assert runit.cli_json("status", "c")["started_by"] == "cli"
 
 
+def test_max_processes_holds_for_a_project_and_for_starts_at_once(runit):
+    """Starts at the same time (a project's independent ones, or several calls in flight)
+    cannot each see room for one more."""
+    import asyncio
+
+    project = runit.work / "five"
+    project.mkdir()
+    (project / "runit.yaml").write_text(
+        "processes:\n" + "".join(f"  p{i}: exec sleep {300 + i}\n" for i in range(5))
+    )
+
+    async def body():
+        async with session(runit, "--max-processes", "2") as s:
+            up = await s.call_tool("up_project", {"dir": str(project)})
+            assert up.is_error, up.content[0].text
+            results = up.structured_content["results"]
+            assert sum(r["result"] == "started" for r in results) == 2, results
+            assert sum("--max-processes 2" in (r.get("error") or "") for r in results) == 3, results
+            down = await s.call_tool("down_project", {"dir": str(project)})
+            assert not down.is_error, down.content[0].text
+            starts = [
+                s.call_tool("start_process", {"name": f"s{i}", "command": "sleep 300"}) for i in range(5)
+            ]
+            answers = await asyncio.gather(*starts)
+            assert sum(not a.is_error for a in answers) == 2, [a.content[0].text for a in answers]
+        running = [p for p in runit.cli_json("list") if p["state"] == "running"]
+        assert len(running) == 2, running
+
+    run(body)
+
+
 def test_read_only_lists_and_serves_only_tools_that_change_nothing(runit):
     async def body():
         async with session(runit, env={"RUNIT_MCP_READ_ONLY": "1"}) as s:
