@@ -20,8 +20,9 @@ extension ProjectParser {
         var ownEnv: [EnvironmentEntry] = []
         var policies = ProcessPolicies()
         // A bare string is the command: `web: npm run dev`.
-        if case .scalar(let scalar) = node {
-            process.command = scalar.string
+        if case .scalar = node {
+            // An empty one is said once: not again as a process with neither command nor argv.
+            process.command = command(node, process: name) ?? ""
         } else if case .mapping(let keys) = node {
             for (key, value) in keys {
                 guard let text = keyText(key) else { continue }
@@ -53,7 +54,7 @@ extension ProjectParser {
         fileEnv: inout [EnvironmentEntry], ownEnv: inout [EnvironmentEntry]
     ) {
         switch text {
-        case "command": process.command = string(value, text)
+        case "command": process.command = command(value, process: process.name) ?? ""
         case "argv":
             guard case .sequence = value else {
                 add(value.mark, "'argv' must be a list, such as [python3, -m, api]; for a shell command use 'command'")
@@ -225,6 +226,23 @@ extension ProjectParser {
             }
             if process.dependsOn.contains(where: { $0.name == process.name }) {
                 add(places[process.name] ?? nil, "'\(process.name)' depends on itself")
+            }
+            // A condition its dependency has no check for could never hold, or would hold at once.
+            for dependency in process.dependsOn {
+                guard let target = processes.first(where: { $0.name == dependency.name }) else { continue }
+                if dependency.condition == .ready && !target.policies.ready.isSet {
+                    add(
+                        places[process.name] ?? nil,
+                        "'\(process.name)' waits for '\(dependency.name)' to be ready, and '\(dependency.name)' has no "
+                            + "readiness check; give it one (ready_log, ready_port, ready_http, ready_cmd or ready_notify), or wait for started"
+                    )
+                }
+                if dependency.condition == .healthy && !target.policies.health.isSet {
+                    add(
+                        places[process.name] ?? nil,
+                        "'\(process.name)' waits for '\(dependency.name)' to be healthy, and '\(dependency.name)' has no "
+                            + "health check; give it one (health_cmd, health_http or health_port), or wait for started")
+                }
             }
         }
         if let cycle = ProjectGraph.cycle(in: processes) {

@@ -136,6 +136,18 @@ struct ProjectParser {
         return scalar.string
     }
 
+    /// A shell command: text with something in it (a YAML null, `~`, or blanks is none; `~`
+    /// ran as the command `~`, the home folder).
+    mutating func command(_ node: Node, process name: String) -> String? {
+        guard let text = string(node, "command") else { return nil }
+        let null = node.scalar?.style == .plain && ["", "~", "null", "Null", "NULL"].contains(text)
+        guard !null, text.contains(where: { !$0.isWhitespace }) else {
+            add(node.mark, "the process '\(name)' has an empty command; give the shell command to run")
+            return nil
+        }
+        return text
+    }
+
     /// An integer; reports anything else.
     mutating func integer(_ node: Node, _ key: String) -> Int? {
         guard let text = string(node, key) else { return nil }

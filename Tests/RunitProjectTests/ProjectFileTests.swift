@@ -155,6 +155,33 @@ struct ProjectFileTests {
         }
     }
 
+    @Test("a command that is empty, null or holds a NUL, and a condition its dependency has no check for, are problems")
+    func emptyCommandsAndUncheckableConditions() throws {
+        let directory = try ProjectDirectory()
+        defer { directory.remove() }
+        let problems = try directory.problems(
+            """
+            processes:
+              a: "sleep\\0 1"
+              b:
+              c: ~
+              d: {command: "  "}
+              e: {command: x, depends_on: {f: ready, g: healthy}}
+              f: {command: x}
+              g: {command: x, ready_log: up}
+            """)
+        #expect(problems.contains { $0.hasPrefix("2:6: ") && $0.contains("holds a NUL byte") }, "\(problems)")
+        for (place, name) in [("3:5", "b"), ("4:6", "c"), ("5:16", "d")] {
+            #expect(
+                problems.contains { $0.hasPrefix(place + ": ") && $0.contains("the process '\(name)' has an empty command") },
+                "\(place): \(problems)")
+        }
+        #expect(problems.contains { $0.contains("'e' waits for 'f' to be ready, and 'f' has no readiness check") })
+        #expect(problems.contains { $0.contains("'e' waits for 'g' to be healthy, and 'g' has no health check") })
+        #expect(!problems.contains { $0.contains("needs 'command'") }, "one problem each: \(problems)")
+        #expect(problems.count == 6, "\(problems)")
+    }
+
     @Test("a cycle is named along its path; a value out of range says the range with the key's name")
     func cyclesAndRanges() throws {
         let directory = try ProjectDirectory()
