@@ -8,17 +8,13 @@ public enum ReportViews {
     /// processes come first, then each project's, a blank line between groups.
     public static func list(json: Bool, project: String? = nil) throws {
         var reports = try Registry(context: .fromEnvironment()).reports()
-        if let project { reports = reports.filter { $0.project == project } }
+        if let project { reports = try ProcessReport.ofProject(project, in: reports) }
         reports.sort { ($0.project ?? "", $0.name) < ($1.project ?? "", $1.name) }
         if json {
             try Terminal.printJSON(reports)
             return
         }
         if reports.isEmpty {
-            if let project {
-                Terminal.write("no processes in project '\(project)'\n")
-                return
-            }
             Terminal.write("no processes; start one with: runit start NAME -- PROGRAM ARG..., or runit up in a project\n")
             return
         }

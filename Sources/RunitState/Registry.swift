@@ -150,3 +150,19 @@ public enum Suggestion {
         return previous[b.count]
     }
 }
+
+extension ProcessReport {
+    /// The reports of `project`'s processes, or why there are none: the name is not one a
+    /// project can have, or no process has it (the known projects named).
+    public static func ofProject(_ project: String, in reports: [ProcessReport]) throws(RunitError) -> [ProcessReport] {
+        guard ProcessName.isValidPart(project) else {
+            throw RunitError(.invalidInput, "'\(project)' is not a project name; \(ProcessName.rule)")
+        }
+        let members = reports.filter { $0.project == project }
+        guard members.isEmpty else { return members }
+        var known: [String] = []
+        for report in reports { if let name = report.project, !known.contains(name) { known.append(name) } }
+        throw RunitError(
+            .notFound, "no project '\(project)'" + (known.isEmpty ? "" : " (projects: \(known.sorted().joined(separator: ", ")))"))
+    }
+}

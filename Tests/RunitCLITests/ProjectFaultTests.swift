@@ -88,5 +88,11 @@ struct ProjectFaultTests {
             #expect(narrowed.status == 2 && narrowed.stderr.contains("--all is every process"), "\(narrowed.stderr)")
         }
         #expect(fixture.state("loose") == "running" && fixture.state("shop/web") == "running")
+        // list --project says what logs and stop say of a project that is not there.
+        let unknown = try fixture.run("list", "--project", "nope")
+        #expect(unknown.status == 1 && unknown.stderr.contains("no project 'nope' (projects: shop)"), "\(unknown.stderr)")
+        let invalid = try fixture.run("list", "--project", "../x")
+        #expect(invalid.status == 2 && invalid.stderr.contains("is not a project name"), "\(invalid.stderr)")
+        #expect(try fixture.run("list", "--project", "shop").stdout.contains("shop/web"))
     }
 }

@@ -51,6 +51,9 @@ def test_up_and_down_a_project(runit):
             names = sorted(p["name"] for p in listed.structured_content["processes"])
             assert names == ["shop/api", "shop/broken", "shop/db"]
             assert all(p["project"] == "shop" for p in listed.structured_content["processes"])
+            for other in ["nope", "../x"]:
+                unknown = await session.call_tool("list_processes", {"project": other})
+                assert unknown.is_error and "project" in unknown.content[0].text, unknown.content[0].text
             everything = await session.call_tool("list_processes", {})
             assert "loose" in [p["name"] for p in everything.structured_content["processes"]]
 
