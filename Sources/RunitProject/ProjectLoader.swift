@@ -16,14 +16,20 @@ public enum ProjectLoader {
         while true {
             for name in fileNames {
                 let path = current == "/" ? "/" + name : current + "/" + name
-                var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
-                    return path
-                }
+                // A folder of that name is returned too, so that reading it says what is wrong
+                // (a `runit.yaml` folder was passed over, or a Procfile beside it read instead).
+                if FileManager.default.fileExists(atPath: path) { return path }
             }
             guard current != "/" else { return nil }
             current = (current as NSString).deletingLastPathComponent
         }
+    }
+
+    /// Whether `file` is a Procfile: named `Procfile`, `Procfile.dev` and the like, or `*.procfile`,
+    /// as foreman and honcho take them (`-f Procfile.dev` was read as YAML).
+    static func isProcfile(_ file: String) -> Bool {
+        let name = (file as NSString).lastPathComponent.lowercased()
+        return name == "procfile" || name.hasPrefix("procfile.") || name.hasSuffix(".procfile")
     }
 
     /// The project of `file` (a `runit.yaml` or a `Procfile`), or every problem in it.
@@ -35,7 +41,7 @@ public enum ProjectLoader {
         } catch {
             throw ProjectErrors(problems: [ProjectProblem(file: given, line: 0, column: 0, message: error.message)])
         }
-        if (file as NSString).lastPathComponent == "Procfile" { return try Procfile.project(file: file, text: text) }
+        if isProcfile(file) { return try Procfile.project(file: file, text: text) }
         var parser = ProjectParser(file: file)
         guard let project = parser.parse(text) else { throw ProjectErrors(problems: parser.problems) }
         return project

@@ -79,7 +79,22 @@ public struct ProjectRunner: Sendable {
             }
         }
         group.wait()
-        return chosen.map { board.result(of: $0.name) }
+        let left = names.isEmpty ? leftRunning() : []
+        left.forEach(report)
+        return chosen.map { board.result(of: $0.name) } + left
+    }
+
+    /// This folder's processes of the project that run and are no longer in its file: `up`
+    /// leaves them running, and says so (`down` stops them).
+    func leftRunning() -> [ProjectResult] {
+        let members = (try? registry.names(inProject: project.name)) ?? []
+        return members.compactMap { full in
+            guard let base = ProcessName(full)?.base, project.process(base) == nil,
+                let snapshot = try? registry.existing(full), snapshot.supervisorPID != nil, snapshot.isSupervised,
+                snapshot.spec?.project?.directory == project.directory
+            else { return nil }
+            return ProjectResult(name: full, result: "left running: no longer in the file; runit down stops it")
+        }
     }
 
     /// One process's part of `up`: its dependencies' conditions, then its start.

@@ -163,6 +163,7 @@ extension ProcessReport {
         var known: [String] = []
         for report in reports { if let name = report.project, !known.contains(name) { known.append(name) } }
         throw RunitError(
-            .notFound, "no project '\(project)'" + (known.isEmpty ? "" : " (projects: \(known.sorted().joined(separator: ", ")))"))
+            .notFound, "no project '\(project)'" + (known.isEmpty ? "" : " (projects: \(known.sorted().joined(separator: ", ")))")
+        )
     }
 }

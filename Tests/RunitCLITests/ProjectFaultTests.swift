@@ -69,6 +69,22 @@ struct ProjectFaultTests {
         #expect(try fixture.status("shop/web")["desired"] as? String == "running")
     }
 
+    @Test("a runit.yaml folder is named as the problem, -f Procfile.dev is a Procfile, and up names what it left running")
+    func filesAndLeftovers() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let directory = try fixture.project("web: exec sleep 301\nold: exec sleep 302\n", file: "Procfile.dev")
+        try FileManager.default.createDirectory(atPath: directory + "/runit.yaml", withIntermediateDirectories: true)
+        let folder = try fixture.run(["config"], cwd: directory)
+        #expect(folder.status == 2 && folder.stderr.contains("runit.yaml is a directory"), "\(folder.stderr)")
+        #expect(try fixture.run(["up", "-f", "Procfile.dev"], cwd: directory).status == 0)
+        #expect(fixture.state("shop/old") == "running")
+        try fixture.write("web: exec sleep 301\n", to: "shop/Procfile.dev")
+        let again = try fixture.run(["up", "-f", "Procfile.dev"], cwd: directory)
+        #expect(again.status == 0 && again.stdout.contains("shop/old: left running: no longer in the file"), "\(again.stdout)")
+        #expect(try fixture.run(["down", "-f", "Procfile.dev"], cwd: directory).stdout.contains("shop/old: stopped"))
+    }
+
     @Test("bad options of a project command are refused before anything is done")
     func optionsRefusedUpFront() throws {
         let fixture = try CLIFixture()
