@@ -30,7 +30,7 @@ extension LogQuery {
         if let date = formatter.date(from: normalized) {
             return Int64(date.timeIntervalSince1970.rounded(.down)) * 1_000_000 + fraction
         }
-        if let local = localTime(text, now: now, zone: zone) { return local }
+        if let local = try localTime(text, now: now, zone: zone, option: option) { return local }
         throw RunitError(
             .invalidInput,
             (option.map { "\($0) " } ?? "") + "'\(text)' is not a time; give a duration back from now (Ns, Nm, Nh, Nd "
@@ -41,7 +41,7 @@ extension LogQuery {
     /// A time without a zone, in `zone` (the local one, from `TZ`): `HH:MM[:SS]` today, or
     /// `YYYY-MM-DD[ HH:MM[:SS]]` (`T` for the space too). Microseconds since the epoch; nil when
     /// `text` is not one, or names a time that does not exist.
-    static func localTime(_ text: String, now: Date, zone: TimeZone) -> Int64? {
+    static func localTime(_ text: String, now: Date, zone: TimeZone, option: String? = nil) throws(RunitError) -> Int64? {
         func digits(_ part: Substring, _ lengths: ClosedRange<Int>) -> Int? {
             guard lengths.contains(part.count), part.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
             return Int(part)
@@ -73,6 +73,13 @@ extension LogQuery {
         guard let month = parts.month, (1...12).contains(month), let date = calendar.date(from: parts),
             calendar.component(.day, from: date) == parts.day
         else { return nil }
+        // A time the clocks skipped (a change to summer time) was moved silently by the calendar.
+        guard calendar.component(.hour, from: date) == hour, calendar.component(.minute, from: date) == minute else {
+            throw RunitError(
+                .invalidInput,
+                (option.map { "\($0) " } ?? "") + "'\(text)' does not exist in \(zone.identifier): the clocks skipped it "
+                    + "(a change to summer time); give a time before or after the change, or an RFC 3339 time with its offset")
+        }
         return Int64(date.timeIntervalSince1970 * 1_000_000)
     }
 }

@@ -221,8 +221,8 @@ extension ProjectParser {
                 let known = processes.map(\.name).filter { $0 != process.name }.joined(separator: ", ")
                 add(
                     places[process.name] ?? nil,
-                    "'\(process.name)' depends on '\(dependency.name)', which is not a process of this project (its processes: \(known))"
-                )
+                    "'\(process.name)' depends on '\(dependency.name)', which is not a process of this project "
+                        + (known.isEmpty ? "(it has no other)" : "(its other processes: \(known))"))
             }
             if process.dependsOn.contains(where: { $0.name == process.name }) {
                 add(places[process.name] ?? nil, "'\(process.name)' depends on itself")

@@ -88,7 +88,12 @@ struct ProjectParser {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
             let around = context.map { " (\($0.text))" } ?? ""
-            add(mark, "not valid YAML: \(problem)\(around)")
+            // libyaml's own words for its nesting limit name a C function: say what it means.
+            if problem.contains("yaml_set_max_nest_level") {
+                add(mark, "not valid YAML: it is nested too deep; a project file needs a few levels, not hundreds")
+            } else {
+                add(mark, "not valid YAML: \(problem)\(around)")
+            }
         case .duplicatedKeysInMapping(let duplicates, let context):
             add(context.mark, "a key is given twice in one mapping: \(duplicates.joined(separator: ", "))")
         case .some(let other):

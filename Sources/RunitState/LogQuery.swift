@@ -91,10 +91,18 @@ public struct LogPattern: Sendable {
         }
     }
 
-    /// Whether bytes hold an escape or a carriage return, which `LogText.clean` changes.
+    /// Whether bytes hold an escape, a carriage return or a C1 control (the 8-bit CSI U+009B
+    /// among them, in UTF-8 `C2 80`…`C2 9F`), which `LogText.clean` changes.
     package static func needsCleaning(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard let base = bytes.baseAddress else { return false }
-        return memchr(base, 0x1B, bytes.count) != nil || memchr(base, 0x0D, bytes.count) != nil
+        if memchr(base, 0x1B, bytes.count) != nil || memchr(base, 0x0D, bytes.count) != nil { return true }
+        var offset = 0
+        while offset < bytes.count, let hit = memchr(base + offset, 0xC2, bytes.count - offset) {
+            let next = base.distance(to: hit) + 1
+            if next < bytes.count && (0x80...0x9F).contains(bytes[next]) { return true }
+            offset = next
+        }
+        return false
     }
 
     /// Whether the cleaned `text` contains a match.

@@ -14,7 +14,7 @@ import RunitKit
 /// literal first, the automaton then deciding on the lines that hold it. Only a matching
 /// line is parsed into a record.
 ///
-/// A block with an escape sequence or a carriage return is searched line by line instead, each
+/// A block with an escape sequence, a carriage return or a C1 control is searched line by line, each
 /// line cleaned as `LogPattern` cleans it.
 package final class LogSearch {
     package let blockSize: Int
@@ -94,7 +94,7 @@ package final class LogSearch {
     package func matchingLines(_ base: UnsafeMutablePointer<UInt8>, count: Int) -> [Range<Int>] {
         var lines: [Range<Int>] = []
         guard count > 0 else { return lines }
-        if memchr(base, 0x1B, count) != nil || memchr(base, 0x0D, count) != nil {
+        if LogPattern.needsCleaning(UnsafeRawBufferPointer(start: base, count: count)) {
             var start = 0
             while start < count {
                 let end = Self.newline(base, from: start, count)

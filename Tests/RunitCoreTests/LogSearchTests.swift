@@ -19,6 +19,7 @@ struct LogSearchTests {
                 var text = Array(random.text().utf8)
                 if random.next(6) == 0 { text = Array("\u{1B}[31m".utf8) + text + Array("\u{1B}[0m".utf8) }
                 if random.next(8) == 0 { text = Array("old\r".utf8) + text }
+                if random.next(10) == 0 { text = Array("\u{9B}32m".utf8) + text }
                 let stream: LogStream = [.out, .err, .sys][random.next(3)]
                 LogRecord(
                     micros: Int64(1_700_000_000_000_000 + index), stream: stream, continued: random.next(5) == 0, text: text
@@ -28,6 +29,27 @@ struct LogSearchTests {
         }
         if random.next(3) == 0 { bytes += Array("2026-12-03T09:00:00.000000Z out partial".utf8) }
         return bytes
+    }
+
+    @Test("a line with 8-bit CSI colors is matched as it is shown, in a block search as one by one")
+    func eightBitColors() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("runit-c1-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("current").path
+        var bytes: [UInt8] = []
+        let record = LogRecord(
+            micros: 1_700_000_000_000_000, stream: .out, continued: false, text: Array("\u{9B}31mred\u{9B}0m alert ©".utf8))
+        record.append(to: &bytes)
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        let pattern = try LogPattern("red alert ©$")
+        #expect(pattern.matches(record))
+        var found: [LogRecord] = []
+        _ = LogSearch(pattern).backward(path) { record in
+            found.append(record)
+            return true
+        }
+        #expect(found == [record])
     }
 
     @Test("any pattern, any block size: the matching records, newest first, as a line-by-line read finds them")

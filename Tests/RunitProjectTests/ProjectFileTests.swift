@@ -182,6 +182,17 @@ struct ProjectFileTests {
         #expect(problems.count == 6, "\(problems)")
     }
 
+    @Test("YAML nested hundreds deep, and a dependency of the only process, are said in the file's terms")
+    func deepNestingAndLoneDependency() throws {
+        let directory = try ProjectDirectory()
+        defer { directory.remove() }
+        let deep = try directory.problems("processes:\n  a: " + String(repeating: "[", count: 2000) + "\n")
+        #expect(deep.count == 1 && deep[0].contains("nested too deep"), "\(deep)")
+        #expect(!deep[0].contains("yaml_"), "\(deep)")
+        let lone = try directory.problems("processes:\n  a: {command: x, depends_on: [b]}\n")
+        #expect(lone.count == 1 && lone[0].contains("not a process of this project (it has no other)"), "\(lone)")
+    }
+
     @Test("a cycle is named along its path; a value out of range says the range with the key's name")
     func cyclesAndRanges() throws {
         let directory = try ProjectDirectory()
