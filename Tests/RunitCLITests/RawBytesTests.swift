@@ -67,6 +67,8 @@ struct RawBytesTests {
         #expect(FileManager.default.createFile(atPath: directory + "/runit.yaml", contents: Data(mark + yaml)))
         let env = mark + Array("XE=d".utf8) + [0xFF, 0xFE, 0x0A]
         #expect(FileManager.default.createFile(atPath: directory + "/.env", contents: Data(env)))
+        let config = try fixture.run(["config"], cwd: directory)
+        #expect(config.stdout.contains("a\\xFFb") && config.stdout.contains("XY=v\\xFE"), "\(config.stdout)")
         let up = try fixture.run(["up"], cwd: directory)
         #expect(up.status == 0, "\(up.stderr)")
         let expected: [UInt8] = [0x61, 0xFF, 0x62, 0x7C, 0x76, 0xFE, 0x7C, 0x64, 0xFF, 0xFE]

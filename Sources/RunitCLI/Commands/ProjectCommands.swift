@@ -46,7 +46,8 @@ struct ConfigCommand: AsyncParsableCommand {
             }
             text += Self.policyLines(process.policies)
         }
-        Terminal.write(ProjectPrinter.visibleLines(text))
+        // A byte that is not UTF-8 (kept as a stand-in) shows as \xHH, as status shows it.
+        Terminal.write(ProjectPrinter.visibleLines(ByteText.shown(text)))
     }
 
     static func policyLines(_ policies: ProcessPolicies) -> String {
