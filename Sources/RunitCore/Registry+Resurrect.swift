@@ -9,14 +9,10 @@ extension Registry {
         try list().filter { $0.spec?.desired == .running && $0.state == .lost }.map(\.name)
     }
 
-    /// Starts each process of ``lostButWanted()`` again with its stored spec, several at a time.
-    /// Safe to run twice at once: each start holds its name's lock, and one that finds the
-    /// process running again refuses, which counts as done.
-    public func resurrect() throws(RunitError) -> [(name: String, result: String, error: String?)] {
-        Self.concurrently(try lostButWanted(), resurrect)
-    }
-
-    /// Starts the lost process `name` again with its stored spec.
+    /// Starts the lost process `name` again with its stored spec (`ProjectRunner.resurrect`
+    /// calls it for each of ``lostButWanted()``, in a project's order). Safe to run twice at
+    /// once: each start holds its name's lock, and one that finds the process running again
+    /// refuses, which counts as done.
     public func resurrect(_ name: String) -> (name: String, result: String, error: String?) {
         do throws(RunitError) {
             let outcome = try start(StartRequest(name: name))
