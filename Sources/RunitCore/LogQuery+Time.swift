@@ -50,6 +50,7 @@ extension LogQuery {
         calendar.timeZone = zone
         var parts = calendar.dateComponents([.year, .month, .day], from: now)
         var rest = Substring(text)
+        var dateOnly = false
         let day = text.split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
         if day.count == 3, let year = digits(day[0], 4...4), let month = digits(day[1], 2...2) {
             guard let date = digits(day[2].prefix(2), 2...2) else { return nil }
@@ -57,6 +58,7 @@ extension LogQuery {
             rest = day[2].dropFirst(2)
             if rest.isEmpty {
                 rest = "00:00"
+                dateOnly = true
             } else {
                 guard let separator = rest.first, "Tt ".contains(separator) else { return nil }
                 rest = rest.dropFirst()
@@ -74,7 +76,9 @@ extension LogQuery {
             calendar.component(.day, from: date) == parts.day
         else { return nil }
         // A time the clocks skipped (a change to summer time) was moved silently by the calendar.
-        guard calendar.component(.hour, from: date) == hour, calendar.component(.minute, from: date) == minute else {
+        // A date alone means the start of that day, even where its midnight was skipped (01:00).
+        guard dateOnly || (calendar.component(.hour, from: date) == hour && calendar.component(.minute, from: date) == minute)
+        else {
             throw RunitError(
                 .invalidInput,
                 (option.map { "\($0) " } ?? "") + "'\(text)' does not exist in \(zone.identifier): the clocks skipped it "

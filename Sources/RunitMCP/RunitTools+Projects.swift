@@ -106,9 +106,12 @@ extension RunitTools {
             project = try self.project(arguments)
         } catch {
             // A file broken or gone since `up`: what `up` recorded of the project there is taken down.
+            // Only the folder given (a mistyped one must not reach a project above it), or from the server's own upwards.
             let here = registry.context.workingDirectory
-            let dir = try arguments.string("dir").map { RunitContext.absolute($0, from: here) } ?? here
-            guard !dir.utf8.contains(0), let recorded = ProjectRunner.recorded(registry, from: dir) else { throw error }
+            let given = try arguments.string("dir").map { RunitContext.absolute($0, from: here) }
+            guard !(given ?? "").utf8.contains(0),
+                let recorded = ProjectRunner.recorded(registry, from: given ?? here, upwards: given == nil)
+            else { throw error }
             project = recorded
         }
         let results = try ProjectRunner(registry: registry, project: project).down(

@@ -296,6 +296,15 @@ extension RunitTools {
         let name = try arguments.requiredString("name")
         // Where the new run's output begins: the end of the log before the restart.
         let cursor = try registry.logReader(name).endCursor()
+        // A restart of one that does not run starts one more: the rails hold as for a start
+        // (its stored command and folder; --max-processes counted it out).
+        let snapshot = try registry.existing(name)
+        if let spec = snapshot.spec, !snapshot.isSupervised {
+            var request = StartRequest(name: snapshot.name, command: spec.command, argv: spec.command == nil ? spec.argv : nil)
+            request.cwd = spec.cwd
+            try rails.check(request, registry: registry)
+        }
+        defer { rails.admitted.release([snapshot.name]) }
         let outcome = try registry.restart(name)
         let notes = Self.notes(outcome)
         if let failure = outcome.failure { return failed(name, failure, structured: notes) }

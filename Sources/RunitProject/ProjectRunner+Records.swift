@@ -32,10 +32,10 @@ extension ProjectRunner {
                 + "or take the other down first (runit down -f \(folder)/…, or runit stop --project \(project.name))")
     }
 
-    /// The project `up` recorded in the nearest of `directory` and the folders above it: its
+    /// The project `up` recorded in the nearest of `directory` and (with `upwards`) the folders above it: its
     /// processes as their specs hold them (each one's name, command and dependencies), for a
     /// `down` when the file is broken or gone. Nil when no process came from any of them.
-    public static func recorded(_ registry: Registry, from directory: String) -> Project? {
+    public static func recorded(_ registry: Registry, from directory: String, upwards: Bool = true) -> Project? {
         var specs: [(name: ProcessName, spec: ProcessSpec, link: ProjectLink)] = []
         for full in (try? registry.names()) ?? [] {
             guard let name = ProcessName(full), name.project != nil, let spec = try? registry.existing(full).spec,
@@ -56,7 +56,7 @@ extension ProjectRunner {
                 }
                 return Project(name: project, directory: current, file: first.link.file, processes: processes)
             }
-            guard current != "/" else { return nil }
+            guard upwards, current != "/" else { return nil }
             current = (current as NSString).deletingLastPathComponent
         }
     }

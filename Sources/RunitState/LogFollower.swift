@@ -134,9 +134,11 @@ extension LogReader {
             guard let wait = Self.followWaitMillis(until: until) else { return .finished }
             watcher.wait(timeoutMillis: wait)
             if directory >= 0, !Platform.isLinked(directory) {
-                // What was written before the removal is still shown.
-                let rest = tailer.readNew().filter(query.selects)
-                if !rest.isEmpty { _ = visit(rest) }
+                // What was written before the removal is still shown, a batch at a time.
+                while case let rest = tailer.readNew(), !rest.isEmpty {
+                    let shown = rest.filter(query.selects)
+                    if !shown.isEmpty, !visit(shown) { break }
+                }
                 return .removed
             }
         }
@@ -246,14 +248,18 @@ package final class OpenLog {
         return 0
     }
 
-    /// The whole records written since the last call.
-    package func readAvailable() -> [LogRecord] {
+    /// The whole records written since the last call, at most about `limit` bytes of them: a
+    /// writer that stays ahead of the reader must not keep it from returning (a follow printed
+    /// nothing, missed its `--until` and grew without bound).
+    package func readAvailable(limit: Int = 16 * LogReader.blockSize) -> [LogRecord] {
         var records: [LogRecord] = []
         var block = [UInt8](repeating: 0, count: LogReader.blockSize)
-        while true {
+        var read = 0
+        while read < limit {
             let count = block.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
             if count <= 0 { break }
             offset += count
+            read += count
             pending.append(contentsOf: block[0..<count])
             var lineStart = 0
             while let newline = pending[lineStart...].firstIndex(of: 0x0A) {

@@ -56,12 +56,14 @@ package final class LogTailer {
             guard let current = all.last, current.path == reader.paths.currentLog,
                 current.inode != open.inode || !open.isLinked
             else { return [] }
+            // Rotated: what was written to it before the rotation first, a batch at a time; once
+            // it has nothing left, the next file.
             let remaining = open.readAvailable()
+            if !remaining.isEmpty { return remaining }
             // No next file yet (a listing out of date): keep this one, drained, and look again later.
-            guard let next = reader.openNext(after: open) else { return remaining }
+            guard let next = reader.openNext(after: open) else { return [] }
             file = next
             open.close()
-            if !remaining.isEmpty { return remaining }
         }
     }
 

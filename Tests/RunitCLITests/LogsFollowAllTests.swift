@@ -70,6 +70,35 @@ struct LogsFollowAllTests {
         #expect(lines.contains("other | other-up"))
     }
 
+    @Test("a follow of a writer that never pauses prints as it goes and ends at --until")
+    func followOfNonstopWriter() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(
+            ["start", "flood", "--log-max-size", "1M", "--log-keep", "1", "--", "/bin/sh", "-c", "exec yes flooding"])
+        #expect(start.status == 0, "\(start.stderr)")
+        let until = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3))
+        let follower = Follower(fixture: fixture, name: "flood", options: ["--until", until])
+        defer { follower.stop() }
+        #expect(follower.endsBy(30), "the follow went on past --until")
+        #expect(follower.output.components(separatedBy: "flooding\n").count > 1000, "it printed as it went")
+        #expect(try fixture.run("stop", "flood").status == 0)
+    }
+
+    @Test("a redraw written in pieces is not glued together by a follow")
+    func followOfRedraws() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let script =
+            "sleep 0.5; printf '\\rprogress 10%%'; sleep 0.3; printf '\\rprogress 99%%'; sleep 0.3; echo ' done'; exec sleep 300"
+        #expect(try fixture.run("start", "bar", "--", "/bin/sh", "-c", script).status == 0)
+        let follower = Follower(fixture: fixture, name: "bar")
+        defer { follower.stop() }
+        #expect(follower.waitFor(" done\n"))
+        #expect(!follower.output.contains("10%progress"), "\(follower.output)")
+        #expect(try fixture.run("logs", "bar").stdout.contains("progress 99% done"))
+    }
+
     @Test("logs of every process with --grep says when more lines match than were shown")
     func moreMatchNoteInMergedView() throws {
         let fixture = try CLIFixture()

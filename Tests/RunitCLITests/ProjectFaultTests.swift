@@ -47,6 +47,15 @@ struct ProjectFaultTests {
         let gone = try fixture.run(["down"], cwd: directory)
         #expect(gone.status == 0 && gone.stdout.contains("shop/db: stopped"), "\(gone.stdout) \(gone.stderr)")
         #expect(fixture.state("shop/api") == "stopped")
+        // A mistyped -f path is not taken for the project in a folder above it.
+        try fixture.write(stack, to: "shop/runit.yaml")
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        for typo in [directory + "/typo/runit.yaml", directory + "/nothere.yaml"] {
+            let refused = try fixture.run(["down", "-f", typo])
+            #expect(refused.status == 2, "\(typo): \(refused.stdout)")
+            #expect(fixture.state("shop/db") == "running")
+        }
+        #expect(try fixture.run(["down"], cwd: directory).status == 0)
         // Nothing recorded there: the error is the file's.
         let nothing = try fixture.run(["down", "-f", fixture.scratch + "/nowhere/runit.yaml"])
         #expect(nothing.status == 2 && nothing.stderr.contains("nowhere/runit.yaml"), "\(nothing.stderr)")

@@ -69,5 +69,8 @@ struct LocalTimeTests {
         }
         #expect(try LogQuery.time("2026-03-29 03:30", now: now, zone: berlin) == 1_774_747_800 * 1_000_000)
         #expect(try LogQuery.time("2026-10-25 02:30", now: now, zone: berlin) > 0)
+        // A date alone is the start of its day, also where midnight was skipped (01:00 then).
+        let santiago = TimeZone(identifier: "America/Santiago")!
+        #expect(try LogQuery.time("2026-09-06", now: now, zone: santiago) == 1_788_667_200 * 1_000_000)
     }
 }

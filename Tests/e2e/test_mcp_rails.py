@@ -75,10 +75,24 @@ def test_max_processes_holds_for_a_project_and_for_starts_at_once(runit):
             ]
             answers = await asyncio.gather(*starts)
             assert sum(not a.is_error for a in answers) == 2, [a.content[0].text for a in answers]
+            started = [f"s{i}" for i, a in enumerate(answers) if not a.is_error]
+            await s.call_tool("stop_process", {"name": started[0]})
+            other = await s.call_tool("start_process", {"name": "late", "command": "sleep 300"})
+            assert not other.is_error, other.content[0].text
+            restarted = await s.call_tool("restart_process", {"name": started[0]})
+            assert restarted.is_error and "--max-processes 2" in restarted.content[0].text
         running = [p for p in runit.cli_json("list") if p["state"] == "running"]
         assert len(running) == 2, running
 
     run(body)
+
+
+def test_the_server_executable_refuses_arguments_it_would_ignore(runit):
+    import subprocess
+
+    server = os.path.join(os.path.dirname(RUNIT), "runit-mcp")
+    result = subprocess.run([server, "--read-only"], input="", env=runit.env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "runit mcp --read-only" in result.stderr, result.stderr
 
 
 def test_read_only_lists_and_serves_only_tools_that_change_nothing(runit):

@@ -146,35 +146,57 @@ struct DownCommand: AsyncParsableCommand {
             return millis
         }
         let registry = Registry(context: .fromEnvironment())
-        let here = registry.context.workingDirectory
-        var project: Project
-        if options.file == nil, let recorded = ProjectRunner.recorded(registry, from: here),
-            recorded.directory.count
-                > (ProjectLoader.find(from: here).map { ($0 as NSString).deletingLastPathComponent }?.count ?? 0)
-        {
-            // Its file is gone: the nearest file found is a folder above's, another project.
-            Terminal.standardError.write(
-                "runit: \(recorded.file) is gone; taking down what up started of project '\(recorded.name)' "
-                    + "in \(recorded.directory)\n")
-            project = recorded
-        } else {
-            do {
-                project = try options.project()
-            } catch {
-                // A file broken or gone since `up`: what `up` recorded of the project there is taken down.
-                let directory = options.file.map { (RunitContext.absolute($0, from: here) as NSString).deletingLastPathComponent }
-                guard let recorded = ProjectRunner.recorded(registry, from: directory ?? here) else { throw error }
-                let why = ((error as? RunitError)?.message ?? "\(error)").split(separator: "\n").first ?? ""
-                Terminal.standardError.write(
-                    "runit: \(why)\nrunit: taking down what up started of project '\(recorded.name)' in \(recorded.directory)\n")
-                project = recorded
-            }
-        }
+        let project = try Self.project(options, registry)
         let runner = ProjectRunner(registry: registry, project: project)
         let results = try runner.down(names, graceMillis: grace)
         if !output.json { results.forEach(ProjectPrinter.print) }
         if !output.json && results.isEmpty { Terminal.write("nothing of project '\(project.name)' is running\n") }
         try ProjectPrinter.finish(results, json: output.json)
+    }
+}
+
+extension DownCommand {
+    /// The project to take down: its file, or, when the file is broken or gone since `up`, what
+    /// `up` recorded of the project in that folder (never a folder above a path given with `-f`).
+    static func project(_ options: ProjectOptions, _ registry: Registry) throws -> Project {
+        let here = registry.context.workingDirectory
+        func recordedInstead(of error: Error, _ recorded: Project) -> Project {
+            let message = (error as? RunitError)?.message ?? "\(error)"
+            let lines = message.split(separator: "\n")
+            let why = message.hasPrefix("the project file has") ? lines.dropFirst().joined(separator: "; ") : message
+            Terminal.standardError.write(
+                "runit: \(why)\nrunit: so taking down what up started of project '\(recorded.name)' in \(recorded.directory)\n")
+            return recorded
+        }
+        if let file = options.file {
+            let path = RunitContext.absolute(file, from: here)
+            do {
+                return try options.project()
+            } catch {
+                guard
+                    let recorded = ProjectRunner.recorded(
+                        registry, from: (path as NSString).deletingLastPathComponent, upwards: false),
+                    recorded.file == path
+                else { throw error }
+                return recordedInstead(of: error, recorded)
+            }
+        }
+        let found = ProjectLoader.find(from: here).map { ($0 as NSString).deletingLastPathComponent }
+        if let recorded = ProjectRunner.recorded(registry, from: here), recorded.directory.count > (found?.count ?? 0) {
+            // The file `up` read is not found from here: one given with -f (Procfile.dev), or one
+            // gone; the nearest file found is a folder above's, another project.
+            do {
+                return try ProjectLoader.load(file: recorded.file)
+            } catch {
+                return recordedInstead(of: error.runitError, recorded)
+            }
+        }
+        do {
+            return try options.project()
+        } catch {
+            guard let recorded = ProjectRunner.recorded(registry, from: here) else { throw error }
+            return recordedInstead(of: error, recorded)
+        }
     }
 }
 

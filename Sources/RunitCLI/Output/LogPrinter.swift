@@ -56,7 +56,7 @@ final class LogPrinter {
         for (index, (name, record)) in lines.enumerated() {
             if let open {
                 self.open = nil
-                if open.name == name, open.stream == record.stream, record.stream != .sys {
+                if open.name == name, open.stream == record.stream, record.stream != .sys, Self.isPlain(record.text) {
                     out.append(contentsOf: LogText.clean(record.textString).utf8)
                     endLine(record, leavingOpen: follow && index == lines.count - 1, name: name, to: &out)
                     continue
@@ -73,11 +73,25 @@ final class LogPrinter {
     /// Ends a record's line, unless it is a piece of a line still being written that a follow
     /// may finish.
     private func endLine(_ record: LogRecord, leavingOpen: Bool, name: String?, to out: inout [UInt8]) {
-        if leavingOpen && record.continued && record.stream != .sys {
+        if leavingOpen && record.continued && record.stream != .sys && Self.isPlain(record.text) {
             open = (name, record.stream)
         } else {
             out.append(0x0A)
         }
+    }
+
+    /// Whether a piece can be printed as it is and another written after it on the same line:
+    /// whole UTF-8 characters, and nothing cleaning would change (a `\r` redraw, an escape, a
+    /// control). Any other piece ends its line: once printed, a redraw cannot be taken back.
+    static func isPlain(_ text: [UInt8]) -> Bool {
+        var previous: UInt8 = 0
+        for byte in text {
+            if (byte < 0x20 && byte != 0x09) || byte == 0x7F || (previous == 0xC2 && byte >= 0x80 && byte <= 0x9F) {
+                return false
+            }
+            previous = byte
+        }
+        return String(validating: text, as: UTF8.self) != nil
     }
 
     /// Appends one record's line, without its newline. A line of printable ASCII needs no
