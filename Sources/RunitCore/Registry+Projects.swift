@@ -18,16 +18,8 @@ extension Registry {
         var chosen: [String] = []
         func add(_ name: String) { if !chosen.contains(name) { chosen.append(name) } }
         if let project {
-            guard ProcessName.isValidPart(project) else {
-                throw RunitError(.invalidInput, "'\(project)' is not a project name; \(ProcessName.rule)")
-            }
+            try Self.checkProject(project, among: every.map { ProcessName($0)?.project })
             let members = every.filter { ProcessName($0)?.project == project }
-            guard !members.isEmpty else {
-                let known = Set(every.compactMap { ProcessName($0)?.project }).sorted()
-                throw RunitError(
-                    .notFound,
-                    "no project '\(project)'" + (known.isEmpty ? "" : " (projects: \(known.joined(separator: ", ")))"))
-            }
             members.forEach(add)
         }
         for pattern in patterns {

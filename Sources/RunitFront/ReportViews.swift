@@ -8,7 +8,10 @@ public enum ReportViews {
     /// processes come first, then each project's, a blank line between groups.
     public static func list(json: Bool, project: String? = nil) throws {
         var reports = try Registry(context: .fromEnvironment()).reports()
-        if let project { reports = try ProcessReport.ofProject(project, in: reports) }
+        if let project {
+            try Registry.checkProject(project, among: reports.map(\.project))
+            reports = reports.filter { $0.project == project }
+        }
         reports.sort { ($0.project ?? "", $0.name) < ($1.project ?? "", $1.name) }
         if json {
             try Terminal.printJSON(reports)

@@ -242,12 +242,6 @@ extension Platform {
         return stat(path, &info) == 0
     }
 
-    /// Whether `path` is a directory (a link to one counts); false for a name with a NUL in it.
-    public static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return !path.utf8.contains(0) && stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
-    }
-
     /// The names in directory `path`, without `.` and `..`, in the order the directory gives
     /// them; empty when it cannot be read.
     public static func directoryEntries(_ path: String) -> [String] {

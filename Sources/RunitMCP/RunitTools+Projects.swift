@@ -71,7 +71,7 @@ extension RunitTools {
     func project(_ arguments: ToolArguments) throws(RunitError) -> Project {
         let dir = try arguments.string("dir").map { RunitContext.absolute($0, from: registry.context.workingDirectory) }
         // A mistyped folder must not bring up (or down) the project of a folder above it.
-        if let dir, !Platform.isDirectory(dir) {
+        if let dir, dir.utf8.contains(0) || !ByteText.isDirectory(dir) {
             throw RunitError(.invalidInput, "'dir' \(LogText.visible(dir)) is not a folder; give the project's folder")
         }
         return try ProjectLoader.locate(file: nil, from: dir ?? registry.context.workingDirectory)

@@ -158,7 +158,10 @@ public struct RunitTools: Sendable {
 
     func list(_ project: String?) throws(RunitError) -> ToolAnswer {
         var all = try registry.reports()
-        if let project { all = try ProcessReport.ofProject(project, in: all) }
+        if let project {
+            try Registry.checkProject(project, among: all.map(\.project))
+            all = all.filter { $0.project == project }
+        }
         // Running ones first, so that a cut keeps what matters most.
         let reports = Array((all.filter { $0.pid != nil } + all.filter { $0.pid == nil }).prefix(maxListed))
         var text =

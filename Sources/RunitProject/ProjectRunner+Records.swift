@@ -6,17 +6,23 @@ import RunitKit
 /// that two projects of one name are told apart, and a project whose file is broken or gone
 /// can still be taken down.
 extension ProjectRunner {
+    /// The listed processes of the project named `name`: each one's full name, the folder its
+    /// `up` ran in (nil when its spec cannot be read, or it has no link), and whether it runs.
+    static func members(_ registry: Registry, project name: String) -> [(full: String, directory: String?, runs: Bool)] {
+        ((try? registry.names(inProject: name)) ?? []).map { full in
+            let snapshot = try? registry.existing(full)
+            return (full, snapshot?.spec?.project?.directory, snapshot?.isSupervised ?? false)
+        }
+    }
+
     /// The processes of a project named `name` that run and came from another folder than
     /// `directory`, with that folder.
     public static func runningElsewhere(_ registry: Registry, name: String, directory: String) -> [(
         name: String, directory: String
     )] {
-        let members = (try? registry.names(inProject: name)) ?? []
-        return members.compactMap { full in
-            guard let snapshot = try? registry.existing(full), snapshot.supervisorPID != nil, snapshot.isSupervised,
-                let link = snapshot.spec?.project, link.directory != directory
-            else { return nil }
-            return (full, link.directory)
+        members(registry, project: name).compactMap { member in
+            guard member.runs, let folder = member.directory, folder != directory else { return nil }
+            return (member.full, folder)
         }
     }
 

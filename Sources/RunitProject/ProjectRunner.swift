@@ -87,13 +87,11 @@ public struct ProjectRunner: Sendable {
     /// This folder's processes of the project that run and are no longer in its file: `up`
     /// leaves them running, and says so (`down` stops them).
     func leftRunning() -> [ProjectResult] {
-        let members = (try? registry.names(inProject: project.name)) ?? []
-        return members.compactMap { full in
-            guard let base = ProcessName(full)?.base, project.process(base) == nil,
-                let snapshot = try? registry.existing(full), snapshot.supervisorPID != nil, snapshot.isSupervised,
-                snapshot.spec?.project?.directory == project.directory
+        Self.members(registry, project: project.name).compactMap { member in
+            guard member.runs, member.directory == project.directory, let base = ProcessName(member.full)?.base,
+                project.process(base) == nil
             else { return nil }
-            return ProjectResult(name: full, result: "left running: no longer in the file; runit down stops it")
+            return ProjectResult(name: member.full, result: "left running: no longer in the file; runit down stops it")
         }
     }
 
@@ -205,10 +203,9 @@ public struct ProjectRunner: Sendable {
         _ = try selection(names)
         let inFile = names.isEmpty ? project.processes.map(\.name) : ProjectGraph.dependants(of: names, in: project.processes)
         // Only this folder's: a project of the same name from another folder is not this one.
-        let members = try registry.names(inProject: project.name).filter { full in
-            guard let link = try? registry.existing(full).spec?.project else { return true }
-            return link.directory == project.directory
-        }.compactMap { ProcessName($0)?.base }
+        let members = Self.members(registry, project: project.name).filter { member in
+            member.directory.map { $0 == project.directory } ?? true
+        }.compactMap { ProcessName($0.full)?.base }
         let orphans = names.isEmpty ? members.filter { project.process($0) == nil } : []
         var order = (ProjectGraph.levels(project.processes.filter { inFile.contains($0.name) }) ?? [inFile]).reversed()
             .map { $0 }

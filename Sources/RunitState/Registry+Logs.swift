@@ -103,9 +103,9 @@ extension Registry {
             for (name, tailer) in tailers {
                 let replaced = tailer.isReplaced
                 let records = tailer.readNew()
-                // A removed process is let go once what it left is read; a new one of its name
-                // gets a tailer of its own, from its first record.
-                if replaced { tailers[name] = nil }
+                // A removed process is let go once all it left is read (a batch at a time); a new
+                // one of its name then gets a tailer of its own, from its first record.
+                if replaced && records.isEmpty { tailers[name] = nil }
                 progressed = progressed || !records.isEmpty || replaced
                 batch += records.filter(query.selects).map { (name, $0) }
             }

@@ -151,19 +151,17 @@ public enum Suggestion {
     }
 }
 
-extension ProcessReport {
-    /// The reports of `project`'s processes, or why there are none: the name is not one a
-    /// project can have, or no process has it (the known projects named).
-    public static func ofProject(_ project: String, in reports: [ProcessReport]) throws(RunitError) -> [ProcessReport] {
+extension Registry {
+    /// Refuses `project` when it is not a name a project can have, or when no process has it
+    /// (`projects` holds each listed process's project, nil for a loose one; the known ones are
+    /// named). `list`, `logs`, `stop` and MCP say the same.
+    public static func checkProject(_ project: String, among projects: [String?]) throws(RunitError) {
         guard ProcessName.isValidPart(project) else {
             throw RunitError(.invalidInput, "'\(project)' is not a project name; \(ProcessName.rule)")
         }
-        let members = reports.filter { $0.project == project }
-        guard members.isEmpty else { return members }
-        var known: [String] = []
-        for report in reports { if let name = report.project, !known.contains(name) { known.append(name) } }
+        guard !projects.contains(project) else { return }
+        let known = Set(projects.compactMap { $0 }).sorted()
         throw RunitError(
-            .notFound, "no project '\(project)'" + (known.isEmpty ? "" : " (projects: \(known.sorted().joined(separator: ", ")))")
-        )
+            .notFound, "no project '\(project)'" + (known.isEmpty ? "" : " (projects: \(known.joined(separator: ", ")))"))
     }
 }
