@@ -22,20 +22,28 @@ extension Registry {
         return cursors
     }
 
-    /// The last records of every process, merged by time, each with its process's name;
-    /// with `ends`, only records before those cursors. `query.lines` counts across them all,
-    /// or with `perProcess` for each one (as `docker compose logs --tail` does).
-    public func tailAll(
-        _ query: LogQuery, ends: [String: LogCursor] = [:], only: [String]? = nil, perProcess: Bool = false
-    ) throws(RunitError) -> [(name: String, record: LogRecord)] {
+    /// The last `query.lines` records of each of `names`, merged by time, each with its
+    /// process's name (as `docker compose logs --tail` counts them); with `ends`, only records
+    /// before those cursors. `cut` says whether any process had more than were kept (one more
+    /// is read to know it). A process removed meanwhile has nothing to show.
+    public func tailAll(_ query: LogQuery, names: [String], ends: [String: LogCursor] = [:]) -> (
+        records: [(name: String, record: LogRecord)], cut: Bool
+    ) {
+        var more = query
+        if more.lines < Int.max { more.lines += 1 }
         var merged: [(name: String, record: LogRecord)] = []
-        let chosen: [String]
-        if let only { chosen = only } else { chosen = try names() }
-        for name in chosen {
-            merged += try logReader(name).tail(query, end: ends[name]).records.map { (name, $0) }
+        var cut = false
+        for name in names {
+            guard let reader = try? logReader(name) else { continue }
+            var records = reader.tail(more, end: ends[name]).records
+            if records.count > query.lines {
+                records.removeFirst(records.count - query.lines)
+                cut = true
+            }
+            merged += records.map { (name, $0) }
         }
         merged.sort { $0.record.micros < $1.record.micros }
-        return perProcess ? merged : Array(merged.suffix(query.lines))
+        return (merged, cut)
     }
 
     /// The last `count` lines of the process's own output in one run: the run that ended at

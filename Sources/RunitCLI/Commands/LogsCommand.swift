@@ -166,24 +166,12 @@ struct LogsCommand: AsyncParsableCommand {
             return Terminal.paint(padded, colors[name] ?? palette[0]) + " "
         }
         let cursors = follow ? registry.endCursors(only: only) : [:]
-        var merged: [(name: String?, record: LogRecord)] = []
-        var cut = false
-        for name in names {
-            // A process removed since the names were read has nothing to show.
-            guard let reader = try? registry.logReader(name) else { continue }
-            var records = reader.tail(Self.oneMore(query), end: cursors[name]).records
-            if records.count > query.lines {
-                records.removeFirst(records.count - query.lines)
-                cut = true
-            }
-            merged += records.map { (name, $0) }
-        }
-        merged.sort { $0.record.micros < $1.record.micros }
+        let (merged, cut) = registry.tailAll(query, names: names, ends: cursors)
         if cut && query.pattern != nil {
             Terminal.standardError.write(
                 "runit: more lines match than the \(query.lines) shown of a process (the last ones); --lines 0 shows them all\n")
         }
-        printer.print(merged: merged, joining: query.pattern == nil, follow: follow)
+        printer.print(merged: merged.map { ($0.name, $0.record) }, joining: query.pattern == nil, follow: follow)
         guard follow else { return }
         registry.followAll(from: cursors, query: query, until: query.untilMicros, only: only) { batch in
             width = max(width, batch.map(\.name.count).max() ?? 0)
