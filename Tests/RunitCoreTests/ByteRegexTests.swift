@@ -7,6 +7,7 @@ import Testing
 /// Patterns built at random from a small grammar, so that most of them are valid.
 struct RandomPattern {
     var state: UInt64
+    var atoms = ["a", "b", "c", " ", "\\.", ".", "[ab]", "[^a]", "[a-c]", "\\d", "\\w", "\\s", "\\W", "1", "[[:digit:]]"]
 
     mutating func next(_ bound: Int) -> Int {
         state &+= 0x9E37_79B9_7F4A_7C15
@@ -17,7 +18,6 @@ struct RandomPattern {
     }
 
     mutating func pattern(depth: Int = 3) -> String {
-        let atoms = ["a", "b", "c", " ", "\\.", ".", "[ab]", "[^a]", "[a-c]", "\\d", "\\w", "\\s", "\\W", "1", "[[:digit:]]"]
         switch depth <= 0 ? 0 : next(7) {
         case 0, 1: return atoms[next(atoms.count)]
         case 2: return pattern(depth: depth - 1) + pattern(depth: depth - 1) + pattern(depth: depth - 1)
@@ -84,6 +84,37 @@ struct ByteRegexTests {
                 guard let expected = Self.reference(pattern, text, caseless: caseless) else { continue }
                 let got = matcher.matches(Array(text.utf8))
                 #expect(got == expected, "'\(pattern)'\(caseless ? " (ignoring case)" : "") on '\(text)'")
+            }
+        }
+    }
+
+    @Test(
+        "a match begins and ends where characters do: random patterns over text with bytes that are not UTF-8 agree with NSRegularExpression on the decoded text"
+    )
+    func agreesOnDecodedText() async {
+        // Whole characters of 1 to 4 bytes, and sequences a decoder reads as one U+FFFD or more:
+        // a lone continuation byte, a cut sequence, an encoded surrogate, a lead byte alone.
+        let pieces: [[UInt8]] = [
+            [0x61], [0x62], [0x20], [0x31], Array("é".utf8), Array("日".utf8), Array("😀".utf8), [0xFF], [0x80],
+            [0xC3], [0xE6, 0x97], [0xE0, 0x80], [0xED, 0xA0, 0x80], [0xF0, 0x90, 0x80], [0xF4, 0x90], [0xC0, 0xAF],
+        ]
+        await propertyCheck(count: 300, input: Gen.int(in: 0...Int.max)) { seed in
+            var random = RandomPattern(state: UInt64(seed))
+            random.atoms += [".", ".", "..", "é", "日", "[^é]", "[^日]", "[à-ÿ]", "[^ab]", "\\S", "\\D", "😀|日"]
+            let pattern = random.pattern()
+            guard let regex = try? ByteRegex(pattern) else {
+                Issue.record("'\(pattern)' did not compile")
+                return
+            }
+            let matcher = regex.matcher()
+            for _ in 0..<20 {
+                let bytes = Array((0..<random.next(8)).map { _ in pieces[random.next(pieces.count)] }.joined())
+                let text = String(decoding: bytes, as: UTF8.self)
+                // ICU's \b and \w count é and 日 as word characters; ours are ASCII, as in RE2.
+                let lettersBeyondASCII = text.unicodeScalars.contains { $0.value >= 0x80 && $0.properties.isAlphabetic }
+                if lettersBeyondASCII && ["\\b", "\\w", "\\B", "\\W"].contains(where: pattern.contains) { continue }
+                guard let expected = Self.reference(pattern, text, caseless: false) else { continue }
+                #expect(matcher.matches(bytes) == expected, "'\(pattern)' on \(bytes.map { String($0, radix: 16) })")
             }
         }
     }

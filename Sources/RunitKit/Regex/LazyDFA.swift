@@ -78,7 +78,7 @@ public final class LazyDFA {
             boundary[range.upperBound + 1] = true
         }
         cut(0x0A...0x0A)
-        for pc in 0..<program.count where program.ops[pc] == .byteRange {
+        for pc in 0..<program.count where program.ops[pc] == .byteRange || program.ops[pc] == .notFollowedBy {
             cut(Int(program.low[pc])...Int(max(program.low[pc], program.high[pc])))
         }
         if program.ops.contains(.assertion) {
@@ -138,7 +138,7 @@ public final class LazyDFA {
         let set = sets[Int(state)]
         // A state is closed already: only its tests (`$`, `\b`) wait for the byte to be decided.
         let resolved =
-            set.contains(where: { program.ops[Int($0)] == .assertion })
+            set.contains(where: { program.ops[Int($0)].isTest })
             ? closure(set, atStart: flagBits & 2 != 0, word: flagBits & 1 != 0, next: Int(byte))
             : (pcs: set, matched: set.contains(program.matchPC))
         if resolved.matched { return (Self.matched, false) }
@@ -169,7 +169,7 @@ public final class LazyDFA {
         return result
     }
 
-    /// A state's flags: only when an open test can still ask for them, so that states that
+    /// A state's flags: only when an open test (`$`, `\b`, `\B`) can still ask for them, so that states that
     /// differ only in a flag no test reads are one.
     private func stateFlags(_ pcs: [Int32], atStart: Bool, word: Bool) -> UInt8 {
         let tests = pcs.contains { program.ops[Int($0)] == .assertion }
@@ -234,6 +234,14 @@ public final class LazyDFA {
                 stack.append(program.out[index])
             case .textStart:
                 stack.append(program.out[index])
+            case .notFollowedBy:
+                guard let next else {
+                    pcs.append(pc)
+                    continue
+                }
+                if next == 256 || !(program.low[index]...program.high[index]).contains(UInt8(next)) {
+                    stack.append(program.out[index])
+                }
             case .assertion:
                 let kind = RegexAssertion(rawValue: program.low[index])!
                 if kind == .textStart {

@@ -17,6 +17,12 @@ struct RegexProgram: Sendable {
         case assertion
         /// The start of the text (`^` holds here), then `out`.
         case textStart
+        /// No byte in `low...high` comes next (or the text ends), then `out`: where a sequence
+        /// that is not UTF-8 ends, as a decoder cuts it.
+        case notFollowedBy
+
+        /// Decided by the byte that comes next: a state that holds one is closed again per byte.
+        var isTest: Bool { self == .assertion || self == .notFollowedBy }
     }
 
     private(set) var ops: [Op] = []
@@ -37,9 +43,11 @@ struct RegexProgram: Sendable {
     init(_ node: RegexNode) throws(RegexError) {
         matchPC = emit(.match)
         let body = try compile(node, next: matchPC)
-        // Anywhere in the text: any byte may come before the match.
+        // Anywhere in the text: any characters may come before the match, each read whole as a
+        // decoder reads it, so that a match begins where a character does, never inside one.
         let loop = emit(.split, out: body)
-        alternative[Int(loop)] = emit(.byteRange, low: 0, high: 0xFF, out: loop)
+        let ascii = emit(.byteRange, low: 0, high: 0x7F, out: loop)
+        alternative[Int(loop)] = either([ascii, nonASCII(valid: true, next: loop)])
         lineStart = emit(.textStart, out: loop)
         // A record's header: a field, a space, a field, a space.
         let second = emit(.split)
@@ -116,25 +124,31 @@ struct RegexProgram: Sendable {
     }
 
     /// One character of `set` as the alternation of its UTF-8 byte sequences. A set that holds
-    /// every non-ASCII scalar (`.`, a negated class) also takes a byte that is not valid UTF-8,
-    /// as decoding would have read it as U+FFFD.
+    /// U+FFFD (`.`, a negated class) also takes a sequence that is not UTF-8, as a decoder reads
+    /// it as U+FFFD; so `.` takes one character whatever the bytes, and `..` is no match for `日`.
     private mutating func scalars(_ set: ScalarSet, next: Int32) throws(RegexError) -> Int32 {
-        let nonASCII = ScalarSet([0x80...ScalarSet.maxScalar])
-        let holdsAllNonASCII = nonASCII.ranges.allSatisfy { range in
+        let holdsAllNonASCII = ScalarSet([0x80...ScalarSet.maxScalar]).ranges.allSatisfy { range in
             set.ranges.contains { $0.contains(range.lowerBound) && $0.contains(range.upperBound) }
         }
+        let readsInvalid = set.ranges.contains { $0.contains(0xFFFD) }
         var entries: [Int32] = []
         for whole in set.ranges {
             var range = whole
-            // The stand-ins of bytes that are not UTF-8 (``ByteText``: a pattern given on a command
-            // line), written in a pattern, match those bytes, as the log holds them. Not in a set
-            // of every non-ASCII scalar: one byte of a character is no character.
-            if !holdsAllNonASCII && range.upperBound >= ByteText.firstEscape {
-                let low = max(range.lowerBound, ByteText.firstEscape)
-                entries.append(
-                    emit(
-                        .byteRange, low: UInt8(truncatingIfNeeded: low), high: UInt8(truncatingIfNeeded: range.upperBound),
-                        out: next))
+            if holdsAllNonASCII {
+                // The non-ASCII part is every token a decoder reads, below.
+                guard range.lowerBound < 0x80 else { continue }
+                range = range.lowerBound...min(range.upperBound, 0x7F)
+            } else if range.upperBound >= ByteText.firstEscape {
+                // The stand-ins of bytes that are not UTF-8 (``ByteText``: a pattern given on a command
+                // line), written in a pattern, match those bytes, as the log holds them. Not in a set
+                // that holds U+FFFD (a negated class): there such a byte is read as a decoder reads it.
+                if !readsInvalid {
+                    let low = max(range.lowerBound, ByteText.firstEscape)
+                    entries.append(
+                        emit(
+                            .byteRange, low: UInt8(truncatingIfNeeded: low),
+                            high: UInt8(truncatingIfNeeded: range.upperBound), out: next))
+                }
                 guard range.lowerBound < ByteText.firstEscape else { continue }
                 range = range.lowerBound...(ByteText.firstEscape - 1)
             }
@@ -146,13 +160,37 @@ struct RegexProgram: Sendable {
                 entries.append(entry)
             }
         }
-        if holdsAllNonASCII {
-            for invalid: ClosedRange<UInt8> in [0x80...0xC1, 0xF5...0xFF] {
-                entries.append(emit(.byteRange, low: invalid.lowerBound, high: invalid.upperBound, out: next))
-            }
-        }
+        if holdsAllNonASCII || readsInvalid { entries.append(nonASCII(valid: holdsAllNonASCII, next: next)) }
         try checkSize()
         return entries.isEmpty ? emit(.byteRange, low: 1, high: 0, out: next) : either(entries)
+    }
+
+    /// The tokens a UTF-8 decoder reads from bytes that are not ASCII, then `next`: with `valid`,
+    /// every encoded character; and always each sequence that is not UTF-8, cut where a decoder
+    /// cuts it (the substitution of maximal subparts): a byte that cannot begin a character, or
+    /// a lead byte with the continuation bytes that may follow it, up to the first byte that may
+    /// not. Each of those reads as one U+FFFD.
+    private mutating func nonASCII(valid: Bool, next: Int32) -> Int32 {
+        let any: ClosedRange<UInt8> = 0x80...0xBF
+        let one = continuation(any, then: valid ? next : nil, next: next)
+        let two = continuation(any, then: one, next: next)
+        let three = continuation(any, then: two, next: next)
+        let leads: [(ClosedRange<UInt8>, Int32)] = [
+            (0x80...0xC1, next), (0xC2...0xDF, one), (0xE0...0xE0, continuation(0xA0...0xBF, then: one, next: next)),
+            (0xE1...0xEC, two), (0xED...0xED, continuation(0x80...0x9F, then: one, next: next)), (0xEE...0xEF, two),
+            (0xF0...0xF0, continuation(0x90...0xBF, then: two, next: next)), (0xF1...0xF3, three),
+            (0xF4...0xF4, continuation(0x80...0x8F, then: two, next: next)), (0xF5...0xFF, next),
+        ]
+        return either(leads.map { emit(.byteRange, low: $0.0.lowerBound, high: $0.0.upperBound, out: $0.1) })
+    }
+
+    /// A sequence that needs a continuation byte in `range`: that byte, on to `then` (nil: no
+    /// way on), or, when the next byte is not one, the sequence so far is one token, on to `next`.
+    private mutating func continuation(_ range: ClosedRange<UInt8>, then: Int32?, next: Int32) -> Int32 {
+        let stop = emit(.notFollowedBy, low: range.lowerBound, high: range.upperBound, out: next)
+        guard let then else { return stop }
+        let more = emit(.byteRange, low: range.lowerBound, high: range.upperBound, out: then)
+        return emit(.split, out: more, alternative: stop)
     }
 }
 
