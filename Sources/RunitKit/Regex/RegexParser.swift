@@ -88,6 +88,7 @@ struct RegexParser {
         var node = atom
         var quantifiers = 0
         while let scalar = peek {
+            let quantifierStart = index
             let bounds: (Int, Int?)
             switch scalar {
             case "*": bounds = (0, nil)
@@ -101,7 +102,11 @@ struct RegexParser {
             if scalar != "{" { index += 1 }
             quantifiers += 1
             if quantifiers > 1 {
-                throw error("a second quantifier '\(scalar)' at \(index) repeats a repetition; group it first, as '(a*)*'")
+                let first = String(String.UnicodeScalarView(scalars[start..<quantifierStart]))
+                let second = String(String.UnicodeScalarView(scalars[quantifierStart..<index]))
+                throw error(
+                    "a second quantifier '\(second)' at \(quantifierStart + 1) repeats a repetition; group it first, "
+                        + "as '(\(first))\(second)'")
             }
             if peek == "?" {
                 index += 1  // Lazy: the same lines match.
@@ -163,8 +168,19 @@ struct RegexParser {
             case "<", "P":
                 if peek == "P" { index += 1 }
                 guard peek == "<" else { throw error("'(?P' at \(open) must be followed by '<name>'") }
+                index += 1
+                let nameStart = index
                 while let scalar = peek, scalar != ">" { index += 1 }
                 guard peek == ">" else { throw error("the group name at \(open) has no closing '>'") }
+                let name = scalars[nameStart..<index]
+                let word = ScalarSet.word
+                guard let head = name.first, !("0"..."9").contains(head),
+                    name.allSatisfy({ scalar in word.ranges.contains { $0.contains(scalar.value) } })
+                else {
+                    throw error(
+                        "the group name at \(open) is '\(String(String.UnicodeScalarView(name)))'; a name is letters, digits "
+                            + "and '_', not starting with a digit")
+                }
                 index += 1
             default:
                 return try flags(open: open)
@@ -250,6 +266,7 @@ struct RegexParser {
         case "a": return 0x07
         case "e": return 0x1B
         case "x", "u":
+            let start = index - 1  // the backslash, counted from 1
             let braced = scalar == "x" && peek == "{"
             if braced { index += 1 }
             var value: UInt32 = 0
@@ -267,9 +284,14 @@ struct RegexParser {
             guard digits > 0, braced || digits == most else {
                 throw error("'\\\(scalar)' at \(index) needs hexadecimal digits: \\xHH, \\x{HHHH} or \\uHHHH")
             }
+            let hex = String(value, radix: 16, uppercase: true)
             guard value <= ScalarSet.maxScalar else {
-                let hex = String(value, radix: 16, uppercase: true)
-                throw error("'\\x{\(hex)}' at \(index) is past U+10FFFF, the last character Unicode has")
+                throw error("'\\x{\(hex)}' at \(start) is past U+10FFFF, the last character Unicode has")
+            }
+            guard !(0xD800...0xDFFF).contains(value) else {
+                throw error(
+                    "'\\\(scalar)\(braced ? "{" : "")\(hex)\(braced ? "}" : "")' at \(start) is a surrogate, which no text holds; "
+                        + "a character is U+0000 to U+D7FF or U+E000 to U+10FFFF")
             }
             return value
         default:
