@@ -44,11 +44,17 @@ public enum Procfile {
         var problems = found.map { ProjectProblem(file: file, line: $0.0, column: 1, message: $0.1) }
         var env: [EnvironmentEntry] = []
         let envPath = directory + "/.env"
-        if FileManager.default.fileExists(atPath: envPath) {
+        // A link to nowhere is read too, so that the error says so: passed over, its variables were
+        // missing from every process without a word.
+        if FileManager.default.fileExists(atPath: envPath)
+            || (try? FileManager.default.destinationOfSymbolicLink(atPath: envPath)) != nil
+        {
             do {
                 env = try EnvFile.parse(try ProjectLoader.readText(envPath))
             } catch let error as EnvFile.Problem {
                 problems.append(ProjectProblem(file: envPath, line: error.line, column: 1, message: error.message))
+            } catch let error as RunitError {
+                problems.append(ProjectProblem(file: envPath, line: 0, column: 0, message: error.message))
             } catch {
                 problems.append(ProjectProblem(file: envPath, line: 0, column: 0, message: "\(error)"))
             }

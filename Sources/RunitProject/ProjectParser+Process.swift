@@ -26,6 +26,9 @@ extension ProjectParser {
         } else if case .mapping(let keys) = node {
             for (key, value) in keys {
                 guard let text = keyText(key) else { continue }
+                // Given, even if its value was wrong (said already): not missing too.
+                if text == "command" && process.command == nil { process.command = "" }
+                if text == "argv" && process.argv == nil { process.argv = [] }
                 apply(text, value, key: key, to: &process, policies: &policies, fileEnv: &fileEnv, ownEnv: &ownEnv)
             }
         } else {
@@ -60,8 +63,9 @@ extension ProjectParser {
                 add(value.mark, "'argv' must be a list, such as [python3, -m, api]; for a shell command use 'command'")
                 return
             }
-            process.argv = strings(value, text)
-            if process.argv?.isEmpty == true { add(value.mark, "'argv' is empty; give the program and its arguments") }
+            guard let argv = strings(value, text) else { return }
+            process.argv = argv
+            if argv.isEmpty { add(value.mark, "'argv' is empty; give the program and its arguments") }
         case "cwd":
             guard let path = string(value, text) else { return }
             let absolute = absolute(path)

@@ -35,7 +35,8 @@ extension ProjectRunner {
             .alreadyRunning,
             "project '\(project.name)' already runs from \(folder) (\(others.map(\.name).joined(separator: ", "))); "
                 + "this one, in \(project.directory), has the same name: give it another with 'name:' in its file, "
-                + "or take the other down first (runit down -f \(folder)/…, or runit stop --project \(project.name))")
+                + "or take the other down first (cd \(ProcessSpec.shellQuoted(folder)) && runit down, or runit stop --project "
+                + "\(ProcessSpec.shellQuoted(project.name)))")
     }
 
     /// The project `up` recorded in the nearest of `directory` and (with `upwards`) the folders above it: its

@@ -16,6 +16,7 @@ struct ProjectFaultTests {
         let refused = try fixture.run(["up"], cwd: second)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("project 'api' already runs from \(first)"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("(cd \(first) && runit down, or runit stop --project api)"), "\(refused.stderr)")
         #expect(try fixture.status("api/web")["pid"] as? Int == pid, "the first one's web was left alone")
         #expect(fixture.state("api/db") == nil, "nothing of the second was started")
         // The first taken down; the second up; the first's down again stops nothing of the second.

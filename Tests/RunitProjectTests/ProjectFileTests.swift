@@ -133,6 +133,11 @@ struct ProjectFileTests {
         #expect(problems.contains { $0.hasPrefix("4:3: 'api' depends on 'nowhere', which is not a process") }, "\(problems)")
         #expect(problems.contains { $0.hasPrefix("10:3: the process 'both' needs 'command'") }, "\(problems)")
         #expect(problems.contains { $0.hasPrefix("13:3: 'bad name' is not a valid process name") }, "\(problems)")
+        // An argv of the wrong type is said once, not also as a process with neither command nor argv.
+        for argv in ["python3 -m api", "[python3, [x]]", "{a: b}"] {
+            let wrong = try directory.problems("processes:\n  api:\n    argv: \(argv)\n")
+            #expect(wrong.count == 1 && !wrong[0].contains("needs 'command'"), "\(argv): \(wrong)")
+        }
     }
 
     @Test("a NUL in any text is a problem at its place, before anything starts (found by a hostile review)")
@@ -256,6 +261,17 @@ struct ProjectFileTests {
         #expect(project.process("worker")?.command == "./work.sh --fast")
         try directory.write("processes: {web: x}\n", to: "runit.yaml")
         #expect(ProjectLoader.find(from: directory.path + "/src") == directory.path + "/runit.yaml")
+        // A .env beside a Procfile that links to nowhere is named, not passed over.
+        try FileManager.default.removeItem(atPath: directory.path + "/runit.yaml")
+        try FileManager.default.removeItem(atPath: directory.path + "/.env")
+        try FileManager.default.createSymbolicLink(atPath: directory.path + "/.env", withDestinationPath: "gone.env")
+        do {
+            _ = try ProjectLoader.load(file: found)
+            Issue.record("a Procfile beside a broken .env link was read")
+        } catch {
+            #expect(error.problems.first?.file == directory.path + "/.env")
+            #expect(error.problems.first?.message.contains("is a broken link") == true, "\(error.problems)")
+        }
         let bad = Procfile.entries("web python\n-x: y\nweb: a\nweb: b\nempty:\n")
         #expect(bad.problems.map(\.0) == [1, 2, 4, 5])
     }
