@@ -34,12 +34,12 @@ extension LogQuery {
         throw RunitError(
             .invalidInput,
             (option.map { "\($0) " } ?? "") + "'\(text)' is not a time; give a duration back from now (Ns, Nm, Nh, Nd "
-                + "or Nms: 30s, 10m, 2h, 1d, 500ms), a local time (05:57, 05:57:30, 2026-11-24 05:57, 2026-11-24) "
+                + "or Nms: 30s, 10m, 2h, 1d, 500ms), a local time (05:57, 05:57:30.5, 2026-11-24 05:57, 2026-11-24) "
                 + "or an RFC 3339 time (2026-11-24T21:40:00Z, 2026-11-24 21:40:00.5+01:00)")
     }
 
-    /// A time without a zone, in `zone` (the local one, from `TZ`): `HH:MM[:SS]` today, or
-    /// `YYYY-MM-DD[ HH:MM[:SS]]` (`T` for the space too). Microseconds since the epoch; nil when
+    /// A time without a zone, in `zone` (the local one, from `TZ`): `HH:MM[:SS[.F]]` today, or
+    /// `YYYY-MM-DD[ HH:MM[:SS[.F]]]` (`T` for the space too). Microseconds since the epoch; nil when
     /// `text` is not one, or names a time that does not exist.
     static func localTime(_ text: String, now: Date, zone: TimeZone, option: String? = nil) throws(RunitError) -> Int64? {
         func digits(_ part: Substring, _ lengths: ClosedRange<Int>) -> Int? {
@@ -68,7 +68,16 @@ extension LogQuery {
         guard (2...3).contains(clock.count), let hour = digits(clock[0], 1...2), let minute = digits(clock[1], 2...2),
             hour < 24, minute < 60
         else { return nil }
-        let second = clock.count == 3 ? digits(clock[2], 2...2) : 0
+        // Seconds may have a fraction (`05:57:30.25`), kept to the microsecond as records keep it.
+        let secondText =
+            clock.count == 3 ? clock[2].split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false) : ["00"]
+        let second = digits(secondText[0], 2...2)
+        var fraction = 0
+        if secondText.count == 2 {
+            let given = secondText[1]
+            guard (1...9).contains(given.count), given.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+            fraction = Int(given.prefix(6).padding(toLength: 6, withPad: "0", startingAt: 0)) ?? 0
+        }
         guard let second, second < 60 else { return nil }
         (parts.hour, parts.minute, parts.second) = (hour, minute, second)
         // A day that does not exist (02-30) is refused, not rolled over into the next month.
@@ -84,6 +93,6 @@ extension LogQuery {
                 (option.map { "\($0) " } ?? "") + "'\(text)' does not exist in \(zone.identifier): the clocks skipped it "
                     + "(a change to summer time); give a time before or after the change, or an RFC 3339 time with its offset")
         }
-        return Int64(date.timeIntervalSince1970 * 1_000_000)
+        return Int64(date.timeIntervalSince1970) * 1_000_000 + Int64(fraction)
     }
 }

@@ -38,6 +38,9 @@ struct LocalTimeTests {
         #expect(try LogQuery.localTime("05:57", now: now, zone: zone) == expected)
         #expect(try LogQuery.localTime("5:57", now: now, zone: zone) == expected)
         #expect(try LogQuery.localTime("05:57:30", now: now, zone: zone) == expected + 30_000_000)
+        // A fraction of a second is kept to the microsecond, as records keep it.
+        #expect(try LogQuery.localTime("05:57:30.5", now: now, zone: zone) == expected + 30_500_000)
+        #expect(try LogQuery.localTime("05:57:30.123456789", now: now, zone: zone) == expected + 30_123_456)
         (parts.hour, parts.minute) = (0, 0)
         let midnight = Int64(calendar.date(from: parts)!.timeIntervalSince1970 * 1_000_000)
         let day = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
@@ -49,7 +52,7 @@ struct LocalTimeTests {
         "anything else is refused, with the forms there are",
         arguments: [
             "25:00", "05:60", "05:5", "05:57:61", "2026-02-30", "2026-13-01", "2026-1-01", "+5:00", "05:57pm", "2026-11-24x05:57",
-            "2026-11-24 ", "::", "1:2:3:4", "05:57:30.5",
+            "2026-11-24 ", "::", "1:2:3:4", "05:57:30.", "05:57:30.x", "05:57:30.1234567890", "05:57.5", "05:57:30.-1",
         ])
     func refused(_ text: String) throws {
         #expect(try LogQuery.localTime(text, now: Date(), zone: .current) == nil)
