@@ -65,16 +65,21 @@ struct LogsTests {
         let fixture = try CLIFixture()
         defer { fixture.cleanUp() }
         #expect(
-            try fixture.run("start", "--name", "mix", "--command", "echo Alpha; echo beta >&2; echo ALPHA again; exec sleep 300")
-                .status == 0)
-        #expect(fixture.eventually { try fixture.run("logs", "mix").stdout.contains("ALPHA again") })
+            try fixture.run(
+                "start", "--name", "mix", "--command", "echo Alpha; echo beta >&2; echo ALPHA again; echo -x-; exec sleep 300"
+            )
+            .status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "mix").stdout.contains("-x-") })
+        // A pattern that starts with '-' is the pattern, as grep's -e takes it.
+        #expect(try fixture.run("logs", "mix", "--grep", "-x").stdout == "-x-\n")
+        #expect(try fixture.run("logs", "mix", "-g", "-x-$").stdout == "-x-\n")
         #expect(
             try fixture.run("logs", "mix", "--grep", "alpha", "-i").stdout.split(separator: "\n") == ["Alpha", "ALPHA again"])
         #expect(try fixture.run("logs", "mix", "--grep", "alpha").stdout.isEmpty)
         // Both streams together: a line of stderr is marked; one stream alone: none is.
         let both = try fixture.run("logs", "mix").stdout.split(separator: "\n").filter { !$0.hasPrefix("──") }
         // (Two pipes: the order of stderr's line among stdout's is the kernel's.)
-        #expect(both.sorted() == ["ALPHA again", "Alpha", "[err] beta"])
+        #expect(both.sorted() == ["-x-", "ALPHA again", "Alpha", "[err] beta"])
         let errors = try fixture.run("logs", "mix", "--stream", "err").stdout
         #expect(errors.split(separator: "\n").contains("beta"))
         #expect(!errors.contains("Alpha") && !errors.contains("[err]"))

@@ -34,7 +34,9 @@ struct LogsCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Only lines before a duration ago, a local time or an RFC 3339 time.")
     var until: String?
 
-    @Option(name: [.customShort("g"), .long], help: "Only lines matching this regular expression.")
+    // Unconditional, as grep's `-e`: `--grep -foo` searches for `-foo`.
+    @Option(
+        name: [.customShort("g"), .long], parsing: .unconditional, help: "Only lines matching this regular expression.")
     var grep: String?
 
     @Flag(name: .customShort("i"), help: "Match --grep ignoring case.")
