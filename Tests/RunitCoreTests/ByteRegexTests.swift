@@ -59,6 +59,9 @@ struct ByteRegexTests {
         // The stand-in's own UTF-8 is no match for it: the log holds the byte.
         #expect(!(try ByteRegex(ByteText.text(raw)).matcher().matches(Array(ByteText.text(raw).utf8))))
         #expect(try ByteRegex(ByteText.text(raw)).requiredLiteral == raw)
+        // U+FFFD stands for any sequence that is not UTF-8 too: its encoding is no literal to look for.
+        #expect(try ByteRegex("x\\x{FFFD}yz").requiredLiteral == nil)
+        #expect(try ByteRegex("[^\\x{FFFD}]").matcher().matches([0xFF, 0xFE]) == false)
         // `.` is still one character, never one byte of one: `^..$` is no match for "é".
         #expect(!(try ByteRegex("^..$").matcher().matches(Array("é".utf8))))
         #expect(try ByteRegex("^.$").matcher().matches(Array("é".utf8)))
@@ -100,7 +103,9 @@ struct ByteRegexTests {
         ]
         await propertyCheck(count: 300, input: Gen.int(in: 0...Int.max)) { seed in
             var random = RandomPattern(state: UInt64(seed))
-            random.atoms += [".", ".", "..", "é", "日", "[^é]", "[^日]", "[à-ÿ]", "[^ab]", "\\S", "\\D", "😀|日"]
+            random.atoms += [
+                ".", ".", "..", "é", "日", "[^é]", "[^日]", "[à-ÿ]", "[^ab]", "\\S", "\\D", "😀|日", "\\x{FFFD}", "[^\\x{FFFD}]",
+            ]
             let pattern = random.pattern()
             guard let regex = try? ByteRegex(pattern) else {
                 Issue.record("'\(pattern)' did not compile")

@@ -30,7 +30,8 @@ public struct ByteRegex: Sendable {
         case .empty, .assertion:
             return ([], [])
         case .scalars(let set):
-            guard let value = set.single else { return (nil, []) }
+            // U+FFFD also matches each sequence that is not UTF-8: no bytes of its own to look for.
+            guard let value = set.single, value != 0xFFFD else { return (nil, []) }
             let bytes = value >= ByteText.firstEscape ? [UInt8(truncatingIfNeeded: value)] : UTF8Ranges.encode(value)
             return (bytes, bytes)
         case .concat(let items):

@@ -131,6 +131,11 @@ struct RegexProgram: Sendable {
             set.ranges.contains { $0.contains(range.lowerBound) && $0.contains(range.upperBound) }
         }
         let readsInvalid = set.ranges.contains { $0.contains(0xFFFD) }
+        // Bytes written in the pattern (a few stand-ins), not a negated class that holds them all.
+        let standIns = set.ranges.reduce(0) { held, range in
+            held + max(0, Int(range.upperBound) - Int(max(range.lowerBound, ByteText.firstEscape)) + 1)
+        }
+        let writtenBytes = !readsInvalid && standIns <= 64
         var entries: [Int32] = []
         for whole in set.ranges {
             var range = whole
@@ -140,9 +145,9 @@ struct RegexProgram: Sendable {
                 range = range.lowerBound...min(range.upperBound, 0x7F)
             } else if range.upperBound >= ByteText.firstEscape {
                 // The stand-ins of bytes that are not UTF-8 (``ByteText``: a pattern given on a command
-                // line), written in a pattern, match those bytes, as the log holds them. Not in a set
-                // that holds U+FFFD (a negated class): there such a byte is read as a decoder reads it.
-                if !readsInvalid {
+                // line), written in a pattern, match those bytes, as the log holds them. Not in a negated
+                // class: there such a byte is read as a decoder reads it, U+FFFD.
+                if writtenBytes {
                     let low = max(range.lowerBound, ByteText.firstEscape)
                     entries.append(
                         emit(
