@@ -29,7 +29,7 @@ public final class LazyDFA {
     private var sets: [[Int32]] = []
     private var flags: [UInt8] = []
     private var endMatches: [Int8] = []
-    private var ids: [[Int32]: Int32] = [:]
+    private var ids: [StateKey: Int32] = [:]
     private(set) var table: UnsafeMutablePointer<Int32>
     private var capacity: Int
 
@@ -80,6 +80,9 @@ public final class LazyDFA {
         cut(0x0A...0x0A)
         for pc in 0..<program.count where program.ops[pc] == .byteRange || program.ops[pc] == .notFollowedBy {
             cut(Int(program.low[pc])...Int(max(program.low[pc], program.high[pc])))
+        }
+        for branches in program.dispatches {
+            for branch in branches { cut(Int(branch.low)...Int(branch.high)) }
         }
         if program.ops.contains(.assertion) {
             for range in [0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A] { cut(range) }
@@ -136,15 +139,24 @@ public final class LazyDFA {
     private func step(_ state: Int32, _ byte: UInt8) -> (Int32, Bool) {
         let flagBits = flags[Int(state)]
         let set = sets[Int(state)]
-        // A state is closed already: only its tests (`$`, `\b`) wait for the byte to be decided.
-        let resolved =
-            set.contains(where: { program.ops[Int($0)].isTest })
-            ? closure(set, atStart: flagBits & 2 != 0, word: flagBits & 1 != 0, next: Int(byte))
-            : (pcs: set, matched: set.contains(program.matchPC))
-        if resolved.matched { return (Self.matched, false) }
+        // A state is closed already: only its tests (`$`, `\b`) wait for the byte to be decided,
+        // and only they are opened (a closure of the whole set again cost more than the rest).
         var seeds: [Int32] = []
-        for pc in resolved.pcs where program.ops[Int(pc)] == .byteRange {
-            if program.low[Int(pc)] <= byte && byte <= program.high[Int(pc)] { seeds.append(program.out[Int(pc)]) }
+        var tests: [Int32] = []
+        for pc in set {
+            let op = program.ops[Int(pc)]
+            if op == .byteRange || op == .dispatch {
+                advance(pc, byte, into: &seeds)
+            } else if op.isTest {
+                tests.append(pc)
+            } else if op == .match {
+                return (Self.matched, false)
+            }
+        }
+        if !tests.isEmpty {
+            let opened = closure(tests, atStart: flagBits & 2 != 0, word: flagBits & 1 != 0, next: Int(byte))
+            if opened.matched { return (Self.matched, false) }
+            for pc in opened.pcs { advance(pc, byte, into: &seeds) }
         }
         let atStart = seeds.contains(program.lineStart)
         let word = Self.isWord(byte)
@@ -157,6 +169,24 @@ public final class LazyDFA {
         start()
         live = kept.map { Int(intern($0.0, flags: $0.1)) << 8 }
         return (intern(reached.pcs, flags: reachedFlags), true)
+    }
+
+    /// Where the thread at `pc` goes on `byte`, if it reads one and goes on.
+    @inline(__always)
+    private func advance(_ pc: Int32, _ byte: UInt8, into seeds: inout [Int32]) {
+        let index = Int(pc)
+        switch program.ops[index] {
+        case .byteRange:
+            if program.low[index] <= byte && byte <= program.high[index] { seeds.append(program.out[index]) }
+        case .dispatch:
+            // Sorted and disjoint: the first range that does not end below the byte is the one.
+            for branch in program.dispatches[Int(program.out[index])] where byte <= branch.high {
+                if branch.low <= byte { seeds.append(branch.next) }
+                break
+            }
+        default:
+            break
+        }
     }
 
     /// Whether the text may end in `state` with a match (`$` and `\b` decided by the end).
@@ -177,7 +207,7 @@ public final class LazyDFA {
     }
 
     private func intern(_ pcs: [Int32], flags stateFlags: UInt8) -> Int32 {
-        let key = pcs.sorted() + [-1 - Int32(stateFlags)]
+        let key = StateKey(pcs.sorted(), flags: stateFlags)
         if let id = ids[key] { return id }
         let id = Int32(sets.count)
         if sets.count == capacity {
@@ -188,7 +218,7 @@ public final class LazyDFA {
             capacity *= 2
         }
         (table + Int(id) * 256).initialize(repeating: Self.unknown, count: 256)
-        sets.append(key.dropLast().map { $0 })
+        sets.append(key.pcs)
         flags.append(stateFlags)
         endMatches.append(-1)
         ids[key] = id
@@ -224,7 +254,7 @@ public final class LazyDFA {
             if marks[index] == generation { continue }
             marks[index] = generation
             switch program.ops[index] {
-            case .byteRange:
+            case .byteRange, .dispatch:
                 pcs.append(pc)
             case .match:
                 matched = true
@@ -269,5 +299,28 @@ public final class LazyDFA {
     @inline(__always)
     static func isWord(_ byte: UInt8) -> Bool {
         (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7A) || byte == 0x5F
+    }
+}
+
+/// A state's key: its threads, sorted, and its flags; hashed once, with a cheap mix of the
+/// threads (the standard hasher over thousands of them was a tenth of a search whose states
+/// are new at almost every byte, as `x.{100}y`'s).
+struct StateKey: Hashable {
+    let pcs: [Int32]
+    let flags: UInt8
+    private let digest: UInt64
+
+    init(_ pcs: [Int32], flags: UInt8) {
+        self.pcs = pcs
+        self.flags = flags
+        var digest = UInt64(flags) &+ 0x9E37_79B9_7F4A_7C15
+        for pc in pcs { digest = (digest ^ UInt64(UInt32(bitPattern: pc))) &* 0x100_0000_01B3 }
+        self.digest = digest
+    }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(digest) }
+
+    static func == (lhs: StateKey, rhs: StateKey) -> Bool {
+        lhs.digest == rhs.digest && lhs.flags == rhs.flags && lhs.pcs == rhs.pcs
     }
 }

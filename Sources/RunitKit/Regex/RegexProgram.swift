@@ -20,6 +20,10 @@ struct RegexProgram: Sendable {
         /// No byte in `low...high` comes next (or the text ends), then `out`: where a sequence
         /// that is not UTF-8 ends, as a decoder cuts it.
         case notFollowedBy
+        /// The byte picks the next instruction: `dispatches[out]` holds disjoint byte ranges,
+        /// each with its own next; a byte in none of them ends the thread. One instruction (and
+        /// one thread of a DFA state) for what was a chain of splits and ranges: `.` is one.
+        case dispatch
 
         /// Decided by the byte that comes next: a state that holds one is closed again per byte.
         var isTest: Bool { self == .assertion || self == .notFollowedBy }
@@ -30,6 +34,14 @@ struct RegexProgram: Sendable {
     private(set) var high: [UInt8] = []
     private(set) var out: [Int32] = []
     private(set) var alternative: [Int32] = []
+    private(set) var dispatches: [[Branch]] = []
+
+    /// A byte range of a `dispatch` and where a byte in it goes.
+    struct Branch: Sendable {
+        var low: UInt8
+        var high: UInt8
+        var next: Int32
+    }
 
     private(set) var matchPC: Int32 = 0
     private(set) var lineStart: Int32 = 0
@@ -115,8 +127,28 @@ struct RegexProgram: Sendable {
     /// A split chain that goes to every one of `entries`.
     private mutating func either(_ entries: [Int32]) -> Int32 {
         guard var entry = entries.last else { return matchPC }
+        if entries.count > 1, let merged = dispatch(entries) { return merged }
         for other in entries.dropLast().reversed() { entry = emit(.split, out: other, alternative: entry) }
         return entry
+    }
+
+    /// One `dispatch` for `entries` when each reads a byte range (or is a dispatch) and no byte
+    /// is in two of them; nil otherwise. The entries' own instructions are left unused.
+    private mutating func dispatch(_ entries: [Int32]) -> Int32? {
+        var branches: [Branch] = []
+        for entry in entries {
+            let pc = Int(entry)
+            switch ops[pc] {
+            case .byteRange where low[pc] <= high[pc]: branches.append(Branch(low: low[pc], high: high[pc], next: out[pc]))
+            case .byteRange: continue  // Matches no byte.
+            case .dispatch: branches += dispatches[Int(out[pc])]
+            default: return nil
+            }
+        }
+        branches.sort { $0.low < $1.low }
+        for (first, second) in zip(branches, branches.dropFirst()) where first.high >= second.low { return nil }
+        dispatches.append(branches)
+        return emit(.dispatch, out: Int32(dispatches.count - 1))
     }
 
     private mutating func byteSet(_ ranges: [ClosedRange<UInt8>], next: Int32) throws(RegexError) -> Int32 {
