@@ -174,6 +174,30 @@ struct ByteRegexTests {
         return found
     }
 
+    @Test("a line too short for any match is stepped over, and one just long enough is still found")
+    func shortLinesSkipped() async throws {
+        let patterns = ["[a-c]{16}", "a.{15}", "\\b.{16,}$", "^.{18}", "(ab|c){8,}b", "x?.{20}|1{17}"]
+        #expect(RegexProgram.minimumBytes(try RegexParser.parse("(ab|c){8,}b", caseless: false)) == 9)
+        #expect(RegexProgram.minimumBytes(try RegexParser.parse("x?.{20}|1{17}", caseless: false)) == 17)
+        await propertyCheck(count: 200, input: Gen.int(in: 0...Int.max)) { seed in
+            var random = RandomPattern(state: UInt64(seed))
+            let pattern = patterns[random.next(patterns.count)]
+            guard let regex = try? ByteRegex(pattern) else { return }
+            // ICU's \b counts é as a word character; ours is ASCII, as in RE2.
+            let alphabet = Array(pattern.contains("\\b") ? "abc 1_" : "abc 1é")
+            let texts = (0..<12).map { _ in
+                String((0..<(12 + random.next(12))).map { _ in alphabet[random.next(alphabet.count)] })
+            }
+            let expected = texts.indices.filter { Self.reference(pattern, texts[$0], caseless: false) == true }
+            for (twoLanesFrom, maxStates) in [(1 << 30, 2000), (16, 2000), (16, 8)] {
+                let found = Self.scan(
+                    regex, texts, lastNewline: random.next(2) == 0, twoLanesFrom: twoLanesFrom, maxStates: maxStates)
+                #expect(found == expected, "'\(pattern)' over \(texts)")
+            }
+            #expect(texts.indices.filter { Self.matches(regex, texts[$0]) } == expected, "'\(pattern)' line by line")
+        }
+    }
+
     @Test("patterns that make a backtracking engine take exponential time run in linear time")
     func noCatastrophicBacktracking() throws {
         let text = String(repeating: "a", count: 200_000) + "!"

@@ -13,6 +13,7 @@ extension LazyDFA {
     /// a piece of a longer line: `$` (or `\b`) is not met at its end.
     public func matches(_ text: UnsafeBufferPointer<UInt8>, ends: Bool = true) -> Bool {
         if matchesEmpty { return true }
+        if text.count < program.minimumBytes { return false }
         var state = Int(lineStart) << 8
         // The table in a local: a stored property of a class is checked for exclusive access at
         // every read, which would cost more than the look-up.
@@ -164,9 +165,28 @@ extension LazyDFA {
     /// lane goes straight to the text, found with `memchr`, unless the pattern matches at the
     /// very start of the text (then the automaton reads the header and says so).
     private func enterRecord(_ lane: inout Lane, at start: Int, _ base: UnsafePointer<UInt8>) {
+        var start = start
+        // A text too short for any match is stepped over, found with `memchr` (for a pattern of
+        // at least `skipsShorterFrom` bytes: `\b.{300}\b` does not run on lines of 100).
+        while enterText(&lane, at: start, base) && program.minimumBytes >= Self.skipsShorterFrom {
+            let newline = memchr(base + lane.index, 0x0A, lane.end - lane.index)
+            let lineEnd = newline.map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? lane.end
+            if lineEnd - lane.index >= program.minimumBytes { return }
+            lane.index = lineEnd
+            // The last line, without its newline: nothing of it is left to read.
+            guard newline != nil else { return }
+            start = lineEnd + 1
+        }
+    }
+
+    /// The smallest `minimumBytes` for which short lines are looked for and stepped over.
+    static let skipsShorterFrom = 16
+
+    /// Puts the lane at the record that starts at `start`; true when it stands at its text.
+    private func enterText(_ lane: inout Lane, at start: Int, _ base: UnsafePointer<UInt8>) -> Bool {
         lane.index = start
         lane.state = Int(recordStart) << 8
-        guard !matchesEmpty, start < lane.end else { return }
+        guard !matchesEmpty, start < lane.end else { return false }
         // The usual header: a timestamp of 27 bytes, a space, `out`, `err` or `sys`, maybe a
         // `+`, a space; checked a word at a time for a space or a newline where none may be.
         let width = Timestamp.width
@@ -182,16 +202,17 @@ extension LazyDFA {
                 if base[stream + 3] == 0x20 {
                     lane.index = stream + 4
                     lane.state = Int(lineStart) << 8
-                    return
+                    return true
                 }
                 if base[stream + 3] == UInt8(ascii: "+") && base[stream + 4] == 0x20 {
                     lane.index = stream + 5
                     lane.state = Int(lineStart) << 8
-                    return
+                    return true
                 }
             }
         }
         // Any other: the automaton reads the header.
+        return false
     }
 
     /// Whether none of a word's eight bytes is a space or a newline (the classic test for a zero

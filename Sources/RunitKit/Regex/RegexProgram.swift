@@ -43,6 +43,8 @@ struct RegexProgram: Sendable {
         var next: Int32
     }
 
+    /// The fewest bytes of text a match takes: a shorter line cannot match.
+    private(set) var minimumBytes = 0
     private(set) var matchPC: Int32 = 0
     private(set) var lineStart: Int32 = 0
     private(set) var recordStart: Int32 = 0
@@ -53,6 +55,7 @@ struct RegexProgram: Sendable {
     var count: Int { ops.count }
 
     init(_ node: RegexNode) throws(RegexError) {
+        minimumBytes = Self.minimumBytes(node)
         matchPC = emit(.match)
         let body = try compile(node, next: matchPC)
         // Anywhere in the text: any characters may come before the match, each read whole as a
@@ -69,6 +72,18 @@ struct RegexProgram: Sendable {
         out[Int(first)] = try byteSet([0...0x1F, 0x21...0xFF], next: first)
         alternative[Int(first)] = emit(.byteRange, low: 0x20, high: 0x20, out: second)
         recordStart = first
+    }
+
+    /// The fewest bytes a match of `node` takes (a character is at least one), at most 2^32.
+    static func minimumBytes(_ node: RegexNode) -> Int {
+        let most = 1 << 32
+        switch node {
+        case .empty, .assertion: return 0
+        case .scalars: return 1
+        case .concat(let items): return min(most, items.reduce(0) { $0 + minimumBytes($1) })
+        case .alternate(let branches): return branches.map(minimumBytes).min() ?? 0
+        case .repetition(let inner, let count, _): return min(most, count * minimumBytes(inner))
+        }
     }
 
     @discardableResult
