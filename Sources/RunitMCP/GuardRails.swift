@@ -56,8 +56,10 @@ public struct GuardRails: Sendable {
         return rails
     }
 
-    /// Refuses a start that the rails do not allow: its cwd, its command, or one process too many.
-    func check(_ request: StartRequest, registry: Registry) throws(RunitError) {
+    /// Refuses a start that the rails do not allow: its cwd, its command (or the command of its
+    /// readiness or health check, which runs in the same shell), or, when `counted`, one process
+    /// too many.
+    func check(_ request: StartRequest, registry: Registry, counted: Bool = true) throws(RunitError) {
         let cwd = RunitContext.resolved(
             RunitContext.absolute(request.cwd ?? registry.context.workingDirectory, from: registry.context.workingDirectory))
         if !allowedDirectories.isEmpty,
@@ -68,15 +70,20 @@ public struct GuardRails: Sendable {
                 "the working directory \(cwd) is outside the directories this server allows (--allow-dir: "
                     + allowedDirectories.joined(separator: ", ") + ")")
         }
-        let command = request.command ?? (request.argv ?? []).joined(separator: " ")
-        for pattern in deniedCommands {
-            guard let expression = try? NSRegularExpression(pattern: pattern) else { continue }
-            let range = NSRange(command.startIndex..., in: command)
-            if expression.firstMatch(in: command, range: range) != nil {
-                throw RunitError(.invalidInput, "this server refuses commands matching '\(pattern)' (--deny-command)")
+        let commands = [
+            (request.command ?? (request.argv ?? []).joined(separator: " "), "commands"),
+            (request.policies?.ready.command, "readiness commands"), (request.policies?.health.command, "health commands"),
+        ]
+        for case (let command?, let kind) in commands {
+            for pattern in deniedCommands {
+                guard let expression = try? NSRegularExpression(pattern: pattern) else { continue }
+                let range = NSRange(command.startIndex..., in: command)
+                if expression.firstMatch(in: command, range: range) != nil {
+                    throw RunitError(.invalidInput, "this server refuses \(kind) matching '\(pattern)' (--deny-command)")
+                }
             }
         }
-        if let maxProcesses {
+        if counted, let maxProcesses {
             // Checked and reserved under one lock; `release` ends the reservation once the start is over.
             try admitted.reserve(request.name) { reserved throws(RunitError) in
                 let others = reserved.subtracting([request.name])

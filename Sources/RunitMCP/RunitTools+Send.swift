@@ -24,6 +24,9 @@ extension RunitTools {
         let waitFor = try arguments.object("wait_for", keys: ["regex", "idle_ms", "timeout_s"])
         var pattern: LogPattern?
         var idleMillis: Int64?
+        // Every argument checked before the input goes in: a refused call must change nothing
+        // (a client that retries would send it twice).
+        let timeout = try waitFor?.timeoutMillis() ?? 0
         if let waitFor {
             if let regex = try waitFor.string("regex") { pattern = try LogPattern(regex) }
             if let idle = try waitFor.int("idle_ms") {
@@ -47,7 +50,6 @@ extension RunitTools {
             let said = "sent \(count) bytes to \(name)" + (closeInput ? " and closed its input" : "")
             return ToolAnswer(text: said, structured: structured)
         }
-        let timeout = try waitFor.timeoutMillis()
         var outcome = "matched"
         if let pattern {
             let result = try registry.wait(

@@ -296,13 +296,14 @@ extension RunitTools {
         let name = try arguments.requiredString("name")
         // Where the new run's output begins: the end of the log before the restart.
         let cursor = try registry.logReader(name).endCursor()
-        // A restart of one that does not run starts one more: the rails hold as for a start
-        // (its stored command and folder; --max-processes counted it out).
+        // A restart runs the stored command again, in its folder: the rails hold as for a start,
+        // running or not; one that does not run starts one more (--max-processes counts it).
         let snapshot = try registry.existing(name)
-        if let spec = snapshot.spec, !snapshot.isSupervised {
+        if let spec = snapshot.spec {
             var request = StartRequest(name: snapshot.name, command: spec.command, argv: spec.command == nil ? spec.argv : nil)
             request.cwd = spec.cwd
-            try rails.check(request, registry: registry)
+            request.policies = spec.policies
+            try rails.check(request, registry: registry, counted: !snapshot.isSupervised)
         }
         defer { rails.admitted.release([snapshot.name]) }
         let outcome = try registry.restart(name)

@@ -85,9 +85,13 @@ public enum JSONText {
         }
         var content = Content.scalar("null")
 
+        // The members are taken out of `content` before they change: changed in place while
+        // `content` still held them, they were copied at each one, and an argv of 40,000
+        // entries took seconds.
         func child(forKey key: String) -> Node {
             let node = Node()
             if case .object(var entries) = content {
+                content = .scalar("null")
                 entries[key] = node
                 content = .object(entries)
             } else {
@@ -99,6 +103,7 @@ public enum JSONText {
         func appended() -> Node {
             let node = Node()
             if case .array(var items) = content {
+                content = .scalar("null")
                 items.append(node)
                 content = .array(items)
             } else {

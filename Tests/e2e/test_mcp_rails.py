@@ -50,6 +50,42 @@ def test_allow_dir_deny_command_and_max_processes(runit):
     assert runit.cli_json("status", "c")["started_by"] == "cli"
 
 
+def test_rails_hold_for_check_commands_restarts_and_refused_input(runit):
+    """Found by a hostile pass: a readiness or health command ran past --deny-command; a
+    restart of a running process ran its command outside --allow-dir; and a send whose
+    wait_for was refused had already sent its text."""
+    outside = runit.base / "outside"
+    outside.mkdir()
+    marker = runit.base / "ran"
+    runit.cli("start", "out", "--cwd", str(outside), "--", "sleep", "300")
+    pid = runit.cli_json("status", "out")["pid"]
+    (runit.work / "project").mkdir()
+    (runit.work / "project" / "runit.yaml").write_text(
+        "processes:\n  web:\n    command: sleep 300\n    ready_cmd: touch " + str(marker) + "\n"
+    )
+
+    async def body():
+        async with session(runit, "--allow-dir", str(runit.work), "--deny-command", "^touch") as s:
+            for policy in ({"wait_for": {"cmd": "touch " + str(marker)}}, {"health": {"cmd": "touch " + str(marker)}}):
+                refused = await s.call_tool("start_process", {"name": "p", "command": "sleep 300", **policy})
+                assert refused.is_error and "--deny-command" in refused.content[0].text, refused.content[0].text
+            project = await s.call_tool("up_project", {"dir": str(runit.work / "project")})
+            assert project.is_error or "--deny-command" in project.content[0].text, project.content[0].text
+            restarted = await s.call_tool("restart_process", {"name": "out"})
+            assert restarted.is_error and "outside the directories" in restarted.content[0].text
+            ok = await s.call_tool("start_process", {"name": "cat", "command": "exec cat"})
+            assert not ok.is_error, ok.content[0].text
+            bad = await s.call_tool(
+                "send_process_input", {"name": "cat", "text": "MARK", "wait_for": {"regex": "x", "timeout_s": -1}}
+            )
+            assert bad.is_error and "timeout_s" in bad.content[0].text
+
+    run(body)
+    assert not marker.exists(), "a denied check command ran"
+    assert runit.cli_json("status", "out")["pid"] == pid, "the refused restart restarted it"
+    assert "MARK" not in runit.cli("logs", "cat").stdout, "a refused send sent its text"
+
+
 def test_max_processes_holds_for_a_project_and_for_starts_at_once(runit):
     """Starts at the same time (a project's independent ones, or several calls in flight)
     cannot each see room for one more."""
