@@ -44,23 +44,57 @@ extension Registry {
         }
         let until = Platform.nowMicros() + timeoutMillis * 1000
         var found: Change?
+        // A supervisor killed (kill -9) writes no record: its process goes `lost` without a
+        // word in the log, so the states are looked at too, twice a second. Those lost before
+        // the wait are not news.
+        let lostBefore = Set(((try? list()) ?? []).filter { $0.state == .lost }.map(\.name))
+        var lookedAt = Platform.nowMicros()
+        let lostNow = { () -> Change? in
+            let now = Platform.nowMicros()
+            guard now - lookedAt >= 500_000, events.contains(.crash) || events.contains(.exit) else { return nil }
+            lookedAt = now
+            let lost = ((try? self.list()) ?? []).first {
+                $0.state == .lost && !lostBefore.contains($0.name) && (only?.contains($0.name) ?? true)
+            }
+            guard let lost else { return nil }
+            let text = "lost: its supervisor ended without a word (killed?); the process may still run"
+            return Change(
+                name: lost.name, event: events.contains(.crash) ? .crash : .exit,
+                record: LogRecord(micros: now, stream: .sys, text: Array(text.utf8)))
+        }
+        // A run that ends after a `stopping` record was stopped by request: an exit, not a crash.
+        var stopping: Set<String> = []
+        let stops = { () -> Bool in
+            if found == nil { found = lostNow() }
+            return found != nil || isCancelled()
+        }
         followAll(
-            from: endCursors(only: only), query: LogQuery(lines: Int.max), until: until, only: only, isCancelled: isCancelled
-        ) {
-            batch in
+            from: endCursors(only: only), query: LogQuery(lines: Int.max), until: until, only: only, isCancelled: stops
+        ) { batch in
             for (name, record) in batch {
-                if let change = Self.change(name, record, events: events, pattern: pattern) {
+                if record.stream == .sys && record.text.elementsEqual("stopping".utf8) { stopping.insert(name) }
+                let requested = RunEnd(record) != nil && (stopping.contains(name) || self.isStopping(name))
+                if let change = Self.change(name, record, events: events, pattern: pattern, requested: requested) {
                     found = change
                     return false
                 }
+                if RunEnd(record) != nil { stopping.remove(name) }
             }
             return !isCancelled()
         }
         return found
     }
 
+    /// Whether `name`'s status says it is being stopped, or was, by request.
+    private func isStopping(_ name: String) -> Bool {
+        guard let state = try? existing(name).status?.state else { return false }
+        return state == .stopping || state == .stopped
+    }
+
     /// The change `record` of `name` is, if it is one of `events`.
-    static func change(_ name: String, _ record: LogRecord, events: Set<ChangeEvent>, pattern: LogPattern?) -> Change? {
+    static func change(
+        _ name: String, _ record: LogRecord, events: Set<ChangeEvent>, pattern: LogPattern?, requested: Bool = false
+    ) -> Change? {
         var change = Change(name: name, event: .exit, record: record)
         if record.stream != .sys {
             guard events.contains(.logMatch), let pattern, pattern.matches(record) else { return nil }
@@ -69,7 +103,8 @@ extension Registry {
         }
         if let end = RunEnd(record) {
             (change.code, change.signal) = (end.code, end.signal)
-            let failed = end.signal != nil || (end.code ?? 1) != 0
+            // A run stopped by request is no crash, whatever signal ended it.
+            let failed = !requested && (end.signal != nil || (end.code ?? 1) != 0)
             if failed && events.contains(.crash) {
                 change.event = .crash
             } else if events.contains(.exit) {

@@ -136,3 +136,35 @@ def test_wait_for_change_returns_at_a_background_crash(runit):
             assert bad.is_error
 
     run(body)
+
+
+def test_wait_for_change_tells_a_stop_from_a_crash_and_sees_a_supervisor_killed(runit):
+    """Found by a hostile pass: a stop asked for came back as a crash (killed by signal 15),
+    and a supervisor killed with -9, which writes no record, was never reported."""
+    import asyncio
+    import os
+    import signal
+
+    async def body():
+        async with runit.session() as session:
+            await session.call_tool("start_process", {"name": "calm", "command": "sleep 300"})
+            gone = await session.call_tool("start_process", {"name": "gone", "command": "sleep 300"})
+            supervisor = gone.structured_content["process"]["supervisor_pid"]
+            waiting = asyncio.create_task(session.call_tool("wait_for_change", {"names": ["calm"], "timeout_s": 30}))
+            await asyncio.sleep(1)
+            await asyncio.to_thread(runit.cli, "stop", "calm")
+            stopped = await waiting
+            assert stopped.structured_content["event"] == "exit", stopped.structured_content
+            waiting = asyncio.create_task(
+                session.call_tool("wait_for_change", {"names": ["gone"], "events": ["crash"], "timeout_s": 30})
+            )
+            await asyncio.sleep(1)
+            os.kill(supervisor, signal.SIGKILL)
+            lost = await waiting
+            assert lost.structured_content["event"] == "crash", lost.structured_content
+            assert "lost" in lost.content[0].text, lost.content[0].text
+
+    try:
+        run(body)
+    finally:
+        runit.cli("stop", "gone")
