@@ -101,12 +101,20 @@ extension Registry {
         do {
             let lock = try ClientLock(home: context.home, name: name)
             defer { lock.release() }
+            // Removed by another client while this one waited for the lock: said as such.
+            _ = try existing(name.rawValue)
             _ = try stopLocked(name, graceMillis: graceMillis)
             try bumpRestartCount(name)
         }
         var request = StartRequest(name: name.rawValue)
         request.settleMillis = settleMillis
-        return try start(request)
+        do {
+            return try start(request)
+        } catch {
+            // Removed between the stop and the start: the start found no command to run.
+            guard self.snapshot(of: name).spec == nil else { throw error }
+            throw RunitError(.notFound, "'\(name)' was removed by another client while it restarted")
+        }
     }
 
     /// Stops the process if needed, then deletes its directory: spec, status and logs.
@@ -117,6 +125,8 @@ extension Registry {
         let paths = context.paths(name)
         let lock = try ClientLock(home: context.home, name: name)
         defer { lock.release() }
+        // Removed by another client while this one waited for the lock: no process of that name.
+        _ = try existing(name.rawValue)
         let outcome = try stopLocked(name, graceMillis: graceMillis)
         guard crunit_remove_tree(paths.directory) == 0 else {
             throw RunitError(.storage, "cannot remove \(paths.directory): \(Platform.describe(errno: Platform.lastError))")

@@ -268,6 +268,29 @@ struct BadInputTests {
         let list = try fixture.run("list", "--json").stdout
         #expect(list.components(separatedBy: "\"name\" : \"race\"").count == 2, "one process named race")
     }
+
+    @Test("two removes at once, or a restart beside a remove: the loser says no such process, not a file error")
+    func concurrentRemoves() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        for round in 0..<3 {
+            #expect(try fixture.run(["start", "gone\(round)", "--", "sleep", "300"]).status == 0)
+            let results = ConcurrentResults()
+            DispatchQueue.concurrentPerform(iterations: 2) { index in
+                results.append(try? fixture.run([index == 0 || round == 0 ? "remove" : "restart", "gone\(round)"]))
+            }
+            let all = results.values.compactMap { $0 }
+            #expect(all.count == 2)
+            for result in all where result.status != 0 {
+                #expect(
+                    result.stderr.contains("no process named") || result.stderr.contains("was removed by another client"),
+                    "\(result.stderr)")
+                #expect(!result.stderr.contains("cannot remove") && !result.stderr.contains("no command given"))
+            }
+            #expect(all.contains { $0.status == 0 }, "one of them did it")
+            _ = try fixture.run(["remove", "gone\(round)"])
+        }
+    }
 }
 
 /// Results collected from concurrent runs.
