@@ -96,9 +96,14 @@ extension RunitTools {
             case .unhealthy(let detail):
                 structured["ready"] = false
                 return failed(name, "\(name) turned unhealthy before it was ready: \(detail)", structured: structured)
-            case .timedOut, .cancelled:
+            case .timedOut:
                 structured["ready"] = false
                 text += "; not ready after \(Double(timeout) / 1000)s (still running)"
+            case .cancelled:
+                // Cut short (the request cancelled, or the client gone): no verdict on readiness.
+                structured["ready"] = false
+                structured["cancelled"] = true
+                text += "; the wait for readiness was cancelled (it still runs; wait_for_process waits again)"
             }
         }
         var lines = firstLines(name, from: cursor)

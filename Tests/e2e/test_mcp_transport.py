@@ -169,3 +169,21 @@ def test_closing_stdin_during_a_long_wait_ends_it_and_the_server_exits(runit):
     assert elapsed < 30, f"the server stayed {elapsed:.0f} s after its input closed"
     answer = next(reply for reply in replies if reply.get("id") == 2)
     assert "result" in answer, answer
+
+
+def test_closing_stdin_during_a_start_that_waits_for_readiness_says_cancelled(runit):
+    """Found by a hostile pass: the answer said 'not ready after 100.0s' of a wait cut short
+    after a few seconds by the client going away."""
+    messages = [
+        INITIALIZE,
+        INITIALIZED,
+        call(2, "start_process", {"name": "slow", "command": "sleep 300", "wait_for": {"log_regex": "never", "timeout_s": 100}}),
+    ]
+    try:
+        replies = serve(runit, messages, timeout=60)
+        answer = next(reply for reply in replies if reply.get("id") == 2)["result"]
+        text = answer["content"][0]["text"]
+        assert "cancelled" in text and "not ready after" not in text, text
+        assert answer["structuredContent"]["ready"] is False
+    finally:
+        runit.cli("stop", "slow")
