@@ -84,9 +84,15 @@ extension Supervisor {
             earlier(nextReadyAt, nextHealthAt), earlier(readyProbe?.state().deadline, healthProbe?.state().deadline))
     }
 
+    /// Marks the process ready when its output matched `--ready-log`: a line, or a piece of one
+    /// (a prompt), written when it has waited its delay.
+    mutating func markReadyIfLogMatched() {
+        if readyPending && log.readinessMet { markReady("a line of its output matched '\(arguments.policies.ready.log ?? "")'") }
+    }
+
     /// Runs what is due: the readiness and health checks' timers and their probes' steps.
     mutating func runChecks(now: Int64, notified: Bool) {
-        if readyPending && log.readinessMet { markReady("a line of its output matched '\(arguments.policies.ready.log ?? "")'") }
+        markReadyIfLogMatched()
         if notified, let messages = notifySocket?.receive() { takeNotifications(messages) }
         stepReadiness(now: now)
         stepHealth(now: now)

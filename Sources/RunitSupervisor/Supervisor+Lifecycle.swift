@@ -140,6 +140,8 @@ extension Supervisor {
     mutating func handleDeadlines() {
         let now = Platform.monotonicMillis()
         log.flushPartials(now: now, force: false)
+        // A prompt (no newline) is matched when its piece is written, here, after its delay.
+        markReadyIfLogMatched()
         if let retry = statusRetryAt, now >= retry { writeStatus() }
         repairIfDue(now: now)
         if let path = fileWatch.takeChange(now: now) { restartForChange(path) }

@@ -117,6 +117,17 @@ struct ReadinessTests {
         #expect(fixture.state("app") == "ready")
     }
 
+    @Test("a prompt that never ends its line (a REPL's '>>> ') matches --ready-log once its piece is written")
+    func promptMatches() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(
+            "start", "--name", "repl", "--ready-log", "^>>> ", "--wait", "--timeout", "20s", "--command",
+            "printf '>>> '; exec sleep 300")
+        #expect(start.status == 0, "\(start.stdout) \(start.stderr)")
+        #expect(fixture.state("repl") == "ready")
+    }
+
     @Test("a pattern that backtracks on long lines neither stalls the supervisor nor matches a line cut short")
     func heavyPatternOnLongLines() throws {
         let fixture = try CLIFixture()
