@@ -52,6 +52,10 @@ extension RunitTools {
             }
         }
         if pattern != nil { events.insert(.logMatch) }
+        guard !events.contains(.logMatch) || pattern != nil else {
+            throw RunitError(
+                .invalidInput, "wait_for_change: the event 'log_match' needs 'log_regex', the pattern a line must match")
+        }
         let timeout = try arguments.timeoutMillis()
         let started = Platform.monotonicMillis()
         let change = try registry.firstChange(

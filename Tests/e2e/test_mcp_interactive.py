@@ -134,6 +134,8 @@ def test_wait_for_change_returns_at_a_background_crash(runit):
             assert quiet.structured_content["event"] == "timeout"
             bad = await session.call_tool("wait_for_change", {"names": ["nosuch"]})
             assert bad.is_error
+            never = await session.call_tool("wait_for_change", {"events": ["log_match"], "timeout_s": 1})
+            assert never.is_error and "needs 'log_regex'" in never.content[0].text, never.content[0].text
 
     run(body)
 

@@ -150,3 +150,13 @@ def test_a_bad_rail_is_refused_at_start(runit):
         [RUNIT, "mcp", "--deny-command", "(unclosed"], input="", env=runit.env, capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2 and "not a valid regular expression" in result.stderr
+    for args, said in (
+        (["--deny-command", ""], "an empty one would refuse nothing"),
+        (["--allow-dir", ""], "an empty one would refuse nothing"),
+        (["--max-processes", "-1"], "max"),
+    ):
+        result = subprocess.run([RUNIT, "mcp", *args], input="", env=runit.env, capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and said in result.stderr.lower() and "missing value" not in result.stderr.lower(), (
+            args,
+            result.stderr,
+        )

@@ -21,8 +21,16 @@ struct MCPCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Serve only the tools that change nothing.")
     var readOnly = false
 
-    @Option(name: .long, help: "The most processes that may run at once.")
+    // Unconditional, so that `--max-processes -1` is told what is allowed, not that a value is missing.
+    @Option(name: .long, parsing: .unconditional, help: "The most processes that may run at once.")
     var maxProcesses: Int?
+
+    func validate() throws {
+        // An empty pattern would deny nothing, silently: a rail its owner believes is there.
+        if denyCommand.contains(where: \.isEmpty) || allowDir.contains(where: \.isEmpty) {
+            throw ValidationError("--deny-command and --allow-dir need a value; an empty one would refuse nothing")
+        }
+    }
 
     func run() async throws {
         // Handed to the server as the environment variables it also reads from clients that only pass env.
