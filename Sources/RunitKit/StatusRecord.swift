@@ -62,6 +62,8 @@ public struct StatusRecord: Equatable, Sendable {
     public var healthFailures = 0
     /// When the restart policy starts the process again (in `backoff`), in milliseconds since the epoch; 0 if not.
     public var nextRestartAtMilliseconds: Int64 = 0
+    /// Whether this run's input was ended (`close_input`): what is sent now would wait for the next run.
+    public var inputClosed = false
 
     /// A record with every field given.
     public init(
@@ -102,6 +104,7 @@ public struct StatusRecord: Equatable, Sendable {
             JSONText.appendString(healthDetail, to: &out)
         }
         if nextRestartAtMilliseconds > 0 { out += ",\"next_restart_at_ms\":\(nextRestartAtMilliseconds)" }
+        if inputClosed { out += ",\"input_closed\":true" }
         out += "}\n"
         return out
     }
@@ -133,6 +136,7 @@ extension StatusRecord {
         self.healthDetail = value["health_detail"]?.string ?? ""
         self.healthFailures = Int(value["health_failures"]?.integer ?? 0)
         self.nextRestartAtMilliseconds = value["next_restart_at_ms"]?.integer ?? 0
+        self.inputClosed = value["input_closed"] == .bool(true)
     }
 }
 

@@ -46,7 +46,17 @@ public struct GuardRails: Sendable {
             }
             rails.deniedCommands.append(pattern)
         }
-        if let flag = environment["RUNIT_MCP_READ_ONLY"], !flag.isEmpty, flag != "0" { rails.readOnly = true }
+        if let flag = environment["RUNIT_MCP_READ_ONLY"] {
+            // A guard rail fails closed: only a clear "off" leaves the server writable.
+            switch flag.lowercased() {
+            case "", "0", "false", "no", "off": break
+            case "1", "true", "yes", "on": rails.readOnly = true
+            default:
+                throw RunitError(
+                    .invalidInput,
+                    "RUNIT_MCP_READ_ONLY '\(flag.prefix(40))' is not a switch: give 1, true, yes or on (or 0, false, no, off)")
+            }
+        }
         if let text = environment["RUNIT_MCP_MAX_PROCESSES"], !text.isEmpty {
             guard let number = Int(text), number >= 0 else {
                 throw RunitError(.invalidInput, "--max-processes '\(text)' is not a number of processes (0 or more)")

@@ -35,12 +35,22 @@ public actor LineTransport: Transport {
         let transport = self
         let thread = Thread {
             LineTransport.readLines(from: input) { original in
+                // The transport's own answers are waited for by `drain()` as the server's are.
+                func answer(_ reply: String) {
+                    let key = pending.expectOwnReply()
+                    Task {
+                        try? await transport.send(Data(reply.utf8))
+                        pending.settle(key)
+                    }
+                }
                 // A line that is not JSON has no id to answer to: the reply's id is null (the
                 // SDK would make one up), and the server never sees the line.
                 guard (try? JSONSerialization.jsonObject(with: original, options: [.fragmentsAllowed])) != nil else {
-                    let reply =
-                        #"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: the line is not JSON"}}"#
-                    Task { try? await transport.send(Data(reply.utf8)) }
+                    answer(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: the line is not JSON"}}"#)
+                    return
+                }
+                if let refusal = RequestEnvelope.refusal([UInt8](original)) {
+                    answer(refusal)
                     return
                 }
                 // A tool call the SDK cannot decode goes to a handler that says why (-32602).

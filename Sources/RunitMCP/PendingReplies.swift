@@ -14,6 +14,7 @@ final class PendingReplies: @unchecked Sendable {
     private var ids: Set<String> = []
     private var outputBroken = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var ownReplies = 0
 
     /// Notes a message read from the client: a request waits for its answer; a cancellation
     /// notification means its request will get none.
@@ -35,6 +36,22 @@ final class PendingReplies: @unchecked Sendable {
         for object in Self.objects(in: message) where object["method"] == nil {
             if let id = object["id"].flatMap(Self.key) { update { $0.remove(id) } }
         }
+    }
+
+    /// Notes a reply the transport writes itself (to a line that is not JSON, or a request with a
+    /// bad envelope), waited for as a request's answer is; `settle` the key once it is written.
+    func expectOwnReply() -> String {
+        lock.lock()
+        ownReplies += 1
+        let key = "own:\(ownReplies)"
+        lock.unlock()
+        update { $0.insert(key) }
+        return key
+    }
+
+    /// Notes that the transport's own reply `key` was written (or could not be).
+    func settle(_ key: String) {
+        update { $0.remove(key) }
     }
 
     /// Notes that the output is gone: nothing more can be sent, so nothing is waited for.

@@ -83,8 +83,12 @@ struct ToolArguments {
         guard let value = values[key], !value.isNull else { return nil }
         guard let array = value.arrayValue else { throw typeError(key, "an array of strings") }
         var result: [String] = []
-        for item in array {
-            guard let string = item.stringValue else { throw typeError(key, "an array of strings") }
+        for (index, item) in array.enumerated() {
+            guard let string = item.stringValue else {
+                throw RunitError(
+                    .invalidInput,
+                    "\(tool): '\(key)' must be an array of strings; item \(index + 1) is \(Self.describe(item))")
+            }
             result.append(string)
         }
         return result

@@ -46,10 +46,13 @@ public struct ProcessReport: Codable, Equatable, Sendable {
     public var desired: String?
     /// Who started it: `cli`, or `mcp:<client name>`.
     public var startedBy: String?
+    /// True while the running process's input is ended (`close_input`); absent otherwise.
+    public var inputClosed: Bool?
 
     enum CodingKeys: String, CodingKey {
         case name, state, pid, command, argv, cwd, env, restarts, message, problem, ports, project, desired
         case startedBy = "started_by"
+        case inputClosed = "input_closed"
         case supervisorPID = "supervisor_pid"
         case restartPolicy = "restart_policy"
         case startedAt = "started_at"
@@ -105,6 +108,7 @@ public struct ProcessReport: Codable, Equatable, Sendable {
             nextRestartInSeconds = (max(0, left) * 10).rounded() / 10
         }
         guard let supervisor = snapshot.supervisorPID, snapshot.pid != nil else { return }
+        if snapshot.status?.inputClosed == true { inputClosed = true }
         // The tree under the supervisor, read once for the ports and the metrics; the
         // supervisor itself listens on no TCP port, and the kernel is asked for the listening
         // sockets only when the tree holds a socket.

@@ -156,6 +156,12 @@ extension Registry {
                 "'\(snapshot.name)' is not running (\(snapshot.state.rawValue)); start it first with 'runit start \(snapshot.name)'"
             )
         }
+        if snapshot.status?.inputClosed == true {
+            throw RunitError(
+                .failed,
+                "'\(snapshot.name)' has its input closed (close_input, or send --eof): it has read end of input, and "
+                    + "what is sent now would wait for its next run; 'runit restart \(snapshot.name)' gives it a new input")
+        }
         let fd = Platform.open(context.paths(try Self.name(snapshot.name)).input, O_WRONLY | O_NONBLOCK)
         guard fd >= 0 else {
             throw RunitError(

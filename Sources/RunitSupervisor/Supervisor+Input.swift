@@ -111,6 +111,9 @@ extension Supervisor {
         descriptors.inputBlocked = false
         inputEnd = .closed
         log.system("closed the input: the process reads end of input; what is sent now goes to its next run")
+        // Clients read it from the status: a send now says the input is closed, not "sent".
+        status.inputClosed = true
+        writeStatus(durable: false)
     }
 
     /// Before a run after `closeInput`: a new stdin pipe, so that this run is not at end of input.
@@ -124,6 +127,7 @@ extension Supervisor {
             crunit_pipe_grow(descriptors.stdinRead, 4096)
             _ = crunit_set_nonblocking(descriptors.stdinWrite)
             inputEnd = .open
+            status.inputClosed = false
         #endif
     }
 }

@@ -30,6 +30,24 @@ struct TerminalInputTests {
         #expect(fixture.eventually { try fixture.run("logs", "cat1").stdout.contains("after restart") })
     }
 
+    @Test("after --eof, status says the input is closed and a send is refused, not queued for a later run")
+    func sendAfterEndOfInput() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(try fixture.run("start", "reader", "--", "sh", "-c", "cat; echo READ-ALL; exec sleep 300").status == 0)
+        #expect(try fixture.run("send", "reader", "one", "--eof").status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "reader").stdout.contains("READ-ALL") })
+        #expect(fixture.eventually { try fixture.status("reader")["input_closed"] as? Bool == true })
+        let late = try fixture.run("send", "reader", "two")
+        #expect(late.status != 0 && late.stderr.contains("has its input closed") && late.stderr.contains("runit restart reader"))
+        // A new run has an open input again.
+        #expect(try fixture.run("restart", "reader").status == 0)
+        #expect(try fixture.status("reader")["input_closed"] == nil)
+        #expect(try fixture.run("send", "reader", "three").status == 0)
+        #expect(fixture.eventually { try fixture.run("logs", "reader").stdout.contains("three") })
+        #expect(try !fixture.run("logs", "reader").stdout.contains("two"))
+    }
+
     @Test("send needs text, a key or --eof; a key's name is checked; a stopped process has no input")
     func badInput() throws {
         let fixture = try CLIFixture()

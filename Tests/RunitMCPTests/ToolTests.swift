@@ -147,7 +147,8 @@ struct ToolTests {
             ("get_process_status", ["name": "ghost"], "no process named 'ghost'"),
             ("list_processes", ["extra": true], "has no argument 'extra'"),
             ("start_process", ["name": "x"], "needs 'command'"),
-            ("start_process", ["name": "x", "argv": ["a", 1]], "array of strings"),
+            ("start_process", ["name": "x", "argv": ["a", 1]], "array of strings; item 2 is the number 1"),
+            ("send_process_input", ["name": "x", "keys": [1]], "'keys' must be an array of strings; item 1 is the number 1"),
             ("start_process", ["name": "x", "command": "true", "env": ["A": 1]], "its key 'A' is the number 1"),
             (
                 "start_process", ["name": "x", "command": "true", "wait_for": ["regex": "hi"]],

@@ -160,3 +160,21 @@ def test_a_bad_rail_is_refused_at_start(runit):
             args,
             result.stderr,
         )
+
+
+def test_read_only_from_the_environment_fails_closed(runit):
+    import subprocess
+
+    async def body():
+        # "false" is a clear off: the server stays writable, as it was asked.
+        for value, writable in (("false", True), ("TRUE", False), ("0", True), ("yes", False)):
+            async with session(runit, env={"RUNIT_MCP_READ_ONLY": value}) as s:
+                names = {tool.name for tool in (await s.list_tools()).tools}
+                assert ("start_process" in names) == writable, (value, names)
+
+    run(body)
+    # A value that is neither is refused: a rail never turns off (or on) by a guess.
+    server = os.path.join(os.path.dirname(RUNIT), "runit-mcp")
+    env = dict(runit.env, RUNIT_MCP_READ_ONLY="maybe")
+    result = subprocess.run([server], input="", env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2 and "RUNIT_MCP_READ_ONLY 'maybe' is not a switch" in result.stderr, result.stderr

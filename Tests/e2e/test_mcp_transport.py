@@ -187,3 +187,38 @@ def test_closing_stdin_during_a_start_that_waits_for_readiness_says_cancelled(ru
         assert answer["structuredContent"]["ready"] is False
     finally:
         runit.cli("stop", "slow")
+
+
+def test_a_request_with_a_bad_id_or_params_envelope_is_answered_and_names_the_fault(runit):
+    """Found by a hostile pass: a null id was answered as "", an object or a fraction never, and
+    a `_meta` that is not an object got "Internal error"."""
+
+    def ping(request_id, **extra):
+        return dict({"jsonrpc": "2.0", "id": request_id, "method": "ping"}, **extra)
+
+    messages = [
+        INITIALIZE,
+        INITIALIZED,
+        ping(None),
+        ping({"a": 1}),
+        ping(1.5),
+        ping(True),
+        ping(7, params="text"),
+        ping(8, params={"_meta": "x"}),
+        ping("nine", params={"_meta": {"progressToken": 1}}),
+        ping(10),
+    ]
+    text = "".join(json.dumps(message) + "\n" for message in messages)
+    result = subprocess.run(
+        [RUNIT, "mcp"], input=text, env=runit.env, cwd=runit.work, capture_output=True, text=True, timeout=60
+    )
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    nulls = [reply for reply in replies if reply.get("id") is None]
+    assert len(nulls) == 4 and all(reply["error"]["code"] == -32600 for reply in nulls), replies
+    said = " ".join(reply["error"]["message"] for reply in nulls)
+    for described in ("not null", "not an object", "not the number 1.5", "not the boolean true"):
+        assert described in said, said
+    answers = {reply["id"]: reply for reply in replies if reply.get("id") is not None}
+    assert answers[7]["error"]["code"] == -32602 and "must be an object, not the string" in answers[7]["error"]["message"]
+    assert answers[8]["error"]["code"] == -32602 and "'_meta' must be an object" in answers[8]["error"]["message"]
+    assert "result" in answers["nine"] and "result" in answers[10], "good requests are still answered"
