@@ -123,8 +123,13 @@ extension Registry {
         throws(RunitError) -> StartOutcome
     {
         let paths = context.paths(name)
-        var spec = spec
         try checkDirectory(paths.directory)
+        // Read again under the lock: a stop, remove or start of another client may have changed
+        // the spec since it was read, and a start that compared against the old copy kept the
+        // other's (a running process recorded as `desired: stopped`, or with no spec at all).
+        let current =
+            request.command == nil && request.argv == nil ? try StateFiles.readSpec(paths) : try? StateFiles.readSpec(paths)
+        var spec = current == stored ? spec : try makeSpec(request, name: name, previous: current)
         let holder = supervisorNotLeaving(paths)
         if holder > 0 {
             guard request.replace else {
@@ -134,7 +139,8 @@ extension Registry {
                         + "or 'runit start \(name) --replace …' to stop it and start the command given"
                 )
             }
-            _ = try stopLocked(name, graceMillis: 10_000)
+            // The running copy's own --stop-timeout: a replace gives it the grace a stop would.
+            _ = try stopLocked(name, graceMillis: current?.policies.stopTimeoutMillis ?? Self.defaultGraceMillis)
         }
         var previous: StatusRecord?
         var damaged = false
@@ -145,7 +151,7 @@ extension Registry {
         // After the stop of a replaced or lost copy, whose port is then free again.
         let warnings = startWarnings(spec)
         // A start of a stopped process with its stored spec has nothing new to write (and fsync).
-        if spec != stored { try StateFiles.writeSpec(spec, paths) }
+        if spec != current { try StateFiles.writeSpec(spec, paths) }
         var arguments = SupervisorArguments(directory: paths.directory, name: name.rawValue, argv: spec.argv)
         arguments.cwd = spec.cwd
         arguments.environment = spec.env.map { "\($0.key)=\($0.value)" }

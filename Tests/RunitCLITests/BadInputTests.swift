@@ -291,6 +291,32 @@ struct BadInputTests {
             _ = try fixture.run(["remove", "gone\(round)"])
         }
     }
+
+    @Test("a start that waited for the lock while a stop or remove ran records its own spec (helper-37)")
+    func startAfterAStopThatHeldTheLock() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let command = ["--stop-timeout", "2s", "--", "sh", "-c", "trap '' TERM; sleep 300; :"]
+        for other in ["stop", "remove"] {
+            #expect(try fixture.run(["start", "x"] + command).status == 0)
+            let results = ConcurrentResults()
+            DispatchQueue.concurrentPerform(iterations: 2) { index in
+                if index == 0 {
+                    results.append(try? fixture.run([other, "x"]))
+                } else {
+                    // Reads the spec while the other holds the lock for the 2 s of its stop.
+                    usleep(500_000)
+                    results.append(try? fixture.run(["start", "x"] + (other == "remove" ? command : [])))
+                }
+            }
+            #expect(results.values.allSatisfy { $0?.status == 0 }, "\(results.values.map { $0?.stderr ?? "" })")
+            let status = try fixture.status("x")
+            #expect(status["state"] as? String == "running")
+            #expect(status["desired"] as? String == "running", "a running process recorded as stopped: \(status)")
+            #expect((status["argv"] as? [String])?.first == "sh", "its spec is on record: \(status)")
+            #expect(try fixture.run("stop", "x", "--timeout", "0").status == 0)
+        }
+    }
 }
 
 /// Results collected from concurrent runs.

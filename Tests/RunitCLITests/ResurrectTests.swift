@@ -149,6 +149,23 @@ struct ResurrectTests {
         #expect(try fixture.run("export", "upstart").status == 2)
     }
 
+    @Test("export refuses a working directory with a newline (a unit line injected) and two names of one unit")
+    func exportRefusesWhatAUnitCannotHold() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let hostile = fixture.scratch + "/nl\nExecStartPre=/bin/touch " + fixture.scratch + "/pwned"
+        try FileManager.default.createDirectory(atPath: hostile, withIntermediateDirectories: true)
+        #expect(try fixture.run("start", "e5", "--cwd", hostile, "--", "sleep", "300").status == 0)
+        let out = fixture.scratch + "/units"
+        let refused = try fixture.run("export", "systemd", "e5", "--dir", out)
+        #expect(refused.status != 0 && refused.stderr.contains("control character"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out + "/runit-e5.service"))
+        #expect(try fixture.run("start", "a-b", "--", "sleep", "300").status == 0)
+        #expect(try fixture.run("start", "a.b", "--", "sleep", "300").status == 0)
+        let both = try fixture.run("export", "systemd", "a-b", "a.b", "--dir", out)
+        #expect(both.status == 0, "names that differ make different units: \(both.stderr)")
+    }
+
     /// `systemd-analyze verify` on the units, where the tool exists.
     func verify(_ paths: [String]) throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze") else { return }
