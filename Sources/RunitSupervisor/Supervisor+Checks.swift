@@ -262,6 +262,16 @@ extension Supervisor {
             }
             restartInPlace(because: "\(path) changed", countsAsFailure: false)
         case .backoff:
+            // A change made while the run that just failed was young is most likely its own
+            // write (a cache, a pid file): starting at once would skip the backoff and, with
+            // the count cleared, --max-restarts, for a crash loop without end.
+            if Platform.monotonicMillis() - childStartedAt < Self.selfWriteWindowMillis {
+                if !quietedBackoffChange {
+                    log.system("\(path) changed while the failed run was young: the restart waits for its backoff")
+                    quietedBackoffChange = true
+                }
+                return
+            }
             log.system("\(path) changed: starting it now")
             quickFailures = 0
             status.restarts += 1

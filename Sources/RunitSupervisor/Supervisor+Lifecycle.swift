@@ -222,7 +222,9 @@ extension Supervisor {
     mutating func scheduleRestart() {
         let policies = arguments.policies
         let ran = Platform.monotonicMillis() - childStartedAt
-        quickFailures = ran >= policies.minUptimeMillis ? 1 : quickFailures + 1
+        // A run of --min-uptime or longer is no quick failure: it clears the count, and the
+        // restart after it is not held to --max-restarts.
+        quickFailures = ran >= policies.minUptimeMillis ? 0 : quickFailures + 1
         guard quickFailures <= policies.maxRestarts else {
             status.state = .failed
             status.nextRestartAtMilliseconds = 0
@@ -236,10 +238,13 @@ extension Supervisor {
             phase = .done(0)
             return
         }
-        let delay = min(policies.backoffMaxMillis, Int64(500) << Int64(min(quickFailures - 1, 30)))
+        let delay = min(policies.backoffMaxMillis, Int64(500) << Int64(min(max(quickFailures - 1, 0), 30)))
         status.state = .backoff
         status.nextRestartAtMilliseconds = Platform.nowMicros() / 1000 + delay
-        status.message = "quick failure \(quickFailures) of at most \(policies.maxRestarts) in a row"
+        status.message =
+            quickFailures == 0
+            ? "restarting after a run of \(DurationText.format(milliseconds: ran))"
+            : "quick failure \(quickFailures) of at most \(policies.maxRestarts) in a row"
         log.system("restarting in \(DurationText.format(milliseconds: delay))")
         writeStatus()
         phase = .backoff(until: Platform.monotonicMillis() + delay)

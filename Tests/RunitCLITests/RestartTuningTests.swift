@@ -118,6 +118,34 @@ struct RestartTuningTests {
         #expect(wait.status == 0 && wait.stdout.contains("idle: was stopped"), "\(wait.stdout) \(wait.stderr)")
     }
 
+    @Test("a run as long as --min-uptime is no quick failure: --max-restarts 0 restarts it (helper-36)")
+    func longRunIsNoQuickFailure() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(
+            "start", "long", "--restart", "always", "--max-restarts", "0", "--min-uptime", "500ms", "--command",
+            "echo run; sleep 1; exit 0")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(fixture.eventually { (try fixture.status("long")["restarts"] as? Int ?? 0) >= 2 })
+        #expect(fixture.state("long") != "failed", "\((try? fixture.status("long")) ?? [:])")
+    }
+
+    @Test("--watch: a crash loop that writes into its watched tree keeps its backoff and gives up (helper-36)")
+    func watchedCrashLoopGivesUp() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let watched = fixture.scratch + "/watched"
+        try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: true)
+        let start = try fixture.run(
+            "start", "loop", "--restart", "on-failure", "--max-restarts", "2", "--min-uptime", "5s", "--watch", watched,
+            "--command", "date +%s%N > \(watched)/cache.txt; echo crashing; exit 1")
+        #expect(start.status != 2, "\(start.stderr)")
+        #expect(fixture.eventually(timeout: 20) { fixture.state("loop") == "failed" }, "\((try? fixture.status("loop")) ?? [:])")
+        let status = try fixture.status("loop")
+        #expect(status["restarts"] as? Int == 2, "\(status)")
+        #expect(try fixture.run("logs", "loop").stdout.contains("the restart waits for its backoff"))
+    }
+
     @Test("bad values are refused with exit 2, saying what is allowed, and leave no entry")
     func badValuesRefused() throws {
         let fixture = try CLIFixture()
