@@ -143,9 +143,11 @@ public struct ListeningPorts: Sendable {
         return unique
     }
 
-    /// The ports that `root` and every descendant of it listen on, as ``ports(heldBy:)`` finds them.
+    /// The ports that supervisor `root` and every descendant of it listen on, as
+    /// ``ports(heldBy:)`` finds them; another supervisor it adopted (a `runit start` run in its
+    /// tree) is left out with its tree, as a stop leaves it running.
     public static func ports(heldByTree root: Int32) -> [Int] {
-        ports(heldBy: [root] + ProcessTable.descendantPIDs(of: root))
+        ports(heldBy: [root] + ProcessTable.descendantPIDs(of: root, singleThreadedRoot: true))
     }
 
     /// Who listens on `port`: the first process (lowest pid) found holding a listening socket

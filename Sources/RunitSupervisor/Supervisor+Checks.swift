@@ -174,7 +174,9 @@ extension Supervisor {
         nextReadyAt = nil
         readyProbe?.cancel()
         log.readinessMet = true
-        status.state = .ready
+        // A failing health check keeps its verdict: ready, it is still unhealthy (and becomes
+        // `ready` when a check passes).
+        status.state = status.health == "unhealthy" ? .unhealthy : .ready
         log.system("ready: \(why)")
         writeStatus()
     }

@@ -48,6 +48,19 @@ struct HealthTests {
         #expect(wait.status == 1, "\(wait.stdout) \(wait.stderr)")
     }
 
+    @Test("a process that gets ready while its health check fails stays unhealthy, not ready (helper-36)")
+    func readyWhileUnhealthy() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(
+            "start", "app", "--ready-log", "READY", "--health-cmd", "exit 1", "--health-interval", "200ms",
+            "--health-retries", "1", "--command", "sleep 1.5; echo READY; exec sleep 300")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(fixture.eventually { try fixture.run("logs", "app").stdout.contains("ready: a line") })
+        usleep(500_000)
+        #expect(fixture.state("app") == "unhealthy", "\((try? fixture.status("app")) ?? [:])")
+    }
+
     @Test("a --health-http check: healthy while the server answers 2xx, the status code shown when it does not")
     func httpCheck() throws {
         let fixture = try CLIFixture()
