@@ -107,7 +107,12 @@ extension Supervisor {
         restartAfterStop = next
         disarmChecks()
         switch phase {
-        case .stopping, .done: return
+        case .stopping(let killAt, let killed):
+            // A stop asked while a restart in place is stopping: its timeout holds when shorter
+            // (the client waits that long, not the restart's grace).
+            if !killed { phase = .stopping(killAt: min(killAt, Platform.monotonicMillis() + graceMillis), killed: false) }
+            return
+        case .done: return
         case .backoff:
             phase = .stopping(killAt: 0, killed: true)
             finishIfTreeIsGone()

@@ -146,6 +146,25 @@ struct RestartTuningTests {
         #expect(try fixture.run("logs", "loop").stdout.contains("the restart waits for its backoff"))
     }
 
+    @Test("stop --timeout during a --watch restart's long grace holds, and the supervisor is not blamed (helper-36)")
+    func stopDuringRestartInPlace() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let watched = fixture.scratch + "/w"
+        try FileManager.default.createDirectory(atPath: watched, withIntermediateDirectories: true)
+        let start = try fixture.run(
+            "start", "tr", "--stop-timeout", "25s", "--watch", watched, "--command",
+            "trap '' TERM; echo up; while :; do sleep 0.2; done")
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(fixture.eventually { try fixture.run("logs", "tr").stdout.contains("up") })
+        usleep(1_200_000)
+        try fixture.write("x", to: "w/f")
+        #expect(fixture.eventually { try fixture.run("logs", "tr").stdout.contains("restarting:") })
+        let stop = try fixture.run("stop", "tr", "--timeout", "1s")
+        #expect(stop.status == 0 && !stop.stderr.contains("may be stuck"), "\(stop.stderr)")
+        #expect(fixture.state("tr") == "stopped")
+    }
+
     @Test("bad values are refused with exit 2, saying what is allowed, and leave no entry")
     func badValuesRefused() throws {
         let fixture = try CLIFixture()
