@@ -36,7 +36,12 @@ package struct ClientLock {
             case .success(let opened): fd = opened
             case .failure(.link), .failure(.notRegular):
                 // Not a lock of ours: put a fresh file in its place (the path is ours alone).
-                unlink(path)
+                guard unlink(path) == 0 || Platform.lastError == ENOENT else {
+                    throw RunitError(
+                        .storage,
+                        "\(path) is not a lock file (a link, a FIFO or a directory) and cannot be removed: "
+                            + "\(Platform.describe(errno: Platform.lastError)); remove it, then try again")
+                }
                 continue
             case .failure(let problem):
                 throw RunitError(.storage, problem.describe(path))

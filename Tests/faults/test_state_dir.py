@@ -177,6 +177,22 @@ def test_planted_client_lock_link(faults):
     assert os.stat(target).st_mode & 0o777 == 0o600, "the client lock changed the target's mode"
 
 
+def test_a_lock_path_that_cannot_be_removed_is_refused_not_spun_on(faults):
+    """Found by a hostile pass: a FIFO planted as the client lock where unlink cannot remove it
+    (here a read-only tmpfs) made every client spin at 100 % CPU without end."""
+    import subprocess
+
+    locks = faults.home / "locks"
+    faults.mount_tmpfs(locks)
+    os.mkfifo(locks / "d")
+    r = subprocess.run(["mount", "-o", "remount,ro", str(locks)], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot remount read-only: {r.stderr.decode(errors='replace').strip()}")
+    r = faults.cli("start", "d", "--", "sleep", "1000.6", timeout=30, check_hang=True)
+    assert r.returncode == 1 and "is not a lock file" in text(r) and "remove it" in text(r), text(r)
+    assert faults.copies("sleep", "1000.6") == []
+
+
 def test_planted_locks_directory_link(faults):
     outside = pathlib.Path(tempfile.mkdtemp(prefix="runit-faults-outside-"))
     faults.outside.append(str(outside))
