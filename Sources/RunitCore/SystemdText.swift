@@ -17,6 +17,25 @@ public enum SystemdText {
     /// A path setting (`WorkingDirectory=`): `%` doubled; systemd takes the rest of the line.
     public static func path(_ path: String) -> String { path.replacingOccurrences(of: "%", with: "%%") }
 
+    /// Why `specs` cannot be written as units, or nil: a working directory with a control
+    /// character (systemd reads a path setting to the end of its line, with no escapes, so a
+    /// newline would start a directive of the path's choosing), or two processes whose units
+    /// would have one name (`shop/web` and `shop-web`).
+    public static func refusal(_ specs: [ProcessSpec]) -> String? {
+        var names: [String: String] = [:]
+        for spec in specs {
+            if spec.cwd.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                return "'\(spec.name)': its working directory holds a control character (a newline, a tab), "
+                    + "which a systemd unit cannot hold"
+            }
+            let unit = unitName(spec.name)
+            if let other = names.updateValue(spec.name, forKey: unit) {
+                return "'\(other)' and '\(spec.name)' would both be \(unit); export them to separate directories with --dir"
+            }
+        }
+        return nil
+    }
+
     static func escaped(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {

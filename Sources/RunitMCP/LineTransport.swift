@@ -43,13 +43,18 @@ public actor LineTransport: Transport {
                         pending.settle(key)
                     }
                 }
+                // Looked at before any parser recurses into it, on this thread's small stack.
+                if RequestEnvelope.nestsTooDeep(original) {
+                    answer(RequestEnvelope.tooDeep)
+                    return
+                }
                 // A line that is not JSON has no id to answer to: the reply's id is null (the
                 // SDK would make one up), and the server never sees the line.
-                guard (try? JSONSerialization.jsonObject(with: original, options: [.fragmentsAllowed])) != nil else {
+                guard let value = try? JSONDecoder().decode(Value.self, from: original) else {
                     answer(#"{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: the line is not JSON"}}"#)
                     return
                 }
-                if let refusal = RequestEnvelope.refusal([UInt8](original)) {
+                if let refusal = RequestEnvelope.refusal(value) {
                     answer(refusal)
                     return
                 }

@@ -39,7 +39,7 @@ package struct ClientLock {
                 guard unlink(path) == 0 || Platform.lastError == ENOENT else {
                     throw RunitError(
                         .storage,
-                        "\(path) is not a lock file (a link, a FIFO or a directory) and cannot be removed: "
+                        "\(path) is not a lock file (a link or a FIFO) and cannot be removed: "
                             + "\(Platform.describe(errno: Platform.lastError)); remove it, then try again")
                 }
                 continue

@@ -267,11 +267,9 @@ extension Supervisor {
             // A change made while the run that just failed was young is most likely its own
             // write (a cache, a pid file): starting at once would skip the backoff and, with
             // the count cleared, --max-restarts, for a crash loop without end.
+            // Changes come debounced into one, so this is said about once per failed run.
             if Platform.monotonicMillis() - childStartedAt < Self.selfWriteWindowMillis {
-                if !quietedBackoffChange {
-                    log.system("\(path) changed while the failed run was young: the restart waits for its backoff")
-                    quietedBackoffChange = true
-                }
+                log.system("\(path) changed while the failed run was young: the restart waits for its backoff")
                 return
             }
             log.system("\(path) changed: starting it now")

@@ -60,8 +60,6 @@ public struct Supervisor: ~Copyable {
     /// `--watch`: the path that restarted the process, and how many runs in a row it changed
     /// soon after the start (a process that writes a watched file itself).
     var changeStreak: (path: String, runs: Int) = ("", 0)
-    /// Whether a change in backoff, put down to the failed run itself, was said once in the log.
-    var quietedBackoffChange = false
     /// When a failed write of `status.json` is tried again; nil when the file is up to date.
     var statusRetryAt: Int64?
     /// The status file last written, held open to notice one deleted or replaced by others

@@ -179,6 +179,21 @@ struct ReadinessTests {
         #expect(try fixture.ports("app") == [], "another program's port is not this one's")
     }
 
+    @Test("a port check is not met by a process of another supervisor that a runit start in the tree made")
+    func portCheckIgnoresAdoptedSupervisors() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let port = try freePort()
+        let inner = "\(CLIFixture.binary) start inner -- python3 -m http.server \(port) --bind 127.0.0.1"
+        let start = try fixture.run("start", "outer", "--ready-port", "\(port)", "--command", inner + "; exec sleep 300")
+        #expect(start.status == 0, "\(start.stderr)")
+        let listening = try fixture.run("wait", "inner", "--port", "\(port)", "--timeout", "20s")
+        #expect(listening.status == 0, "\(listening.stdout) \(listening.stderr)")
+        usleep(1_500_000)
+        #expect(
+            fixture.state("outer") == "starting", "the port of 'inner', which a stop of 'outer' leaves running, made it ready")
+    }
+
     @Test("a --ready-port or --health-port that another program listens on gets a warning naming it, as PORT does")
     func takenCheckPortWarns() throws {
         let fixture = try CLIFixture()

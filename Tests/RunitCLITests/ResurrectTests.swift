@@ -164,6 +164,14 @@ struct ResurrectTests {
         #expect(try fixture.run("start", "a.b", "--", "sleep", "300").status == 0)
         let both = try fixture.run("export", "systemd", "a-b", "a.b", "--dir", out)
         #expect(both.status == 0, "names that differ make different units: \(both.stderr)")
+        // A project's `web` and a loose `shop-web` would share runit-shop-web.service.
+        let directory = try fixture.project("processes:\n  web: {command: sleep 300}\n")
+        #expect(try fixture.run(["up"], cwd: directory).status == 0)
+        #expect(try fixture.run("start", "shop-web", "--", "sleep", "300").status == 0)
+        let clash = fixture.scratch + "/clash"
+        let shared = try fixture.run("export", "systemd", "shop/web", "shop-web", "--dir", clash)
+        #expect(shared.status != 0 && shared.stderr.contains("would both be runit-shop-web.service"), "\(shared.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: clash + "/runit-shop-web.service"), "nothing was written")
     }
 
     /// `systemd-analyze verify` on the units, where the tool exists.

@@ -222,3 +222,22 @@ def test_a_request_with_a_bad_id_or_params_envelope_is_answered_and_names_the_fa
     assert answers[7]["error"]["code"] == -32602 and "must be an object, not the string" in answers[7]["error"]["message"]
     assert answers[8]["error"]["code"] == -32602 and "'_meta' must be an object" in answers[8]["error"]["message"]
     assert "result" in answers["nine"] and "result" in answers[10], "good requests are still answered"
+
+
+def test_a_line_nested_too_deep_is_refused_and_the_server_goes_on(runit):
+    """Tried in review: 100 nested arrays in a request's params crashed a debug build of the
+    server (its reader thread's stack), and 1,000 left the request unanswered in a release one."""
+    deep = '{"jsonrpc":"2.0","id":3,"method":"ping","params":{"x":' + "[" * 1000 + "]" * 1000 + "}}"
+    nested = {"jsonrpc": "2.0", "id": 5, "method": "ping", "params": {"x": [[[["fine"]]]]}}
+    messages = [json.dumps(INITIALIZE), json.dumps(INITIALIZED), deep, json.dumps(nested), json.dumps(call(4, "list_processes", {}))]
+    result = subprocess.run(
+        [RUNIT, "mcp"], input="\n".join(messages) + "\n", env=runit.env, cwd=runit.work, capture_output=True, text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    refused = [reply for reply in replies if reply.get("id") is None]
+    assert len(refused) == 1 and refused[0]["error"]["code"] == -32600, replies
+    assert "nested deeper than 64 levels" in refused[0]["error"]["message"]
+    answered = {reply["id"] for reply in replies if reply.get("id") is not None}
+    assert answered == {1, 4, 5}, "a modest nesting and the calls after the refused line are answered"

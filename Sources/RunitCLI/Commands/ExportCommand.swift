@@ -44,24 +44,8 @@ struct ExportCommand: AsyncParsableCommand {
                 oneShots.insert(project + "/" + dependency.name)
             }
         }
-        // systemd reads WorkingDirectory= to the end of its line, with no escapes: a control
-        // character (a newline) would end it and start a directive of the path's choosing.
-        for spec in specs where spec.cwd.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw RunitError(
-                .invalidInput,
-                "cannot export '\(spec.name)': its working directory holds a control character (a newline, a tab), "
-                    + "which a systemd unit cannot hold; nothing was written")
-        }
-        var units: [String: String] = [:]
-        for spec in specs {
-            let unit = SystemdText.unitName(spec.name)
-            if let other = units[unit] {
-                throw RunitError(
-                    .invalidInput,
-                    "cannot export both '\(other)' and '\(spec.name)': both would be \(unit); export them to separate "
-                        + "directories with --dir; nothing was written")
-            }
-            units[unit] = spec.name
+        if let refusal = SystemdText.refusal(specs) {
+            throw RunitError(.invalidInput, "cannot export \(refusal); nothing was written")
         }
         let directory = RunitContext.absolute(dir, from: FileManager.default.currentDirectoryPath)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
