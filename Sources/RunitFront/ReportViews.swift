@@ -85,7 +85,8 @@ public enum ReportViews {
             rows.append(("next start", "in \(wait) (\(at))"))
         }
         if let memory = report.memoryBytes {
-            rows.append(("memory", ProcessMetrics.formatBytes(memory) + " RSS in \(report.processCount ?? 1) processes"))
+            let count = report.processCount ?? 1
+            rows.append(("memory", ProcessMetrics.formatBytes(memory) + " RSS in \(count) process\(count == 1 ? "" : "es")"))
         }
         if let cpu = report.cpuSeconds { rows.append(("cpu", seconds(hundredths: cpu) + "s")) }
         rows.append(("log", report.logPath))

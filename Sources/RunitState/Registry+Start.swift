@@ -173,17 +173,22 @@ extension Registry {
             report = try SupervisorLauncher.launch(
                 supervisor: context.supervisorPath, arguments: arguments, settleMillis: request.settleMillis)
         } catch {
-            discardIfNeverRan(paths)
-            throw error
+            throw RunitError(error.code, error.message + abandon(name, paths))
         }
         if case .failed(let message) = report, discardIfNeverRan(paths) {
             throw RunitError(.startFailed, "'\(name)' could not be started: \(message)")
+        }
+        if case .supervisorEnded(let pid) = report {
+            throw RunitError(
+                .startFailed,
+                "'\(name)' could not be started: its supervisor ended (killed, or it crashed) right after it started "
+                    + "pid \(pid)" + abandon(name, paths))
         }
         var outcome = StartOutcome(snapshot: snapshot(of: name))
         outcome.warnings = warnings
         if request.port != nil { outcome.port = spec.port }
         switch report {
-        case .running: break
+        case .running, .supervisorEnded: break
         case .failed(let message):
             outcome.failure = "'\(name)' could not be started: \(message)"
         case .exited(_, let code, let signal):
@@ -195,6 +200,23 @@ extension Registry {
             }
         }
         return outcome
+    }
+
+    /// Cleans up after a start whose supervisor failed or ended before it could watch its
+    /// process: deletes an entry that never ran, or ends what a dead supervisor left running
+    /// and records it as stopped. Returns what was done, as the end of a sentence.
+    private func abandon(_ name: ProcessName, _ paths: ProcessPaths) -> String {
+        if discardIfNeverRan(paths) { return "" }
+        guard liveSupervisor(paths) == 0 else { return "; see 'runit status \(name)'" }
+        var status: StatusRecord?
+        var damaged = false
+        do { status = try StateFiles.readStatus(paths) } catch { damaged = true }
+        do throws(RunitError) {
+            let ended = try stopLost(name, status: status, damaged: damaged, graceMillis: Self.defaultGraceMillis)
+            return ended ? "; runit ended what it left running" : ""
+        } catch {
+            return "; \(error.message)"
+        }
     }
 
     /// Deletes the directory of a process whose start failed before its supervisor recorded
@@ -210,6 +232,16 @@ extension Registry {
             let waiter = ExitWaiter(pid: holder)
             defer { waiter.close() }
             guard waiter.wait(timeoutMillis: 1_000) else { return false }
+        }
+        // A supervisor killed before it wrote a status may have started the process: what
+        // carries a token of this directory is ended first, and the entry stays while any survives.
+        var tree = LostTree(directory: paths.directory, token: nil, session: 0)
+        if !tree.members().isEmpty {
+            tree.signal(SIGTERM)
+            if !tree.waitUntilGone(timeoutMillis: Self.defaultGraceMillis) {
+                tree.signal(SIGKILL)
+                guard tree.waitUntilGone(timeoutMillis: 5_000) else { return false }
+            }
         }
         return crunit_remove_tree(paths.directory) == 0
     }

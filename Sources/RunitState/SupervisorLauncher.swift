@@ -17,6 +17,9 @@ package enum SupervisorLauncher {
         case exited(pid: Int32, code: Int32?, signal: Int32?)
         /// The process could not be started; the supervisor says why.
         case failed(message: String)
+        /// The process started, and its supervisor ended within the settle time without a word
+        /// of the process's exit (killed, or crashed): what it started runs on unwatched.
+        case supervisorEnded(pid: Int32)
     }
 
     /// How long to wait for the supervisor's first word before giving up.
@@ -85,6 +88,9 @@ package enum SupervisorLauncher {
         var running: Int32?
         var deadline = Platform.monotonicMillis() + reportTimeoutMillis
         var chunk = [UInt8](repeating: 0, count: 1024)
+        // The supervisor holds its end until the process's exit is told: an end of file before
+        // that is the supervisor's own end.
+        var ended = false
         while true {
             while let newline = buffer.firstIndex(of: 0x0A) {
                 let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
@@ -112,10 +118,18 @@ package enum SupervisorLauncher {
             if ready < 0 && Platform.lastError == EINTR { continue }
             if ready <= 0 { break }
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count <= 0 { break }
+            if count < 0 && Platform.lastError == EINTR { continue }
+            if count <= 0 {
+                ended = true
+                break
+            }
             buffer.append(contentsOf: chunk[0..<count])
         }
-        if let running { return .running(pid: running) }
-        throw RunitError(.timeout, "the supervisor of '\(name)' did not report a start; see 'runit status \(name)'")
+        if let running { return ended ? .supervisorEnded(pid: running) : .running(pid: running) }
+        if ended {
+            throw RunitError(
+                .startFailed, "the supervisor of '\(name)' ended before it reported a start (it was killed, or it crashed)")
+        }
+        throw RunitError(.timeout, "the supervisor of '\(name)' did not report a start within \(reportTimeoutMillis / 1000) s")
     }
 }

@@ -126,8 +126,16 @@ extension Supervisor {
         phase = .stopping(killAt: Platform.monotonicMillis() + graceMillis, killed: false)
         // The group and every descendant, so one that left the group (setsid) can also shut down
         // cleanly while the main process still runs.
-        signalTree(arguments.policies.stopSignal)
+        askTreeToStop()
         reap()
+    }
+
+    /// Sends the stop signal to the tree, then SIGCONT: a process stopped by SIGSTOP (or Ctrl-Z
+    /// in its terminal) acts on the stop signal only once continued; it was SIGKILLed after the grace.
+    func askTreeToStop() {
+        let signal = arguments.policies.stopSignal
+        signalTree(signal)
+        if signal != SIGCONT && signal != SIGKILL { signalTree(SIGCONT) }
     }
 
     /// Sends `signal` to the process group and to every descendant that left the group (found

@@ -414,7 +414,7 @@ public struct Supervisor: ~Copyable {
         }
         if leftoversToSignal {
             leftoversToSignal = false
-            if !noChildrenLeft { signalTree(arguments.policies.stopSignal) }
+            if !noChildrenLeft { askTreeToStop() }
         }
         finishIfTreeIsGone()
         if exitToReport { reportExit() }

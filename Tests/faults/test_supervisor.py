@@ -4,6 +4,7 @@ never dies with its process still running, and `status` cannot be made to show a
 import os
 import re
 import threading
+import signal
 import time
 
 import pytest
@@ -120,3 +121,45 @@ def test_killed_mid_write_leaves_no_torn_record(faults):
             assert not data or data.endswith(b"\n"), f"round {round}: {path.name} ends inside a record"
             cuts += data.count(b"at the end of the log: a record its writer did not finish")
     print(f"{cuts} of 6 kills cut a write short")
+
+
+@pytest.mark.parametrize("delay", ["", "sleep 0.05; "], ids=["at-once", "after-its-report"])
+def test_process_that_kills_its_supervisor_fails_the_start(faults, delay):
+    """A process whose supervisor is killed in its first moments (here by the process itself)
+    runs on unwatched: `start` says the start failed and why, and ends it. It said "started"
+    (exit 0), or deleted the entry and left the process running untracked (helper-36)."""
+    for round in range(4):
+        r = faults.cli("start", "k", "--", "sh", "-c", f"{delay}kill -9 $PPID; exec sleep 1000.5")
+        message = text(r)
+        assert r.returncode != 0, f"round {round}: a start whose supervisor was killed succeeded: {message}"
+        assert "supervisor" in message and ("killed" in message or "ended" in message), \
+            f"round {round}: the error does not say the supervisor ended: {message}"
+        assert faults.wait_for(lambda: not faults.copies(), 5), \
+            f"round {round}: the process runs on untracked after `{message}`: {faults.copies()}"
+        entry = faults.entry("k")
+        assert entry is None or entry.get("state") == "stopped", f"round {round}: left as {entry}"
+
+
+TERM_HANDLER = r"""
+import signal, sys, time
+def leave(*_):
+    print("clean shutdown", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, leave)
+print("up", flush=True)
+while True: time.sleep(0.1)
+"""
+
+
+def test_stop_of_a_paused_process_lets_it_shut_down(faults):
+    """A process paused by SIGSTOP (Ctrl-Z, a debugger) acts on SIGTERM only once continued:
+    `stop` continues it, and it runs its own shutdown instead of being SIGKILLed after the grace."""
+    faults.start("p", "python3", "-c", TERM_HANDLER, extra=("--ready-log", "^up$", "--wait", "--timeout", "10s"))
+    pid = faults.entry("p")["pid"]
+    os.kill(pid, signal.SIGSTOP)
+    faults.paused.append(pid)
+    r = faults.cli("stop", "p", "--timeout", "8s")
+    assert r.returncode == 0, text(r)
+    logs = text(faults.cli("logs", "p"))
+    assert "clean shutdown" in logs and "grace period over" not in logs, \
+        f"the paused process did not get to shut down by itself:\n{logs}"
