@@ -25,6 +25,11 @@ struct CommandRun {
     private(set) var reaped = false
     /// The first `outputLimit` bytes of the output.
     private var output: [UInt8] = []
+    /// `RUNIT_CHECK=<supervisor pid>.<run>` in the environment of the command and all it starts:
+    /// what left the group (`setsid`) is still found by it when the check ends.
+    private let mark: [UInt8]
+    /// How many commands this supervisor has run, for a mark of each run's own.
+    nonisolated(unsafe) private static var runs = 0
 
     /// Spawns the command.
     init(command: String, cwd: String, environment: [String]?) throws(ProbeError) {
@@ -33,7 +38,11 @@ struct CommandRun {
             throw ProbeError(message: "cannot create a pipe for the check: \(Platform.describe(errno: crunit_errno()))")
         }
         let writeEnd = fds[1]
-        let spawned = Spawn.run(["/bin/sh", "-c", command], detach: .newProcessGroup, environment: environment) {
+        Self.runs += 1
+        let mark = "RUNIT_CHECK=\(getpid()).\(Self.runs)"
+        self.mark = Array(mark.utf8)
+        let marked = (environment ?? Platform.environmentEntries) + [mark]
+        let spawned = Spawn.run(["/bin/sh", "-c", command], detach: .newProcessGroup, environment: marked) {
             actions in
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_adddup2(&actions, writeEnd, 1)
@@ -86,6 +95,7 @@ struct CommandRun {
         // group), so this reaches only what the command left behind, if anything.
         killGroup()
         reaped = true
+        killEscapees()
         readOutput()
         closeOutput()
         let ok: Bool
@@ -116,6 +126,21 @@ struct CommandRun {
         if !reaped { kill(-pid, SIGKILL) }
     }
 
+    /// SIGKILL to what the command started outside its group (a `setsid` child, a daemon): the
+    /// supervisor's descendants that carry this run's mark. The supervisor is a subreaper, so
+    /// one whose parent is gone is its child, and found; one whose parent still lives is too.
+    func killEscapees() {
+        for pid in ProcessTable.descendantPIDs(of: getpid(), singleThreadedRoot: true) where carriesMark(pid) {
+            kill(pid, SIGKILL)
+        }
+    }
+
+    /// Whether process `pid`'s environment holds this run's mark.
+    private func carriesMark(_ pid: Int32) -> Bool {
+        guard let environment = Platform.readFile("/proc/\(pid)/environ") else { return false }
+        return environment.split(separator: 0).contains { $0.elementsEqual(mark) }
+    }
+
     /// Closes the output pipe.
     mutating func closeOutput() {
         if fd >= 0 { close(fd) }
@@ -124,6 +149,7 @@ struct CommandRun {
 
     /// What dropping the probe does: the group killed unless reaped, the pipe closed.
     func release() {
+        if !reaped { killEscapees() }
         killGroup()
         if fd >= 0 { close(fd) }
     }

@@ -163,3 +163,17 @@ def test_stop_of_a_paused_process_lets_it_shut_down(faults):
     logs = text(faults.cli("logs", "p"))
     assert "clean shutdown" in logs and "grace period over" not in logs, \
         f"the paused process did not get to shut down by itself:\n{logs}"
+
+
+def test_check_commands_leave_nothing_running(faults):
+    """What a readiness or health command starts in a session of its own (`setsid`) ends with
+    the check, also when the check times out: one was left per check until the process stopped."""
+    faults.start("h", extra=("--health-cmd", "setsid sleep 1000.7 & true", "--health-interval", "300ms"))
+    faults.start("t", extra=("--health-cmd", "setsid sleep 1000.8 & sleep 60", "--health-interval", "300ms",
+                             "--health-timeout", "300ms"))
+    faults.start("r", extra=("--ready-cmd", "setsid sleep 1000.9 & false",))
+    time.sleep(3)  # about 10 checks each
+    left = {what: faults.copies("sleep", what) for what in ("1000.7", "1000.8", "1000.9")}
+    # The one of a check under way may be there.
+    assert all(len(pids) <= 1 for pids in left.values()), f"check commands left these running: {left}"
+    assert len(faults.copies()) == 3, "the processes themselves should still run"
