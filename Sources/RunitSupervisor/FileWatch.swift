@@ -45,6 +45,8 @@ struct FileWatch: ~Copyable {
         let file: [CChar]?
         /// How the user wrote it, to name changed paths by; empty for `.`.
         let display: String
+        /// Set while its directory is gone (deleted, moved away): it is looked for again.
+        var lost = false
     }
 
     /// One directory watched for a root: its path under the root, empty for the root's directory.
@@ -57,6 +59,11 @@ struct FileWatch: ~Copyable {
     private(set) var fd: Int32 = -1
     /// When the pending change is due (monotonic milliseconds); nil when nothing changed.
     private(set) var deadline: Int64?
+    /// When a root whose directory is gone is looked for next; nil when none is.
+    var lookAgainAt: Int64?
+    /// How often a lost root is looked for: a tree deleted and made again (a build's output, a
+    /// checkout) is watched again within this.
+    static let lookAgainMillis: Int64 = 1_000
     /// What could not be watched, each a sentence for the log. Set by init; later entries are added
     /// when a watched path is deleted or a limit is reached.
     private(set) var problems: [String] = []
@@ -234,8 +241,40 @@ struct FileWatch: ~Copyable {
             let shown = root.display.isEmpty ? "." : root.display
             note(now: now) { shown }
             let what = root.file == nil ? "'\(shown)'" : "the directory of '\(shown)'"
-            addProblem("\(what) was \(how): it is no longer watched")
+            addProblem("\(what) was \(how): it is watched again once it is back")
             dropTree(root: index, relative: [])
+            roots[index].lost = true
+            if lookAgainAt == nil { lookAgainAt = now + Self.lookAgainMillis }
+        }
+
+        /// Watches again each lost root whose directory is back, once ``lookAgainAt`` has passed:
+        /// a change (what it holds may be new) and a line for the log.
+        mutating func lookAgain(now: Int64) {
+            guard let due = lookAgainAt, now >= due else { return }
+            lookAgainAt = nil
+            for index in roots.indices where roots[index].lost {
+                var info = stat()
+                let root = roots[index]
+                guard compose(root: index, relative: [], name: nil) != nil, stat(pathBuffer.baseAddress!, &info) == 0,
+                    info.st_mode & S_IFMT == S_IFDIR
+                else {
+                    lookAgainAt = now + Self.lookAgainMillis
+                    continue
+                }
+                let shown = root.display.isEmpty ? "." : root.display
+                if root.file == nil {
+                    _ = addTree(root: index, relative: [], findFile: false)
+                } else {
+                    _ = addWatch(pathBuffer.baseAddress!, root: index, relative: [])
+                }
+                guard watches.values.contains(where: { $0.contains { $0.root == index && $0.relative.isEmpty } }) else {
+                    lookAgainAt = now + Self.lookAgainMillis
+                    continue
+                }
+                roots[index].lost = false
+                addProblem("\(root.file == nil ? "'\(shown)'" : "the directory of '\(shown)'") is back: it is watched again")
+                note(now: now) { shown }
+            }
         }
     #endif
 

@@ -157,6 +157,10 @@ extension Supervisor {
         markReadyIfLogMatched()
         if let retry = statusRetryAt, now >= retry { writeStatus() }
         repairIfDue(now: now)
+        if fileWatch.lookAgainAt != nil {
+            fileWatch.lookAgain(now: now)
+            logWatchProblems()
+        }
         if let path = fileWatch.takeChange(now: now) { restartForChange(path) }
         switch phase {
         case .stopping(let killAt, let killed):

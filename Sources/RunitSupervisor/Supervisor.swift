@@ -282,6 +282,7 @@ public struct Supervisor: ~Copyable {
         if let repair = repairAt { deadline = min(deadline ?? repair, repair) }
         if let check = checkDeadline() { deadline = min(deadline ?? check, check) }
         if let change = fileWatch.deadline { deadline = min(deadline ?? change, change) }
+        if let look = fileWatch.lookAgainAt { deadline = min(deadline ?? look, look) }
         switch phase {
         case .stopping(let killAt, let killed), .cleaning(let killAt, let killed):
             let next = killed ? Platform.monotonicMillis() + 100 : killAt

@@ -126,3 +126,27 @@ struct WatchTests {
         #expect(fixture.eventually { try fixture.run("logs", "dev").stdout.contains("no-such-dir") })
     }
 }
+
+extension WatchTests {
+    @Test("a watched folder deleted and made again (a clean build, a checkout) is watched again")
+    func rootMadeAgain() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try fixture.write("v1", to: "proj/dist/app.js")
+        let start = try fixture.run(
+            "start", "--name", "dev", "--cwd", fixture.scratch + "/proj", "--watch", "dist", "--command", "echo serving; sleep 300")
+        #expect(start.status == 0, "\(start.stderr)")
+        usleep(500_000)
+        try FileManager.default.removeItem(atPath: fixture.scratch + "/proj/dist")
+        #expect(fixture.eventually(timeout: 15) { try fixture.run("logs", "dev").stdout.contains("'dist' was deleted") })
+        try fixture.write("v2", to: "proj/dist/app.js")
+        #expect(fixture.eventually(timeout: 15) { try fixture.run("logs", "dev").stdout.contains("'dist' is back") })
+        #expect(fixture.eventually { fixture.state("dev") == "running" })
+        let restarted = try fixture.run("logs", "dev").stdout.components(separatedBy: "serving").count - 1
+        try fixture.write("v3", to: "proj/dist/app.js")
+        #expect(
+            fixture.eventually(timeout: 15) {
+                try fixture.run("logs", "dev").stdout.components(separatedBy: "serving").count - 1 > restarted
+            }, "a change in the folder made again restarts it")
+    }
+}

@@ -153,9 +153,37 @@ struct FileWatchTests {
         var watch = FileWatch(paths: ["sub", "keep"], ignore: [], base: tree.path)
         tree.remove("sub")
         #expect(change(&watch, at: 1_000) == "sub/a.txt")
-        #expect(watch.problems == ["'sub' was deleted: it is no longer watched"])
+        #expect(watch.problems == ["'sub' was deleted: it is watched again once it is back"])
         tree.save("keep/b.txt")
         #expect(change(&watch, at: 2_000) == "keep/b.txt")
+        // Made again (a build's output, a checkout): watched again, the return itself a change.
+        tree.save("sub/c.txt")
+        #expect(watch.lookAgainAt == 2_000, "looked for a second after it was lost")
+        watch.lookAgain(now: 1_500)
+        #expect(watch.problems.count == 1, "not looked for before its time")
+        watch.lookAgain(now: 2_000)
+        #expect(watch.problems.last == "'sub' is back: it is watched again")
+        #expect(watch.lookAgainAt == nil)
+        #expect(change(&watch, at: 2_100) == "sub")
+        tree.save("sub/deeper/d.txt")
+        #expect(change(&watch, at: 3_000) == "sub/deeper/d.txt", "its tree is watched again, new directories too")
+    }
+
+    @Test("a watched file whose directory is deleted is looked for until the directory is back")
+    func deletedFileDirectory() {
+        let tree = WatchedTree()
+        tree.save("conf/app.toml")
+        var watch = FileWatch(paths: ["conf/app.toml"], ignore: [], base: tree.path)
+        tree.remove("conf")
+        #expect(change(&watch, at: 1_000) == "conf/app.toml")
+        watch.lookAgain(now: 2_000)
+        #expect(watch.lookAgainAt == 3_000, "still gone: looked for again a second later")
+        tree.save("conf/app.toml")
+        watch.lookAgain(now: 3_000)
+        #expect(watch.problems.last == "the directory of 'conf/app.toml' is back: it is watched again")
+        _ = change(&watch, at: 3_100)
+        tree.save("conf/app.toml")
+        #expect(change(&watch, at: 4_000) == "conf/app.toml")
     }
 
     @Test("a missing path is reported by name; the others are still watched")
