@@ -134,7 +134,8 @@ extension WatchTests {
         defer { fixture.cleanUp() }
         try fixture.write("v1", to: "proj/dist/app.js")
         let start = try fixture.run(
-            "start", "--name", "dev", "--cwd", fixture.scratch + "/proj", "--watch", "dist", "--command", "echo serving; sleep 300")
+            "start", "--name", "dev", "--cwd", fixture.scratch + "/proj", "--watch", "dist",
+            "--command", "echo serving; sleep 300")
         #expect(start.status == 0, "\(start.stderr)")
         usleep(500_000)
         try FileManager.default.removeItem(atPath: fixture.scratch + "/proj/dist")
