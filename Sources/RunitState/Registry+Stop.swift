@@ -222,7 +222,16 @@ extension Registry {
                     + "\(Platform.describe(errno: Platform.lastError)); end it with 'kill -9 \(supervisor)', then "
                     + "'runit stop \(name)' ends what it left running")
         }
-        let fd = Platform.open(paths.control, O_WRONLY | O_NONBLOCK)
+        // A FIFO deleted (or replaced) is made anew by its supervisor within moments of the
+        // change; a busy machine may run this first, so a missing one is waited for a while.
+        var fd = Platform.open(paths.control, O_WRONLY | O_NONBLOCK)
+        let deadline = Platform.monotonicMillis() + 2_000
+        while fd < 0, [ENOENT, ENXIO].contains(Platform.lastError), kill(supervisor, 0) == 0,
+            Platform.monotonicMillis() < deadline
+        {
+            usleep(10_000)
+            fd = Platform.open(paths.control, O_WRONLY | O_NONBLOCK)
+        }
         guard fd >= 0 else { throw unreachable() }
         defer { Platform.closeDescriptor(fd) }
         let ok = Array(command.line.utf8).withUnsafeBytes { Platform.writeAll(fd, $0) }

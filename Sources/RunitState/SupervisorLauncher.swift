@@ -55,10 +55,25 @@ package enum SupervisorLauncher {
             }
             throw RunitError(.failed, message)
         }
-        // The supervisor forks at once and its first process exits; collect that one.
+        // The supervisor forks at once and its first process exits; that one is collected after
+        // the report, and killed if it is still there (a RUNIT_SUPERVISE that is no supervisor).
+        defer { reap(pid) }
+        do throws(RunitError) {
+            return try readReport(readEnd, settleMillis: settleMillis, name: arguments.name)
+        } catch {
+            guard getenv("RUNIT_SUPERVISE") != nil else { throw error }
+            throw RunitError(error.code, error.message + " (RUNIT_SUPERVISE names \(supervisor): is it runit-supervise?)")
+        }
+    }
+
+    /// Collects the supervisor's first process, killing it first if it has not exited.
+    private static func reap(_ pid: Int32) {
         var ignored: Int32 = 0
+        var done = waitpid(pid, &ignored, WNOHANG)
+        while done < 0 && Platform.lastError == EINTR { done = waitpid(pid, &ignored, WNOHANG) }
+        guard done == 0 else { return }
+        kill(pid, SIGKILL)
         while waitpid(pid, &ignored, 0) < 0 && Platform.lastError == EINTR {}
-        return try readReport(readEnd, settleMillis: settleMillis, name: arguments.name)
     }
 
     /// posix_spawn with a new session, /dev/null for stdio and only the notify pipe as fd 3.

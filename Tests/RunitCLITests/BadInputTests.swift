@@ -129,6 +129,22 @@ struct BadInputTests {
         #expect(fixture.state("ran") == "exited")
     }
 
+    @Test("a RUNIT_SUPERVISE that is no supervisor and never exits fails the start; the start hung on it")
+    func supervisorThatNeverExits() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        try fixture.write("#!/bin/sh\necho $$ > \"$0.pid\"\nexec 3>&-\nexec sleep 1000.4\n", to: "fake-supervise")
+        chmod(fixture.scratch + "/fake-supervise", 0o755)
+        let fake = ["RUNIT_SUPERVISE": fixture.scratch + "/fake-supervise"]
+        let result = try fixture.run(["start", "nosup", "--", "sleep", "300"], environment: fake)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("ended before it reported a start"), "\(result.stderr)")
+        #expect(result.stderr.contains("RUNIT_SUPERVISE names \(fixture.scratch)/fake-supervise"), "\(result.stderr)")
+        #expect(try fixture.run("list").stdout.contains("no processes"))
+        let pid = try String(contentsOfFile: fixture.scratch + "/fake-supervise.pid", encoding: .utf8)
+        #expect(kill(Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0, 0) != 0, "the fake was left running")
+    }
+
     @Test("help and options still reach the full parser: stop --help, start NAME --settle bad")
     func fastPathFallsBack() throws {
         let fixture = try CLIFixture()
