@@ -98,6 +98,7 @@ struct TopState: Equatable, Sendable {
     /// refresh on a change of the files, between the samples) keeps the last ones.
     mutating func update(reports: [ProcessReport], elapsedSeconds: Double?) {
         let previous = Dictionary(rows.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let shownBefore = visibleRows.map(\.name)
         let sorted = reports.sorted { ($0.project ?? "", $0.name) < ($1.project ?? "", $1.name) }
         rows = sorted.map { report in
             var row = TopRow(report: report)
@@ -117,7 +118,7 @@ struct TopState: Equatable, Sendable {
         let names = Set(rows.map(\.name))
         logs = logs.filter { names.contains($0.key) }
         if let focus, !names.contains(focus) { self.focus = nil }
-        keepSelectionVisible()
+        keepSelectionVisible(shownBefore: shownBefore)
     }
 
     /// Adds log records as they were read, keeping the last ``logLimit`` of each process. A
@@ -249,12 +250,22 @@ struct TopState: Equatable, Sendable {
         selected = names[min(max(current + offset, 0), names.count - 1)]
     }
 
-    /// Selects the first shown process when the selected one is no longer shown; while none is
-    /// shown, the selection stays, to come back when the filter is cleared.
-    private mutating func keepSelectionVisible() {
+    /// Selects another shown process when the selected one is no longer shown; while none is
+    /// shown, the selection stays, to come back when the filter is cleared. One removed from the
+    /// list (`shownBefore`, the rows shown before) gives way to its nearest neighbour still shown,
+    /// the next one first, as in a list one deletes from; otherwise the first row is selected.
+    private mutating func keepSelectionVisible(shownBefore: [String] = []) {
         let names = visibleRows.map(\.name)
         if names.isEmpty, let selected, rows.contains(where: { $0.name == selected }) { return }
         if let selected, names.contains(selected) { return }
+        if let selected, let index = shownBefore.firstIndex(of: selected) {
+            let shown = Set(names)
+            let after = shownBefore[(index + 1)...].first { shown.contains($0) }
+            if let neighbour = after ?? shownBefore[..<index].last(where: { shown.contains($0) }) {
+                self.selected = neighbour
+                return
+            }
+        }
         selected = names.first
     }
 }

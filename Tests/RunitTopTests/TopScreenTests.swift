@@ -318,3 +318,21 @@ struct TopScreenTests {
         #expect(state.logScroll == min(100 - pane - 10, 100 - tall.logPaneLines(state)))
     }
 }
+
+extension TopScreenTests {
+    @Test("a selected process that is removed gives way to the next one, or the one before at the end")
+    func selectionAfterRemoval() {
+        var state = TopState()
+        let names = ["a", "b", "c", "d"]
+        state.update(reports: names.map { Self.report($0) }, elapsedSeconds: nil)
+        _ = state.handle(.down)
+        _ = state.handle(.down)
+        #expect(state.selected == "c")
+        state.update(reports: ["a", "b", "d"].map { Self.report($0) }, elapsedSeconds: nil)
+        #expect(state.selected == "d", "the next row takes the removed one's place, not the first")
+        state.update(reports: ["a", "b"].map { Self.report($0) }, elapsedSeconds: nil)
+        #expect(state.selected == "b", "the last removed: the one before it")
+        state.update(reports: ["x"].map { Self.report($0) }, elapsedSeconds: nil)
+        #expect(state.selected == "x", "no neighbour left: the first")
+    }
+}
