@@ -227,8 +227,9 @@ extension Registry {
         var info = stat()
         guard lstat(paths.status, &info) != 0 else { return false }
         // A supervisor that reported a failure exits at once; the directory of one that still
-        // holds the lock after a moment is not pulled from under it.
-        if let holder = Platform.lockHolder(paths.lock), holder > 0 {
+        // lives after a moment (known by its lock, or by its abstract name when the lock file
+        // was deleted) is not pulled from under it.
+        if case let holder = liveSupervisor(paths), holder > 0 {
             let waiter = ExitWaiter(pid: holder)
             defer { waiter.close() }
             guard waiter.wait(timeoutMillis: 1_000) else { return false }
