@@ -115,6 +115,13 @@ public enum SignalName {
         ("USR2", SIGUSR2), ("TERM", SIGTERM), ("WINCH", SIGWINCH), ("CONT", SIGCONT), ("STOP", SIGSTOP),
     ]
 
+    /// Whether a stop with `signal` is followed by SIGCONT, so that a process paused by SIGSTOP
+    /// (Ctrl-Z, a debugger) acts on it: not for SIGKILL or SIGCONT, and not for a signal that
+    /// itself pauses (a stop signal of STOP or TSTP means to pause, which SIGCONT would undo).
+    public static func continuesAfter(_ signal: Int32) -> Bool {
+        ![SIGKILL, SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU].contains(signal)
+    }
+
     /// What is accepted, for an error message.
     public static let rule =
         "a signal is a name (TERM, INT, HUP, QUIT, KILL, USR1, USR2, WINCH, CONT, STOP, with or without SIG) or a number "

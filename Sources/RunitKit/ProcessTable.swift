@@ -98,6 +98,12 @@ public struct ProcessTable {
         return result
     }
 
+    /// The children of a process whose children are all its main thread's (a supervisor's); nil
+    /// when they cannot be read.
+    public static func childPIDs(ofSingleThreaded pid: Int32) -> [Int32]? {
+        children(of: pid, thread: pid)
+    }
+
     /// The name a supervisor runs under, as `/proc/PID/comm` gives it.
     public static let supervisorName: [UInt8] = Array("runit-supervise".utf8)
 

@@ -64,6 +64,8 @@ public struct StatusRecord: Equatable, Sendable {
     public var nextRestartAtMilliseconds: Int64 = 0
     /// Whether this run's input was ended (`close_input`): what is sent now would wait for the next run.
     public var inputClosed = false
+    /// Runs in a row that ended under `--min-uptime` (a crash loop); 0 once one ran that long.
+    public var quickFailures = 0
 
     /// A record with every field given.
     public init(
@@ -105,6 +107,7 @@ public struct StatusRecord: Equatable, Sendable {
         }
         if nextRestartAtMilliseconds > 0 { out += ",\"next_restart_at_ms\":\(nextRestartAtMilliseconds)" }
         if inputClosed { out += ",\"input_closed\":true" }
+        if quickFailures > 0 { out += ",\"quick_failures\":\(quickFailures)" }
         out += "}\n"
         return out
     }
@@ -137,6 +140,7 @@ extension StatusRecord {
         self.healthFailures = Int(value["health_failures"]?.integer ?? 0)
         self.nextRestartAtMilliseconds = value["next_restart_at_ms"]?.integer ?? 0
         self.inputClosed = value["input_closed"] == .bool(true)
+        self.quickFailures = Int(clamping: max(0, value["quick_failures"]?.integer ?? 0))
     }
 }
 

@@ -90,6 +90,9 @@ extension RunitTools {
                 } else {
                     text += "; ready" + (why.map { ": " + $0 } ?? "")
                 }
+            case .exited(.lost, _, _):
+                structured["ready"] = false
+                return failed(name, registry.endLostStart(name), structured: structured)
             case .runEnded(let code, let signal, _), .exited(_, let code, let signal):
                 structured["ready"] = false
                 return failed(name, "\(name) \(Self.how(code, signal)) before it was ready", structured: structured)

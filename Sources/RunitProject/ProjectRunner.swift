@@ -192,6 +192,8 @@ public struct ProjectRunner: Sendable {
         case .ready: return ProjectResult(name: full, result: "ready", pid: pid)
         case .timedOut, .cancelled:
             return ProjectResult(name: full, result: "failed", error: "was not ready in time", lastLines: lines())
+        case .exited(.lost, _, _):
+            return ProjectResult(name: full, result: "failed", error: registry.endLostStart(full), lastLines: lines())
         default:
             return ProjectResult(name: full, result: "failed", error: "ended before it was ready", lastLines: lines())
         }

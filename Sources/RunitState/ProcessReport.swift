@@ -102,7 +102,8 @@ public struct ProcessReport: Codable, Equatable, Sendable {
         if let status = snapshot.status, !status.health.isEmpty {
             health = HealthReport(status, nowMicros: nowMicros)
         }
-        if let status = snapshot.status, status.state == .backoff, status.nextRestartAtMilliseconds > 0 {
+        // Only while a supervisor lives to do it: a `lost` process that died in backoff starts no more.
+        if let status = snapshot.status, snapshot.state == .backoff, status.nextRestartAtMilliseconds > 0 {
             nextRestartAt = Timestamp.string(micros: status.nextRestartAtMilliseconds * 1000)
             let left = Double(status.nextRestartAtMilliseconds) / 1000 - Double(nowMicros) / 1_000_000
             nextRestartInSeconds = (max(0, left) * 10).rounded() / 10

@@ -23,7 +23,7 @@ extension Registry {
     /// For a caller that holds the client lock and found no live supervisor: `status` is what
     /// the status file says, nil when there is none or (`damaged`) it cannot be read. What is
     /// left is found by the run token in each process's environment (``LostTree``): it gets
-    /// SIGTERM, then SIGKILL after `graceMillis`. Returns whether anything of it was running;
+    /// its `--stop-signal` (and SIGCONT), then SIGKILL after `graceMillis`. Returns whether anything of it was running;
     /// false, changing nothing, when the status says it is not active. Throws when something
     /// survives SIGKILL. A missing status file beside a spec counts as damaged.
     package func stopLost(_ name: ProcessName, status: StatusRecord?, damaged: Bool = false, graceMillis: Int64)
@@ -38,7 +38,7 @@ extension Registry {
         var tree = LostTree(directory: paths.directory, token: status?.run, session: status?.supervisorPID ?? 0)
         let wasRunning = !tree.members().isEmpty
         if wasRunning {
-            tree.signal(SIGTERM)
+            tree.askToStop(paths)
             if !tree.waitUntilGone(timeoutMillis: graceMillis) {
                 tree.signal(SIGKILL)
                 if !tree.waitUntilGone(timeoutMillis: 5_000) {
@@ -74,6 +74,19 @@ extension Registry {
                     + "\(paths.status): \(Platform.describe(errno: failure)); make room, then run 'runit stop \(name)' again")
         }
         return wasRunning
+    }
+
+    /// For a client that waited for a process to be ready and found it `lost` (its supervisor
+    /// ended, killed or crashed, during the wait): ends what it left running, as `runit stop`
+    /// does, and says why the start failed and what was done.
+    public func endLostStart(_ name: String) -> String {
+        var message = "'\(name)' lost its supervisor (killed, or it crashed) before it was ready; "
+        do throws(RunitError) {
+            message += try stop(name).wasRunning ? "runit ended what it left running" : "nothing of it was left running"
+        } catch {
+            message += error.message
+        }
+        return message
     }
 
     /// Adds a `sys` record to the process's current log, as its supervisor would have: after
@@ -175,6 +188,14 @@ package struct LostTree {
     /// Sends `signal` to every member, once each.
     package mutating func signal(_ signal: Int32) {
         for pid in members() { kill(pid, signal) }
+    }
+
+    /// Sends the process's `--stop-signal` (from its spec in `paths`; SIGTERM without one),
+    /// then SIGCONT, as its supervisor would have.
+    package mutating func askToStop(_ paths: ProcessPaths) {
+        let stopSignal = (try? StateFiles.readSpec(paths))?.policies.stopSignal ?? SIGTERM
+        signal(stopSignal)
+        if SignalName.continuesAfter(stopSignal) { signal(SIGCONT) }
     }
 
     /// Waits until no member is left; false if some are still there after `timeoutMillis`.

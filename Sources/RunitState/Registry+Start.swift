@@ -98,7 +98,8 @@ extension Registry {
         do {
             return try startLocked(request, name: name, spec: spec, stored: stored)
         } catch {
-            if created { _ = crunit_remove_tree(paths.directory) }
+            // Not from under a supervisor that still lives (paused, say): it keeps its entry.
+            if created && liveSupervisor(paths) == 0 { _ = crunit_remove_tree(paths.directory) }
             throw error
         }
     }
@@ -178,7 +179,17 @@ extension Registry {
         if case .failed(let message) = report, discardIfNeverRan(paths) {
             throw RunitError(.startFailed, "'\(name)' could not be started: \(message)")
         }
-        if case .supervisorEnded(let pid) = report {
+        var endedAfter: Int32?
+        switch report {
+        case .supervisorEnded(let pid): endedAfter = pid
+        case .running(let pid):
+            // With no settle time the report comes at once: a supervisor already gone is found here.
+            if liveSupervisor(paths) == 0, let status = try? StateFiles.readStatus(paths), status.state.isActive {
+                endedAfter = pid
+            }
+        case .exited, .failed: break
+        }
+        if let pid = endedAfter {
             throw RunitError(
                 .startFailed,
                 "'\(name)' could not be started: its supervisor ended (killed, or it crashed) right after it started "
@@ -212,11 +223,16 @@ extension Registry {
         var damaged = false
         do { status = try StateFiles.readStatus(paths) } catch { damaged = true }
         do throws(RunitError) {
-            let ended = try stopLost(name, status: status, damaged: damaged, graceMillis: Self.defaultGraceMillis)
+            let ended = try stopLost(name, status: status, damaged: damaged, graceMillis: Self.stopGrace(paths))
             return ended ? "; runit ended what it left running" : ""
         } catch {
             return "; \(error.message)"
         }
+    }
+
+    /// The process's `--stop-timeout`, from its spec; the default without one.
+    private static func stopGrace(_ paths: ProcessPaths) -> Int64 {
+        (try? StateFiles.readSpec(paths))?.policies.stopTimeoutMillis ?? defaultGraceMillis
     }
 
     /// Deletes the directory of a process whose start failed before its supervisor recorded
@@ -238,8 +254,8 @@ extension Registry {
         // carries a token of this directory is ended first, and the entry stays while any survives.
         var tree = LostTree(directory: paths.directory, token: nil, session: 0)
         if !tree.members().isEmpty {
-            tree.signal(SIGTERM)
-            if !tree.waitUntilGone(timeoutMillis: Self.defaultGraceMillis) {
+            tree.askToStop(paths)
+            if !tree.waitUntilGone(timeoutMillis: Self.stopGrace(paths)) {
                 tree.signal(SIGKILL)
                 guard tree.waitUntilGone(timeoutMillis: 5_000) else { return false }
             }

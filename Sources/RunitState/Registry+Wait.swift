@@ -150,13 +150,26 @@ extension Registry {
     package static func verdict(on snapshot: ProcessSnapshot, for condition: WaitCondition) -> WaitOutcome? {
         if condition.ready {
             let hasCheck = snapshot.spec?.policies.ready.isSet ?? false
-            if snapshot.state == .ready || (!hasCheck && [.running, .unhealthy].contains(snapshot.state)) { return .ready }
+            if snapshot.state == .ready
+                || (!hasCheck && [.running, .unhealthy].contains(snapshot.state) && !inCrashLoop(snapshot))
+            {
+                return .ready
+            }
         }
         if condition.healthy, let status = snapshot.status, snapshot.isSupervised {
             if status.health == "healthy" { return .healthy }
             if status.health == "unhealthy" { return .unhealthy(status.healthDetail) }
         }
         return nil
+    }
+
+    /// Whether the process runs again after quick failures (runs under `--min-uptime`) and its
+    /// current run has not yet lasted that long: without a readiness check, it is not ready
+    /// until it has (or until its run ends, which fails the wait).
+    package static func inCrashLoop(_ snapshot: ProcessSnapshot) -> Bool {
+        guard let status = snapshot.status, status.quickFailures > 0, status.startedAtMilliseconds > 0 else { return false }
+        let minUptime = snapshot.spec?.policies.minUptimeMillis ?? ProcessPolicies().minUptimeMillis
+        return Platform.nowMicros() / 1000 - status.startedAtMilliseconds < minUptime
     }
 
     /// Whether something accepts TCP connections on `port` at 127.0.0.1 or ::1.

@@ -126,12 +126,17 @@ struct CommandRun {
         if !reaped { kill(-pid, SIGKILL) }
     }
 
-    /// SIGKILL to what the command started outside its group (a `setsid` child, a daemon): the
-    /// supervisor's descendants that carry this run's mark. The supervisor is a subreaper, so
-    /// one whose parent is gone is its child, and found; one whose parent still lives is too.
+    /// SIGKILL to what the command started outside its group (a `setsid` child, a daemon), found
+    /// by this run's mark among the supervisor's children (the shell, and the orphans it adopts
+    /// as a subreaper) and what they started.
+    /// Only the trees of marked children are walked, so the cost does not grow with the main
+    /// process's tree.
     func killEscapees() {
-        for pid in ProcessTable.descendantPIDs(of: getpid(), singleThreadedRoot: true) where carriesMark(pid) {
-            kill(pid, SIGKILL)
+        // The shell, while it lives, is one of those children.
+        for root in ProcessTable.childPIDs(ofSingleThreaded: getpid()) ?? [] where carriesMark(root) {
+            for member in [root] + ProcessTable.descendantPIDs(of: root) where carriesMark(member) {
+                kill(member, SIGKILL)
+            }
         }
     }
 

@@ -119,14 +119,17 @@ extension FileWatch {
                 return
             }
             if info.st_mode & S_IFMT == S_IFDIR {
-                roots.append(Root(directory: bytes, file: nil, display: Self.display(given)))
+                roots.append(Root(directory: bytes, unresolved: path, file: nil, display: Self.display(given)))
                 _ = addTree(root: roots.count - 1, relative: [], findFile: false)
                 return
             }
             let slash = bytes.lastIndex(of: 0x2F) ?? 0
             let parent = slash == 0 ? [0x2F] : Array(bytes[..<slash])
             let file = bytes[(slash + 1)...].map { CChar(bitPattern: $0) } + [0]
-            roots.append(Root(directory: parent, file: file, display: Self.display(given)))
+            // The folder as given, to find it again if it goes (the file's own link is not followed there).
+            let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
+            roots.append(
+                Root(directory: parent, unresolved: folder.isEmpty ? "/" : folder, file: file, display: Self.display(given)))
             guard compose(root: roots.count - 1, relative: [], name: nil) != nil else { return }
             _ = addWatch(pathBuffer.baseAddress!, root: roots.count - 1, relative: [])
         }

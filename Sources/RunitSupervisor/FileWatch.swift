@@ -40,7 +40,10 @@ struct FileWatch: ~Copyable {
     /// A path given to `--watch`.
     struct Root {
         /// The resolved absolute directory watched: the path itself, or a file's parent.
-        let directory: [UInt8]
+        var directory: [UInt8]
+        /// The absolute path as given (links not resolved): the directory, or a file's parent,
+        /// resolved again when it comes back (it may come back as a link to somewhere else).
+        let unresolved: String
         /// For a file, its name in `directory`, NUL-terminated; nil for a directory (recursive).
         let file: [CChar]?
         /// How the user wrote it, to name changed paths by; empty for `.`.
@@ -254,13 +257,17 @@ struct FileWatch: ~Copyable {
             lookAgainAt = nil
             for index in roots.indices where roots[index].lost {
                 var info = stat()
-                let root = roots[index]
-                guard compose(root: index, relative: [], name: nil) != nil, stat(pathBuffer.baseAddress!, &info) == 0,
-                    info.st_mode & S_IFMT == S_IFDIR
+                // Resolved again, and kept out of runit's state as at the start: a root that
+                // comes back as a link to a folder holding it would restart on its own writes.
+                guard let real = Self.resolved(roots[index].unresolved), stat(real, &info) == 0,
+                    info.st_mode & S_IFMT == S_IFDIR, !excluded.contains(where: { Self.isPath(Array(real.utf8), within: $0) })
                 else {
                     lookAgainAt = now + Self.lookAgainMillis
                     continue
                 }
+                roots[index].directory = Array(real.utf8)
+                let root = roots[index]
+                guard compose(root: index, relative: [], name: nil) != nil else { continue }
                 let shown = root.display.isEmpty ? "." : root.display
                 if root.file == nil {
                     _ = addTree(root: index, relative: [], findFile: false)

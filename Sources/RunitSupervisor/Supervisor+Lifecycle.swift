@@ -135,7 +135,7 @@ extension Supervisor {
     func askTreeToStop() {
         let signal = arguments.policies.stopSignal
         signalTree(signal)
-        if signal != SIGCONT && signal != SIGKILL { signalTree(SIGCONT) }
+        if SignalName.continuesAfter(signal) { signalTree(SIGCONT) }
     }
 
     /// Sends `signal` to the process group and to every descendant that left the group (found

@@ -56,7 +56,12 @@ public struct Supervisor: ~Copyable {
     var leftoversToSignal = false
     /// Set when the main process exited: the client still has to be told, after the status says so.
     var exitToReport = false
-    var quickFailures = 0
+    /// Runs in a row shorter than `--min-uptime`, kept in the status: `wait --ready` of a process
+    /// without a readiness check does not call a crash loop's current run ready.
+    var quickFailures: Int {
+        get { status.quickFailures }
+        set { status.quickFailures = newValue }
+    }
     /// `--watch`: the path that restarted the process, and how many runs in a row it changed
     /// soon after the start (a process that writes a watched file itself).
     var changeStreak: (path: String, runs: Int) = ("", 0)

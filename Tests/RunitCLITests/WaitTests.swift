@@ -85,6 +85,39 @@ struct WaitTests {
         let timeout = try fixture.run("wait", "idle", "--ready", "--timeout", "1s")
         #expect(timeout.status == 124, "\(timeout.stderr)")
         #expect(Date().timeIntervalSince(began) < 15)
-        #expect(try fixture.run("wait", "nobody", "--ready", "--timeout", "1s").status != 0)
+        let unknown = try fixture.run("wait", "nobody", "--ready", "--timeout", "1s")
+        #expect(unknown.status == 2, "an unknown name is bad input (2), not a process that ended (1): \(unknown.stderr)")
+        #expect(unknown.stderr.contains("no process named 'nobody'"), "\(unknown.stderr)")
+    }
+
+    @Test("wait --ready without a readiness check does not call a crash loop's run ready; it fails at the run's end")
+    func crashLoopIsNotReady() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let start = try fixture.run(
+            "start", "--name", "loop", "--restart", "always", "--min-uptime", "5s", "--command", "echo booting; sleep 0.5; exit 3"
+        )
+        #expect(start.status == 0, "\(start.stderr)")
+        #expect(
+            fixture.eventually { (try? fixture.run("logs", "loop").stdout.components(separatedBy: "booting").count) ?? 0 >= 3 })
+        let wait = try fixture.run("wait", "loop", "--ready", "--timeout", "20s")
+        #expect(wait.status == 1, "a crash loop was called ready: \(wait.stdout) \(wait.stderr)")
+        #expect(wait.stderr.contains("code 3") && wait.stderr.contains("booting"), "\(wait.stderr)")
+        // A steady process is ready at once, as before.
+        #expect(try fixture.run("start", "steady", "--", "sleep", "300").status == 0)
+        #expect(try fixture.run("wait", "steady", "--ready", "--timeout", "5s").status == 0)
+    }
+
+    @Test("a process whose supervisor died in backoff shows no next start: nothing will start it")
+    func lostInBackoffHasNoNextStart() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        #expect(
+            try fixture.run("start", "--name", "b", "--restart", "always", "--backoff-max", "30s", "--command", "exit 3").status
+                != 0)
+        #expect(fixture.eventually { fixture.state("b") == "backoff" })
+        try fixture.loseSupervisor("b")
+        #expect(try fixture.status("b")["next_restart_at"] == nil)
+        #expect(try !fixture.run("status", "b").stdout.contains("next start"))
     }
 }

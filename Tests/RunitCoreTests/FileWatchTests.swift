@@ -169,6 +169,24 @@ struct FileWatchTests {
         #expect(change(&watch, at: 3_000) == "sub/deeper/d.txt", "its tree is watched again, new directories too")
     }
 
+    @Test("a watched folder that comes back as a link is resolved again, and runit's state under it stays out")
+    func rootBackAsLink() {
+        let tree = WatchedTree()
+        tree.save("src/a.txt")
+        tree.save("state/status.json")
+        var watch = FileWatch(paths: ["src"], ignore: [], base: tree.path, excluding: [tree.path + "/state"])
+        tree.remove("src")
+        _ = change(&watch, at: 1_000)
+        #expect(symlink(tree.path, tree.path + "/src") == 0)
+        watch.lookAgain(now: 2_000)
+        #expect(watch.problems.last == "'src' is back: it is watched again")
+        _ = change(&watch, at: 2_100)
+        tree.save("state/status.json")
+        #expect(change(&watch, at: 3_000) == nil, "a write in runit's state, through the link, was taken for a change")
+        tree.save("other.txt")
+        #expect(change(&watch, at: 4_000) == "src/other.txt")
+    }
+
     @Test("a watched file whose directory is deleted is looked for until the directory is back")
     func deletedFileDirectory() {
         let tree = WatchedTree()

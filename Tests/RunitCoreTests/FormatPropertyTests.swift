@@ -119,10 +119,13 @@ struct FormatPropertyTests {
         await propertyCheck(
             input: states, Gen.int32(in: 0...4_000_000), Gen.int(in: 0...1000), Gen.int32(in: 0...255).optional, text, text
         ) { state, pid, restarts, code, name, message in
-            let record = StatusRecord(
+            var record = StatusRecord(
                 name: name, state: state!, pid: pid, supervisorPID: pid &+ 1, startedAtMilliseconds: Int64(pid) * 1000,
                 restarts: restarts, exitCode: code, exitSignal: code == nil ? 9 : nil, message: message,
                 updatedAtMilliseconds: 1_795_556_841_470)
+            record.quickFailures = restarts % 7
+            record.inputClosed = restarts % 2 == 1
+            record.nextRestartAtMilliseconds = restarts % 3 == 0 ? 0 : 1_795_556_841_470 + Int64(restarts)
             let decoded = try? StateFiles.decodeStatus(Array(record.json.utf8), path: "status.json")
             #expect(decoded == record)
         }

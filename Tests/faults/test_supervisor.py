@@ -123,16 +123,20 @@ def test_killed_mid_write_leaves_no_torn_record(faults):
     print(f"{cuts} of 6 kills cut a write short")
 
 
-@pytest.mark.parametrize("delay", ["", "sleep 0.05; "], ids=["at-once", "after-its-report"])
-def test_process_that_kills_its_supervisor_fails_the_start(faults, delay):
+@pytest.mark.parametrize("delay,extra", [
+    ("", ()), ("sleep 0.05; ", ()), ("", ("--settle", "0")),
+    ("sleep 0.5; ", ("--wait", "--ready-log", "never", "--timeout", "20s")),
+], ids=["at-once", "after-its-report", "no-settle", "while-start-waits"])
+def test_process_that_kills_its_supervisor_fails_the_start(faults, delay, extra):
     """A process whose supervisor is killed in its first moments (here by the process itself)
     runs on unwatched: `start` says the start failed and why, and ends it. It said "started"
-    (exit 0), or deleted the entry and left the process running untracked (helper-36)."""
+    (exit 0), or deleted the entry and left the process running untracked (helper-36); with
+    `--settle 0`, or when it happened while `--wait` waited, it left it running as `lost`."""
     for round in range(4):
-        r = faults.cli("start", "k", "--", "sh", "-c", f"{delay}kill -9 $PPID; exec sleep 1000.5")
+        r = faults.cli("start", "k", *extra, "--", "sh", "-c", f"{delay}kill -9 $PPID; exec sleep 1000.5")
         message = text(r)
         assert r.returncode != 0, f"round {round}: a start whose supervisor was killed succeeded: {message}"
-        assert "supervisor" in message and ("killed" in message or "ended" in message), \
+        assert "supervisor" in message and ("killed" in message or "ended" in message or "lost" in message), \
             f"round {round}: the error does not say the supervisor ended: {message}"
         assert faults.wait_for(lambda: not faults.copies(), 5), \
             f"round {round}: the process runs on untracked after `{message}`: {faults.copies()}"
@@ -177,3 +181,15 @@ def test_check_commands_leave_nothing_running(faults):
     # The one of a check under way may be there.
     assert all(len(pids) <= 1 for pids in left.values()), f"check commands left these running: {left}"
     assert len(faults.copies()) == 3, "the processes themselves should still run"
+
+
+def test_cleanup_of_a_failed_start_uses_the_stop_signal(faults):
+    """What a start whose supervisor was killed leaves behind is stopped with its own
+    `--stop-signal` and `--stop-timeout`: it got SIGTERM and a SIGKILL 10 s later (helper-40)."""
+    script = ('trap "" TERM; trap "echo got INT > int-seen; exit 0" INT; sleep 0.05; kill -9 $PPID; '
+              'while :; do sleep 0.1; done')
+    began = time.monotonic()
+    r = faults.cli("start", "k", "--stop-signal", "INT", "--stop-timeout", "30s", "--", "sh", "-c", script)
+    assert r.returncode != 0, text(r)
+    assert (faults.work / "int-seen").exists(), f"the process never got SIGINT: {text(r)}"
+    assert time.monotonic() - began < 20, "it waited out the grace period: the stop signal was not the one asked for"

@@ -84,6 +84,10 @@ struct StartCommand: AsyncParsableCommand {
         let registry = Registry(context: .fromEnvironment())
         guard let current = try? registry.existing(name), current.isSupervised else { return }
         let outcome = try registry.wait(for: name, until: WaitCondition(ready: true), timeoutMillis: timeoutMillis)
+        if case .exited(.lost, _, _) = outcome {
+            // Left alone, what it started would run on unwatched.
+            throw RunitError(.startFailed, registry.endLostStart(name))
+        }
         let result = WaitCommand.describe(outcome, name: name, registry: registry)
         if json { try Terminal.printJSON(result) } else { WaitCommand.print(result) }
         if !result.met { throw ExitCode(result.outcome == "timeout" ? WaitCommand.timedOut : 1) }

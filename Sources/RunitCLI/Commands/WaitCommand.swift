@@ -64,7 +64,15 @@ struct WaitCommand: AsyncParsableCommand {
         var code: Int32 = 0
         for name in names {
             let left = max(0, deadline - Platform.monotonicMillis())
-            let outcome = try registry.wait(for: name, until: condition, timeoutMillis: left)
+            let outcome: WaitOutcome
+            do {
+                outcome = try registry.wait(for: name, until: condition, timeoutMillis: left)
+            } catch {
+                guard error.code == .notFound else { throw error }
+                // Bad input, as the help says (exit 2), so that a script can tell it from a crash (1).
+                Front.report(error.message, code: error.code.rawValue, arguments: ByteText.arguments)
+                throw ExitCode(2)
+            }
             var result = Self.describe(outcome, name: name, registry: registry)
             // An exit is what --exit waits for; for any other condition it is a failure.
             if exit && result.outcome == "exited" { result.met = true }
