@@ -8,9 +8,20 @@ import RunitKit
 
 extension Registry {
     /// The log reader of an existing process.
+    /// A log file that is not a regular file (a FIFO, a link, a folder planted in its place)
+    /// is refused, saying so: it was read as an empty log.
     public func logReader(_ name: String) throws(RunitError) -> LogReader {
         let snapshot = try existing(name)
-        return LogReader(paths: ProcessPaths(home: context.home, name: snapshot.name))
+        let reader = LogReader(paths: ProcessPaths(home: context.home, name: snapshot.name))
+        for path in [reader.paths.currentLog] + reader.files().map(\.path) {
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG else { continue }
+            throw RunitError(
+                .storage,
+                "the log of '\(snapshot.name)', \(path), is \(Platform.kind(of: info.st_mode)), not a log file: runit "
+                    + "reads only regular files; remove it (the next start of '\(snapshot.name)' writes a new log)")
+        }
+        return reader
     }
 
     /// The cursor at the end of every process's log, for a follow that starts now.

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import RUNIT, TICKS, cpu_ticks, make_proc_dir, text
+from conftest import RUNIT, TICKS, cpu_ticks, make_proc_dir, outside_file, text
 
 HANG = 20
 MAXRSS = r"""
@@ -177,3 +177,19 @@ def test_current_log_fifo_at_start(faults):
     if r == 0:
         for sup in faults.supervisors("f"):
             assert_not_spinning(sup, "the supervisor")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "directory"])
+def test_logs_refuses_a_planted_log_file(faults, kind):
+    """`logs` of a process whose current.log is a FIFO, a link or a folder says so (exit 1),
+    without hanging on the FIFO or reading through the link; it printed nothing, exit 0."""
+    faults.start("f", "sh", "-c", "echo hi; exec sleep 1000.5")
+    assert faults.cli("stop", "f").returncode == 0
+    log = faults.dir("f") / "logs" / "current.log"
+    log.unlink()
+    {"fifo": lambda: os.mkfifo(log, 0o600), "symlink": lambda: os.symlink(outside_file(faults), log),
+     "directory": lambda: log.mkdir()}[kind]()
+    for extra in ((), ("--grep", "hi"), ("--follow",)):
+        r = faults.cli("logs", "f", *extra, timeout=HANG, check_hang=True)
+        assert r.returncode == 1, f"logs {extra} on a {kind}: exit {r.returncode}: {text(r)}"
+        assert "current.log" in text(r) and "not a log file" in text(r), text(r)
