@@ -56,7 +56,7 @@ public struct Runit: AsyncParsableCommand {
                 Foundation.exit(0)
             }
             if let hint = hint(for: arguments) { message += "\n" + hint }
-            Terminal.standardError.write(ByteText.shown(message) + "\n")
+            Terminal.standardError.write(ByteText.visible(ByteText.shown(message), keepingLines: true) + "\n")
             Foundation.exit(code == .validationFailure ? 2 : code.rawValue)
         }
     }

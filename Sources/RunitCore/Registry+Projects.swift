@@ -26,7 +26,7 @@ extension Registry {
             if pattern.contains(where: { "*?[".contains($0) }) {
                 let matched = every.filter { fnmatch(pattern, $0, 0) == 0 }
                 guard !matched.isEmpty else {
-                    throw RunitError(.notFound, "no process matches '\(pattern)'")
+                    throw RunitError(.notFound, "no process matches '\(ByteText.visible(pattern))'")
                 }
                 matched.forEach(add)
             } else {

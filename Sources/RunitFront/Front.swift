@@ -79,7 +79,8 @@ public enum Front {
     public static func report(_ message: String, code: String, arguments: [String]) {
         guard wantsJSON(arguments) else {
             // A byte of a path or an argument that is not UTF-8 is shown `\xHH`, as `status` shows it.
-            Terminal.standardError.write("runit: \(ByteText.shown(message))\n")
+            // Whatever it quotes of the user's input cannot drive the terminal (an escape, a `\r`).
+            Terminal.standardError.write("runit: \(ByteText.visible(ByteText.shown(message), keepingLines: true))\n")
             return
         }
         Terminal.write(

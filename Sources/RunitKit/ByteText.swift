@@ -124,6 +124,27 @@ public enum ByteText {
         }
     }
 
+    /// `text` with control characters written as visible escapes (`\n`, `\t`, `\r`, `\e`,
+    /// `\xNN`), so that a cell or a line never breaks its row or drives the terminal; with
+    /// `keepingLines`, newlines and tabs stay (a message of several lines).
+    public static func visible(_ text: String, keepingLines: Bool = false) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x0A: out += keepingLines ? "\n" : "\\n"
+            case 0x09: out += keepingLines ? "\t" : "\\t"
+            case 0x0D: out += "\\r"
+            case 0x1B: out += "\\e"
+            case 0..<0x20, 0x7F...0x9F:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
     /// `text` for people: each byte that is not UTF-8 written `\xHH`.
     public static func shown(_ text: String) -> String {
         guard text.utf8.contains(0xF4) else { return text }

@@ -95,8 +95,10 @@ public struct ProcessName: Hashable, Sendable, CustomStringConvertible {
         if isValid(text) { return nil }
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         if parts.count == 1, text.utf8.count > 64 { return "the name is \(text.utf8.count) characters long; \(rule)" }
-        if parts.count > 2 { return "'\(text)' has more than one '/'; \(rule)" }
-        return "'\(text)' is not a valid name; \(rule)"
+        // As the user typed it, but with its control characters visible: a name is no place for them.
+        let shown = ByteText.visible(text)
+        if parts.count > 2 { return "'\(shown)' has more than one '/'; \(rule)" }
+        return "'\(shown)' is not a valid name; \(rule)"
     }
 
     public var description: String { rawValue }

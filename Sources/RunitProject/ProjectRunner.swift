@@ -52,7 +52,7 @@ public struct ProjectRunner: Sendable {
         for name in names where project.process(name) == nil {
             throw RunitError(
                 .notFound,
-                "'\(name)' is not a process of project '\(project.name)' (its processes: "
+                "'\(ByteText.visible(name))' is not a process of project '\(project.name)' (its processes: "
                     + project.processes.map(\.name).joined(separator: ", ") + ")")
         }
         let chosen = names.isEmpty ? project.processes.map(\.name) : ProjectGraph.closure(of: names, in: project.processes)

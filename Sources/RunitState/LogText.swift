@@ -1,25 +1,11 @@
+import RunitKit
+
 /// Log text made fit for a reader: escape codes removed, carriage-return redraws collapsed,
 /// and no control character left that a terminal would act on.
 public enum LogText {
     /// `text` with control characters written as visible escapes (`\n`, `\t`, `\r`, `\e`,
     /// `\xNN`), so that a cell or a line never breaks its row or drives the terminal.
-    public static func visible(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 }) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x0A: out += "\\n"
-            case 0x09: out += "\\t"
-            case 0x0D: out += "\\r"
-            case 0x1B: out += "\\e"
-            case 0..<0x20, 0x7F...0x9F:
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    public static func visible(_ text: String) -> String { ByteText.visible(text) }
 
     /// The text as a terminal would finally show it: no escape sequence, each `\r` redraw
     /// written over what came before it (`loading\rab` shows `abading`, as a terminal leaves

@@ -44,3 +44,23 @@ struct PolishTests {
         #expect(!both.contains("match-28"))
     }
 }
+
+extension PolishTests {
+    @Test("a name with control characters is echoed in errors with them visible, never sent raw to the terminal")
+    func controlCharactersInNames() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let name = "a\u{1B}[31mred\nb\rc"
+        let folder = try fixture.project("processes:\n  web:\n    command: sleep 300\n")
+        for (arguments, cwd) in [
+            (["start", name, "--", "true"], nil), (["logs", name], nil), (["status", name], nil),
+            (["up", name], folder), (["stop", name], nil),
+        ] as [([String], String?)] {
+            let result = try fixture.run(arguments, cwd: cwd)
+            #expect(result.status != 0, "\(arguments[0])")
+            #expect(!result.stderr.contains("\u{1B}") && !result.stderr.contains("\r"), "\(arguments[0]): \(result.stderr)")
+            #expect(result.stderr.contains("a\\e[31mred\\nb\\rc"), "\(arguments[0]): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(arguments[0]) broke the line: \(result.stderr)")
+        }
+    }
+}
