@@ -82,6 +82,29 @@ struct ResurrectTests {
         #expect(!FileManager.default.fileExists(atPath: config + "/systemd/user/runit-resurrect.service"))
     }
 
+    @Test("startup and export facing a folder where the file goes say so, and startup --remove leaves the folder")
+    func folderWhereTheFileGoes() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let config = fixture.scratch + "/config"
+        let unit = config + "/systemd/user/runit-resurrect.service"
+        try fixture.write("precious", to: "config/systemd/user/runit-resurrect.service/keep.txt")
+        let written = try fixture.run(["startup"], environment: ["XDG_CONFIG_HOME": config])
+        #expect(written.status == 2 && written.stderr.contains("cannot write \(unit): a directory is there"), "\(written.stderr)")
+        #expect(!written.stderr.contains("NSCocoaErrorDomain"))
+        let removal = try fixture.run(["startup", "--remove"], environment: ["XDG_CONFIG_HOME": config])
+        #expect(removal.status == 2 && removal.stderr.contains("left alone"), "\(removal.stderr)")
+        #expect(FileManager.default.fileExists(atPath: unit + "/keep.txt"), "--remove deleted a folder it never wrote")
+
+        #expect(try fixture.run("start", "w", "--", "sleep", "300").status == 0)
+        try fixture.write("x", to: "out/runit-w.service/x")
+        let export = try fixture.run("export", "systemd", "w", "--dir", fixture.scratch + "/out")
+        #expect(export.status == 2 && export.stderr.contains("a directory is there"), "\(export.stderr)")
+        try fixture.write("a file", to: "file")
+        let under = try fixture.run("export", "systemd", "w", "--dir", fixture.scratch + "/file/sub")
+        #expect(under.status == 1 && under.stderr.contains("cannot create the folder"), "\(under.stderr)")
+    }
+
     @Test("startup ignores a relative XDG_CONFIG_HOME and writes a relative RUNIT_HOME as the absolute directory it names")
     func startupRelativeDirectories() throws {
         let fixture = try CLIFixture()

@@ -48,11 +48,10 @@ struct ExportCommand: AsyncParsableCommand {
             throw RunitError(.invalidInput, "cannot export \(refusal); nothing was written")
         }
         let directory = RunitContext.absolute(dir, from: FileManager.default.currentDirectoryPath)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for spec in specs {
             let path = directory + "/" + SystemdText.unitName(spec.name)
             let text = SystemdText.unit(for: spec, oneShot: oneShots.contains(spec.name))
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try UnitFile.write(text, to: path)
             Terminal.write("wrote \(path)\n")
         }
     }

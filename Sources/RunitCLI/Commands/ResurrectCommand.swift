@@ -69,17 +69,24 @@ struct StartupCommand: AsyncParsableCommand {
             let enable = "systemctl --user daemon-reload && systemctl --user enable runit-resurrect.service"
         #endif
         if remove {
-            guard FileManager.default.fileExists(atPath: path) else {
+            var info = stat()
+            guard lstat(path, &info) == 0 else {
                 Terminal.write("nothing to remove: \(path) does not exist\n")
                 return
             }
-            try FileManager.default.removeItem(atPath: path)
+            // A folder there is not what runit wrote: it is left alone, not deleted with all it holds.
+            guard info.st_mode & S_IFMT == S_IFREG || info.st_mode & S_IFMT == S_IFLNK else {
+                throw RunitError(
+                    .invalidInput,
+                    "\(path) is \(Platform.kind(of: info.st_mode)), not the file 'runit startup' writes; left alone")
+            }
+            guard unlink(path) == 0 else {
+                throw RunitError(.storage, "cannot remove \(path): \(Platform.describe(errno: Platform.lastError))")
+            }
             Terminal.write("removed \(path)\n")
             return
         }
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try UnitFile.write(text, to: path)
         Terminal.write("wrote \(path)\nenable it with:\n  \(enable)\n")
     }
 }

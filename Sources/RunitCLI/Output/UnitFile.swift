@@ -1,0 +1,34 @@
+import RunitCore
+import RunitKit
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// A file that `export` or `startup` writes for a service manager, written whole or not at all.
+enum UnitFile {
+    /// Writes `text` to `path` (mode 0644, by a rename), making its folder first. A folder or
+    /// another non-file in its place, or a folder that cannot be made, is an error that names
+    /// the path and what is wrong.
+    static func write(_ text: String, to path: String) throws(RunitError) {
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        guard folder.isEmpty || Platform.makeDirectories(folder) else {
+            throw RunitError(
+                .storage,
+                "cannot create the folder \(folder) for \(path): \(Platform.describe(errno: Platform.lastError))")
+        }
+        var info = stat()
+        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG, info.st_mode & S_IFMT != S_IFLNK {
+            throw RunitError(
+                .invalidInput,
+                "cannot write \(path): \(Platform.kind(of: info.st_mode)) is there, where the file goes; remove it or "
+                    + "write elsewhere")
+        }
+        let failure = Platform.writeAtomically(path, Array(text.utf8), mode: 0o644)
+        guard failure == 0 else {
+            throw RunitError(.storage, "cannot write \(path): \(Platform.describe(errno: failure))")
+        }
+    }
+}
