@@ -263,6 +263,11 @@ struct ProjectTests {
         #expect(logs.stdout.contains("shop/api |") && logs.stdout.contains("shop/db  |"), "\(logs.stdout)")
         let refused = try fixture.run("remove", "--all")
         #expect(refused.status == 2 && refused.stderr.contains("--yes"), "\(refused.stderr)")
+        // Patterns that take every process ask as --all does; one that leaves some does not.
+        let star = try fixture.run("remove", "*", "shop/*")
+        #expect(star.status == 2 && star.stderr.contains("every process"), "\(star.stderr)")
+        #expect(fixture.state("worker") == "stopped", "nothing removed")
+        #expect(try fixture.run("remove", "web-*").status == 0)
         let all = try fixture.run("remove", "--all", "--yes")
         #expect(all.status == 0, "\(all.stderr)")
         #expect(try fixture.run("list", "--json").stdout.filter { !$0.isWhitespace } == "[]")

@@ -16,7 +16,7 @@ struct RemoveCommand: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
-    @Flag(name: .long, help: "Do not ask before removing every process (--all).")
+    @Flag(name: .long, help: "Do not ask before removing every process (--all, or patterns that match them all).")
     var yes = false
 
     func run() async throws {
@@ -24,7 +24,10 @@ struct RemoveCommand: AsyncParsableCommand {
         let grace = try target.graceMillis()
         guard let name = target.single else {
             let selection = try target.selected(registry)
-            if target.all && !yes { try Self.confirm(selection.names) }
+            // A pattern that matches every process (`'*'`) removes as much as --all, and asks as it does.
+            let everyone = Set((try? registry.names()) ?? [])
+            let all = target.all || (everyone.count > 1 && Set(selection.names) == everyone)
+            if all && !yes { try Self.confirm(selection.names) }
             try Batch.run(selection, json: output.json) { name in
                 let outcome = try registry.remove(name, graceMillis: grace)
                 return outcome.wasRunning ? "removed (stopped it first)" : "removed"
@@ -40,12 +43,12 @@ struct RemoveCommand: AsyncParsableCommand {
         }
     }
 
-    /// Asks on a terminal before `remove --all`; refuses without one.
+    /// Asks on a terminal before removing every process; refuses without one.
     static func confirm(_ names: [String]) throws {
         guard isatty(0) == 1 else {
             throw RunitError(
                 .invalidInput,
-                "remove --all deletes \(names.count) processes and their logs; add --yes to do it without a terminal")
+                "this removes every process (\(names.count)) and their logs; add --yes to do it without a terminal")
         }
         Terminal.standardError.write("Remove \(names.count) processes and their logs (\(names.joined(separator: ", ")))? [y/N] ")
         let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
