@@ -211,10 +211,35 @@ extension Registry {
         return (offset, 0)
     }
 
+    /// Whether `pid` runs as the supervisor of `paths`: the `--dir` on its command line is this
+    /// directory (the same file, however the path was spelled when it started); nil when its
+    /// command line cannot be read.
+    package static func supervises(_ pid: Int32, _ paths: ProcessPaths) -> Bool? {
+        guard let line = Platform.readFile("/proc/\(pid)/cmdline") else { return nil }
+        let words = line.split(separator: 0, omittingEmptySubsequences: false)
+        guard let flag = words.firstIndex(where: { $0.elementsEqual("--dir".utf8) }), flag + 1 < words.count else {
+            return false
+        }
+        var given = stat()
+        var mine = stat()
+        let found = ByteText.withCString(ByteText.text(words[flag + 1])) { stat($0, &given) } == 0
+        guard found, ByteText.withCString(paths.directory, { stat($0, &mine) }) == 0 else { return false }
+        return given.st_dev == mine.st_dev && given.st_ino == mine.st_ino
+    }
+
     /// Writes a control command into the supervisor's FIFO.
     package func sendControl(_ command: ControlCommand, to paths: ProcessPaths, name: ProcessName, supervisor: Int32)
         throws(RunitError)
     {
+        // The lock's holder, proven this directory's supervisor by its command line: a lock file
+        // hard-linked to another process's makes that process the holder, and its pid must not be
+        // named as this one's to kill.
+        if Self.supervises(supervisor, paths) == false {
+            throw RunitError(
+                .storage,
+                "the lock file of '\(name)', \(paths.lock), is held by pid \(supervisor), which is not its supervisor "
+                    + "(the file may be a link to another's); remove it, then run the command again")
+        }
         func unreachable() -> RunitError {
             RunitError(
                 .failed,

@@ -193,3 +193,31 @@ def test_logs_refuses_a_planted_log_file(faults, kind):
         r = faults.cli("logs", "f", *extra, timeout=HANG, check_hang=True)
         assert r.returncode == 1, f"logs {extra} on a {kind}: exit {r.returncode}: {text(r)}"
         assert "current.log" in text(r) and "not a log file" in text(r), text(r)
+
+
+def test_hard_linked_lock_never_names_another_supervisor(faults):
+    """A lock file hard-linked to another process's: `stop` says the lock is held by a process
+    that is not this one's supervisor, and never advises `kill -9` of that other supervisor
+    (helper-37); the other process runs on."""
+    faults.start("a")
+    faults.start("b", "sleep", "1000.6")
+    assert faults.cli("stop", "b").returncode == 0
+    [other] = faults.supervisors("a")
+    lock = faults.dir("b") / "lock"
+    lock.unlink()
+    os.link(faults.dir("a") / "lock", lock)
+    r = faults.cli("stop", "b", timeout=HANG, check_hang=True)
+    assert r.returncode != 0 and "not its supervisor" in text(r), text(r)
+    assert f"kill -9 {other}" not in text(r), text(r)
+    assert faults.supervisors("a") == [other] and len(faults.copies()) == 1
+
+
+def test_stop_through_another_spelling_of_the_home(faults):
+    """A supervisor started under one path of RUNIT_HOME is stopped through a link to it: the
+    check that the lock's holder is this process's supervisor compares files, not spellings."""
+    faults.start("s")
+    link = faults.base / "home-link"
+    os.symlink(faults.home, link)
+    r = faults.cli("stop", "s", env={"RUNIT_HOME": str(link) + "/"})
+    assert r.returncode == 0, text(r)
+    assert faults.wait_for(lambda: not faults.copies(), 5)
