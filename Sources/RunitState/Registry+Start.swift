@@ -111,7 +111,7 @@ extension Registry {
         var holder = liveSupervisor(paths)
         let deadline = Platform.monotonicMillis() + 5_000
         while holder > 0, Platform.monotonicMillis() < deadline,
-            let status = try? StateFiles.readStatus(paths), !status.state.isActive
+            let status = try? StateFiles.readStatus(paths), !status.state.isActive, Self.supervises(holder, paths) != false
         {
             usleep(5_000)
             holder = liveSupervisor(paths)
@@ -133,6 +133,7 @@ extension Registry {
         var spec = current == stored ? spec : try makeSpec(request, name: name, previous: current)
         let holder = supervisorNotLeaving(paths)
         if holder > 0 {
+            try refuseForeignHolder(holder, paths, name: name)
             guard request.replace else {
                 throw RunitError(
                     .alreadyRunning,

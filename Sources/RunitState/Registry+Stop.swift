@@ -211,6 +211,17 @@ extension Registry {
         return (offset, 0)
     }
 
+    /// Refuses a lock holder whose command line proves it is not the supervisor of `name`: a lock
+    /// file hard-linked to another process's lock has that process's supervisor as its holder,
+    /// which must be neither signalled, named as this one's to kill, nor taken for it running.
+    package func refuseForeignHolder(_ holder: Int32, _ paths: ProcessPaths, name: ProcessName) throws(RunitError) {
+        guard Self.supervises(holder, paths) == false else { return }
+        throw RunitError(
+            .storage,
+            "the lock file of '\(name)', \(paths.lock), is held by pid \(holder), which is not its supervisor (the "
+                + "file may be a link to another's); when nothing of '\(name)' runs, remove it, then run the command again")
+    }
+
     /// Whether `pid` runs as the supervisor of `paths`: the `--dir` on its command line is this
     /// directory (the same file, however the path was spelled when it started); nil when its
     /// command line cannot be read.
@@ -234,12 +245,7 @@ extension Registry {
         // The lock's holder, proven this directory's supervisor by its command line: a lock file
         // hard-linked to another process's makes that process the holder, and its pid must not be
         // named as this one's to kill.
-        if Self.supervises(supervisor, paths) == false {
-            throw RunitError(
-                .storage,
-                "the lock file of '\(name)', \(paths.lock), is held by pid \(supervisor), which is not its supervisor "
-                    + "(the file may be a link to another's); remove it, then run the command again")
-        }
+        try refuseForeignHolder(supervisor, paths, name: name)
         func unreachable() -> RunitError {
             RunitError(
                 .failed,

@@ -209,6 +209,9 @@ def test_hard_linked_lock_never_names_another_supervisor(faults):
     r = faults.cli("stop", "b", timeout=HANG, check_hang=True)
     assert r.returncode != 0 and "not its supervisor" in text(r), text(r)
     assert f"kill -9 {other}" not in text(r), text(r)
+    started = faults.cli("start", "b", timeout=HANG, check_hang=True)
+    assert started.returncode != 0 and "not its supervisor" in text(started), \
+        f"start took 'b' for running under the other's supervisor: {text(started)}"
     assert faults.supervisors("a") == [other] and len(faults.copies()) == 1
 
 
