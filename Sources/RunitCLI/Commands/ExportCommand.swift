@@ -48,6 +48,8 @@ struct ExportCommand: AsyncParsableCommand {
             throw RunitError(.invalidInput, "cannot export \(refusal); nothing was written")
         }
         let directory = RunitContext.absolute(dir, from: FileManager.default.currentDirectoryPath)
+        // Every target first: a refusal leaves nothing half written.
+        for spec in specs { try UnitFile.check(directory + "/" + SystemdText.unitName(spec.name)) }
         for spec in specs {
             let path = directory + "/" + SystemdText.unitName(spec.name)
             let text = SystemdText.unit(for: spec, oneShot: oneShots.contains(spec.name))

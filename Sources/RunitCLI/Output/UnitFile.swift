@@ -19,16 +19,20 @@ enum UnitFile {
                 .storage,
                 "cannot create the folder \(folder) for \(path): \(Platform.describe(errno: Platform.lastError))")
         }
-        var info = stat()
-        if lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG, info.st_mode & S_IFMT != S_IFLNK {
-            throw RunitError(
-                .invalidInput,
-                "cannot write \(path): \(Platform.kind(of: info.st_mode)) is there, where the file goes; remove it or "
-                    + "write elsewhere")
-        }
+        try check(path)
         let failure = Platform.writeAtomically(path, Array(text.utf8), mode: 0o644)
         guard failure == 0 else {
             throw RunitError(.storage, "cannot write \(path): \(Platform.describe(errno: failure))")
         }
+    }
+
+    /// Refuses a folder or another non-file where the file goes (a link is replaced, as a file is).
+    static func check(_ path: String) throws(RunitError) {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG, info.st_mode & S_IFMT != S_IFLNK else { return }
+        throw RunitError(
+            .invalidInput,
+            "cannot write \(path): \(Platform.kind(of: info.st_mode)) is there, where the file goes; remove it or "
+                + "write elsewhere")
     }
 }
