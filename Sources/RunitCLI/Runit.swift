@@ -49,7 +49,7 @@ public struct Runit: AsyncParsableCommand {
             }
             if code == .success {
                 if let unknown = unknownHelpTopic(arguments) {
-                    Terminal.standardError.write("runit: \(unknown)\n")
+                    Terminal.standardError.write("runit: \(ByteText.visible(unknown))\n")
                     Foundation.exit(2)
                 }
                 print(message)

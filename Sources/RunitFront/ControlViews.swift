@@ -23,7 +23,7 @@ public enum ControlViews {
     }
 
     /// The command's work for a validated request, callable without argument parsing.
-    public static func start(_ request: StartRequest, json: Bool) throws {
+    public static func start(_ request: StartRequest, json: Bool, quiet: Bool = false) throws {
         let registry = Registry(context: .fromEnvironment())
         let outcome = try registry.start(request)
         let report = registry.report(for: outcome.snapshot)
@@ -37,6 +37,8 @@ public enum ControlViews {
                     warnings: outcome.warnings, port: outcome.port))
         } else if let failure = outcome.failure {
             throw RunitError(.startFailed, failureMessage(failure, name: report.name, lines: lines))
+        } else if quiet {
+            // What follows (`start --wait --json`) prints the one JSON document.
         } else if outcome.finishedCleanly {
             Terminal.write("\(report.name) ran and exited with code 0\n")
         } else {

@@ -259,18 +259,18 @@ extension Platform {
 
     /// Creates a directory with mode 0700 if it does not exist; false on any other failure.
     @discardableResult
-    public static func makeDirectory(_ path: String) -> Bool {
-        mkdir(path, 0o700) == 0 || crunit_errno() == EEXIST
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o700) -> Bool {
+        mkdir(path, mode) == 0 || crunit_errno() == EEXIST
     }
 
-    /// Creates `path` and any missing parent, each new one with mode 0700 (existing ones are left
-    /// as they are); false on failure, with errno set.
+    /// Creates `path` and any missing parent, each new one with `mode` (0700: runit's state; the
+    /// umask applies), existing ones left as they are; false on failure, with errno set.
     @discardableResult
-    public static func makeDirectories(_ path: String) -> Bool {
-        if makeDirectory(path) { return true }
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o700) -> Bool {
+        if makeDirectory(path, mode: mode) { return true }
         guard crunit_errno() == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return false }
-        guard makeDirectories(String(path[..<slash])) else { return false }
-        return makeDirectory(path)
+        guard makeDirectories(String(path[..<slash]), mode: mode) else { return false }
+        return makeDirectory(path, mode: mode)
     }
 
     /// Creates a FIFO with mode 0600 if it does not exist.

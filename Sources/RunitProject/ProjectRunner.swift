@@ -140,6 +140,9 @@ public struct ProjectRunner: Sendable {
             if dependency.condition == .completedSuccessfully && code == 0 { return nil }
             let how = signal.map { "was killed by signal \($0)" } ?? "exited with code \(code.map(String.init) ?? "?")"
             return (how, registry.runLines(name, endingAt: micros).map { LogText.clean($0.textString) })
+        case .exited(.lost, _, _):
+            // Its supervisor died: what it left would run on unwatched.
+            return (registry.endLostStart(name), lines())
         case .exited(let state, let code, let signal):
             if dependency.condition == .completedSuccessfully && code == 0 && signal == nil { return nil }
             let how =

@@ -224,7 +224,7 @@ extension Registry {
 
     /// Whether `pid` runs as the supervisor of `paths`: the `--dir` on its command line is this
     /// directory (the same file, however the path was spelled when it started); nil when its
-    /// command line cannot be read.
+    /// command line cannot be read, or the folder it names is gone (moved).
     package static func supervises(_ pid: Int32, _ paths: ProcessPaths) -> Bool? {
         guard let line = Platform.readFile("/proc/\(pid)/cmdline") else { return nil }
         let words = line.split(separator: 0, omittingEmptySubsequences: false)
@@ -233,8 +233,9 @@ extension Registry {
         }
         var given = stat()
         var mine = stat()
-        let found = ByteText.withCString(ByteText.text(words[flag + 1])) { stat($0, &given) } == 0
-        guard found, ByteText.withCString(paths.directory, { stat($0, &mine) }) == 0 else { return false }
+        // A --dir that is gone (the state folder moved since the start) proves nothing either way.
+        guard ByteText.withCString(ByteText.text(words[flag + 1]), { stat($0, &given) }) == 0 else { return nil }
+        guard ByteText.withCString(paths.directory, { stat($0, &mine) }) == 0 else { return false }
         return given.st_dev == mine.st_dev && given.st_ino == mine.st_ino
     }
 

@@ -166,7 +166,7 @@ extension Registry {
     /// Whether the process runs again after quick failures (runs under `--min-uptime`) and its
     /// current run has not yet lasted that long: without a readiness check, it is not ready
     /// until it has (or until its run ends, which fails the wait).
-    package static func inCrashLoop(_ snapshot: ProcessSnapshot) -> Bool {
+    public static func inCrashLoop(_ snapshot: ProcessSnapshot) -> Bool {
         guard let status = snapshot.status, status.quickFailures > 0, status.startedAtMilliseconds > 0 else { return false }
         let minUptime = snapshot.spec?.policies.minUptimeMillis ?? ProcessPolicies().minUptimeMillis
         return Platform.nowMicros() / 1000 - status.startedAtMilliseconds < minUptime

@@ -133,7 +133,9 @@ struct CommandRun {
     /// process's tree.
     func killEscapees() {
         // The shell, while it lives, is one of those children.
-        for root in ProcessTable.childPIDs(ofSingleThreaded: getpid()) ?? [] where carriesMark(root) {
+        // Without the kernel's children lists, the whole tree (found by a scan of /proc).
+        let children = ProcessTable.childPIDs(ofSingleThreaded: getpid()) ?? ProcessTable.descendantPIDs(of: getpid())
+        for root in children where carriesMark(root) {
             for member in [root] + ProcessTable.descendantPIDs(of: root) where carriesMark(member) {
                 kill(member, SIGKILL)
             }

@@ -122,3 +122,29 @@ struct ProjectFaultTests {
         #expect(try fixture.run("list", "--project", "shop").stdout.contains("shop/web"))
     }
 }
+
+extension ProjectFaultTests {
+    @Test("up: a dependency whose supervisor dies while up waits for it is ended, and up says so")
+    func dependencyLosesItsSupervisor() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let directory = try fixture.project(
+            """
+            processes:
+              db:
+                command: echo $$ > db.pid; sleep 1; kill -9 $PPID; exec sleep 283
+                ready_log: READY
+              web:
+                command: exec sleep 284
+                depends_on: {db: ready}
+            """)
+        let up = try fixture.run(["up", "--timeout", "20s"], cwd: directory)
+        #expect(up.status != 0)
+        #expect(
+            up.stdout.contains("lost its supervisor") || up.stderr.contains("lost its supervisor"), "\(up.stdout)\(up.stderr)")
+        let pid = Int32(
+            try String(contentsOfFile: directory + "/db.pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(fixture.eventually(timeout: 15) { !isAlive(pid ?? 0) }, "db's process ran on, unwatched")
+        #expect(fixture.state("shop/db") == "stopped")
+    }
+}

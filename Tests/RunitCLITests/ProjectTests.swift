@@ -268,6 +268,11 @@ struct ProjectTests {
         #expect(star.status == 2 && star.stderr.contains("every process"), "\(star.stderr)")
         #expect(fixture.state("worker") == "stopped", "nothing removed")
         #expect(try fixture.run("remove", "web-*").status == 0)
+        // Names given one by one remove without a question, even when they are all there is.
+        let named = try fixture.run(["remove", "worker", "shop/api", "shop/db"])
+        #expect(named.status == 0, "\(named.stderr)")
+        #expect(try fixture.run("list", "--json").stdout.filter { !$0.isWhitespace } == "[]")
+        #expect(try fixture.run("start", "last", "--", "sleep", "300").status == 0)
         let all = try fixture.run("remove", "--all", "--yes")
         #expect(all.status == 0, "\(all.stderr)")
         #expect(try fixture.run("list", "--json").stdout.filter { !$0.isWhitespace } == "[]")

@@ -102,6 +102,12 @@ struct ResurrectTests {
         let export = try fixture.run("export", "systemd", "v", "w", "--dir", fixture.scratch + "/out")
         #expect(export.status == 2 && export.stderr.contains("a directory is there"), "\(export.stderr)")
         #expect(!FileManager.default.fileExists(atPath: fixture.scratch + "/out/runit-v.service"), "half written")
+        let fresh = try fixture.run("export", "systemd", "v", "--dir", fixture.scratch + "/units/a")
+        #expect(fresh.status == 0, "\(fresh.stderr)")
+        let mask = umask(0)
+        umask(mask)
+        let mode = try FileManager.default.attributesOfItem(atPath: fixture.scratch + "/units/a")[.posixPermissions] as? Int
+        #expect(mode == 0o777 & ~Int(mask), "a unit folder is made as any tool makes one, not private as runit's state")
         try fixture.write("a file", to: "file")
         let under = try fixture.run("export", "systemd", "w", "--dir", fixture.scratch + "/file/sub")
         #expect(under.status == 1 && under.stderr.contains("cannot create the folder"), "\(under.stderr)")

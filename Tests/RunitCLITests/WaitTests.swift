@@ -103,6 +103,16 @@ struct WaitTests {
         let wait = try fixture.run("wait", "loop", "--ready", "--timeout", "20s")
         #expect(wait.status == 1, "a crash loop was called ready: \(wait.stdout) \(wait.stderr)")
         #expect(wait.stderr.contains("code 3") && wait.stderr.contains("booting"), "\(wait.stderr)")
+        // One that failed once and now runs is not ready until --min-uptime: the timeout says why.
+        let once = fixture.scratch + "/failed-once"
+        #expect(
+            try fixture.run(
+                "start", "--name", "flaky", "--restart", "always", "--min-uptime", "60s", "--command",
+                "if [ -e \(once) ]; then echo up; sleep 300; else touch \(once); exit 3; fi"
+            ).status != 0)
+        #expect(fixture.eventually { fixture.state("flaky") == "running" })
+        let held = try fixture.run("wait", "flaky", "--ready", "--timeout", "1s")
+        #expect(held.status == 124 && held.stderr.contains("after 1 quick failure"), "\(held.stderr)")
         // A steady process is ready at once, as before.
         #expect(try fixture.run("start", "steady", "--", "sleep", "300").status == 0)
         #expect(try fixture.run("wait", "steady", "--ready", "--timeout", "5s").status == 0)

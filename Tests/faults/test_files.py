@@ -224,3 +224,17 @@ def test_stop_through_another_spelling_of_the_home(faults):
     r = faults.cli("stop", "s", env={"RUNIT_HOME": str(link) + "/"})
     assert r.returncode == 0, text(r)
     assert faults.wait_for(lambda: not faults.copies(), 5)
+
+
+def test_stop_after_the_state_folder_moved(faults):
+    """RUNIT_HOME moved while a supervisor runs: its `--dir` names a folder that is gone, which
+    proves nothing against it; stop reaches it through the moved folder (helper-41)."""
+    faults.start("m")
+    moved = faults.base / "moved-home"
+    os.rename(faults.home, moved)
+    try:
+        r = faults.cli("stop", "m", env={"RUNIT_HOME": str(moved)})
+        assert r.returncode == 0 and "not its supervisor" not in text(r), text(r)
+        assert faults.wait_for(lambda: not faults.copies(), 5)
+    finally:
+        os.rename(moved, faults.home)

@@ -161,6 +161,12 @@ struct LogsCommand: AsyncParsableCommand {
         var colors: [String: String] = [:]
         let names = try only ?? registry.names()
         for name in names { colors[name] = palette[colors.count % palette.count] }
+        // A log that cannot be read (a FIFO or a link in its place) is named; the others are shown.
+        for name in names {
+            do throws(RunitError) { _ = try registry.logReader(name) } catch {
+                Terminal.standardError.write("runit: \(ByteText.visible(error.message))\n")
+            }
+        }
         var width = names.map(\.count).max() ?? 0
         let printer = LogPrinter(timestamps: timestamps, json: json, utc: utc, markErrors: stream == nil) { name in
             if colors[name] == nil { colors[name] = palette[colors.count % palette.count] }

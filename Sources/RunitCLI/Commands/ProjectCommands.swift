@@ -164,8 +164,9 @@ extension DownCommand {
             let message = (error as? RunitError)?.message ?? "\(error)"
             let lines = message.split(separator: "\n")
             let why = message.hasPrefix("the project file has") ? lines.dropFirst().joined(separator: "; ") : message
+            let shown = ByteText.visible(why, keepingLines: true)
             Terminal.standardError.write(
-                "runit: \(why)\nrunit: so taking down what up started of project '\(recorded.name)' in \(recorded.directory)\n")
+                "runit: \(shown)\nrunit: so taking down what up started of project '\(recorded.name)' in \(recorded.directory)\n")
             return recorded
         }
         if let file = options.file {

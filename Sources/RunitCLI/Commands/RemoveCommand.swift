@@ -24,9 +24,11 @@ struct RemoveCommand: AsyncParsableCommand {
         let grace = try target.graceMillis()
         guard let name = target.single else {
             let selection = try target.selected(registry)
-            // A pattern that matches every process (`'*'`) removes as much as --all, and asks as it does.
+            // Patterns that match every process (`'*'`) remove as much as --all, and ask as it does;
+            // names given one by one are what the user meant, whatever else exists.
+            let patterned = target.names.contains { $0.contains(where: { "*?[".contains($0) }) }
             let everyone = Set((try? registry.names()) ?? [])
-            let all = target.all || (everyone.count > 1 && Set(selection.names) == everyone)
+            let all = target.all || (patterned && !everyone.isEmpty && Set(selection.names) == everyone)
             if all && !yes { try Self.confirm(selection.names) }
             try Batch.run(selection, json: output.json) { name in
                 let outcome = try registry.remove(name, graceMillis: grace)

@@ -75,14 +75,17 @@ struct StartCommand: AsyncParsableCommand {
             return millis
         }
         let request = try request()
-        try ControlViews.start(request, json: output.json && !wait)
+        try ControlViews.start(request, json: output.json && !wait, quiet: output.json && wait)
         if wait { try Self.waitUntilReady(request.name, timeoutMillis: waitMillis ?? 30_000, json: output.json) }
     }
 
     /// `--wait`: until the process is ready; a run that ends first fails with its last lines.
     static func waitUntilReady(_ name: String, timeoutMillis: Int64, json: Bool) throws {
         let registry = Registry(context: .fromEnvironment())
-        guard let current = try? registry.existing(name), current.isSupervised else { return }
+        guard let current = try? registry.existing(name) else { return }
+        // Its supervisor gone since the start reported: what it started would run on unwatched.
+        if current.state == .lost { throw RunitError(.startFailed, registry.endLostStart(name)) }
+        guard current.isSupervised else { return }
         let outcome = try registry.wait(for: name, until: WaitCondition(ready: true), timeoutMillis: timeoutMillis)
         if case .exited(.lost, _, _) = outcome {
             // Left alone, what it started would run on unwatched.

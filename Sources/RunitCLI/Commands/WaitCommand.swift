@@ -142,6 +142,14 @@ struct WaitCommand: AsyncParsableCommand {
         case .timedOut, .cancelled:
             result.met = false
             (result.outcome, result.message) = ("timeout", "did not get there in time")
+            if let snapshot = try? registry.existing(name), Registry.inCrashLoop(snapshot), let status = snapshot.status {
+                // Why a process that runs is not ready: it failed quickly before this run.
+                let uptime = DurationText.format(
+                    milliseconds: snapshot.spec?.policies.minUptimeMillis ?? ProcessPolicies().minUptimeMillis)
+                result.message +=
+                    ": it runs again after \(status.quickFailures) quick failure\(status.quickFailures == 1 ? "" : "s"), "
+                    + "and counts as ready once this run has lasted --min-uptime (\(uptime))"
+            }
             result.lastLines = lastLines(until: nil)
         }
         return result

@@ -14,7 +14,8 @@ enum UnitFile {
     /// the path and what is wrong.
     static func write(_ text: String, to path: String) throws(RunitError) {
         let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        guard folder.isEmpty || Platform.makeDirectories(folder) else {
+        // Folders as any tool makes them (0777 less the umask): a unit folder is no private state.
+        guard folder.isEmpty || Platform.makeDirectories(folder, mode: 0o777) else {
             throw RunitError(
                 .storage,
                 "cannot create the folder \(folder) for \(path): \(Platform.describe(errno: Platform.lastError))")
