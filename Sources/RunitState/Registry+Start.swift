@@ -111,7 +111,7 @@ extension Registry {
         var holder = liveSupervisor(paths)
         let deadline = Platform.monotonicMillis() + 5_000
         while holder > 0, Platform.monotonicMillis() < deadline,
-            let status = try? StateFiles.readStatus(paths), !status.state.isActive, Self.supervises(holder, paths) != false
+            let status = try? StateFiles.readStatus(paths), !status.state.isActive
         {
             usleep(5_000)
             holder = liveSupervisor(paths)

@@ -166,3 +166,23 @@ final class BoundSocket: Sendable {
         _ = Glibc.close(fd)
     }
 }
+
+extension WaitTests {
+    @Test("start_process wait_for: a supervisor that dies during the wait fails the start, and what it left is ended")
+    func supervisorDiesDuringTheWait() async {
+        let fixture = ToolFixture()
+        defer { fixture.cleanUp() }
+        let answer = await fixture.call(
+            "start_process",
+            [
+                "name": "doomed", "command": "sleep 0.5; kill -9 $PPID; exec sleep 287",
+                "wait_for": ["log_regex": "^never$", "timeout_s": 20],
+            ])
+        #expect(answer.isError == true)
+        #expect(
+            answer.text.contains("lost its supervisor") && answer.text.contains("runit ended what it left running"),
+            "\(answer.text)")
+        let status = await fixture.call("get_process_status", ["name": "doomed"])
+        #expect(status.text.hasPrefix("doomed: stopped"), "\(status.text)")
+    }
+}
