@@ -131,3 +131,15 @@ struct WaitTests {
         #expect(try !fixture.run("status", "b").stdout.contains("next start"))
     }
 }
+
+extension WaitTests {
+    @Test("start --wait --json prints one JSON document, nothing before it")
+    func startWaitJSON() throws {
+        let fixture = try CLIFixture()
+        defer { fixture.cleanUp() }
+        let result = try fixture.run("start", "j", "--wait", "--json", "--", "sleep", "300")
+        #expect(result.status == 0, "\(result.stderr)")
+        let parsed = try? JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(parsed?["met"] as? Bool == true, "stdout is not one JSON document: \(result.stdout)")
+    }
+}
