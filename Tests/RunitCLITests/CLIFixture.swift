@@ -150,8 +150,11 @@ final class CLIFixture: @unchecked Sendable {
     /// Stops every supervisor under `stateDirectory`, a runit home that may not be the fixture's.
     func stopAll(stateDirectory: String) {
         let procs = stateDirectory + "/procs"
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: procs)) ?? [] {
-            if let holder = Platform.lockHolder(procs + "/\(name)/lock"), holder > 0 {
+        for folder in (try? FileManager.default.contentsOfDirectory(atPath: procs)) ?? [] {
+            // A project's process is stored as `shop~web`, and named `shop/web`: a stop by the
+            // folder's name was refused, and its process left running once its supervisor was killed.
+            let name = ProcessName(storage: folder)?.rawValue ?? folder
+            if let holder = Platform.lockHolder(procs + "/\(folder)/lock"), holder > 0 {
                 _ = try? run(["stop", name, "--timeout", "1"], environment: ["RUNIT_HOME": stateDirectory])
                 if Platform.processExists(holder) {
                     kill(holder, SIGKILL)
