@@ -42,7 +42,7 @@ extension RunitTools {
             }
             query.stream = value
         }
-        let reader = try registry.logReader(name)
+        let reader = try registry.checkedLogReader(name)
         var records: [LogRecord]
         var next: LogCursor
         var truncated = false

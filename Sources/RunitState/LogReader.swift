@@ -23,21 +23,24 @@ public struct LogReader: Sendable {
     /// The log files, oldest first, with their inode numbers.
     package func files() -> [(path: String, inode: UInt64)] {
         var result: [(String, UInt64)] = []
-        var index = 1
-        var rotated: [String] = []
-        // A rotation renames previous.N to N+1 from the oldest down, so for a moment one name is
-        // missing: look one further before deciding the list has ended.
-        while Platform.exists(paths.rotatedLog(index))
-            || Platform.exists(paths.rotatedLog(index + 1))
-        {
-            if Platform.exists(paths.rotatedLog(index)) { rotated.append(paths.rotatedLog(index)) }
-            index += 1
-        }
-        for path in rotated.reversed() + [paths.currentLog] {
+        for path in rotatedFiles() + [paths.currentLog] {
             var info = stat()
             if stat(path, &info) == 0 { result.append((path, UInt64(info.st_ino))) }
         }
         return result
+    }
+
+    /// The paths of the rotated log files there are, oldest first.
+    package func rotatedFiles() -> [String] {
+        var index = 1
+        var rotated: [String] = []
+        // A rotation renames previous.N to N+1 from the oldest down, so for a moment one name is
+        // missing: look one further before deciding the list has ended.
+        while Platform.exists(paths.rotatedLog(index)) || Platform.exists(paths.rotatedLog(index + 1)) {
+            if Platform.exists(paths.rotatedLog(index)) { rotated.append(paths.rotatedLog(index)) }
+            index += 1
+        }
+        return rotated.reversed()
     }
 
     /// How many records older than `--since` in a row end a backward read: past a clock step

@@ -8,18 +8,25 @@ import RunitKit
 
 extension Registry {
     /// The log reader of an existing process.
-    /// A log file that is not a regular file (a FIFO, a link, a folder planted in its place)
-    /// is refused, saying so: it was read as an empty log.
     public func logReader(_ name: String) throws(RunitError) -> LogReader {
         let snapshot = try existing(name)
-        let reader = LogReader(paths: ProcessPaths(home: context.home, name: snapshot.name))
-        for path in [reader.paths.currentLog] + reader.files().map(\.path) {
+        return LogReader(paths: ProcessPaths(home: context.home, name: snapshot.name))
+    }
+
+    /// The log reader for a user's request of a process's logs (`runit logs`, MCP's
+    /// `get_process_logs`): a log file that is not a regular file (a FIFO, a link, a folder
+    /// planted in its place) is refused, saying so; it was read as an empty log. Once per
+    /// request, not in the loops that read on (a follow, `top`).
+    public func checkedLogReader(_ name: String) throws(RunitError) -> LogReader {
+        let reader = try logReader(name)
+        for path in [reader.paths.currentLog] + reader.rotatedFiles() {
             var info = stat()
             guard lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG else { continue }
+            let shown = ByteText.visible(name)
             throw RunitError(
                 .storage,
-                "the log of '\(snapshot.name)', \(path), is \(Platform.kind(of: info.st_mode)), not a log file: runit "
-                    + "reads only regular files; remove it (the next start of '\(snapshot.name)' writes a new log)")
+                "the log of '\(shown)', \(path), is \(Platform.kind(of: info.st_mode)), not a log file: runit "
+                    + "reads only regular files; remove it (the next start of '\(shown)' writes a new log)")
         }
         return reader
     }

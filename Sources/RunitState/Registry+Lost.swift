@@ -37,18 +37,12 @@ extension Registry {
         if status == nil && !damaged && access(paths.spec, F_OK) != 0 { return false }
         var tree = LostTree(directory: paths.directory, token: status?.run, session: status?.supervisorPID ?? 0)
         let wasRunning = !tree.members().isEmpty
-        if wasRunning {
-            tree.askToStop(paths)
-            if !tree.waitUntilGone(timeoutMillis: graceMillis) {
-                tree.signal(SIGKILL)
-                if !tree.waitUntilGone(timeoutMillis: 5_000) {
-                    let left = tree.members().map { String($0) }.joined(separator: ", ")
-                    throw RunitError(
-                        .timeout,
-                        "'\(name)' lost its supervisor and pids \(left) survived SIGKILL (stuck in the kernel, or not "
-                            + "yours to signal); end them by hand, then run 'runit stop \(name)' again")
-                }
-            }
+        if wasRunning && !tree.end(signal: Self.stopPolicy(paths).signal, graceMillis: graceMillis) {
+            let left = tree.members().map { String($0) }.joined(separator: ", ")
+            throw RunitError(
+                .timeout,
+                "'\(name)' lost its supervisor and pids \(left) survived SIGKILL (stuck in the kernel, or not "
+                    + "yours to signal); end them by hand, then run 'runit stop \(name)' again")
         }
         let supervisor = status?.supervisorPID ?? 0
         var message =
@@ -74,6 +68,13 @@ extension Registry {
                     + "\(paths.status): \(Platform.describe(errno: failure)); make room, then run 'runit stop \(name)' again")
         }
         return wasRunning
+    }
+
+    /// The process's `--stop-signal` and `--stop-timeout`, from its spec; SIGTERM and the
+    /// default grace without one (a spec missing or damaged).
+    package static func stopPolicy(_ paths: ProcessPaths) -> (signal: Int32, graceMillis: Int64) {
+        guard let policies = (try? StateFiles.readSpec(paths))?.policies else { return (SIGTERM, defaultGraceMillis) }
+        return (policies.stopSignal, policies.stopTimeoutMillis)
     }
 
     /// For a client that waited for a process to be ready and found it `lost` (its supervisor
@@ -190,12 +191,14 @@ package struct LostTree {
         for pid in members() { kill(pid, signal) }
     }
 
-    /// Sends the process's `--stop-signal` (from its spec in `paths`; SIGTERM without one),
-    /// then SIGCONT, as its supervisor would have.
-    package mutating func askToStop(_ paths: ProcessPaths) {
-        let stopSignal = (try? StateFiles.readSpec(paths))?.policies.stopSignal ?? SIGTERM
+    /// Ends every member as its supervisor would have: `stopSignal` (then SIGCONT, for one that
+    /// is paused), SIGKILL after `graceMillis`; whether none is left 5 s after that.
+    package mutating func end(signal stopSignal: Int32, graceMillis: Int64) -> Bool {
         signal(stopSignal)
         if SignalName.continuesAfter(stopSignal) { signal(SIGCONT) }
+        if waitUntilGone(timeoutMillis: graceMillis) { return true }
+        signal(SIGKILL)
+        return waitUntilGone(timeoutMillis: 5_000)
     }
 
     /// Waits until no member is left; false if some are still there after `timeoutMillis`.

@@ -184,8 +184,11 @@ extension Registry {
         switch report {
         case .supervisorEnded(let pid): endedAfter = pid
         case .running(let pid):
-            // With no settle time the report comes at once: a supervisor already gone is found here.
-            if liveSupervisor(paths) == 0, let status = try? StateFiles.readStatus(paths), status.state.isActive {
+            // With no settle time the report comes at once: a supervisor already gone is found
+            // here (with one, the launcher saw its end of the pipe within the settle time).
+            if request.settleMillis <= 0, liveSupervisor(paths) == 0, let status = try? StateFiles.readStatus(paths),
+                status.state.isActive
+            {
                 endedAfter = pid
             }
         case .exited, .failed: break
@@ -224,16 +227,11 @@ extension Registry {
         var damaged = false
         do { status = try StateFiles.readStatus(paths) } catch { damaged = true }
         do throws(RunitError) {
-            let ended = try stopLost(name, status: status, damaged: damaged, graceMillis: Self.stopGrace(paths))
+            let ended = try stopLost(name, status: status, damaged: damaged, graceMillis: Self.stopPolicy(paths).graceMillis)
             return ended ? "; runit ended what it left running" : ""
         } catch {
             return "; \(error.message)"
         }
-    }
-
-    /// The process's `--stop-timeout`, from its spec; the default without one.
-    private static func stopGrace(_ paths: ProcessPaths) -> Int64 {
-        (try? StateFiles.readSpec(paths))?.policies.stopTimeoutMillis ?? defaultGraceMillis
     }
 
     /// Deletes the directory of a process whose start failed before its supervisor recorded
@@ -254,13 +252,8 @@ extension Registry {
         // A supervisor killed before it wrote a status may have started the process: what
         // carries a token of this directory is ended first, and the entry stays while any survives.
         var tree = LostTree(directory: paths.directory, token: nil, session: 0)
-        if !tree.members().isEmpty {
-            tree.askToStop(paths)
-            if !tree.waitUntilGone(timeoutMillis: Self.stopGrace(paths)) {
-                tree.signal(SIGKILL)
-                guard tree.waitUntilGone(timeoutMillis: 5_000) else { return false }
-            }
-        }
+        let policy = Self.stopPolicy(paths)
+        guard tree.members().isEmpty || tree.end(signal: policy.signal, graceMillis: policy.graceMillis) else { return false }
         return crunit_remove_tree(paths.directory) == 0
     }
 

@@ -50,6 +50,11 @@ struct FileWatch: ~Copyable {
         let display: String
         /// Set while its directory is gone (deleted, moved away): it is looked for again.
         var lost = false
+
+        /// As a change names it: as the user wrote it, `.` for the working directory.
+        var shown: String { display.isEmpty ? "." : display }
+        /// What a log line about its directory names.
+        var named: String { file == nil ? "'\(shown)'" : "the directory of '\(shown)'" }
     }
 
     /// One directory watched for a root: its path under the root, empty for the root's directory.
@@ -241,10 +246,8 @@ struct FileWatch: ~Copyable {
         /// A root's directory is gone: a change, and a problem, since nothing there is watched now.
         mutating func lose(_ index: Int, how: String, now: Int64) {
             let root = roots[index]
-            let shown = root.display.isEmpty ? "." : root.display
-            note(now: now) { shown }
-            let what = root.file == nil ? "'\(shown)'" : "the directory of '\(shown)'"
-            addProblem("\(what) was \(how): it is watched again once it is back")
+            note(now: now) { root.shown }
+            addProblem("\(root.named) was \(how): it is watched again once it is back")
             dropTree(root: index, relative: [])
             roots[index].lost = true
             if lookAgainAt == nil { lookAgainAt = now + Self.lookAgainMillis }
@@ -268,7 +271,6 @@ struct FileWatch: ~Copyable {
                 roots[index].directory = Array(real.utf8)
                 let root = roots[index]
                 guard compose(root: index, relative: [], name: nil) != nil else { continue }
-                let shown = root.display.isEmpty ? "." : root.display
                 if root.file == nil {
                     _ = addTree(root: index, relative: [], findFile: false)
                 } else {
@@ -279,8 +281,8 @@ struct FileWatch: ~Copyable {
                     continue
                 }
                 roots[index].lost = false
-                addProblem("\(root.file == nil ? "'\(shown)'" : "the directory of '\(shown)'") is back: it is watched again")
-                note(now: now) { shown }
+                addProblem("\(root.named) is back: it is watched again")
+                note(now: now) { root.shown }
             }
         }
     #endif

@@ -71,7 +71,7 @@ struct LogsCommand: AsyncParsableCommand {
             return
         }
         let name = registry.resolve(names[0])
-        let reader = try registry.logReader(name)
+        let reader = try registry.checkedLogReader(name)
         let printer = LogPrinter(timestamps: timestamps, json: json, utc: utc, markErrors: stream == nil)
         let cursor = follow ? (reader.endCursor() ?? LogCursor(inode: 0, offset: 0)) : nil
         let joining = query.pattern == nil
@@ -163,7 +163,7 @@ struct LogsCommand: AsyncParsableCommand {
         for name in names { colors[name] = palette[colors.count % palette.count] }
         // A log that cannot be read (a FIFO or a link in its place) is named; the others are shown.
         for name in names {
-            do throws(RunitError) { _ = try registry.logReader(name) } catch {
+            do throws(RunitError) { _ = try registry.checkedLogReader(name) } catch {
                 Terminal.standardError.write("runit: \(ByteText.visible(error.message))\n")
             }
         }
