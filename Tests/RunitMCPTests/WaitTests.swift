@@ -186,3 +186,18 @@ extension WaitTests {
         #expect(status.text.hasPrefix("doomed: stopped"), "\(status.text)")
     }
 }
+
+extension WaitTests {
+    @Test("get_process_logs refuses a log file that is a FIFO, naming it, and never blocks on it")
+    func unfitLogFile() async {
+        let fixture = ToolFixture()
+        defer { fixture.cleanUp() }
+        #expect(await fixture.call("start_process", ["name": "f", "command": "echo hi"]).isError != true)
+        _ = await fixture.call("wait_for_process", ["name": "f", "exit": true, "timeout_s": 10])
+        let log = fixture.base + "/home/procs/f/logs/current.log"
+        #expect(unlink(log) == 0 && mkfifo(log, 0o600) == 0)
+        let answer = await fixture.call("get_process_logs", ["name": "f"])
+        #expect(answer.isError == true)
+        #expect(answer.text.contains("current.log, is a FIFO, not a log file"), "\(answer.text)")
+    }
+}
