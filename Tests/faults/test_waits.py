@@ -4,6 +4,7 @@ A client paused (SIGSTOP) while it holds a name's client lock: every other comma
 name gives up after RUNIT_LOCK_TIMEOUT with exit 1, naming the holder's pid. Numeric options
 out of range are usage errors (exit 2) that say the allowed range."""
 
+import json
 import re
 import signal
 import time
@@ -128,3 +129,26 @@ def test_other_option_out_of_range(faults, command, option):
     assert name in message, f"the refusal of {option} does not name the option: {message}"
     assert says_range(message, name), f"the refusal of {command} {option} does not say the allowed range: {message}"
     assert len(faults.copies()) == 1, "a refused command changed the running process"
+
+
+@pytest.mark.parametrize("check", [("--ready-notify",), ("--ready-log", "never printed")], ids=["notify", "log"])
+@pytest.mark.parametrize("code", [0, 1])
+def test_start_wait_fails_for_a_run_that_ends_before_it_is_ready(faults, check, code):
+    """`start --wait` with a readiness check, of a program that exits without passing it, fails
+    with its exit code, whatever the timing. When the supervisor had already left by the time
+    the wait began, it exited 0 and said nothing (with --json: no document at all). An exit 0
+    under `on-failure` ends the supervisor at once, which is what made that likely."""
+    restart = "on-failure" if code == 0 else "never"
+    for round in range(4):
+        name = f"r{round}"
+        program = ("sh", "-c", f"echo bye from {name}; exit {code}")
+        r = faults.cli("start", name, "--restart", restart, "--wait", *check, "--timeout", "10s", "--", *program)
+        assert r.returncode == 1, f"round {round}: a run that never got ready passed --wait: {text(r)}"
+        assert f"exited with code {code}" in text(r), f"round {round}: the exit is not said: {text(r)}"
+        assert faults.entry(name)["state"] in ("exited", "failed"), faults.entry(name)
+        j = faults.cli("start", f"j{round}", "--restart", restart, "--wait", "--json", *check, "--", *program)
+        assert j.returncode == 1, f"round {round}: --json: a run that never got ready passed --wait: {text(j)}"
+        result = json.loads(j.stdout)
+        # The settle time may see the exit first: then the start itself fails, with an error document.
+        assert "error" in result or (result["met"] is False and result["exit_code"] == code), result
+

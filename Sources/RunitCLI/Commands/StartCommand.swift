@@ -85,13 +85,15 @@ struct StartCommand: AsyncParsableCommand {
         guard let current = try? registry.existing(name) else { return }
         // Its supervisor gone since the start reported: what it started would run on unwatched.
         if current.state == .lost { throw RunitError(.startFailed, registry.endLostStart(name)) }
-        guard current.isSupervised else { return }
+        // A run that already ended (its supervisor gone too) is not ready either: the wait below
+        // reports its exit at once, as it does when it sees the end itself (MCP's wait_for agrees).
         let outcome = try registry.wait(for: name, until: WaitCondition(ready: true), timeoutMillis: timeoutMillis)
         if case .exited(.lost, _, _) = outcome {
             // Left alone, what it started would run on unwatched.
             throw RunitError(.startFailed, registry.endLostStart(name))
         }
-        let result = WaitCommand.describe(outcome, name: name, registry: registry)
+        var result = WaitCommand.describe(outcome, name: name, registry: registry)
+        if result.outcome == "exited" { result.message += " before it was ready" }
         if json { try Terminal.printJSON(result) } else { WaitCommand.print(result) }
         if !result.met { throw ExitCode(result.outcome == "timeout" ? WaitCommand.timedOut : 1) }
     }
