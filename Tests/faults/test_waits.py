@@ -152,3 +152,33 @@ def test_start_wait_fails_for_a_run_that_ends_before_it_is_ready(faults, check, 
         # The settle time may see the exit first: then the start itself fails, with an error document.
         assert "error" in result or (result["met"] is False and result["exit_code"] == code), result
 
+
+def test_wait_ready_says_a_crash_loop_keeps_exiting(faults):
+    """`wait --ready` on a process that keeps failing quickly (no readiness check) fails at the
+    end of the run it saw, saying it keeps exiting and how; it said only "exited with code 3",
+    as for a process that ended once."""
+    faults.start("loop", "sh", "-c", "echo booting; sleep 0.3; exit 3", extra=("--restart", "always"))
+    assert faults.wait_for(lambda: (faults.entry("loop") or {}).get("restarts", 0) >= 2, 15), faults.entry("loop")
+    r = faults.cli("wait", "loop", "--ready", "--timeout", "20s")
+    assert r.returncode == 1, f"a crash loop was called ready: {text(r)}"
+    message = text(r)
+    assert "keeps exiting" in message and "exited with code 3" in message, message
+    assert "quick failure" in message and "booting" in message, message
+
+
+def test_wait_ready_that_times_out_in_backoff_says_why(faults):
+    """A wait for readiness that runs out of time while a crash loop waits out its backoff says
+    the process keeps exiting, its last exit and when it starts again; it said only "did not
+    get there in time"."""
+    faults.start("loop", "sh", "-c", "exit 3", extra=("--restart", "always"), check=False)
+
+    def long_backoff():
+        entry = faults.entry("loop") or {}
+        return entry.get("state") == "backoff" and entry.get("next_restart_in_seconds", 0) >= 1.5
+
+    assert faults.wait_for(long_backoff, 15, 0.05), faults.entry("loop")
+    r = faults.cli("wait", "loop", "--ready", "--timeout", "500ms", "--json")
+    assert r.returncode == 124, text(r)
+    result = json.loads(r.stdout)[0]
+    assert "keeps exiting" in result["message"] and "exited with code 3" in result["message"], result
+    assert "starts again in" in result["message"] and result["exit_code"] == 3, result

@@ -73,9 +73,7 @@ struct WaitCommand: AsyncParsableCommand {
                 Front.report(error.message, code: error.code.rawValue, arguments: ByteText.arguments)
                 throw ExitCode(2)
             }
-            var result = Self.describe(outcome, name: name, registry: registry)
-            // An exit is what --exit waits for; for any other condition it is a failure.
-            if exit && result.outcome == "exited" { result.met = true }
+            let result = Self.describe(outcome, name: name, registry: registry, exitIsTheGoal: exit)
             results.append(result)
             if !output.json { Self.print(result) }
             if !result.met {
@@ -103,8 +101,11 @@ struct WaitCommand: AsyncParsableCommand {
     }
 
     /// What a wait's outcome means for `name`: met or not, in words, with the last lines of a
-    /// run that ended.
-    static func describe(_ outcome: WaitOutcome, name: String, registry: Registry) -> WaitJSON {
+    /// run that ended. An exit is what `--exit` waits for (`exitIsTheGoal`); for any other
+    /// condition it is a failure, and one of a crash loop says so.
+    static func describe(
+        _ outcome: WaitOutcome, name: String, registry: Registry, exitIsTheGoal: Bool = false
+    ) -> WaitJSON {
         var result = WaitJSON(name: name, met: true, outcome: "", message: "")
         func lastLines(until micros: Int64?) -> [String] {
             registry.runLines(name, endingAt: micros).map { LogText.clean($0.textString) }
@@ -129,6 +130,9 @@ struct WaitCommand: AsyncParsableCommand {
             result.outcome = "exited"
             (result.exitCode, result.exitSignal) = (code, signal)
             result.message = how(code, signal)
+            if !exitIsTheGoal, let loop = crashLoop(try? registry.existing(name), endedAtMicros: micros) {
+                result.message = "keeps exiting: \(result.message) (\(loop))"
+            }
             result.lastLines = lastLines(until: micros)
             result.met = false
         case .exited(let state, let code, let signal):
@@ -138,11 +142,27 @@ struct WaitCommand: AsyncParsableCommand {
             result.message =
                 state == .stopped
                 ? "was stopped" : code == nil && signal == nil ? "is \(state.rawValue)" : how(code, signal)
+            if !exitIsTheGoal, state == .failed, let loop = crashLoop(try? registry.existing(name), endedAtMicros: nil) {
+                result.message = "kept exiting: \(result.message) (\(loop))"
+            }
             result.lastLines = lastLines(until: nil)
         case .timedOut, .cancelled:
             result.met = false
             (result.outcome, result.message) = ("timeout", "did not get there in time")
-            if let snapshot = try? registry.existing(name), Registry.inCrashLoop(snapshot), let status = snapshot.status {
+            let snapshot = try? registry.existing(name)
+            if let snapshot, snapshot.state == .backoff, let status = snapshot.status,
+                let loop = crashLoop(snapshot, endedAtMicros: nil)
+            {
+                // Nothing runs: say what the last run did and when the next one comes.
+                (result.exitCode, result.exitSignal) = (status.exitCode, status.exitSignal)
+                let millis = max(0, status.nextRestartAtMilliseconds - Platform.nowMicros() / 1000)
+                // As `status` says its next start: whole seconds, or milliseconds under one.
+                let left =
+                    millis < 1000 ? "\(millis)ms" : ProcessMetrics.formatDuration((Double(millis) / 1000).rounded(.up))
+                result.message +=
+                    ": it keeps exiting (last \(how(status.exitCode, status.exitSignal)); \(loop)) "
+                    + "and starts again in \(left)"
+            } else if let snapshot, Registry.inCrashLoop(snapshot), let status = snapshot.status {
                 // Why a process that runs is not ready: it failed quickly before this run.
                 let uptime = DurationText.format(
                     milliseconds: snapshot.spec?.policies.minUptimeMillis ?? ProcessPolicies().minUptimeMillis)
@@ -152,7 +172,33 @@ struct WaitCommand: AsyncParsableCommand {
             }
             result.lastLines = lastLines(until: nil)
         }
+        if exitIsTheGoal && result.outcome == "exited" { result.met = true }
         return result
+    }
+
+    /// What makes `snapshot` a crash loop, in words, or nil when it is none: runs that each ended
+    /// under `--min-uptime`, as its supervisor counts them. A run that ended at `endedAtMicros`
+    /// after lasting that long is no quick failure, whatever an older count says.
+    static func crashLoop(_ snapshot: ProcessSnapshot?, endedAtMicros: Int64?) -> String? {
+        guard let snapshot, let status = snapshot.status, status.quickFailures > 0 else { return nil }
+        let minUptime = snapshot.spec?.policies.minUptimeMillis ?? ProcessPolicies().minUptimeMillis
+        let under = DurationText.format(milliseconds: minUptime)
+        // A negative run time: the status tells of a later run already, counted with this one.
+        if let ended = endedAtMicros, status.startedAtMilliseconds > 0,
+            ended / 1000 - status.startedAtMilliseconds >= minUptime
+        {
+            return nil
+        }
+        switch snapshot.state {
+        case .backoff:
+            // The supervisor's own words: "quick failure 3 of at most 10 in a row".
+            return "\(status.message), each run under --min-uptime \(under)"
+        case .failed:
+            return status.message
+        default:
+            let count = status.quickFailures
+            return "\(count) earlier run\(count == 1 ? "" : "s") in a row ended under --min-uptime \(under)"
+        }
     }
 }
 
