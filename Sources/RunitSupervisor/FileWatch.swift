@@ -89,6 +89,9 @@ struct FileWatch: ~Copyable {
     var quieted: Set<String> = []
     /// When ``changed`` was seen: the change is due ``maxDelayMillis`` after it at the latest.
     var changedAt: Int64 = 0
+    /// The roots the pending change came from; nil once it came from none in particular (a full
+    /// queue). A change only under roots that are gone by its time waits until they are back.
+    var changedRoots: [Int]? = []
     var capReported = false
     var limitReported = false
     var problemsDropped = 0
@@ -154,11 +157,18 @@ struct FileWatch: ~Copyable {
 
     /// Returns the first changed path once the debounce has passed since the last change, and
     /// starts over; nil before then or when nothing changed.
+    ///
+    /// Changes only under roots whose directories are gone by then (a clean build deleting its
+    /// output, a checkout) are dropped: a restart now would run without them. A root's return
+    /// is a change of its own (``lookAgain(now:)``), so the process restarts once, when it is back.
     mutating func takeChange(now: Int64) -> String? {
         guard let due = deadline, now >= due else { return nil }
         deadline = nil
         let path = changed
+        let from = changedRoots
         changed = nil
+        changedRoots = []
+        if let from, !from.isEmpty, from.allSatisfy({ roots[$0].lost }) { return nil }
         return path
     }
 
@@ -191,7 +201,7 @@ struct FileWatch: ~Copyable {
             if overflowed {
                 // Events were lost, new directories among them perhaps: count it as a change and
                 // look for directories that are not watched yet.
-                note(now: now) { Self.overflowChange }
+                note(now: now, root: nil) { Self.overflowChange }
                 for index in roots.indices where roots[index].file == nil {
                     _ = addTree(root: index, relative: [], findFile: false)
                 }
@@ -222,22 +232,24 @@ struct FileWatch: ~Copyable {
                     let isFile = file.withUnsafeBufferPointer { file in
                         name.count == file.count - 1 && memcmp(name.baseAddress!, file.baseAddress!, name.count) == 0
                     }
-                    if isFile && mask & UInt32(IN_ISDIR) == 0 { note(now: now) { root.display } }
+                    if isFile && mask & UInt32(IN_ISDIR) == 0 { note(now: now, root: entry.root) { root.display } }
                     continue
                 }
                 let isDirectory = mask & UInt32(IN_ISDIR) != 0
                 guard !isIgnored(root: entry.root, under: entry.relative, name: name, directory: isDirectory) else { continue }
                 guard isDirectory else {
-                    note(now: now) { Self.describe(root, entry.relative, name) }
+                    note(now: now, root: entry.root) { Self.describe(root, entry.relative, name) }
                     continue
                 }
                 let child = Self.joined(entry.relative, name)
                 if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 {
                     // Files may have been made in it before its watch: the walk finds them.
-                    if let found = addTree(root: entry.root, relative: child, findFile: true) { note(now: now) { found } }
+                    if let found = addTree(root: entry.root, relative: child, findFile: true) {
+                        note(now: now, root: entry.root) { found }
+                    }
                 } else if mask & UInt32(IN_MOVED_FROM) != 0 {
                     dropTree(root: entry.root, relative: child)
-                    note(now: now) { Self.describe(root, entry.relative, name) }
+                    note(now: now, root: entry.root) { Self.describe(root, entry.relative, name) }
                 }
                 // A deleted directory: the deletion of each of its files was reported in it already.
             }
@@ -246,8 +258,8 @@ struct FileWatch: ~Copyable {
         /// A root's directory is gone: a change, and a problem, since nothing there is watched now.
         mutating func lose(_ index: Int, how: String, now: Int64) {
             let root = roots[index]
-            note(now: now) { root.shown }
-            addProblem("\(root.named) was \(how): it is watched again once it is back")
+            note(now: now, root: index) { root.shown }
+            addProblem("\(root.named) was \(how): it is watched again, and the process restarted, once it is back")
             dropTree(root: index, relative: [])
             roots[index].lost = true
             if lookAgainAt == nil { lookAgainAt = now + Self.lookAgainMillis }
@@ -282,19 +294,27 @@ struct FileWatch: ~Copyable {
                 }
                 roots[index].lost = false
                 addProblem("\(root.named) is back: it is watched again")
-                note(now: now) { root.shown }
+                // A change of its own, debounced from now: a build may still be writing it.
+                if changedRoots?.contains(index) == true { (changed, changedRoots) = (nil, []) }
+                note(now: now, root: index) { root.shown }
             }
         }
     #endif
 
-    /// Notes a relevant event: the debounce starts again, but ends ``maxDelayMillis`` after the
-    /// first change at the latest; the path is kept if it is the first.
-    mutating func note(now: Int64, _ path: () -> String) {
+    /// Notes a relevant event under `root` (nil: under none in particular): the debounce starts
+    /// again, but ends ``maxDelayMillis`` after the first change at the latest; the path is kept
+    /// if it is the first.
+    mutating func note(now: Int64, root: Int?, _ path: () -> String) {
         if changed == nil {
             let text = path()
             guard !quieted.contains(text) else { return }
             changed = text
             changedAt = now
+        }
+        if let root {
+            if changedRoots?.contains(root) == false { changedRoots?.append(root) }
+        } else {
+            changedRoots = nil
         }
         deadline = min(now + debounceMillis, changedAt + max(debounceMillis, Self.maxDelayMillis))
     }
