@@ -1,6 +1,14 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// This manifest's folder: the linker does not run in it.
+let packageRoot = String(#filePath.dropLast("/Package.swift".count))
+/// In a release, each function of the modules the `runit` front runs in a section of its own,
+/// so that its link can put the ones it runs side by side.
+let functionSections: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-function-sections"], .when(platforms: [.linux], configuration: .release))
+]
+
 let package = Package(
     name: "runit",
     platforms: [.macOS(.v14)],
@@ -18,8 +26,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        .target(name: "CRunitSystem"),
-        .target(name: "RunitKit", dependencies: ["CRunitSystem"]),
+        .target(
+            name: "CRunitSystem",
+            cSettings: [.unsafeFlags(["-ffunction-sections"], .when(platforms: [.linux], configuration: .release))]),
+        .target(name: "RunitKit", dependencies: ["CRunitSystem"], swiftSettings: functionSections),
         .target(name: "RunitSupervisor", dependencies: ["RunitKit"]),
         .executableTarget(
             name: "runit-supervise",
@@ -31,7 +41,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
         ),
         // The state files' read side, Foundation-free: the `runit` front starts on it.
-        .target(name: "RunitState", dependencies: ["CRunitSystem", "RunitKit"]),
+        .target(name: "RunitState", dependencies: ["CRunitSystem", "RunitKit"], swiftSettings: functionSections),
         .target(name: "RunitCore", dependencies: ["RunitState", "RunitKit"]),
         // The project file (`runit.yaml`, `Procfile`, `.env`): the CLI and the MCP server read it;
         // the supervisor never links it.
@@ -46,7 +56,7 @@ let package = Package(
         // `runit top`, the live view: a client like the others, on the same files.
         .target(name: "RunitTop", dependencies: ["RunitCore", "RunitKit"]),
         // `list` and `status` as text and JSON, and the front that runs them or execs the full CLI.
-        .target(name: "RunitFront", dependencies: ["RunitState", "RunitKit"]),
+        .target(name: "RunitFront", dependencies: ["RunitState", "RunitKit"], swiftSettings: functionSections),
         .target(
             name: "RunitCLI",
             dependencies: [
@@ -57,9 +67,21 @@ let package = Package(
         .executableTarget(
             name: "runit",
             dependencies: ["RunitFront", "RunitKit"],
+            exclude: ["symbol-order.txt"],
+            swiftSettings: functionSections,
             // Static and Foundation-free, as the supervisor: `runit list` and `runit status NAME`
-            // start in under a millisecond; every other command is `exec`'d in `runit-cli`.
-            linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
+            // start in under a millisecond; every other command is `exec`'d in `runit-cli`. The
+            // release is linked with lld, the functions of those commands side by side
+            // (`Scripts/symbol-order` writes the list): they touch fewer pages of text.
+            linkerSettings: [
+                .unsafeFlags(["-static-executable"], .when(platforms: [.linux])),
+                .unsafeFlags(
+                    [
+                        "-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(packageRoot)/Sources/runit/symbol-order.txt",
+                        "-Xlinker", "--no-warn-symbol-ordering",
+                    ],
+                    .when(platforms: [.linux], configuration: .release)),
+            ]
         ),
         .executableTarget(
             name: "runit-cli",
