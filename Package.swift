@@ -8,6 +8,19 @@ let packageRoot = String(#filePath.dropLast("/Package.swift".count))
 let functionSections: [SwiftSetting] = [
     .unsafeFlags(["-Xfrontend", "-function-sections"], .when(platforms: [.linux], configuration: .release))
 ]
+/// A static executable; its release linked with lld, the functions it runs most laid out side by
+/// side as `Sources/TARGET/symbol-order.txt` lists them (`Scripts/symbol-order` writes it).
+func staticExecutable(_ target: String) -> [LinkerSetting] {
+    [
+        .unsafeFlags(["-static-executable"], .when(platforms: [.linux])),
+        .unsafeFlags(
+            [
+                "-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(packageRoot)/Sources/\(target)/symbol-order.txt",
+                "-Xlinker", "--no-warn-symbol-ordering",
+            ],
+            .when(platforms: [.linux], configuration: .release)),
+    ]
+}
 
 let package = Package(
     name: "runit",
@@ -30,15 +43,18 @@ let package = Package(
             name: "CRunitSystem",
             cSettings: [.unsafeFlags(["-ffunction-sections"], .when(platforms: [.linux], configuration: .release))]),
         .target(name: "RunitKit", dependencies: ["CRunitSystem"], swiftSettings: functionSections),
-        .target(name: "RunitSupervisor", dependencies: ["RunitKit"]),
+        .target(name: "RunitSupervisor", dependencies: ["RunitKit"], swiftSettings: functionSections),
         .executableTarget(
             name: "runit-supervise",
             dependencies: ["RunitSupervisor"],
+            exclude: ["symbol-order.txt"],
+            swiftSettings: functionSections,
             // Fully static: one copy runs per managed process. Without Foundation and
             // without the dynamic loader's relocations, each copy keeps about 200 KB of
-            // private memory; its text is shared by all. (The linker warns that the Swift
-            // runtime's optional dlopen needs glibc at run time; it is never called here.)
-            linkerSettings: [.unsafeFlags(["-static-executable"], .when(platforms: [.linux]))]
+            // private memory; its text is shared by all, and the fewer pages of it each
+            // touches, the less each counts. (The linker warns that the Swift runtime's
+            // optional dlopen needs glibc at run time; it is never called here.)
+            linkerSettings: staticExecutable("runit-supervise")
         ),
         // The state files' read side, Foundation-free: the `runit` front starts on it.
         .target(name: "RunitState", dependencies: ["CRunitSystem", "RunitKit"], swiftSettings: functionSections),
@@ -71,17 +87,8 @@ let package = Package(
             swiftSettings: functionSections,
             // Static and Foundation-free, as the supervisor: `runit list` and `runit status NAME`
             // start in under a millisecond; every other command is `exec`'d in `runit-cli`. The
-            // release is linked with lld, the functions of those commands side by side
-            // (`Scripts/symbol-order` writes the list): they touch fewer pages of text.
-            linkerSettings: [
-                .unsafeFlags(["-static-executable"], .when(platforms: [.linux])),
-                .unsafeFlags(
-                    [
-                        "-use-ld=lld", "-Xlinker", "--symbol-ordering-file=\(packageRoot)/Sources/runit/symbol-order.txt",
-                        "-Xlinker", "--no-warn-symbol-ordering",
-                    ],
-                    .when(platforms: [.linux], configuration: .release)),
-            ]
+            // functions of those commands side by side, they touch fewer pages of text.
+            linkerSettings: staticExecutable("runit")
         ),
         .executableTarget(
             name: "runit-cli",
