@@ -274,5 +274,7 @@ struct ProjectFileTests {
         }
         let bad = Procfile.entries("web python\n-x: y\nweb: a\nweb: b\nempty:\n")
         #expect(bad.problems.map(\.0) == [1, 2, 4, 5])
+        let crlf = Procfile.entries("web: sleep 3105\r\nworker: sleep 3106\r\n")
+        #expect(crlf.entries.map(\.command) == ["sleep 3105", "sleep 3106"], "a CRLF Procfile was read as one line")
     }
 }

@@ -65,10 +65,13 @@ struct ProjectPropertyTests {
                 expected.append((name, command))
                 text += "\(name): \(command)\n# a comment\n\n"
             }
-            let parsed = Procfile.entries(text)
-            #expect(parsed.problems.isEmpty, "\(parsed.problems)")
-            #expect(parsed.entries.map(\.name) == expected.map(\.0))
-            #expect(parsed.entries.map(\.command) == expected.map(\.1))
+            // Written on Windows too: CRLF line ends read the same.
+            for text in [text, text.replacingOccurrences(of: "\n", with: "\r\n")] {
+                let parsed = Procfile.entries(text)
+                #expect(parsed.problems.isEmpty, "\(parsed.problems)")
+                #expect(parsed.entries.map(\.name) == expected.map(\.0))
+                #expect(parsed.entries.map(\.command) == expected.map(\.1))
+            }
         }
     }
 
@@ -103,6 +106,11 @@ struct ProjectPropertyTests {
                 for dependency in process.dependsOn {
                     #expect(level[dependency.name]! < level[process.name]!)
                 }
+                // As early as its dependencies allow, and each level in the file's order.
+                #expect(level[process.name]! == (process.dependsOn.map { level[$0.name]! }.max() ?? -1) + 1)
+            }
+            for names in levels {
+                #expect(names == processes.map(\.name).filter { names.contains($0) })
             }
             // The closure of the last process holds all it depends on; dependants of the first all depend on it.
             let closure = ProjectGraph.closure(of: ["p\(count - 1)"], in: processes)
@@ -110,5 +118,21 @@ struct ProjectPropertyTests {
                 #expect(level[name]! < level["p\(count - 1)"]!)
             }
         }
+    }
+
+    @Test("a chain or a cycle of 20,000 processes is ordered or found, without a deep recursion")
+    func longChain() {
+        let count = 20_000
+        var processes = (0..<count).map { ProjectProcess(name: "p\($0)", cwd: "/") }
+        for index in 0..<(count - 1) {
+            processes[index].dependsOn.append(ProcessDependency(name: "p\(index + 1)"))
+        }
+        #expect(ProjectGraph.cycle(in: processes) == nil)
+        let levels = ProjectGraph.levels(processes)
+        #expect(levels?.count == count)
+        #expect(levels?.first == ["p\(count - 1)"] && levels?.last == ["p0"])
+        processes[count - 1].dependsOn.append(ProcessDependency(name: "p0"))
+        #expect(ProjectGraph.cycle(in: processes)?.count == count)
+        #expect(ProjectGraph.levels(processes) == nil)
     }
 }
