@@ -182,3 +182,18 @@ def test_wait_ready_that_times_out_in_backoff_says_why(faults):
     result = json.loads(r.stdout)[0]
     assert "keeps exiting" in result["message"] and "exited with code 3" in result["message"], result
     assert "starts again in" in result["message"] and result["exit_code"] == 3, result
+
+
+def test_wait_ready_right_after_a_run_ends_says_no_half_sentence(faults):
+    """Between a run's end and its supervisor's decision to restart it (as long as the stop grace
+    when a child ignores SIGTERM), the status has no message and no next start yet: `wait --ready`
+    said "keeps exiting: exited with code 3 (, each run under --min-uptime 10s)", or "starts again
+    in 0ms" of a process about to give up (helper-42)."""
+    faults.start(
+        "loop", "sh", "-c", "(trap '' TERM; exec sleep 30) & echo boom; exit 3",
+        extra=("--restart", "always", "--max-restarts", "3"), check=False)
+    for round in range(3):
+        r = faults.cli("wait", "loop", "--ready", "--timeout", "1500ms")
+        assert r.returncode in (1, 124), f"round {round}: a crash loop was called ready: {text(r)}"
+        message = text(r)
+        assert "(," not in message and "in 0ms" not in message, f"round {round}: {message}"

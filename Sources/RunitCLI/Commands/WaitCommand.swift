@@ -162,7 +162,10 @@ struct WaitCommand: AsyncParsableCommand {
                 result.message +=
                     ": it keeps exiting (last \(how(status.exitCode, status.exitSignal)); \(loop)) "
                     + "and starts again in \(left)"
-            } else if let snapshot, Registry.inCrashLoop(snapshot), let status = snapshot.status {
+            } else if let snapshot, snapshot.state == .running, !(snapshot.spec?.policies.ready.isSet ?? false),
+                Registry.inCrashLoop(snapshot), let status = snapshot.status
+            {
+                // Without a readiness check of its own, a run counts as ready once it lasted --min-uptime.
                 // Why a process that runs is not ready: it failed quickly before this run.
                 let uptime = DurationText.format(
                     milliseconds: snapshot.spec?.policies.minUptimeMillis ?? ProcessPolicies().minUptimeMillis)
@@ -179,8 +182,11 @@ struct WaitCommand: AsyncParsableCommand {
     /// What makes `snapshot` a crash loop, in words, or nil when it is none: runs that each ended
     /// under `--min-uptime`, as its supervisor counts them. A run that ended at `endedAtMicros`
     /// after lasting that long is no quick failure, whatever an older count says.
+    /// One quick failure is no loop; and a status written between a run's end and the restart's
+    /// decision (no message, no next start yet) still counts the runs before: it says nothing.
     static func crashLoop(_ snapshot: ProcessSnapshot?, endedAtMicros: Int64?) -> String? {
-        guard let snapshot, let status = snapshot.status, status.quickFailures > 0 else { return nil }
+        guard let snapshot, let status = snapshot.status, status.quickFailures >= 2 else { return nil }
+        if snapshot.state == .backoff && (status.message.isEmpty || status.nextRestartAtMilliseconds <= 0) { return nil }
         let minUptime = snapshot.spec?.policies.minUptimeMillis ?? ProcessPolicies().minUptimeMillis
         let under = DurationText.format(milliseconds: minUptime)
         // A negative run time: the status tells of a later run already, counted with this one.
