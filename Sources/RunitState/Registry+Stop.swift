@@ -84,6 +84,14 @@ extension Registry {
         let snapshot = try existing(text)
         let graceMillis = try grace(given, spec: snapshot.spec)
         guard snapshot.spec != nil else {
+            // A remove deletes the spec first, under its lock: once it is through, the process is
+            // gone, and that is what to say ("no process named").
+            if snapshot.problem == nil, let name = try? Self.name(snapshot.name),
+                let lock = try? ClientLock(home: context.home, name: name)
+            {
+                lock.release()
+                _ = try existing(text)
+            }
             throw RunitError(.storage, snapshot.problem ?? "'\(text)' has no spec; start it with a command")
         }
         let name = try Self.name(snapshot.name)
