@@ -182,11 +182,13 @@ struct WaitCommand: AsyncParsableCommand {
     /// What makes `snapshot` a crash loop, in words, or nil when it is none: runs that each ended
     /// under `--min-uptime`, as its supervisor counts them. A run that ended at `endedAtMicros`
     /// after lasting that long is no quick failure, whatever an older count says.
-    /// One quick failure is no loop; and a status written between a run's end and the restart's
-    /// decision (no message, no next start yet) still counts the runs before: it says nothing.
+    /// One quick failure is no loop. A status written between a run's end and the restart's
+    /// decision (no message, no next start yet) still counts the runs before: it is told by that
+    /// count, and only of a run whose end was seen (whose length is known).
     static func crashLoop(_ snapshot: ProcessSnapshot?, endedAtMicros: Int64?) -> String? {
         guard let snapshot, let status = snapshot.status, status.quickFailures >= 2 else { return nil }
-        if snapshot.state == .backoff && (status.message.isEmpty || status.nextRestartAtMilliseconds <= 0) { return nil }
+        let settled = !(status.message.isEmpty || status.nextRestartAtMilliseconds <= 0)
+        if snapshot.state == .backoff && !settled && endedAtMicros == nil { return nil }
         let minUptime = snapshot.spec?.policies.minUptimeMillis ?? ProcessPolicies().minUptimeMillis
         let under = DurationText.format(milliseconds: minUptime)
         // A negative run time: the status tells of a later run already, counted with this one.
@@ -196,7 +198,7 @@ struct WaitCommand: AsyncParsableCommand {
             return nil
         }
         switch snapshot.state {
-        case .backoff:
+        case .backoff where settled:
             // The supervisor's own words: "quick failure 3 of at most 10 in a row".
             return "\(status.message), each run under --min-uptime \(under)"
         case .failed:
