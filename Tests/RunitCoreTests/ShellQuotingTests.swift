@@ -38,7 +38,13 @@ struct ShellQuotingTests {
             let script = bin + "/" + program
             #expect(FileManager.default.createFile(atPath: script, contents: Data("#!/bin/sh\necho ran \"$@\"\n".utf8)))
             chmod(script, 0o755)
-            let ran = try Self.shell(script: shown, environment: ["PATH": bin + ":/usr/bin:/bin"])
+            // A script just written can be "busy" for a moment: a process forked meanwhile by a
+            // test beside this one holds its write descriptor until it execs (ETXTBSY).
+            var ran = try Self.shell(script: shown, environment: ["PATH": bin + ":/usr/bin:/bin"])
+            for _ in 0..<20 where ran.output.isEmpty {
+                usleep(50_000)
+                ran = try Self.shell(script: shown, environment: ["PATH": bin + ":/usr/bin:/bin"])
+            }
             #expect(String(decoding: ran.output, as: UTF8.self) == "ran x=y done\n", "\(shown)")
         }
     }
